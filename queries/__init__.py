@@ -1,0 +1,1 @@
+"""Rule files (TOML) and tree-sitter queries (.scm) shipped with reviewbot."""

@@ -1,0 +1,220 @@
+"""The command line: the only module that knows typer.
+
+Library errors (``ReviewbotError``) become one line on stderr and exit code 2; findings exit 1;
+a clean result exits 0. Heavy modules (tree-sitter, GitPython) are imported inside commands so
+``reviewbot --help`` and the git hooks start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import InputError, ReviewbotError
+
+app = typer.Typer(
+    name="reviewbot",
+    help="Structural review and stable backports for Linux kernel khugepaged uffd-wp guards.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+# Shared option spellings (every command spells them the same way).
+RepoOpt = Annotated[Path | None, typer.Option("--repo", help="A linux git checkout (bare works); nothing is checked out.")]
+RuleOpt = Annotated[list[str] | None, typer.Option("--rule", help="Rule id to run (repeatable; default: all built-in rules).")]
+KernelVersionOpt = Annotated[str | None, typer.Option("--kernel-version", help="Kernel version of the source, e.g. 6.1.20 (default: the tree's Makefile).")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"reviewbot: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _rules(ids: list[str] | None):
+    from .rules import builtin_rules, get_rule
+
+    return tuple(get_rule(i) for i in ids) if ids else builtin_rules()
+
+
+def _console():
+    from rich.console import Console
+
+    # Colour only on a real terminal; NO_COLOR is honoured by rich itself.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _emit(results, rules, fmt: Format) -> None:
+    from . import render
+
+    if fmt is Format.json:
+        sys.stdout.write(render.to_json(results))
+    elif fmt is Format.sarif:
+        sys.stdout.write(render.to_sarif(results, rules))
+    else:
+        render.text(results, _console())
+
+
+def _run(fn):
+    """Call ``fn`` and turn library errors into one line on stderr + exit 2."""
+    try:
+        return fn()
+    except ReviewbotError as e:
+        raise _fail(str(e)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", 130) from None
+    except BrokenPipeError:
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path] | None, typer.Argument(help="C files to check (with --repo: paths inside the repository).")] = None,
+    repo: RepoOpt = None,
+    rev: Annotated[str | None, typer.Option("--rev", help="Revision to read with --repo (default HEAD).")] = None,
+    kernel_version: KernelVersionOpt = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    rule: RuleOpt = None,
+) -> None:
+    """Check khugepaged's uffd-wp guards (scan, isolate, file path) in files or at a ref.
+
+    Exit 0 when every applicable guard is present, 1 when one is missing, 2 on bad input.
+    """
+
+    def work():
+        from .model import Status
+        from .versions import KernelVersion
+
+        rules = _rules(rule)
+        if repo is None and rev is not None:
+            raise InputError("--rev needs --repo")
+        if kernel_version is not None:
+            KernelVersion.parse(kernel_version)
+        results = _check_repo(repo, rev, files, kernel_version, rules) if repo is not None else _check_files(files, kernel_version, rules)
+        _emit(results, rules, fmt)
+        return any(c.status is Status.MISSING for r in results for c in r.checks)
+
+    missing = _run(work)
+    raise typer.Exit(1 if missing else 0)
+
+
+def _check_files(files: list[Path] | None, kernel_version: str | None, rules):
+    from .check import check_source
+    from .errors import SourceError
+    from .model import VersionInfo
+    from .versions import KernelVersion, defines_in, tree_root, version_from_makefile
+
+    if not files:
+        raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")
+    results = []
+    wanted = {d for r in rules for f in r.features for _, d in f.evidence}
+    for f in files:
+        if f.is_dir():
+            raise InputError(f"{f}: is a directory, not a C file")
+        try:
+            data = f.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{f}: no such file") from None
+        except OSError as e:
+            raise SourceError(f"{f}: cannot read: {e.strerror}") from None
+        root = tree_root(f) if f.exists() else None
+        evidence: set[str] = set()
+        if root is not None:
+            for r in rules:
+                for feat in r.features:
+                    for path, _ in feat.evidence:
+                        hdr = root / path
+                        if hdr.is_file():
+                            evidence |= defines_in(hdr.read_bytes(), wanted)
+        if kernel_version:
+            version = VersionInfo(str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", tuple(sorted(evidence)))
+        elif root is not None and (kv := version_from_makefile((root / "Makefile").read_bytes())) is not None:
+            version = VersionInfo(str(kv), "makefile", f"{root / 'Makefile'}", tuple(sorted(evidence)))
+        else:
+            version = VersionInfo(None, "unknown", "", tuple(sorted(evidence)))
+        results.extend(check_source(data, str(f), rules, version))
+    return results
+
+
+def _check_repo(repo_path: Path, rev: str | None, files: list[Path] | None, kernel_version: str | None, rules):
+    from .source import Repository, safe_repo_path
+    from .sweep import check_ref, version_at
+
+    repo = Repository(repo_path)
+    revision = repo.resolve(rev or "HEAD")
+    paths = [safe_repo_path(str(f)) for f in files] if files else None
+    version = version_at(repo, revision, rules, kernel_version)
+    return check_ref(repo, revision, rules, paths, version)
+
+
+@app.command()
+def rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text) -> None:
+    """List the built-in rules and their checks."""
+
+    def work():
+        import json
+
+        from .rules import builtin_rules
+
+        rs = builtin_rules()
+        if fmt is Format.text:
+            for r in rs:
+                typer.echo(f"{r.id} (version {r.version}): {r.title}")
+                for c in r.checks:
+                    since = f", from {c.feature.since.series}" if c.feature and c.feature.since else ""
+                    sites = ", ".join(s.id for s in c.sites if s.id) or ", ".join(c.sites[0].functions)
+                    typer.echo(f"  {c.id:8} {c.kind:9} {c.title} [{sites}{since}]")
+        else:
+            doc = [{"id": r.id, "version": r.version, "title": r.title, "checks": [c.id for c in r.checks]} for r in rs]
+            typer.echo(json.dumps(doc, indent=2))
+
+    _run(work)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Where to build the demo history (default: the user cache).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+) -> None:
+    """Build the bundled kernel-shaped demo history and check every release in it."""
+
+    def work():
+        from .demo import build_demo, check_demo
+
+        path = build_demo(directory)
+        results = check_demo(path)
+        if fmt is Format.text:
+            from . import render
+
+            console = _console()
+            console.print(f"demo history: {path}")
+            render.release_table(results, console)
+        else:
+            _emit(results, _rules(None), fmt)
+
+    _run(work)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if os.environ.get("REVIEWBOT_TRACEBACK"):
+        app()
+        return
+    try:
+        app()
+    except ReviewbotError as e:  # pragma: no cover - commands already convert these
+        typer.echo(f"reviewbot: error: {e}", err=True)
+        sys.exit(2)

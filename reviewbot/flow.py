@@ -1,0 +1,688 @@
+"""Control flow of one C function, explored under assumptions.
+
+The question every check asks is a reachability question: *with the predicate true* (a present
+PTE with the uffd-wp bit, or a VMA registered for uffd-wp), can execution still reach the point
+where the work goes on (the next iteration of the PTE loop, or a pmd-level action)? We build a
+small control-flow graph from the tree-sitter statements (if/else, loops and iterator macros,
+switch/case, goto/labels, break/continue/return, ``#if`` blocks) and explore it breadth-first,
+evaluating conditions in three-valued logic (true / false / unknown) over:
+
+- the predicate and its aliases, true when applied to the loop's current entry;
+- the rule's assumptions for the entry (``pte_present`` true, ``pte_none`` false, ...);
+- constants, enumerators and flag variables assigned along the path;
+- helpers defined in the same file, summarised by the value they return under the same
+  assumptions (followed up to ``MAX_DEPTH`` levels).
+
+An unknown condition forks. Each definite decision that depended on the predicate (or on a
+helper that tests it) is recorded: those are the guards reported to the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from . import syntax as sx
+from .syntax import Node, Unit
+
+MAX_DEPTH = 3
+MAX_STATES = 50_000
+WRAPPERS = frozenset({"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON", "WARN_ON_ONCE", "WARN_ONCE", "WARN"})
+CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
+NORETURN = frozenset({"BUG", "panic", "do_exit"})
+_CONST = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+Val = bool | int | str | None
+
+
+# --- the loop's current entry ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Which expressions denote the current entry: ``*it``, ``reader(it)``, ``it[0]``, values."""
+
+    iters: frozenset[str] = frozenset()
+    values: frozenset[str] = frozenset()
+    readers: frozenset[str] = frozenset()
+
+    def is_current(self, node: Node | None) -> bool:
+        node = sx.unwrap(node)
+        if node is None:
+            return False
+        if node.type == "identifier":
+            return sx.text(node) in self.values
+        if node.type == "pointer_expression" and sx.text(node).lstrip().startswith("*"):
+            arg = sx.unwrap(node.child_by_field_name("argument"))
+            return arg is not None and arg.type == "identifier" and sx.text(arg) in self.iters
+        if node.type == "subscript_expression":
+            arr = sx.unwrap(node.child_by_field_name("argument"))
+            idx = sx.unwrap(node.child_by_field_name("index"))
+            return (arr is not None and sx.text(arr) in self.iters and sx.text(idx) == "0") or (
+                idx is not None and sx.text(idx) in self.iters
+            )
+        if node.type == "call_expression" and sx.callee(node) in self.readers:
+            a = sx.args(node)
+            return bool(a) and sx.unwrap(a[0]) is not None and sx.text(sx.unwrap(a[0])) in self.iters
+        return False
+
+    def mentions(self, node: Node) -> bool:
+        names = self.iters | self.values
+        return any(n.type == "identifier" and sx.text(n) in names for n in sx.walk(node))
+
+    def role_of(self, node: Node) -> str | None:
+        """How an argument carries the entry into a helper: 'value', 'iter' or None."""
+        if self.is_current(node):
+            return "value"
+        node = sx.unwrap(node)
+        if node is not None and node.type == "identifier" and sx.text(node) in self.iters:
+            return "iter"
+        return None
+
+
+# --- control-flow graph ---------------------------------------------------------------
+
+
+class N:
+    """A CFG node. kinds: stmt, cond, switch, return, nop, end."""
+
+    __slots__ = ("kind", "ast", "succ", "alt", "cases", "accept", "configs", "label")
+
+    def __init__(self, kind: str, ast: Node | None = None, succ: N | None = None, configs: tuple = ()):
+        self.kind = kind
+        self.ast = ast
+        self.succ = succ
+        self.alt: N | None = None
+        self.cases: list[tuple[Node | None, N]] = []
+        self.accept = False
+        self.configs = configs
+        self.label: str | None = None
+
+
+@dataclass
+class Graph:
+    entry: N
+    loops: dict[int, N] = field(default_factory=dict)  # loop node id -> its "next iteration" node
+    unresolved_gotos: list[str] = field(default_factory=list)
+    reads: str = ""  # the text of conditions, switches and returns: assignments to other variables are not tracked
+
+
+def _stmts(node: Node) -> list[Node]:
+    """Statement children of a block-like node (comments and punctuation dropped)."""
+    skip = {"comment", "{", "}"}
+    out = []
+    fields = {node.child_by_field_name(f) for f in ("condition", "name", "alternative", "value")} - {None}
+    for c in node.children:
+        if c.type in skip or not c.is_named or any(c == f for f in fields):
+            continue
+        if c.type in ("#ifdef", "#ifndef", "#if", "#endif", "#else", "#elif", "preproc_arg"):
+            continue
+        out.append(c)
+    return out
+
+
+class Builder:
+    """Builds a :class:`Graph` by continuation passing (each statement gets its successor)."""
+
+    def __init__(self, target_loop: Node | None = None, index: sx.Index | None = None):
+        self.target_loop = target_loop
+        self.index = index
+        self.labels: dict[str, N] = {}
+        self.gotos: list[tuple[N, str]] = []
+        self.loops: dict[int, N] = {}
+        self.configs: tuple[str, ...] = ()
+
+    def graph(self, body: Node) -> Graph:
+        end = N("end")
+        self.reads: list[str] = []
+        entry = self.block(_stmts(body), end, None, None)
+        unresolved = []
+        for node, label in self.gotos:
+            target = self.labels.get(label)
+            if target is None:
+                unresolved.append(label)
+                node.succ = end
+            else:
+                node.succ = target
+        return Graph(entry, self.loops, unresolved, "\n".join(self.reads))
+
+    def _reads(self, expr: Node | None) -> None:
+        """Remember what an expression reads: only variables named there are tracked as flags."""
+        if expr is not None:
+            self.reads.append(sx.norm(expr))
+
+    def block(self, stmts: list[Node], nxt: N, brk: N | None, cont: N | None) -> N:
+        # Pair iterator macros with their body: list_for_each_entry(...) { ... }
+        items: list[tuple[Node, Node | None]] = []
+        i = 0
+        while i < len(stmts):
+            body = sx.loop_macro_body(stmts[i])
+            if body is not None and i + 1 < len(stmts) and stmts[i + 1] == body:
+                items.append((stmts[i], body))
+                i += 2
+            else:
+                items.append((stmts[i], None))
+                i += 1
+        for stmt, body in reversed(items):
+            nxt = self.macro_loop(stmt, body, nxt) if body is not None else self.stmt(stmt, nxt, brk, cont)
+        return nxt
+
+    def _loop_exit(self, loop_ast: Node, nxt: N) -> N:
+        """Where ``break`` goes: after the loop; for the target loop that accepts the entry."""
+        if self.target_loop is None or loop_ast != self.target_loop:
+            return nxt
+        out = N("nop", loop_ast, nxt, self.configs)
+        out.accept = True
+        return out
+
+    def _loop_next(self, loop_ast: Node, succ: N | None) -> N:
+        nn = N("nop", loop_ast, succ, self.configs)
+        nn.accept = self.target_loop is not None and loop_ast == self.target_loop
+        self.loops[loop_ast.id] = nn
+        return nn
+
+    def macro_loop(self, head: Node, body: Node, nxt: N) -> N:
+        cond = N("cond", None, None, self.configs)  # iterator macro: unknown whether more entries
+        cond.label = "macro"
+        nn = self._loop_next(head, cond)
+        cond.succ = self.stmt(body, nn, self._loop_exit(head, nxt), nn)
+        cond.alt = nxt
+        return N("stmt", head.named_children[0], cond, self.configs)
+
+    def stmt(self, s: Node, nxt: N, brk: N | None, cont: N | None) -> N:
+        t = s.type
+        if t == "compound_statement":
+            return self.block(_stmts(s), nxt, brk, cont)
+        if t == "if_statement":
+            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
+            self._reads(cond.ast)
+            cons = s.child_by_field_name("consequence")
+            alt = s.child_by_field_name("alternative")
+            cond.succ = self.stmt(cons, nxt, brk, cont) if cons is not None else nxt
+            if alt is not None:
+                alt_stmt = alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
+                cond.alt = self.stmt(alt_stmt, nxt, brk, cont)
+            else:
+                cond.alt = nxt
+            return cond
+        if t in ("for_statement", "while_statement"):
+            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
+            self._reads(cond.ast)
+            if t == "for_statement" and cond.ast is None:
+                cond.label = "forever"
+            update = s.child_by_field_name("update")
+            upd = N("stmt", update, cond, self.configs) if update is not None else cond
+            nn = self._loop_next(s, upd)
+            body = s.child_by_field_name("body")
+            cond.succ = self.stmt(body, nn, self._loop_exit(s, nxt), nn) if body is not None else nn
+            cond.alt = nxt
+            init = s.child_by_field_name("initializer")
+            return N("stmt", init, cond, self.configs) if init is not None else cond
+        if t == "do_statement":
+            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
+            self._reads(cond.ast)
+            nn = self._loop_next(s, cond)
+            body = self.stmt(s.child_by_field_name("body"), nn, self._loop_exit(s, nxt), nn)
+            cond.succ, cond.alt = body, nxt
+            return body
+        if t == "switch_statement":
+            sw = N("switch", s.child_by_field_name("condition"), nxt, self.configs)
+            self._reads(sw.ast)
+            body = s.child_by_field_name("body")
+            cases = [c for c in body.named_children if c.type == "case_statement"] if body else []
+            follow = nxt
+            entries = []
+            for case in reversed(cases):
+                value = case.child_by_field_name("value")
+                stmts = [c for c in _stmts(case) if c != value]
+                follow = self.block(stmts, follow, nxt, cont)
+                entries.append((value, follow))
+            sw.cases = list(reversed(entries))
+            return sw
+        if t == "return_statement":
+            self._reads(s)
+            return N("return", s, None, self.configs)
+        if t == "goto_statement":
+            g = N("nop", s, None, self.configs)
+            self.gotos.append((g, sx.text(s.child_by_field_name("label"))))
+            return g
+        if t == "break_statement":
+            return N("nop", s, brk, self.configs) if brk is not None else N("end", s)
+        if t == "continue_statement":
+            return N("nop", s, cont, self.configs) if cont is not None else N("end", s)
+        if t == "labeled_statement":
+            inner = [c for c in s.named_children if c.type not in ("statement_identifier", "comment")]
+            lab = N("nop", s, None, self.configs)
+            lab.succ = self.block(inner, nxt, brk, cont)
+            self.labels[sx.text(s.child_by_field_name("label"))] = lab
+            return lab
+        if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else"):
+            return self.preproc(s, nxt, brk, cont)
+        if t == "expression_statement" and any(sx.callee(c) in NORETURN for c in self._calls(s)):
+            return N("end", s)
+        return N("stmt", s, nxt, self.configs)
+
+    def _calls(self, s: Node) -> list[Node]:
+        return self.index.calls_in(s) if self.index is not None else list(sx.calls(s))
+
+    def preproc(self, s: Node, nxt: N, brk: N | None, cont: N | None) -> N:
+        """Assume the configuration that has the feature: #ifdef CONFIG_X taken, #if 0 not."""
+        t = s.type
+        alt = s.child_by_field_name("alternative")
+        if t == "preproc_else":
+            return self.block(_stmts(s), nxt, brk, cont)
+        cond = s.child_by_field_name("condition") or s.child_by_field_name("name")
+        negated = t == "preproc_ifdef" and s.children and s.children[0].type == "#ifndef"
+        taken = not negated
+        label = sx.text(cond)
+        if t in ("preproc_if", "preproc_elif"):
+            c = sx.unwrap(cond)
+            if c is not None and c.type == "number_literal":
+                taken = sx.text(c).strip() not in ("0", "0x0")
+                label = ""
+        if taken:
+            saved = self.configs
+            if label:
+                self.configs = saved + (label,)
+            try:
+                return self.block(_stmts(s), nxt, brk, cont)
+            finally:
+                self.configs = saved
+        return self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
+
+
+# --- evaluation -----------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What the exploration knows: predicates, assumptions, the entry, helper summaries."""
+
+    unit: Unit
+    predicates: frozenset[str]
+    vma_predicates: frozenset[str] = frozenset()
+    assume: dict[str, bool] = field(default_factory=dict)
+    entry: Entry = field(default_factory=Entry)
+    depth: int = 0
+    summaries: dict = field(default_factory=dict)  # shared memo across depths
+    _relevant: dict = field(default_factory=dict)
+
+    def relevant(self, name: str, depth: int = 0) -> bool:
+        """Does ``name`` (defined here) test a predicate, directly or through helpers?"""
+        if name in self._relevant:
+            return self._relevant[name]
+        self._relevant[name] = False  # recursion guard
+        fn = self.unit.function(name)
+        found = False
+        if fn is not None and depth < MAX_DEPTH:
+            for c in self.unit.index(fn.node).calls:
+                cn = sx.callee(c)
+                if cn in self.predicates or cn in self.vma_predicates or (
+                    cn and cn != name and self.unit.function(cn) is not None and self.relevant(cn, depth + 1)
+                ):
+                    found = True
+                    break
+        self._relevant[name] = found
+        return found
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a helper returns when its predicate holds; ``deciders`` name the deciding tests."""
+
+    value: Val
+    deciders: tuple[Node, ...] = ()
+
+
+def truth(v: Val, unit: Unit) -> bool | None:
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v != 0
+    if v.startswith("-E"):
+        return True
+    if v in unit.enum_values:
+        return unit.enum_values[v] != 0
+    return None
+
+
+def same(a: Val, b: Val, unit: Unit) -> bool | None:
+    if a is None or b is None:
+        return None
+    a = unit.enum_values.get(a, a) if isinstance(a, str) else a
+    b = unit.enum_values.get(b, b) if isinstance(b, str) else b
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b  # distinct enumerators are distinct values
+    if isinstance(a, str) or isinstance(b, str):
+        return None
+    return int(a) == int(b)
+
+
+class Evaluator:
+    """Three-valued evaluation of expressions; ``masked`` hides predicate-derived values."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.used: list[Node] = []  # predicate/helper calls and tainted variables consulted
+
+    def ev(self, node: Node | None, env: dict, masked: bool = False) -> Val:
+        node = sx.unwrap(node)
+        if node is None:
+            return None
+        t = node.type
+        ctx = self.ctx
+        if t == "call_expression":
+            name = sx.callee(node)
+            a = sx.args(node)
+            if name in WRAPPERS and a:
+                return self.ev(a[0], env, masked)
+            if name in ctx.predicates:
+                if not a or not ctx.entry.is_current(a[0]):
+                    return None
+                self.used.append(node)
+                return None if masked else True
+            if name in ctx.vma_predicates:
+                self.used.append(node)
+                return None if masked else True
+            if name in ctx.assume and a and ctx.entry.mentions(a[0]):
+                return ctx.assume[name]
+            if name in CONFIG_TESTS:
+                return True
+            if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None and ctx.relevant(name):
+                s = summarise(ctx, name, a)
+                if s.value is not None:
+                    self.used.append(node)
+                return None if masked else s.value
+            return None
+        if t == "unary_expression":
+            op = sx.text(node.child_by_field_name("operator"))
+            v = self.ev(node.child_by_field_name("argument"), env, masked)
+            if op == "!":
+                tv = truth(v, ctx.unit)
+                return None if tv is None else not tv
+            if op == "-":
+                if isinstance(v, int) and not isinstance(v, bool):
+                    return -v
+                if isinstance(v, str) and v.startswith("E"):
+                    return "-" + v
+            return None
+        if t == "binary_expression":
+            op = sx.text(node.child_by_field_name("operator"))
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if op in ("||", "&&"):
+                a = truth(self.ev(left, env, masked), ctx.unit)
+                if (op == "||" and a is True) or (op == "&&" and a is False):
+                    return a
+                b = truth(self.ev(right, env, masked), ctx.unit)
+                if (op == "||" and b is True) or (op == "&&" and b is False):
+                    return b
+                return a if a is not None and b is not None else None
+            if op in ("==", "!="):
+                eq = same(self.ev(left, env, masked), self.ev(right, env, masked), ctx.unit)
+                return None if eq is None else (eq if op == "==" else not eq)
+            return None
+        if t in ("true", "false"):
+            return t == "true"
+        if t == "null":
+            return 0
+        if t == "number_literal":
+            try:
+                return int(sx.text(node).rstrip("uUlL"), 0)
+            except ValueError:
+                return None
+        if t in ("identifier", "field_expression", "pointer_expression"):
+            key = sx.norm(node)
+            if key in env:
+                val, origin = env[key]
+                if origin is not None:
+                    self.used.append(origin)
+                    if masked:
+                        return None
+                return val
+            if t == "identifier":
+                if key in ("true", "false"):
+                    return key == "true"
+                if key == "NULL":
+                    return 0
+                if _CONST.match(key):
+                    return key
+            return None
+        if t == "comma_expression":
+            return self.ev(node.child_by_field_name("right"), env, masked)
+        if t == "assignment_expression":
+            return self.ev(node.child_by_field_name("right"), env, masked)
+        return None
+
+
+def summarise(ctx: Context, name: str, call_args: list[Node]) -> Summary:
+    """Summarise helper ``name`` called with ``call_args`` under the caller's assumptions."""
+    fn = ctx.unit.function(name)
+    roles = tuple(ctx.entry.role_of(a) for a in call_args)
+    key = (name, roles)
+    if key in ctx.summaries:
+        return ctx.summaries[key]
+    ctx.summaries[key] = Summary(None)  # recursion guard
+    iters, values = set(), set()
+    for p, role in zip(fn.params, roles, strict=False):
+        pname = sx.declarator_name(p.child_by_field_name("declarator"))
+        if pname and role == "iter":
+            iters.add(pname)
+        elif pname and role == "value":
+            values.add(pname)
+    sub = Context(
+        ctx.unit, ctx.predicates, ctx.vma_predicates, ctx.assume,
+        Entry(frozenset(iters), frozenset(values), ctx.entry.readers), ctx.depth + 1, ctx.summaries, ctx._relevant,
+    )
+    result = explore(Builder(None, ctx.unit.index(fn.node)).graph(fn.body), sub)
+    values_seen = {v for v, _ in result.returns}
+    summary = Summary(None)
+    if result.complete and not result.falls_off and len(values_seen) == 1:
+        (value,) = values_seen
+        deciders = tuple(d.deciders[0] for d in result.decisions if d.deciders)
+        summary = Summary(value, deciders)
+    ctx.summaries[key] = summary
+    return summary
+
+
+# --- exploration ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A condition whose outcome the predicate decided on some path."""
+
+    node: Node  # the condition / switch expression
+    taken: str  # "then", "else", "case"
+    deciders: tuple[Node, ...]  # predicate / helper calls it depended on
+    configs: tuple[str, ...]
+
+
+@dataclass
+class Result:
+    accepted: list[Node] = field(default_factory=list)  # loop-next nodes reached
+    actions: list[Node] = field(default_factory=list)  # action calls reached
+    returns: list[tuple[Val, Node]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    falls_off: bool = False
+    complete: bool = True
+
+
+def _assignments(stmt: Node, reads: str) -> list[tuple[str, Node | None]]:
+    """(variable, value expression or None for 'unknown') for each assignment in ``stmt``."""
+    out: list[tuple[str, Node | None]] = []
+    todo = [stmt]
+    while todo:
+        n = todo.pop()
+        if n.type in ("expression_statement", "comma_expression", "parenthesized_expression"):
+            todo.extend(n.named_children)
+        elif n.type == "declaration":
+            todo.extend(c for c in n.named_children if c.type in ("init_declarator", "identifier"))
+        elif n.type in ("assignment_expression", "init_declarator", "identifier", "update_expression"):
+            if n.type == "assignment_expression":
+                target = n.child_by_field_name("left")
+                op = sx.text(n.child_by_field_name("operator"))
+                value = n.child_by_field_name("right") if op == "=" else None
+            elif n.type == "init_declarator":
+                target = n.child_by_field_name("declarator")
+                value = n.child_by_field_name("value")
+            elif n.type == "update_expression":
+                target, value = n.child_by_field_name("argument"), None
+            else:
+                target, value = n, None
+            if target is not None and target.type in ("identifier", "field_expression", "pointer_expression"):
+                key = sx.norm(target)
+                if key in reads:
+                    out.append((key, value))
+    return out
+
+
+def _apply(assigns: list[tuple[str, Node | None]], env: dict, ev: Evaluator) -> dict:
+    """Update flag variables for the assignments of one statement."""
+    if not assigns:
+        return env
+    changed = dict(env)
+    for key, value in assigns:
+        before = len(ev.used)
+        val = ev.ev(value, env) if value is not None else None
+        origin = ev.used[-1] if len(ev.used) > before else None
+        if val is None:
+            changed.pop(key, None)
+        else:
+            changed[key] = (val, origin)
+    return changed
+
+
+def _freeze(env: dict) -> tuple:
+    if not env:
+        return ()
+    return tuple(sorted((k, v, o.id if o is not None else None) for k, (v, o) in env.items()))
+
+
+def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -> Result:
+    """Breadth-first exploration of ``graph`` from its entry; see the module docstring."""
+    res = Result()
+    ev = Evaluator(ctx)
+    seen: set[tuple[int, tuple]] = set()
+    queue: deque[tuple[N, dict]] = deque([(graph.entry, {})])
+    decided: set[tuple[int, str]] = set()
+    keep: list[dict] = []
+
+    frozen: dict[int, tuple] = {}
+
+    def push(node: N | None, env: dict) -> None:
+        if node is None:
+            res.falls_off = True
+            return
+        fz = frozen.get(id(env))
+        if fz is None:
+            fz = frozen[id(env)] = _freeze(env)
+            keep.append(env)  # keep ids unique while cached
+        key = (id(node), fz)
+        if key not in seen:
+            seen.add(key)
+            queue.append((node, env))
+
+    hit_cache: dict[int, list[Node]] = {}
+    assign_cache: dict[int, list] = {}
+
+    def hits(ast: Node | None) -> None:
+        if ast is None or not actions:
+            return
+        found = hit_cache.get(ast.id)
+        if found is None:
+            found = hit_cache[ast.id] = [c for c in sx.calls(ast) if sx.callee(c) in actions]
+        res.actions.extend(found)
+
+    def decide(node: N, value: Val, taken: str) -> None:
+        before = len(ev.used)
+        masked = ev.ev(node.ast, env, masked=True)
+        deciders = tuple(ev.used[before:])
+        del ev.used[before:]
+        if masked is None and deciders and (node.ast.id, taken) not in decided:
+            decided.add((node.ast.id, taken))
+            res.decisions.append(Decision(node.ast, taken, deciders, node.configs))
+
+    while queue:
+        if len(seen) > MAX_STATES:
+            res.complete = False
+            break
+        node, env = queue.popleft()
+        k = node.kind
+        if k == "end":
+            if node.ast is None:
+                res.falls_off = True
+            continue
+        if k == "return":
+            hits(node.ast)
+            expr = node.ast.named_children[0] if node.ast.named_children else None
+            before = len(ev.used)
+            val = ev.ev(expr, env) if expr is not None else None
+            res.returns.append((val, node.ast))
+            if val is not None and len(ev.used) > before:
+                deciders = tuple(ev.used[before:])
+                res.decisions.append(Decision(node.ast, "return", deciders, node.configs))
+            continue
+        if k == "nop":
+            if node.accept:
+                res.accepted.append(node.ast)
+            push(node.succ, env)
+            continue
+        if k == "stmt":
+            hits(node.ast)
+            if node.ast is None:
+                push(node.succ, env)
+                continue
+            assigns = assign_cache.get(node.ast.id)
+            if assigns is None:
+                assigns = assign_cache[node.ast.id] = _assignments(node.ast, graph.reads)
+            push(node.succ, _apply(assigns, env, ev))
+            continue
+        if k == "cond":
+            if node.ast is None:
+                if node.label == "forever":
+                    push(node.succ, env)
+                else:
+                    push(node.succ, env)
+                    push(node.alt, env)
+                continue
+            hits(node.ast)
+            v = truth(ev.ev(node.ast, env), ctx.unit)
+            if v is None:
+                push(node.succ, env)
+                push(node.alt, env)
+            else:
+                decide(node, v, "then" if v else "else")
+                push(node.succ if v else node.alt, env)
+            continue
+        if k == "switch":
+            hits(node.ast)
+            v = ev.ev(node.ast, env)
+            default = next((e for val, e in node.cases if val is None), node.succ)
+            if v is None:
+                for _, e in node.cases:
+                    push(e, env)
+                push(default, env)
+                continue
+            decide(node, v, "case")
+            target = default
+            for val, e in node.cases:
+                if val is not None and same(v, ev.ev(val, env), ctx.unit):
+                    target = e
+                    break
+            push(target, env)
+    return res
+
+
+def reachable(graph: Graph, want) -> list[N]:
+    """Nodes satisfying ``want`` reachable from the entry when every condition may go both ways."""
+    out, seen, todo = [], set(), [graph.entry]
+    while todo:
+        n = todo.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if want(n):
+            out.append(n)
+        todo.extend([n.succ, n.alt] + [e for _, e in n.cases])
+    return out

@@ -1,0 +1,150 @@
+"""The CLI through typer's CliRunner: stdout, stderr and exit codes, on real git histories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from histories import build, era
+from typer.testing import CliRunner
+
+from reviewbot.cli import app
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_every_command_has_help():
+    for cmd in app.registered_commands:
+        assert (cmd.callback.__doc__ or "").strip(), cmd.callback.__name__
+        r = run(cmd.name or cmd.callback.__name__, "--help")
+        assert r.exit_code == 0
+
+
+def test_check_file_missing_guard_exits_1():
+    r = run("check", str(FIX / "eras/v6.1.25.c"), "--kernel-version", "6.1.25")
+    assert r.exit_code == 1, r.output
+    assert "missing" in r.stdout and "isolate" in r.stdout
+    assert "1 missing (isolate)" in r.stdout
+    assert r.stderr == ""
+
+
+def test_check_file_all_present_exits_0():
+    r = run("check", str(FIX / "eras/v6.1.26.c"), "--kernel-version", "6.1.26")
+    assert r.exit_code == 0, r.output
+    assert "4 present" in r.stdout
+
+
+def test_check_json_contract():
+    r = run("check", str(FIX / "eras/v5.10.178.c"), "--kernel-version", "5.10.178", "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "reviewbot/1"
+    (res,) = doc["results"]
+    assert res["ref"] is None and res["kernel_version"] == "5.10.178" and res["rule"] == "khugepaged-uffd-wp"
+    by = {(c["id"], c["site"]): c for c in res["checks"]}
+    assert by[("scan", None)]["status"] == "present"
+    assert by[("scan", None)]["function"] == "khugepaged_scan_pmd"
+    assert by[("isolate", None)]["status"] == "missing"
+    assert by[("file", "collapse")]["status"] == "not-applicable"
+    for c in res["checks"]:
+        assert set(c) >= {"id", "status", "function", "line", "via", "uncertain", "message"}
+
+
+def test_check_sarif_has_one_result_per_missing_guard():
+    r = run("check", str(FIX / "eras/v6.2.12.c"), "--kernel-version", "6.2.12", "--format", "sarif")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["version"] == "2.1.0"
+    run0 = doc["runs"][0]
+    ids = [d["id"] for d in run0["tool"]["driver"]["rules"]]
+    assert "khugepaged-uffd-wp/isolate" in ids and "khugepaged-uffd-wp/file/retract" in ids
+    (result,) = run0["results"]
+    assert result["ruleId"] == "khugepaged-uffd-wp/isolate"
+    assert ids[result["ruleIndex"]] == result["ruleId"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] > 0
+
+
+def test_unknown_version_is_inferred_and_said():
+    r = run("check", str(FIX / "eras/mm-2026.c"), "--format", "json")
+    assert r.exit_code == 0, r.stdout
+    res = json.loads(r.stdout)["results"][0]
+    assert res["kernel_version"] is None and res["version_origin"] == "inferred"
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["check", "/nonexistent/khugepaged.c"], "no such file"),
+        (["check", "--rev", "v1"], "--rev needs --repo"),
+        (["check"], "no FILE given"),
+        (["check", "x.c", "--kernel-version", "banana"], "not a kernel version"),
+        (["check", "--repo", "/nonexistent"], "no such directory"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, needle):
+    r = run(*args)
+    assert r.exit_code == 2
+    assert needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_binary_file_is_refused(tmp_path):
+    p = tmp_path / "khugepaged.c"
+    p.write_bytes(b"static int x;\0\0\0")
+    r = run("check", str(p))
+    assert r.exit_code == 2 and "binary" in r.stderr
+
+
+def test_not_a_repository(tmp_path):
+    r = run("check", "--repo", str(tmp_path))
+    assert r.exit_code == 2 and "not a git repository" in r.stderr
+
+
+SPEC = (
+    "commit old \"Linux 4.4\" tag v4.4\n" + era("4.4.0", "v4.4.c", huge_memory=True)
+    + "commit r510 \"Linux 5.10.178\" tag v5.10.178\n" + era("5.10.178", "v5.10.178.c") + "  delete mm/huge_memory.c\n"
+    + "commit r61 \"Linux 6.1.26\" tag v6.1.26\n" + era("6.1.26", "v6.1.26.c")
+    + "commit nofile \"drop it\" tag v9.9\n  delete mm/khugepaged.c\n"
+)
+
+
+def test_repo_mode_reads_blobs_at_refs_and_leaves_repo_untouched(tmp_path):
+    repo, _ = build(tmp_path / "linux", SPEC)
+    before = (repo / ".git" / "index").read_bytes()
+    r = run("check", "--repo", str(repo), "--rev", "v5.10.178", "--format", "json")
+    assert r.exit_code == 1
+    res = json.loads(r.stdout)["results"][0]
+    assert res["ref"] == "v5.10.178" and res["kernel_version"] == "5.10.178" and res["version_origin"] == "makefile"
+    r = run("check", "--repo", str(repo), "--rev", "v4.4", "--format", "json")
+    assert r.exit_code == 0
+    res = json.loads(r.stdout)["results"][0]
+    assert res["source"] == "mm/huge_memory.c"
+    assert {c["status"] for c in res["checks"]} == {"not-applicable"}
+    r = run("check", "--repo", str(repo), "--rev", "v6.1.26")
+    assert r.exit_code == 0 and "present" in r.stdout
+    assert (repo / ".git" / "index").read_bytes() == before
+
+
+def test_repo_mode_errors(tmp_path):
+    repo, _ = build(tmp_path / "linux", SPEC)
+    r = run("check", "--repo", str(repo), "--rev", "v0.0-nope")
+    assert r.exit_code == 2 and "unknown revision" in r.stderr
+    r = run("check", "--repo", str(repo), "--rev", "v9.9")
+    assert r.exit_code == 2 and "exists at v9.9" in r.stderr
+    r = run("check", "--repo", str(repo), "../etc/passwd")
+    assert r.exit_code == 2 and "outside the repository" in r.stderr
+
+
+def test_demo_runs_on_bundled_history(tmp_path):
+    r = run("demo", "--dir", str(tmp_path / "demo"))
+    assert r.exit_code == 0, r.output
+    assert "v5.10.179" in r.stdout and "mm-unstable" in r.stdout
+    assert "with a missing guard" in r.stdout
