@@ -21,7 +21,7 @@ from pathlib import Path
 from .history import HistoryBuilder
 from .versions import KernelVersion
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 FIX_SUBJECT = "mm/khugepaged: check again on anon uffd-wp during isolation"
 FIX_BODY = """\
 Hugh found that we didn't check the uffd-wp bit of a PTE again in the isolate
@@ -31,7 +31,7 @@ between, and collapsing it into a huge PMD silently loses the protection.
 Check it again right after the non-present check, as the scan does.
 
 Link: https://lkml.kernel.org/r/demo-uffd-wp-isolate@example.org
-Fixes: e1e267c7928f ("khugepaged: skip collapse if uffd-wp detected")
+Fixes: {fixes} ("khugepaged: skip collapse if uffd-wp detected")
 Reported-by: Demo Reporter <reporter@example.org>
 Signed-off-by: Demo Author <author@example.org>
 Cc: <stable@vger.kernel.org>
@@ -79,8 +79,11 @@ STABLE = [
 
 
 def fixture_text(name: str) -> bytes:
-    """An era fixture's bytes, with its expectation header left in (it is a C comment)."""
-    return resources.files("reviewbot.fixtures").joinpath("eras", name).read_bytes()
+    """An era fixture's source as it would be in a tree: the expectation header removed."""
+    data = resources.files("reviewbot.fixtures").joinpath("eras", name).read_bytes()
+    if data.startswith(b"/*") and b"reviewbot-fixture:" in data[: data.find(b"*/")]:
+        data = data[data.find(b"*/") + 2:].lstrip(b"\n")
+    return data
 
 
 def makefile(version: str) -> bytes:
@@ -120,12 +123,13 @@ def tree(release: Release) -> dict[str, bytes]:
     return files
 
 
-def stable_message(style: str, sha: str) -> str:
+def stable_message(style: str, sha: str, body: str) -> str:
+    """The fix as each stable maintainer records a backport (DOMAIN.md §6)."""
     if style == "greg":
-        return f"{FIX_SUBJECT}\n\ncommit {sha} upstream.\n\n{FIX_BODY}Signed-off-by: Greg Kroah-Hartman <gregkh@example.org>\n"
+        return f"{FIX_SUBJECT}\n\ncommit {sha} upstream.\n\n{body}Signed-off-by: Greg Kroah-Hartman <gregkh@example.org>\n"
     if style == "sasha":
-        return f"{FIX_SUBJECT}\n\n[ Upstream commit {sha} ]\n\n{FIX_BODY}Signed-off-by: Sasha Levin <sashal@example.org>\n"
-    return f"{FIX_SUBJECT}\n\n{FIX_BODY}(cherry picked from commit {sha})\nSigned-off-by: Stable Maintainer <stable@example.org>\n"
+        return f"{FIX_SUBJECT}\n\n[ Upstream commit {sha} ]\n\n{body}Signed-off-by: Sasha Levin <sashal@example.org>\n"
+    return f"{FIX_SUBJECT}\n\n{body}(cherry picked from commit {sha})\nSigned-off-by: Stable Maintainer <stable@example.org>\n"
 
 
 def _digest() -> str:
@@ -164,13 +168,16 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
             named["scan-fix"] = builder.commit("master", {"mm/khugepaged.c": fixture_text("v5.7.c")}, "khugepaged: skip collapse if uffd-wp detected\n\nDon't collapse the huge PMD if there is any userfault write protected\nsmall PTEs.\n\nSigned-off-by: Demo Author <author@example.org>\n", author=FIX_AUTHOR)
             prev["mm/khugepaged.c"] = fixture_text("v5.7.c")
         marks[rel.tag] = release_commit("master", rel)
+    shas = builder.flush()
+    body = FIX_BODY.format(fixes=shas[named["scan-fix"]][:12])
     fixed = fixture_text("v6.3.c")
-    named["fix"] = builder.commit("master", {"mm/khugepaged.c": fixed}, f"{FIX_SUBJECT}\n\n{FIX_BODY}", author=FIX_AUTHOR)
+    named["fix"] = builder.commit("master", {"mm/khugepaged.c": fixed}, f"{FIX_SUBJECT}\n\n{body}", author=FIX_AUTHOR)
     prev["mm/khugepaged.c"] = fixed
     for rel in AFTER_FIX:
         marks[rel.tag] = release_commit("master", rel)
     shas = builder.flush()
     fix_sha = shas[named["fix"]]
+    stable_body = body
     for branch, base, before, after, style in STABLE:
         prev = dict(_tree_at(base))
         first = True
@@ -183,7 +190,7 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
             builder.tag(rel.tag, mark)
         if after is not None:
             src = fixture_text(after.fixture)
-            named[f"backport-{branch}"] = builder.commit(branch, {"mm/khugepaged.c": src}, stable_message(style, fix_sha), author=FIX_AUTHOR)
+            named[f"backport-{branch}"] = builder.commit(branch, {"mm/khugepaged.c": src}, stable_message(style, fix_sha, stable_body), author=FIX_AUTHOR)
             mark = builder.commit(branch, {"Makefile": makefile(after.version)}, f"Linux {after.version}")
             builder.tag(after.tag, mark)
     builder.commit("mm-unstable", {"mm/khugepaged.c": fixture_text("mm-2026.c")}, "mm: khugepaged: share the PTE checks of scan and isolate in collapse_check_pte()", parent=marks["v7.1"])
