@@ -74,6 +74,7 @@ class FilePatch:
     source: str | None  # None for a new file
     target: str | None  # None for a deleted file
     hunks: tuple[Hunk, ...]
+    index: tuple[str, str, str | None] | None = None  # (old blob, new blob, mode) from "index a..b mode"
 
     @property
     def path(self) -> str:
@@ -172,6 +173,7 @@ def _trailers(message: str) -> tuple[Trailer, ...]:
     return tuple(out)
 
 
+_INDEX = re.compile(r"^index ([0-9a-f]{4,40})\.\.([0-9a-f]{4,40})(?: (\d{6}))?\s*$")
 _HEADER_PATHS = re.compile(r"^(?:diff --git (\S+) (\S+)|--- (\S+)|\+\+\+ (\S+)|rename (?:from|to) (\S+)|copy (?:from|to) (\S+))", re.M)
 
 
@@ -203,7 +205,12 @@ def _file(pf: PatchedFile, what: str) -> FilePatch:
     for h in pf:
         lines = tuple((ln.line_type, ln.value.rstrip("\n")) for ln in h if ln.line_type in (" ", "+", "-"))
         hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length, h.section_header, lines))
-    return FilePatch(src, tgt, tuple(hunks))
+    index = None
+    for row in pf.patch_info or ():
+        m = _INDEX.match(str(row))
+        if m:
+            index = (m.group(1), m.group(2), m.group(3))
+    return FilePatch(src, tgt, tuple(hunks), index)
 
 
 def parse_mail(text: str, what: str = "patch") -> Mail:

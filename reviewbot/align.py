@@ -1,0 +1,832 @@
+"""Align two versions of a C function statement by statement: tokens, items, renames, rewrites.
+
+Relocation and validation compare the upstream side of a fix (the whole pre-image function, or
+just the lines a hunk shows) with the target tree. Both sides are read with tree-sitter into
+*items* — statements with a head (``if (cond)``), their tokens and their child blocks — and
+compared on normalised tokens, never on text:
+
+- ``EQUAL``: the same tokens (whitespace and comments do not count);
+- ``RENAMED``: the same tokens except identifiers, and every differing identifier is a valid
+  rename for the target (``addr`` -> ``address`` when ``address`` is the target function's own
+  declaration and ``addr`` is not; a function the target tree does not have -> its new name);
+- ``HEAD``: the heads agree (``if (!khugepaged_test_exit(mm))``) while the bodies differ;
+- ``REWRITTEN``: the differing subtrees anti-unify into API re-expressions
+  (``mmap_write_trylock(X)`` -> ``down_write_trylock(&X->mmap_sem)``), learned, not hard-coded.
+
+A hunk shows only a slice of the upstream function. :func:`fragment` parses such a slice by
+closing the braces it leaves open, and items cut by the slice edge compare on what is visible
+(the tail of a statement whose head is above the hunk, the head of one whose end is below).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from . import syntax as sx
+from .syntax import Node, Unit
+
+EQUAL, RENAMED, HEAD, REWRITTEN, DIFFERENT = 4, 3, 2, 1, 0
+LEVEL_NAMES = {EQUAL: "equal", RENAMED: "renamed", HEAD: "head", REWRITTEN: "rewritten", DIFFERENT: "different"}
+ID_KINDS = {"identifier": "id", "field_identifier": "field", "type_identifier": "type", "statement_identifier": "label"}
+_BLOCKY = ("if_statement", "for_statement", "while_statement", "do_statement", "switch_statement", "macro_loop",
+           "preproc_ifdef", "preproc_if", "preproc_elif", "preproc_else")
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tok:
+    text: str
+    kind: str  # "id" | "field" | "type" | "label" | "comment" | "tok"
+    line: int  # side line (0-based)
+    start: int = 0  # byte offset in the parsed unit (not compared)
+
+
+def _leaves(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.child_count == 0:
+            if not n.is_missing and n.end_byte > n.start_byte:
+                yield n
+            continue
+        stack.extend(reversed(n.children))
+
+
+@dataclass
+class Side:
+    """One version of the code: a parsed unit and which of its lines are real (visible).
+
+    ``base`` is the unit line of side line 0 (a fragment is wrapped in a fake function, one
+    line above); lines outside ``[0, len(lines))`` are synthetic.
+    """
+
+    unit: Unit
+    lines: list[str]
+    base: int = 0
+
+    def line_of(self, row: int) -> int:
+        return row - self.base
+
+    def visible(self, row: int) -> bool:
+        return 0 <= row - self.base < len(self.lines)
+
+    def toks(self, node: Node) -> tuple[Tok, ...]:
+        """Visible tokens of ``node`` (comments normalised, multi-word leaves split)."""
+        out = []
+        for leaf in _leaves(node):
+            row = leaf.start_point[0]
+            if not self.visible(row):
+                continue
+            text = sx.text(leaf)
+            kind = ID_KINDS.get(leaf.type, "comment" if leaf.type == "comment" else "tok")
+            if kind == "comment":
+                out.append(Tok(" ".join(text.split()), kind, row - self.base, leaf.start_byte))
+            elif kind == "tok" and any(c.isspace() for c in text):
+                out.extend(Tok(w, "tok", row - self.base, leaf.start_byte) for w in text.split())
+            else:
+                out.append(Tok(text, kind, row - self.base, leaf.start_byte))
+        return tuple(out)
+
+
+def code(toks: tuple[Tok, ...] | list[Tok]) -> tuple[Tok, ...]:
+    """Tokens without comments."""
+    return tuple(t for t in toks if t.kind != "comment")
+
+
+def texts(toks) -> tuple[str, ...]:
+    return tuple(t.text for t in toks)
+
+
+def line_tokens(side: Side) -> list[tuple[Tok, ...]]:
+    """Code tokens per side line."""
+    out: list[list[Tok]] = [[] for _ in side.lines]
+    for t in code(side.toks(side.unit.root)):
+        if 0 <= t.line < len(out):
+            out[t.line].append(t)
+    return [tuple(x) for x in out]
+
+
+def fragment(lines: list[str], path: str = "<fragment>") -> Side:
+    """Parse a slice of a function body: unmatched braces are closed outside the slice."""
+    body = "\n".join(lines) + "\n"
+    probe = sx.parse(body.encode(), path)
+    depth = low = 0
+    for leaf in _leaves(probe.root):
+        if leaf.type == "{":
+            depth += 1
+        elif leaf.type == "}":
+            depth -= 1
+            low = min(low, depth)
+    lead, trail = -low, depth - low
+    starts_in_comment = bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
+    head = "void __reviewbot_fragment(void) {" + "{" * lead + ("/*" if starts_in_comment else "")
+    text = head + "\n" + body + "}" * trail + "}\n"
+    return Side(sx.parse(text.encode(), path), list(lines), base=1)
+
+
+def whole(data: bytes, path: str, unit: Unit | None = None) -> Side:
+    """A whole file as a side (the target blob, or the upstream pre-image)."""
+    unit = unit or sx.parse(data, path)
+    return Side(unit, data.decode("utf-8", "replace").split("\n"), base=0)
+
+
+# --- items ----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Block:
+    items: list[Item]
+    open_line: int | None  # side line of "{" (or of the directive), None if not visible
+    close_line: int | None
+    owner: Item | None
+    braced: bool = True
+
+    def code_items(self) -> list[Item]:
+        return [i for i in self.items if i.kind != "comment"]
+
+
+@dataclass(eq=False)
+class Item:
+    node: Node
+    kind: str
+    toks: tuple[Tok, ...]
+    head: tuple[Tok, ...]
+    start: int
+    end: int
+    cut_start: bool
+    cut_end: bool
+    blocks: list[Block] = field(default_factory=list)
+    parent: Block | None = None
+    cond: Node | None = None  # the node heads are anti-unified on
+
+    @property
+    def code(self) -> tuple[Tok, ...]:
+        return code(self.toks)
+
+    @property
+    def label(self) -> str:
+        """The first visible line of the item, for messages."""
+        toks = self.code or self.toks
+        return " ".join(t.text for t in toks if t.line == toks[0].line) if toks else ""
+
+    def walk(self) -> Iterator[Item]:
+        yield self
+        for b in self.blocks:
+            for i in b.items:
+                yield from i.walk()
+
+
+def _line_span(side: Side, node: Node) -> tuple[int, int, bool, bool]:
+    s, e = side.line_of(node.start_point[0]), side.line_of(node.end_point[0])
+    if node.end_point[1] == 0 and e > s:
+        e -= 1
+    n = len(side.lines)
+    return max(s, 0), min(e, n - 1), s < 0, e >= n
+
+
+def _item(side: Side, node: Node, kind: str | None = None, blocks_of: list[Node] | None = None,
+          end_node: Node | None = None, cond: Node | None = None) -> Item:
+    s, e, cs, ce = _line_span(side, node)
+    if end_node is not None:
+        _, e, _, ce = _line_span(side, end_node)
+    toks = side.toks(node) if end_node is None else side.toks(node) + side.toks(end_node)
+    item = Item(node, kind or node.type, toks, (), s, e, cs, ce, cond=cond)
+    first_block = None
+    for b in blocks_of or []:
+        blk = build_block(side, b, item)
+        item.blocks.append(blk)
+        first_block = first_block or b
+    item.head = toks if first_block is None else tuple(t for t in toks if t.start < first_block.start_byte)
+    return item
+
+
+def _stmt_item(side: Side, node: Node) -> Item:
+    t = node.type
+    if t == "if_statement":
+        blocks = [node.child_by_field_name("consequence")]
+        alt = node.child_by_field_name("alternative")
+        if alt is not None:
+            inner = alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
+            blocks.append(inner)
+        return _item(side, node, blocks_of=[b for b in blocks if b is not None], cond=node.child_by_field_name("condition"))
+    if t in ("for_statement", "while_statement", "do_statement", "switch_statement"):
+        body = node.child_by_field_name("body")
+        cond = node if t == "for_statement" else node.child_by_field_name("condition")
+        return _item(side, node, blocks_of=[body] if body is not None else [], cond=cond)
+    if t == "compound_statement":
+        return _item(side, node, blocks_of=[node])
+    if t in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_else"):
+        return _item(side, node, blocks_of=[node], cond=node.child_by_field_name("name") or node.child_by_field_name("condition"))
+    return _item(side, node, cond=node)
+
+
+def _children(node: Node) -> list[Node]:
+    if node.type == "compound_statement":
+        return [c for c in node.named_children]
+    if node.type in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_else"):
+        skip = {node.child_by_field_name("name"), node.child_by_field_name("condition"), node.child_by_field_name("alternative")}
+        return [c for c in node.named_children if c not in skip]
+    return [node]
+
+
+def build_block(side: Side, node: Node, owner: Item | None) -> Block:
+    """The items of a block (a compound statement, a braceless body or a directive's lines)."""
+    braced = node.type == "compound_statement" or node.type.startswith("preproc_")
+    open_line = close_line = None
+    if braced and node.children:
+        first, last = node.children[0], node.children[-1]
+        if side.visible(first.start_point[0]):
+            open_line = side.line_of(first.start_point[0])
+        if not last.is_missing and side.visible(last.end_point[0]) and last.type in ("}", "#endif"):
+            close_line = side.line_of(last.end_point[0])
+    if braced and node.type.startswith("preproc_"):
+        alt = node.child_by_field_name("alternative")
+        if alt is not None and side.visible(alt.start_point[0]):
+            close_line = side.line_of(alt.start_point[0])
+    block = Block([], open_line, close_line, owner, braced)
+    kids = _children(node)
+    k = 0
+    while k < len(kids):
+        c = kids[k]
+        body = sx.loop_macro_body(c) if c.type == "expression_statement" else None
+        if body is not None and k + 1 < len(kids) and kids[k + 1] == body:
+            it = _item(side, c, "macro_loop", blocks_of=[body], end_node=body, cond=c.named_children[0])
+            k += 2
+        elif c.type == "labeled_statement":
+            label = c.child_by_field_name("label")
+            it = _item(side, label, "label")
+            block.items.append(it)
+            it.parent = block
+            inner = [x for x in c.named_children if x != label]
+            kids[k + 1:k + 1] = inner
+            k += 1
+            continue
+        elif c.type == "case_statement":
+            value = c.child_by_field_name("value")
+            stmts = [x for x in c.named_children if x != value and x.type != "comment"]
+            it = _item(side, c, "case")
+            if stmts:
+                it.toks = it.head = tuple(t for t in it.toks if t.start < stmts[0].start_byte)
+                it.end = max(it.start, side.line_of(stmts[0].start_point[0]) - 1)
+            block.items.append(it)
+            it.parent = block
+            kids[k + 1:k + 1] = stmts
+            k += 1
+            continue
+        else:
+            it = _stmt_item(side, c)
+            k += 1
+        if c.type == "comment":
+            it.kind = "comment"
+        it.parent = block
+        block.items.append(it)
+    return block
+
+
+def function_block(side: Side, fn_node: Node) -> Block:
+    """The body block of a function definition."""
+    return build_block(side, fn_node.child_by_field_name("body"), None)
+
+
+def fragment_block(side: Side) -> Block:
+    """The top block of a fragment (the fake function's body)."""
+    fn = side.unit.root.named_children[0] if side.unit.root.named_children else side.unit.root
+    body = fn.child_by_field_name("body") if fn.type == "function_definition" else None
+    if body is None:
+        return Block([], None, None, None)
+    blk = build_block(side, body, None)
+    blk.open_line = blk.close_line = None
+    return blk
+
+
+def all_blocks(block: Block) -> Iterator[Block]:
+    yield block
+    for it in block.items:
+        for b in it.blocks:
+            yield from all_blocks(b)
+
+
+# --- what the target knows -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Known:
+    """Names the target has: the function's own declarations, file scope, anything used."""
+
+    local: frozenset[str]
+    labels: frozenset[str]
+    glob: frozenset[str]
+    anyid: frozenset[str]
+    fields: frozenset[str]
+    up_local: frozenset[str] = frozenset()
+    tree: Callable[[str], bool | None] | None = field(default=None, compare=False)
+
+    def has(self, name: str) -> bool:
+        return name in self.local or name in self.anyid or name in self.fields or name in self.labels
+
+
+def declared(fn_node: Node) -> tuple[set[str], set[str]]:
+    """(parameters and locals, labels) declared in a function."""
+    names: set[str] = set()
+    labels: set[str] = set()
+    for n in sx.walk(fn_node):
+        if n.type in ("parameter_declaration", "declaration"):
+            for c in n.named_children:
+                if c.type in ("identifier", "init_declarator", "pointer_declarator", "array_declarator"):
+                    name = sx.declarator_name(c)
+                    if name:
+                        names.add(name)
+        elif n.type == "labeled_statement":
+            lab = n.child_by_field_name("label")
+            if lab is not None:
+                labels.add(sx.text(lab))
+    return names, labels
+
+
+def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
+    """(file-scope names, every identifier used, every field name) of a parsed file."""
+    glob: set[str] = set()
+    anyid: set[str] = set()
+    fields: set[str] = set()
+    for leaf in _leaves(unit.root):
+        kind = ID_KINDS.get(leaf.type)
+        if kind == "field":
+            fields.add(sx.text(leaf))
+        elif kind in ("id", "type"):
+            anyid.add(sx.text(leaf))
+    stack = list(unit.root.children)
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            f = sx._function_of(n)
+            if f is not None:
+                glob.add(f.name)
+        elif n.type in ("declaration", "type_definition"):
+            for c in n.named_children:
+                name = sx.declarator_name(c) if c.type not in ("primitive_type", "storage_class_specifier") else None
+                if name:
+                    glob.add(name)
+            stack.extend(n.children)
+        elif n.type in ("preproc_def", "preproc_function_def"):
+            name = n.child_by_field_name("name")
+            if name is not None:
+                glob.add(sx.text(name))
+        elif n.type == "enumerator":
+            glob.add(sx.text(n.child_by_field_name("name")))
+        elif n.type.startswith("preproc_") or n.type in ("enum_specifier", "enumerator_list", "ERROR", "declaration_list"):
+            stack.extend(n.children)
+    return glob, anyid, fields
+
+
+def known_for(unit: Unit, fn_node: Node | None, up_fn: Node | None = None,
+              tree: Callable[[str], bool | None] | None = None) -> Known:
+    glob, anyid, fields = file_names(unit)
+    local, labels = declared(fn_node) if fn_node is not None else (set(), set())
+    up_local = declared(up_fn)[0] if up_fn is not None else set()
+    return Known(frozenset(local), frozenset(labels), frozenset(glob), frozenset(anyid), frozenset(fields),
+                 frozenset(up_local), tree)
+
+
+def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
+    """May upstream name ``u`` become target name ``t`` (see module docstring)?"""
+    if kind == "label":
+        return u not in known.labels and t in known.labels
+    if kind == "field":
+        return u not in known.fields and t in known.fields
+    if u in known.local:
+        return False
+    if t in known.local and u not in known.glob:
+        return True
+    if u in known.up_local and t in known.local:
+        return True
+    if u not in known.anyid and t in known.anyid and u not in known.local:
+        return not (known.tree is not None and known.tree(u))
+    return False
+
+
+# --- rewrites ---------------------------------------------------------------------------
+
+_VAR = "\x00{}\x00"
+_VARNAMES = "XYZUVW"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An API re-expression learned from the two trees: pattern -> template (vars $0, $1 ...)."""
+
+    kind: str  # node type of the upstream side
+    callee: str | None
+    args: tuple[tuple[str, str | int], ...]  # ("var", k) | ("lit", normalised text)
+    const: str  # normalised text for non-call patterns
+    template: str  # target text with _VAR placeholders
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.callee, self.args if self.callee else self.const)
+
+    def show(self) -> str:
+        if self.callee is not None:
+            parts = [_VARNAMES[v] if k == "var" else v for k, v in self.args]
+            left = f"{self.callee}({', '.join(parts)})"
+        else:
+            left = self.const
+        right = self.template
+        for k in range(len(_VARNAMES)):
+            right = right.replace(_VAR.format(k), _VARNAMES[k])
+        return f"{left} -> {' '.join(right.split())}"
+
+
+def _named_desc(node: Node) -> Iterator[Node]:
+    for n in sx.walk(node):
+        if n.is_named and n is not node:
+            yield n
+
+
+def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
+    """Anti-unify one differing pair into a rewrite, or None when it is not a re-expression."""
+    if u.type not in ("call_expression", "field_expression", "pointer_expression", "identifier", "subscript_expression"):
+        return None
+    if t.type in ("binary_expression", "conditional_expression", "comma_expression", "assignment_expression"):
+        return None  # the target adds logic: a semantic change, not a re-expression
+    un, _tn = sx.norm(u), sx.norm(t)
+    if un in {sx.norm(n) for n in sx.walk(t)}:
+        return None  # the target wraps the upstream expression: an extension
+    callee = sx.callee(u) if u.type == "call_expression" else None
+    if u.type == "call_expression" and callee is None:
+        return None
+    tids = {sx.text(n) for n in sx.walk(t) if n.type == "identifier"}
+    if callee is not None and callee in tids:
+        return None
+    if u.type == "identifier" and (un in known.local or t.type == "identifier"):
+        return None
+    if u.type in ("field_expression",) and t.type == "identifier" and sx.text(t) not in known.local:
+        return None
+    # Variables: maximal named subtrees of u (callee excluded) that reappear in t.
+    t_nodes = [n for n in sx.walk(t) if n.is_named]
+    var_texts: list[str] = []
+    args: list[tuple[str, str | int]] = []
+    if callee is not None:
+        for a in sx.args(u):
+            an = sx.norm(a)
+            if any(sx.norm(n) == an for n in t_nodes):
+                if an not in var_texts:
+                    var_texts.append(an)
+                args.append(("var", var_texts.index(an)))
+            else:
+                args.append(("lit", an))
+    else:
+        for n in _named_desc(u):
+            nn = sx.norm(n)
+            if n.type in ("identifier", "field_expression", "pointer_expression", "call_expression") and nn not in var_texts \
+                    and any(sx.norm(x) == nn for x in t_nodes):
+                var_texts.append(nn)
+    if len(var_texts) > len(_VARNAMES):
+        return None
+    # Template: t's text with each variable's (outermost, non-overlapping) occurrences replaced.
+    base = t.start_byte
+    raw = t.text.decode("utf-8", "replace")
+    spans: list[tuple[int, int, int]] = []
+    for k, vt in sorted(enumerate(var_texts), key=lambda kv: -len(kv[1])):
+        for n in t_nodes:
+            if sx.norm(n) == vt and not any(a <= n.start_byte - base < b or a < n.end_byte - base <= b for a, b, _ in spans):
+                spans.append((n.start_byte - base, n.end_byte - base, k))
+    if var_texts and not spans:
+        return None
+    out, pos = [], 0
+    data = t.text
+    for a, b, k in sorted(spans):
+        out.append(data[pos:a].decode("utf-8", "replace"))
+        out.append(_VAR.format(k))
+        pos = b
+    out.append(data[pos:].decode("utf-8", "replace"))
+    template = " ".join(("".join(out) if spans else raw).split())
+    return Rewrite(u.type, callee, tuple(args), "" if callee else un, template)
+
+
+def _kids(n: Node) -> list[Node]:
+    return [c for c in n.children if c.type != "comment"]
+
+
+def anti_unify(u: Node, t: Node) -> list[tuple[Node, Node]]:
+    """The differing subtree pairs of two trees (a call with another callee is one pair)."""
+    pairs: list[tuple[Node, Node]] = []
+
+    def go(a: Node, b: Node) -> None:
+        if a.type == b.type:
+            if a.type == "call_expression" and sx.callee(a) != sx.callee(b):
+                pairs.append((a, b))
+                return
+            ka, kb = _kids(a), _kids(b)
+            if len(ka) == len(kb):
+                if not ka:
+                    if sx.text(a) != sx.text(b):
+                        pairs.append((a, b))
+                    return
+                for x, y in zip(ka, kb, strict=True):
+                    go(x, y)
+                return
+        pairs.append((a, b))
+
+    go(u, t)
+    return pairs
+
+
+# --- comparing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    level: int
+    renames: tuple[tuple[str, str, str], ...] = ()  # (kind, upstream, target)
+    rewrites: tuple[Rewrite, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.level > DIFFERENT
+
+
+NO = Match(DIFFERENT)
+
+
+def compare_tokens(us, ts, known: Known) -> Match:
+    """EQUAL, RENAMED (valid identifier renames only) or DIFFERENT."""
+    us, ts = code(us), code(ts)
+    if len(us) != len(ts):
+        return NO
+    renames: dict[tuple[str, str], str] = {}
+    for a, b in zip(us, ts, strict=True):
+        if a.text == b.text:
+            continue
+        if a.kind != b.kind or a.kind not in ("id", "field", "type", "label"):
+            return NO
+        kind = a.kind
+        prev = renames.get((kind, a.text))
+        if prev is not None and prev != b.text:
+            return NO
+        renames[(kind, a.text)] = b.text
+    if not renames:
+        return Match(EQUAL)
+    for (kind, u), t in renames.items():
+        if not valid_rename(kind, u, t, known):
+            return NO
+    return Match(RENAMED, tuple(sorted((k, u, t) for (k, u), t in renames.items())))
+
+
+def rewrite_match(u: Node | None, t: Node | None, known: Known) -> Match:
+    """REWRITTEN when every difference between two subtrees is a rename or a re-expression."""
+    if u is None or t is None:
+        return NO
+    pairs = anti_unify(u, t)
+    if not pairs:
+        return Match(EQUAL)
+    renames, rewrites = [], []
+    for a, b in pairs:
+        ka, kb = ID_KINDS.get(a.type), ID_KINDS.get(b.type)
+        if ka and ka == kb:
+            if not valid_rename(ka, sx.text(a), sx.text(b), known):
+                return NO
+            renames.append((ka, sx.text(a), sx.text(b)))
+            continue
+        r = generalise(a, b, known)
+        if r is None:
+            return NO
+        rewrites.append(r)
+    if not rewrites:
+        return Match(RENAMED, tuple(sorted(set(renames))))
+    return Match(REWRITTEN, tuple(sorted(set(renames))), tuple(rewrites))
+
+
+def compare_items(u: Item, t: Item, known: Known, role: str = "whole") -> Match:
+    """Compare an upstream item with a target item on what of ``u`` is visible.
+
+    ``role`` "before" compares a statement cut at its top on its tail; "after" compares one
+    cut at its bottom on its head.
+    """
+    uc, tc = u.code, t.code
+    if not uc:
+        return NO
+    if u.cut_start:
+        if len(tc) < len(uc):
+            return NO
+        return compare_tokens(uc, tc[len(tc) - len(uc):], known)
+    if u.cut_end:
+        if len(tc) >= len(uc):
+            m = compare_tokens(uc, tc[:len(uc)], known)
+            if m.ok:
+                return m
+        if u.kind == t.kind and u.blocks and t.blocks and u.head:
+            m = compare_tokens(u.head, t.head, known)
+            if m.ok:
+                return Match(HEAD, m.renames)
+            r = rewrite_match(u.cond, t.cond, known)
+            return Match(REWRITTEN, r.renames, r.rewrites) if r.ok else NO
+        return NO
+    m = compare_tokens(uc, tc, known)
+    if m.ok:
+        return m
+    if u.kind == t.kind and u.blocks and t.blocks:
+        h = compare_tokens(u.head, t.head, known)
+        if h.ok:
+            return Match(HEAD, h.renames)
+        r = rewrite_match(u.cond, t.cond, known)
+        return Match(min(r.level, REWRITTEN), r.renames, r.rewrites) if r.ok else NO
+    if u.kind == t.kind and not u.blocks and not t.blocks:
+        r = rewrite_match(u.node, t.node, known)
+        return Match(min(r.level, REWRITTEN), r.renames, r.rewrites) if r.ok else NO
+    return NO
+
+
+def strong(u: Item | None) -> bool:
+    """Enough visible substance to anchor on (not just a brace or a bare ``goto out;``)."""
+    if u is None:
+        return False
+    words = [t for t in u.code if t.kind != "tok" or t.text.isalnum()]
+    return len(words) >= 3
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """Renames and rewrites seen while aligning; :meth:`resolve` keeps the consistent ones."""
+
+    renames: list[tuple[str, str, str]] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+
+    def add(self, m: Match) -> None:
+        self.renames.extend(m.renames)
+        self.rewrites.extend(m.rewrites)
+
+    def resolve(self) -> tuple[dict[tuple[str, str], str], list[Rewrite], list[str]]:
+        """(renames by (kind, name), rewrites, conflicts)."""
+        names: dict[tuple[str, str], set[str]] = {}
+        for kind, u, t in self.renames:
+            names.setdefault((kind, u), set()).add(t)
+        conflicts = [f"{u} -> {' / '.join(sorted(ts))}" for (_, u), ts in sorted(names.items()) if len(ts) > 1]
+        renames = {k: next(iter(ts)) for k, ts in names.items() if len(ts) == 1}
+        by_key: dict[tuple, set[str]] = {}
+        first: dict[tuple, Rewrite] = {}
+        for r in self.rewrites:
+            by_key.setdefault(r.key, set()).add(" ".join(r.template.split()))
+            first.setdefault(r.key, r)
+        rewrites = []
+        for key, temps in by_key.items():
+            if len(temps) > 1:
+                conflicts.append(f"{first[key].show()} (and other rewrites of the same call)")
+            else:
+                rewrites.append(first[key])
+        return renames, sorted(rewrites, key=lambda r: r.show()), conflicts
+
+
+def align_blocks(ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 0) -> list[tuple[Item, Item, Match]]:
+    """Pair the items of two blocks: an LCS on strong matches, then equal-sized gaps positionally."""
+    us, ts = ub.code_items(), tb.code_items()
+    n, m = len(us), len(ts)
+    cache: dict[tuple[int, int], Match] = {}
+
+    def cmp(i: int, j: int) -> Match:
+        if (i, j) not in cache:
+            cache[(i, j)] = compare_items(us[i], ts[j], known)
+        return cache[(i, j)]
+
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if cmp(i, j).level >= HEAD:
+                best[i][j] = best[i + 1][j + 1] + 1
+            else:
+                best[i][j] = max(best[i + 1][j], best[i][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if cmp(i, j).level >= HEAD and best[i][j] == best[i + 1][j + 1] + 1:
+            pairs.append((i, j))
+            i += 1
+            j += 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    out: list[tuple[Item, Item, Match]] = []
+    # Sandwiched gaps: pair equal-sized runs between two matches (block ends count when visible).
+    bounds = ([(-1, -1)] if ub.open_line is not None else []) + pairs + ([(n, m)] if ub.close_line is not None else [])
+    for (a, b), (c, d) in zip(bounds, bounds[1:], strict=False):
+        if c - a == d - b and c - a > 1:
+            for k in range(1, c - a):
+                mm = cmp(a + k, b + k)
+                if mm.ok:
+                    out.append((us[a + k], ts[b + k], mm))
+    out += [(us[i], ts[j], cmp(i, j)) for i, j in pairs]
+    out.sort(key=lambda x: x[0].start)
+    for u, t, mm in out:
+        ev.add(mm)
+        if depth < 12 and len(u.blocks) == len(t.blocks) and not u.cut_start:
+            for bu, bt in zip(u.blocks, t.blocks, strict=True):
+                align_blocks(bu, bt, known, ev, depth + 1)
+    return out
+
+
+# --- applying renames and rewrites to new lines ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transformed:
+    lines: tuple[str, ...]
+    renames: tuple[tuple[str, str], ...]
+    rewrites: tuple[Rewrite, ...]
+
+
+def _replace(text: bytes, edits: list[tuple[int, int, str]]) -> bytes:
+    out, pos = [], 0
+    for a, b, rep in sorted(edits):
+        if a < pos:
+            continue
+        out.append(text[pos:a])
+        out.append(rep.encode())
+        pos = b
+    out.append(text[pos:])
+    return b"".join(out)
+
+
+def transform(lines: list[str], renames: dict[tuple[str, str], str], rewrites: list[Rewrite],
+              comment_renames: dict[str, str]) -> Transformed:
+    """Apply renames (identifiers, labels, fields) and learned rewrites to added lines."""
+    if not lines:
+        return Transformed((), (), ())
+    side = fragment(lines)
+    data = side.unit.data
+    used_names: set[tuple[str, str]] = set()
+    edits: list[tuple[int, int, str]] = []
+    for leaf in _leaves(side.unit.root):
+        if not side.visible(leaf.start_point[0]):
+            continue
+        kind = ID_KINDS.get(leaf.type)
+        name = sx.text(leaf)
+        if kind and (kind, name) in renames:
+            edits.append((leaf.start_byte, leaf.end_byte, renames[(kind, name)]))
+            used_names.add((name, renames[(kind, name)]))
+        elif kind == "type" and ("id", name) in renames:
+            edits.append((leaf.start_byte, leaf.end_byte, renames[("id", name)]))
+            used_names.add((name, renames[("id", name)]))
+        elif leaf.type == "comment" and comment_renames:
+            new = name
+            for u, t in comment_renames.items():
+                new2 = re.sub(rf"\b{re.escape(u)}\b", t, new)
+                if new2 != new:
+                    used_names.add((u, t))
+                new = new2
+            if new != name:
+                edits.append((leaf.start_byte, leaf.end_byte, new))
+    data = _replace(data, edits)
+    used_rw: list[Rewrite] = []
+    if rewrites:
+        side2 = Side(sx.parse(data, "<fragment>"), side.lines, side.base)
+        redits: list[tuple[int, int, str]] = []
+        for n in sx.walk(side2.unit.root):
+            if not side2.visible(n.start_point[0]):
+                continue
+            for r in rewrites:
+                rep = _instantiate(r, n)
+                if rep is not None and not any(a <= n.start_byte < b for a, b, _ in redits):
+                    redits.append((n.start_byte, n.end_byte, rep))
+                    if r not in used_rw:
+                        used_rw.append(r)
+                    break
+        data = _replace(data, redits)
+    text = data.decode("utf-8", "replace").split("\n")
+    body = text[1:1 + len(lines)]
+    # The synthetic head/tail of the fragment sit on their own lines; restore any prefix/suffix.
+    return Transformed(tuple(body), tuple(sorted(used_names)), tuple(used_rw))
+
+
+def _instantiate(r: Rewrite, n: Node) -> str | None:
+    if n.type != r.kind:
+        return None
+    if r.callee is not None:
+        if sx.callee(n) != r.callee:
+            return None
+        a = sx.args(n)
+        if len(a) != len(r.args):
+            return None
+        binding: dict[int, str] = {}
+        for node, (k, v) in zip(a, r.args, strict=True):
+            if k == "lit":
+                if sx.norm(node) != v:
+                    return None
+            else:
+                txt = sx.text(node)
+                if v in binding and sx.norm(node) != "".join(binding[v].split()):
+                    return None
+                binding[v] = txt
+        out = r.template
+        for k, txt in binding.items():
+            out = out.replace(_VAR.format(k), txt)
+        return out
+    if sx.norm(n) != r.const:
+        return None
+    return r.template
