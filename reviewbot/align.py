@@ -391,19 +391,34 @@ def known_for(unit: Unit, fn_node: Node | None, up_fn: Node | None = None,
                  frozenset(up_local), tree)
 
 
+def related_names(u: str, t: str) -> bool:
+    """Names that look like a rename of each other: a shared tail of two or more words
+    (``hpage_collapse_scan_pmd``/``khugepaged_scan_pmd``) or one extends the other
+    (``pte_uffd``/``pte_uffd_wp``)."""
+    a, b = u.lower().strip("_").split("_"), t.lower().strip("_").split("_")
+    tail = 0
+    while tail < min(len(a), len(b)) and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return tail >= 2 or a[: len(b)] == b or b[: len(a)] == a
+
+
 def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
-    """May upstream name ``u`` become target name ``t`` (see module docstring)?"""
+    """May upstream name ``u`` become target name ``t`` (see module docstring)?
+
+    Local names follow the target function's own declarations; a file-scope name may change
+    only to a related name the target has, when the target tree lacks the upstream one.
+    """
     if kind == "label":
         return u not in known.labels and t in known.labels
     if kind == "field":
-        return u not in known.fields and t in known.fields
+        return u not in known.fields and t in known.fields and related_names(u, t)
     if u in known.local:
         return False
     if t in known.local and u not in known.glob:
         return True
     if u in known.up_local and t in known.local:
         return True
-    if u not in known.anyid and t in known.anyid and u not in known.local:
+    if u not in known.anyid and t in known.anyid and related_names(u, t):
         return not (known.tree is not None and known.tree(u))
     return False
 
@@ -450,8 +465,10 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
     """Anti-unify one differing pair into a rewrite, or None when it is not a re-expression."""
     if u.type not in ("call_expression", "field_expression", "pointer_expression", "identifier", "subscript_expression"):
         return None
-    if t.type in ("binary_expression", "conditional_expression", "comma_expression", "assignment_expression"):
-        return None  # the target adds logic: a semantic change, not a re-expression
+    if t.type not in ("call_expression", "pointer_expression", "field_expression", "identifier", "subscript_expression"):
+        return None  # the target adds logic (a negation, a condition): a semantic change
+    if t.type == "pointer_expression" and sx.text(t.child_by_field_name("operator")) not in ("*", "&"):
+        return None
     un, _tn = sx.norm(u), sx.norm(t)
     if un in {sx.norm(n) for n in sx.walk(t)}:
         return None  # the target wraps the upstream expression: an extension
@@ -477,7 +494,11 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
                     var_texts.append(an)
                 args.append(("var", var_texts.index(an)))
             else:
+                if a.type not in ("number_literal", "null", "true", "false") and not re.match(r"^[A-Z][A-Z0-9_]*$", an):
+                    return None  # an argument that is neither kept nor a constant: not a re-expression
                 args.append(("lit", an))
+        if args and not var_texts:
+            return None
     else:
         for n in _named_desc(u):
             nn = sx.norm(n)
@@ -662,12 +683,12 @@ class Evidence:
         self.renames.extend(m.renames)
         self.rewrites.extend(m.rewrites)
 
-    def resolve(self) -> tuple[dict[tuple[str, str], str], list[Rewrite], list[str]]:
-        """(renames by (kind, name), rewrites, conflicts)."""
+    def resolve(self) -> tuple[dict[tuple[str, str], str], list[Rewrite], dict[str, str]]:
+        """(renames by (kind, name), rewrites, conflicts by upstream name)."""
         names: dict[tuple[str, str], set[str]] = {}
         for kind, u, t in self.renames:
             names.setdefault((kind, u), set()).add(t)
-        conflicts = [f"{u} -> {' / '.join(sorted(ts))}" for (_, u), ts in sorted(names.items()) if len(ts) > 1]
+        conflicts = {u: f"{u} -> {' / '.join(sorted(ts))}" for (_, u), ts in sorted(names.items()) if len(ts) > 1}
         renames = {k: next(iter(ts)) for k, ts in names.items() if len(ts) == 1}
         by_key: dict[tuple, set[str]] = {}
         first: dict[tuple, Rewrite] = {}
@@ -677,7 +698,7 @@ class Evidence:
         rewrites = []
         for key, temps in by_key.items():
             if len(temps) > 1:
-                conflicts.append(f"{first[key].show()} (and other rewrites of the same call)")
+                conflicts[first[key].callee or first[key].const] = f"{first[key].show()} (and other rewrites of the same call)"
             else:
                 rewrites.append(first[key])
         return renames, sorted(rewrites, key=lambda r: r.show()), conflicts
@@ -713,14 +734,26 @@ def align_blocks(ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 
         else:
             j += 1
     out: list[tuple[Item, Item, Match]] = []
-    # Sandwiched gaps: pair equal-sized runs between two matches (block ends count when visible).
+    # A single statement between two matches (block ends count when visible) is the same
+    # statement re-expressed; so is the first visible one past the last match of a cut block.
     bounds = ([(-1, -1)] if ub.open_line is not None else []) + pairs + ([(n, m)] if ub.close_line is not None else [])
     for (a, b), (c, d) in zip(bounds, bounds[1:], strict=False):
-        if c - a == d - b and c - a > 1:
-            for k in range(1, c - a):
-                mm = cmp(a + k, b + k)
-                if mm.ok:
-                    out.append((us[a + k], ts[b + k], mm))
+        if c - a == 2 and d - b == 2:
+            mm = cmp(a + 1, b + 1)
+            if mm.ok:
+                out.append((us[a + 1], ts[b + 1], mm))
+    if pairs and ub.close_line is None:
+        a, b = pairs[-1]
+        if a + 1 < n and b + 1 < m and not us[a + 1].cut_start and us[a + 1].kind == ts[b + 1].kind:
+            mm = cmp(a + 1, b + 1)
+            if mm.ok:
+                out.append((us[a + 1], ts[b + 1], mm))
+    if pairs and ub.open_line is None:
+        a, b = pairs[0]
+        if a >= 1 and b >= 1 and us[a - 1].kind == ts[b - 1].kind:
+            mm = cmp(a - 1, b - 1)
+            if mm.ok:
+                out.append((us[a - 1], ts[b - 1], mm))
     out += [(us[i], ts[j], cmp(i, j)) for i, j in pairs]
     out.sort(key=lambda x: x[0].start)
     for u, t, mm in out:

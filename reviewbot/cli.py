@@ -208,6 +208,176 @@ def demo(
     _run(work)
 
 
+# --- issue 4: backport and validate ---
+
+
+def _read_patch(spec: str):
+    from .patches import read_mail
+
+    if spec == "-":
+        return read_mail(sys.stdin.buffer.read(), "stdin")
+    path = Path(spec)
+    if path.is_dir():
+        raise InputError(f"{spec}: is a directory, not a patch")
+    try:
+        return read_mail(path.read_bytes(), spec)
+    except FileNotFoundError:
+        raise InputError(f"{spec}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{spec}: cannot read: {e.strerror}") from None
+
+
+def _text_only(fmt: Format, command: str) -> None:
+    if fmt is Format.sarif:
+        raise InputError(f"--format sarif is not available for {command}", "use text or json")
+
+
+def _need_repo(repo: Path | None):
+    from .source import Repository
+
+    if repo is None:
+        raise InputError("--repo is required", "give the linux checkout that holds the target refs")
+    return Repository(repo)
+
+
+@app.command()
+def backport(
+    repo: RepoOpt = None,
+    commit: Annotated[str | None, typer.Option("--commit", help="The upstream fix as a commit in the repository.")] = None,
+    patch: Annotated[str | None, typer.Option("--patch", help="The upstream fix as a format-patch/mbox file ('-' for stdin).")] = None,
+    onto: Annotated[list[str] | None, typer.Option("--onto", help="Target ref (repeatable).")] = None,
+    branches: Annotated[str | None, typer.Option("--branches", help="Every branch matching this glob, e.g. 'linux-*.y'.")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Write one mail per generated target under DIR/<ref>/.")] = None,
+    subject_prefix: Annotated[str | None, typer.Option("--subject-prefix", help="Subject prefix; {series} is the target's X.Y (default 'PATCH {series}').")] = None,
+    mainline: Annotated[str | None, typer.Option("--mainline", help="Where to look for possible dependencies when the fix commit is not in the repository (default: master/main).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format (text or json).")] = Format.text,
+    rule: RuleOpt = None,
+) -> None:
+    """Generate stable backports that apply with git am, one per target ref.
+
+    Each target is generated (exact, relocated or transformed, validated before it is written),
+    already-fixed, not-affected, or failed with the hunk, the missing anchor, the nearest
+    candidate and possible dependencies. Exit 0 when nothing failed, 1 when a target failed,
+    2 on bad input.
+    """
+
+    def work():
+        import json
+
+        from .backport import backport as run_backport
+        from .backport import select_branches
+        from .validate import upstream_from_commit, upstream_from_mail
+
+        _text_only(fmt, "backport")
+        rules = _rules(rule)
+        if (commit is None) == (patch is None):
+            raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
+        if not onto and not branches:
+            raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
+        repository = _need_repo(repo)
+        if commit is not None:
+            upstream = upstream_from_commit(repository, repository.resolve(commit))
+        else:
+            upstream = upstream_from_mail(repository, _read_patch(patch))
+        refs = list(onto or []) + (select_branches(repository, branches) if branches else [])
+        main_sha = repository.resolve(mainline).sha if mainline else None
+        run = run_backport(repository, upstream, refs, rules, prefix=subject_prefix, output_dir=output_dir, mainline=main_sha)
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
+        else:
+            _backport_text(run)
+        return run.failed
+
+    failed = _run(work)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _backport_text(run) -> None:
+    up = run.upstream
+    typer.echo(f"upstream: {up.label}")
+    width = max(len(t.ref) for t in run.targets)
+    for t in run.targets:
+        lead = f"{t.ref.ljust(width)}  {t.status:<13}"
+        pad = " " * (width + 2)
+        if t.status == "generated":
+            typer.echo(f"{lead}  {t.method:<11}  {t.patch or '(not written: no --output-dir)'}")
+            for d in t.deviations:
+                typer.echo(f"{pad}{d}")
+        elif t.status == "failed":
+            typer.echo(f"{lead}  {t.reason}")
+            for f in t.failures[1:]:
+                typer.echo(f"{pad}{f.reason}")
+            for f in t.failures:
+                if f.nearest:
+                    typer.echo(f"{pad}nearest candidate: {f.nearest}")
+            if t.dependencies:
+                typer.echo(f"{pad}possible dependencies:")
+                for d in t.dependencies:
+                    typer.echo(f"{pad}  {d}")
+        else:
+            typer.echo(f"{lead}  {t.evidence[0] if t.evidence else ''}")
+            for e in t.evidence[1:]:
+                typer.echo(f"{pad}{e}")
+        for w in t.warnings:
+            typer.echo(f"{pad}warning: {w}")
+
+
+@app.command()
+def validate(
+    repo: RepoOpt = None,
+    patch: Annotated[str | None, typer.Option("--patch", help="The proposed backport (format-patch/mbox file, '-' for stdin).")] = None,
+    onto: Annotated[str | None, typer.Option("--onto", help="The ref the backport is for.")] = None,
+    upstream: Annotated[str | None, typer.Option("--upstream", help="The upstream fix: a commit or a patch file (default: the 'commit <sha> upstream.' line).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format (text or json).")] = Format.text,
+    rule: RuleOpt = None,
+) -> None:
+    """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
+
+    Exit 0 when accepted, 1 when a check fails, 2 on bad input.
+    """
+
+    def work():
+        import json
+
+        from . import __version__
+        from .errors import RepoError
+        from .model import SCHEMA
+        from .validate import upstream_from_commit, upstream_from_mail
+        from .validate import validate as run_validate
+
+        _text_only(fmt, "validate")
+        rules = _rules(rule)
+        if patch is None or onto is None:
+            raise InputError("validate needs --patch FILE and --onto REF")
+        repository = _need_repo(repo)
+        proposed = _read_patch(patch)
+        rev = repository.resolve(onto)
+        up = None
+        if upstream is not None:
+            if Path(upstream).is_file() or upstream == "-":
+                up = upstream_from_mail(repository, _read_patch(upstream))
+            else:
+                try:
+                    up = upstream_from_commit(repository, repository.resolve(upstream))
+                except RepoError:
+                    raise InputError(f"--upstream {upstream!r} is neither a file nor a commit in the repository") from None
+        v = run_validate(repository, proposed, rev, rules, up)
+        if fmt is Format.json:
+            doc = {"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__}, "validation": v.to_json()}
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        else:
+            typer.echo(f"validate {proposed.subject!r} on {rev.name}" + (f" (upstream {v.upstream})" if v.upstream else " (no upstream fix)"))
+            for x in v.verdicts:
+                typer.echo(f"  {x.id:<12} {x.status:<5} {x.message}")
+                for d in x.details:
+                    typer.echo(f"  {'':<12} {'':<5}   {d}")
+            typer.echo("accepted" if v.accepted else f"rejected: {', '.join(x.id for x in v.failed)}")
+        return v.accepted
+
+    accepted = _run(work)
+    raise typer.Exit(0 if accepted else 1)
+
+
 def main() -> None:
     """Console-script entry point."""
     if os.environ.get("REVIEWBOT_TRACEBACK"):

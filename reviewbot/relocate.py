@@ -189,7 +189,8 @@ def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
     uo, to = ub.owner, tb.owner
     if uo is None and to is None:
         return EQUAL, Match(EQUAL), False
-    if uo is None or to is None or len(uo.blocks) != len(to.blocks) or uo.blocks.index(ub) != to.blocks.index(tb):
+    if uo is None or to is None or ub not in uo.blocks or uo.blocks.index(ub) != to.blocks.index(tb) \
+            or (len(uo.blocks) != len(to.blocks) and not uo.cut_end):
         return 0, al.NO, False
     m = al.compare_items(uo, to, known)
     return min(m.level, HEAD) if m.ok else 0, m, al.strong(uo)
@@ -220,15 +221,19 @@ def _extended(ub: Block, uj: int, tb: Block, tj: int, known: Known) -> int:
     return score
 
 
-def _describe(a) -> str:
+def _describe(a, side: Side, block: Block | None = None) -> str:
+    """How a maintainer would name an upstream anchor: its text as the hunk shows it."""
     if isinstance(a, Item):
-        return f"`{a.label}`"
+        text = " ".join(x.strip() for x in side.lines[a.start:a.end + 1] if x.strip())
+        return f"`{text[:100]}`"
+    if a is OPEN and block is not None and block.owner is not None:
+        return f"the start of the block of `{side.lines[block.owner.start].strip()}`"
     return a
 
 
 def _target_label(a, tb: Block, side: Side) -> str:
     if isinstance(a, Item):
-        return f"`{a.label}` (line {a.start + 1})"
+        return f"`{side.lines[a.start].strip()}` (line {a.start + 1})"
     if a is OPEN:
         return f"the start of the block at line {(tb.open_line or 0) + 1}"
     return f"the end of the block at line {(tb.close_line or 0) + 1}"
@@ -292,8 +297,13 @@ def _insertion(g: _Group, p: int, up_side: Side, up_root: Block, ctx: _Ctx, hunk
             fn_text = {_norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
             needles = tuple(dict.fromkeys(_norm(up_side.lines[k]) for k in range(missing.start, missing.end + 1)
                                           if _norm(up_side.lines[k]) not in fn_text and len(_norm(up_side.lines[k])) > 3))
-        return Failure(hunk_no, f"hunk #{hunk_no}: the statement {which} the change, {_describe(missing)}, is not in {fname}() at {where}",
-                       fname, _describe(missing), nearest, needles)
+        if missing is OPEN and ub.owner is not None:
+            fn_text = {_norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
+            needles = tuple(x for x in [_norm(up_side.lines[ub.owner.start])] if x not in fn_text)
+        what = _describe(missing, up_side, ub)
+        return Failure(hunk_no, f"hunk #{hunk_no}: the statement {which} the change, {what}, is not in {fname}() at {where}"
+                       if missing is not OPEN else f"hunk #{hunk_no}: {what} is not in {fname}() at {where}",
+                       fname, what, nearest, needles)
     best = good[0]
     key = (min(best[4], best[5]), best[4] + best[5], best[10])
     ties = [c for c in good[1:] if (min(c[4], c[5]), c[4] + c[5], c[10]) == key]
@@ -554,10 +564,12 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
                 renames.setdefault(("id", up_name), tfn.name)
                 ctx.comment_renames.setdefault(up_name, tfn.name)
             learned += [r.show() for r in rewrites]
-            tr = al.transform(g.added, renames, rewrites, ctx.comment_renames)
-            if conflicts and (tr.renames or tr.rewrites):
-                failures.append(Failure(hn, f"hunk #{hn}: inconsistent evidence between the trees ({'; '.join(conflicts)})", tfn.name))
+            used = {t.text for t in al.fragment(g.added).toks(al.fragment(g.added).unit.root)} if conflicts else set()
+            clash = [why for name, why in conflicts.items() if name in used]
+            if clash:
+                failures.append(Failure(hn, f"hunk #{hn}: the trees disagree on how to map {'; '.join(clash)}", tfn.name))
                 continue
+            tr = al.transform(g.added, renames, rewrites, ctx.comment_renames)
             added = _reindent(list(tr.lines), place.up_indent, place.tgt_indent)
             edit = Edit(place.start, place.remove, tuple(added))
             if not place.remove and _already(edit, side.lines):

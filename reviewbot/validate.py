@@ -78,6 +78,7 @@ class Upstream:
     mail: Mail
     sha: str | None = None
     pre: dict[str, bytes] = field(default_factory=dict)
+    local: bool = False  # the commit is in the repository
 
     @property
     def label(self) -> str:
@@ -101,7 +102,7 @@ def upstream_from_commit(repo: Repository, rev: Revision) -> Upstream:
     mail = parse_mail(text + ("\n" if not text.endswith("\n") else ""), f"commit {rev.sha[:12]}")
     parent = Revision(rev.sha + "^", rev.commit.parents[0].hexsha, rev.commit.parents[0])
     pre = {fp.source: b for fp in mail.files if fp.source and (b := repo.blob(parent, fp.source)) is not None}
-    return Upstream(mail, rev.sha, pre)
+    return Upstream(mail, rev.sha, pre, True)
 
 
 def upstream_from_mail(repo: Repository | None, mail: Mail) -> Upstream:
@@ -113,7 +114,7 @@ def upstream_from_mail(repo: Repository | None, mail: Mail) -> Upstream:
             rev = repo.resolve(mail.from_sha)
             if len(rev.commit.parents) == 1:
                 up = upstream_from_commit(repo, rev)
-                return Upstream(mail, rev.sha, up.pre)
+                return Upstream(mail, rev.sha, up.pre, True)
         except RepoError:
             pass
     pre = {}
@@ -170,7 +171,8 @@ def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | Non
 # --- what a fix is meant to do --------------------------------------------------------------
 
 
-def _results(data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None) -> list[FileResult]:
+def results_for(data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None) -> list[FileResult]:
+    """Verdicts of the rules that cover ``path`` (none for other files)."""
     applicable = tuple(r for r in rules if path in r.paths)
     return check_source(data, path, applicable, version, ref=ref) if applicable else []
 
@@ -192,8 +194,8 @@ def intent(rules: tuple[Rule, ...], mail: Mail, pre: dict[str, bytes]) -> set[st
             post = apply_file(data, fp)
             if isinstance(post, ApplyFailure):
                 continue
-            before = _statuses(_results(data, fp.path, rules, INTENT_VERSION))
-            after = _statuses(_results(post.data, fp.path, rules, INTENT_VERSION))
+            before = _statuses(results_for(data, fp.path, rules, INTENT_VERSION))
+            after = _statuses(results_for(post.data, fp.path, rules, INTENT_VERSION))
             keys |= {k for k, c in after.items() if c.status is Status.PRESENT and before.get(k) is not None
                      and before[k].status is Status.MISSING}
             continue
@@ -329,7 +331,7 @@ def validate_files(
         moved = [f"{p}: hunks at offsets {', '.join(str(o) for o in off)}" for p, off in applied.items() if any(off)]
         verdicts.append(Verdict("applies", "pass", f"applies to {where} exactly" + (" (with offsets)" if moved else ""), tuple(moved)))
     pre_res = [r for fp in patch.files if (d := targets.get(fp.source or fp.path)) is not None
-               for r in _results(d, fp.path, rules, version, ref)]
+               for r in results_for(d, fp.path, rules, version, ref)]
     keys = intent(rules, upstream.mail, upstream.pre) if upstream else set()
     if not keys:
         keys = intent(rules, patch, {})
@@ -381,7 +383,7 @@ def validate_files(
 
 
 def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rules, version, ref, keys: set[str]) -> Verdict:
-    post_res = [r for fp in patch.files if fp.path in post for r in _results(post[fp.path], fp.path, rules, version, ref)]
+    post_res = [r for fp in patch.files if fp.path in post for r in results_for(post[fp.path], fp.path, rules, version, ref)]
     before, after = _statuses(pre_res), _statuses(post_res)
     if not before and not after:
         return Verdict("guards", "pass", "no rule covers the patched files")
