@@ -524,6 +524,13 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
                 methods.append("exact")
             functions.append((hn, up_name, tfn.name if tfn else None))
             continue
+        undo = Hunk(h.target_start, h.target_length, h.source_start, h.source_length, h.section,
+                    tuple(({"+": "-", "-": "+"}.get(k, k), t) for k, t in h.lines))
+        if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (undo,))), Applied):
+            present += 1  # the hunk's result is already there
+            tfn = _target_function(up_name, side.unit, rules)
+            functions.append((hn, up_name, tfn.name if tfn else None))
+            continue
         tfn = _target_function(up_name, side.unit, rules)
         if tfn is None:
             near = _close_names(up_name, side.unit)

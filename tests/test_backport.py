@@ -1,0 +1,309 @@
+"""Backports end to end on the demo history (real git): generate, ``git am``, compare with stable.
+
+The demo history has the upstream isolate fix (dd47ac428c3f's shape) on master and stable
+branches whose releases before/after the backport are the era fixtures, so "what stable
+shipped" is the fixed era's file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reviewbot.backport import backport, body, out_path
+from reviewbot.cli import app
+from reviewbot.demo import fixture_text, populate
+from reviewbot.history import HistoryBuilder
+from reviewbot.patches import read_mail
+from reviewbot.rules import builtin_rules
+from reviewbot.source import Repository
+from reviewbot.validate import upstream_from_commit, upstream_from_mail
+
+PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
+FIX_B = next(PATCHES.glob("0002-*.patch"))  # v7.1-era isolate change near renamed identifiers
+FIX_C = next(PATCHES.glob("0003-*.patch"))  # 5.10-era retract change in the mmap_lock API
+SIGNER = "Stable Tester <stable-tester@example.org>"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path, monkeypatch):
+    # No user or system git config leaks in (GitPython reads ~/.gitconfig itself).
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(k, raising=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "linux.git"
+    named = populate(HistoryBuilder(path, bare=True))
+    subprocess.run(["git", "-C", str(path), "config", "user.name", "Stable Tester"], check=True)
+    subprocess.run(["git", "-C", str(path), "config", "user.email", "stable-tester@example.org"], check=True)
+    return path, named
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_COMMITTER_NAME": "Am Tester", "GIT_COMMITTER_EMAIL": "am@example.org"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def am(demo_path: Path, ref: str, patch: str, where: Path) -> bytes:
+    """``git am`` the patch on ``ref`` in a fresh clone; the patched mm/khugepaged.c."""
+    clone = where / f"am-{ref}"
+    git("clone", "-q", str(demo_path), str(clone), cwd=where)
+    git("checkout", "-q", ref, cwd=clone)
+    git("am", "-q", str(patch), cwd=clone)
+    return git("show", "HEAD:mm/khugepaged.c", cwd=clone).encode()
+
+
+def function_text(data: bytes, name: str) -> str:
+    text = data.decode()
+    start = text.index(f"{name}(")
+    start = text.rindex("\n", 0, start) + 1
+    return text[start:text.index("\n}\n", start) + 3]
+
+
+@pytest.mark.parametrize(
+    "ref, fixed, method",
+    [
+        ("v5.10.178", "v5.10.179.c", "relocated"),  # trailing context differs: if (unlikely(!page)) {
+        ("v5.15.108", "v5.15.109.c", "relocated"),
+        ("v6.1.25", "v6.1.26.c", "exact"),
+        ("v6.2.12", "v6.2.13.c", "exact"),
+    ],
+)
+def test_generated_backport_passes_git_am_and_equals_what_stable_shipped(demo, tmp_path, ref, fixed, method):
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    (t,) = backport(repo, up, [ref], builtin_rules(), output_dir=tmp_path / "out").targets
+    assert (t.status, t.method) == ("generated", method), t.reason
+    assert t.validation is not None and t.validation.accepted
+    text = Path(t.patch).read_text()
+    assert f"\n\ncommit {named['fix']} upstream.\n\n" in text
+    assert text.startswith("From 0000000000000000000000000000000000000000 ")
+    assert f"Subject: [PATCH {ref[1:ref.rindex('.')]}] mm/khugepaged: check again on anon uffd-wp during isolation\n" in text
+    assert "From: Demo Author <author@example.org>\n" in text
+    assert ("[ adjusted context ]\n" in text) == (method == "relocated")
+    assert text.index("Cc: <stable@vger.kernel.org>") < text.index(f"Signed-off-by: {SIGNER}\n---\n")
+    patched = am(path, ref, t.patch, tmp_path)
+    assert function_text(patched, "__collapse_huge_page_isolate") == function_text(fixture_text(fixed), "__collapse_huge_page_isolate")
+    assert patched == fixture_text(fixed)  # the era pairs differ only by the fix
+
+
+def test_not_affected_and_already_fixed_are_reported_with_evidence(demo, tmp_path):
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    run = backport(repo, up, ["v5.4.200", "v6.6.30", "v5.10.179"], builtin_rules(), output_dir=tmp_path / "out")
+    by = {t.ref: t for t in run.targets}
+    assert by["v5.4.200"].status == "not-affected"
+    assert "uffd-wp arrived in 5.7" in by["v5.4.200"].evidence[0]
+    assert by["v6.6.30"].status == "already-fixed"
+    assert "ancestor of v6.6.30" in by["v6.6.30"].evidence[0]
+    # a stable release that has the backport: the guard is there (never add it twice)
+    assert by["v5.10.179"].status == "already-fixed"
+    assert "pte_uffd_wp(pteval)" in by["v5.10.179"].evidence[0]
+    assert not (tmp_path / "out").exists()
+    assert not run.failed
+
+
+def test_running_twice_gives_the_same_files(demo, tmp_path):
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    refs = ["v5.10.178", "v6.1.25"]
+    first = backport(repo, up, refs, builtin_rules(), output_dir=tmp_path / "out")
+    snap = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    mtimes = {p: p.stat().st_mtime_ns for p in snap}
+    second = backport(repo, up, refs, builtin_rules(), output_dir=tmp_path / "out")
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == snap
+    assert {p: p.stat().st_mtime_ns for p in snap} == mtimes  # identical files are not rewritten
+    assert [t.patch for t in first.targets] == [t.patch for t in second.targets]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.patch")) == ["0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"] * 2
+
+
+def test_second_fix_relocates_with_renamed_identifiers(demo, tmp_path):
+    # Written against v7.1 (addr, collapse_scan_pmd); 6.x says address/hpage_collapse_scan_pmd,
+    # 5.x khugepaged_scan_pmd.
+    path, _ = demo
+    repo = Repository(path)
+    up = upstream_from_mail(repo, read_mail(FIX_B.read_bytes()))
+    run = backport(repo, up, ["v5.10.179", "v6.6.30", "v7.1"], builtin_rules(), output_dir=tmp_path / "out")
+    by = {t.ref: t for t in run.targets}
+    assert by["v7.1"].method == "exact" and by["v7.1"].deviations == ()
+    assert by["v6.6.30"].deviations == ("[ adjusted context ]", "[ renamed addr -> address, collapse_scan_pmd -> hpage_collapse_scan_pmd ]")
+    assert by["v5.10.179"].deviations == ("[ adjusted context ]", "[ renamed addr -> address, collapse_scan_pmd -> khugepaged_scan_pmd ]")
+    patched = am(path, "v5.10.179", by["v5.10.179"].patch, tmp_path)
+    expected = fixture_text("v5.10.179.c").replace(
+        b"\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n\t\tpage = vm_normal_page(vma, address, pteval);\n",
+        b"\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
+        b"\t\t/*\n\t\t * The VMA may have been split since khugepaged_scan_pmd() looked\n"
+        b"\t\t * at this range with the mmap lock dropped.\n\t\t */\n"
+        b"\t\tif (unlikely(address < vma->vm_start || address >= vma->vm_end)) {\n"
+        b"\t\t\tresult = SCAN_ADDRESS_RANGE;\n\t\t\tgoto out;\n\t\t}\n"
+        b"\t\tpage = vm_normal_page(vma, address, pteval);\n", 1)
+    assert patched == expected
+    am(path, "v6.6.30", by["v6.6.30"].patch, tmp_path)
+
+
+def test_second_fix_fails_honestly_without_its_prerequisite(demo):
+    # 5.10.178 lacks the isolate guard the second fix is written after: a dependency.
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_mail(repo, read_mail(FIX_B.read_bytes()))
+    (t,) = backport(repo, up, ["v5.10.178"], builtin_rules()).targets
+    assert t.status == "failed" and t.patch is None
+    (f,) = t.failures
+    assert f.hunk == 1 and f.function == "__collapse_huge_page_isolate"
+    assert "the statement before the change" in f.reason and "SCAN_PTE_UFFD_WP" in f.missing
+    assert f.nearest.startswith("__collapse_huge_page_isolate() line ")
+    assert "page = vm_normal_page(vma, address, pteval);" in f.nearest
+    assert named["fix"] in {d.sha for d in t.dependencies}
+
+
+def test_transformed_learns_the_mmap_lock_rewrite(demo, tmp_path):
+    # Written against 5.10 (mmap_write_trylock/unlock); 5.4 and 5.7 spell it with mmap_sem.
+    path, _ = demo
+    repo = Repository(path)
+    up = upstream_from_mail(repo, read_mail(FIX_C.read_bytes()))
+    run = backport(repo, up, ["v5.4.200", "v5.10.178"], builtin_rules(), output_dir=tmp_path / "out")
+    old, new = run.targets
+    assert (new.status, new.method) == ("generated", "exact")
+    assert (old.status, old.method) == ("generated", "transformed"), old.reason
+    assert "[ rewrote mmap_write_unlock(X) -> up_write(&X->mmap_sem) ]" in old.deviations
+    assert "mmap_write_trylock(X) -> down_write_trylock(&X->mmap_sem)" in old.learned
+    patched = am(path, "v5.4.200", old.patch, tmp_path)
+    retract = function_text(patched, "retract_page_tables")
+    assert ("\t\tif (down_write_trylock(&mm->mmap_sem)) {\n"
+            "\t\t\t/*\n"
+            "\t\t\t * ->anon_vma may have appeared since the racy check\n"
+            "\t\t\t * above: the page table may then map anonymous pages.\n"
+            "\t\t\t */\n"
+            "\t\t\tif (vma->anon_vma) {\n"
+            "\t\t\t\tup_write(&mm->mmap_sem);\n"
+            "\t\t\t\tcontinue;\n"
+            "\t\t\t}\n"
+            "\t\t\tif (!khugepaged_test_exit(mm)) {\n") in retract
+    assert "mmap_write" not in retract
+
+
+def test_missing_function_and_rewritten_block_fail_with_reasons(demo):
+    path, _ = demo
+    repo = Repository(path)
+    up = upstream_from_mail(repo, read_mail(FIX_C.read_bytes()))
+    run = backport(repo, up, ["v4.4", "v6.1.25"], builtin_rules())
+    old, new = run.targets
+    assert old.status == "failed" and "function retract_page_tables() is not in mm/huge_memory.c at v4.4" in old.reason
+    assert new.status == "failed"
+    assert "if (mmap_write_trylock(mm)) {" in new.reason
+
+
+def test_body_cites_upstream_once_and_signs_once(demo):
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    text = body(up, ["[ adjusted context ]"], SIGNER)
+    assert text.startswith(f"commit {named['fix']} upstream.\n\nHugh found")
+    assert text.endswith(f"Cc: <stable@vger.kernel.org>\n[ adjusted context ]\nSigned-off-by: {SIGNER}\n")
+    # like git commit -s: no second sign-off when the last trailer already is that sign-off
+    own = replace(up, mail=replace(up.mail, message=up.mail.message.replace("Cc: <stable@vger.kernel.org>\n", "")))
+    assert body(own, [], "Demo Author <author@example.org>").count("Signed-off-by: Demo Author") == 1
+    assert body(up, [], "Demo Author <author@example.org>").count("Signed-off-by: Demo Author") == 2
+    assert out_path(Path("out"), "origin/linux-5.10.y", "a/b: c").as_posix() == "out/origin_linux-5.10.y/0001-a-b-c.patch"
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_backport_json_contract(demo, tmp_path):
+    path, named = demo
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["backport", "--repo", str(path), "--commit", named["fix"][:12], "--onto", "v5.10.178",
+                            "--onto", "v5.4.200", "--onto", "v6.6.30", "--output-dir", str(out), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == ""
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "reviewbot/1" and doc["upstream"]["sha"] == named["fix"]
+    by = {t["ref"]: t for t in doc["targets"]}
+    t = by["v5.10.178"]
+    assert t["status"] == "generated" and t["method"] == "relocated" and t["deviations"] == ["[ adjusted context ]"]
+    assert t["patch"] == str(out / "v5.10.178" / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch")
+    assert t["validation"]["accepted"] is True
+    assert [c["id"] for c in t["validation"]["checks"]] == ["applies", "parses", "guards", "scope", "equivalence", "need"]
+    assert by["v5.4.200"]["status"] == "not-affected" and by["v5.4.200"]["patch"] is None
+    assert by["v6.6.30"]["status"] == "already-fixed"
+
+
+def test_cli_backport_branches_and_failures_exit_1(demo, tmp_path):
+    path, _ = demo
+    r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--branches", "linux-*.y",
+                            "--output-dir", str(tmp_path / "out")])
+    assert r.exit_code == 1, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("upstream: 3fe8c310546a")
+    assert [x.split()[0] for x in lines if x.startswith("linux-")] == [
+        "linux-5.4.y", "linux-5.10.y", "linux-5.15.y", "linux-6.1.y", "linux-6.2.y", "linux-6.6.y"]
+    assert "possible dependencies:" in r.stdout
+    # nothing is written for the failed branch
+    assert sorted(p.parent.name for p in (tmp_path / "out").rglob("*.patch")) == [
+        "linux-5.10.y", "linux-5.15.y", "linux-6.1.y", "linux-6.2.y", "linux-6.6.y"]
+
+
+def test_cli_backport_patch_from_stdin_and_subject_prefix(demo, tmp_path):
+    path, _ = demo
+    r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", "-", "--onto", "v6.6.30",
+                            "--subject-prefix", "PATCH {series}.y", "--output-dir", str(tmp_path)], input=FIX_B.read_bytes())
+    assert r.exit_code == 0, r.output
+    (p,) = tmp_path.rglob("*.patch")
+    assert "\nSubject: [PATCH 6.6.y] mm/khugepaged: recheck the VMA range of each PTE during isolation\n" in p.read_text()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--onto", "v5.10.178"], "exactly one of --commit SHA or --patch FILE"),
+        (["--commit", "HEAD", "--patch", "x.patch", "--onto", "v5.10.178"], "exactly one of"),
+        (["--commit", "HEAD"], "no target given"),
+        (["--commit", "HEAD", "--onto", "v9.99"], "unknown revision 'v9.99'"),
+        (["--commit", "nope", "--onto", "v5.10.178"], "unknown revision 'nope'"),
+        (["--patch", "/nonexistent.patch", "--onto", "v5.10.178"], "no such file"),
+        (["--commit", "HEAD", "--branches", "nothing-*"], "no branch matches"),
+        (["--commit", "HEAD", "--onto", "v5.10.178", "--format", "sarif"], "sarif is not available"),
+    ],
+)
+def test_cli_backport_bad_input_exit_2(demo, args, needle):
+    path, _ = demo
+    r = runner.invoke(app, ["backport", "--repo", str(path), *args])
+    assert r.exit_code == 2, r.output
+    assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_cli_backport_needs_repo():
+    r = runner.invoke(app, ["backport", "--commit", "HEAD", "--onto", "v1"])
+    assert r.exit_code == 2 and "--repo is required" in r.stderr
+
+
+def test_without_git_identity_the_mail_is_unsigned_and_says_so(demo, tmp_path):
+    path, named = demo
+    bare = tmp_path / "anon.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(path), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "config", "--unset", "user.name"], check=False)
+    repo = Repository(bare)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    (t,) = backport(repo, up, ["v6.1.25"], builtin_rules(), output_dir=tmp_path / "out").targets
+    assert t.status == "generated"
+    assert "no user.name/user.email" in " ".join(t.warnings)
+    assert "Signed-off-by: Stable Tester" not in Path(t.patch).read_text()

@@ -1,0 +1,102 @@
+"""The relocation ladder on blobs: exact, relocated, transformed, present, failed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from reviewbot.demo import fixture_text
+from reviewbot.mailfmt import apply_edits
+from reviewbot.patches import read_mail
+from reviewbot.relocate import groups, relocate_file
+from reviewbot.rules import builtin_rules
+
+PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
+FIX_A = read_mail(next(PATCHES.glob("0001-*.patch")).read_bytes()).files[0]
+FIX_B = read_mail(next(PATCHES.glob("0002-*.patch")).read_bytes()).files[0]
+FIX_C = read_mail(next(PATCHES.glob("0003-*.patch")).read_bytes()).files[0]
+RULES = builtin_rules()
+
+
+def place(fp, era: str | bytes, pre: str | None = None, **kw):
+    data = fixture_text(era) if isinstance(era, str) else era
+    return relocate_file(fp, data, "mm/khugepaged.c", upstream_pre=fixture_text(pre) if pre else None, rules=RULES, **kw)
+
+
+@pytest.mark.parametrize("pre", [None, "v6.3-rc1.c"], ids=["hunk-only", "with-pre-image"])
+@pytest.mark.parametrize(
+    "era, fixed, method",
+    [("v5.10.178.c", "v5.10.179.c", "relocated"), ("v5.15.108.c", "v5.15.109.c", "relocated"),
+     ("v6.1.25.c", "v6.1.26.c", "exact"), ("v6.2.12.c", "v6.2.13.c", "exact"), ("v6.3-rc1.c", "v6.3.c", "exact")],
+)
+def test_isolate_fix_lands_where_stable_put_it(era, fixed, method, pre):
+    p = place(FIX_A, era, pre)
+    assert p.method == method and p.failures == ()
+    assert apply_edits(fixture_text(era), list(p.edits)) == fixture_text(fixed)
+
+
+def test_offsets_alone_stay_exact():
+    p = place(FIX_A, b"/* one */\n/* two */\n" + fixture_text("v6.2.12.c"))
+    assert p.method == "exact" and p.edits[0].start > 0
+
+
+def test_the_same_change_is_never_added_twice():
+    once = apply_edits(fixture_text("v7.1.c"), list(place(FIX_B, "v7.1.c").edits))
+    assert place(FIX_B, once).method == "present"
+
+
+def test_ambiguous_anchors_are_refused():
+    data = fixture_text("v5.10.179.c").decode()
+    start = data.index("\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;")
+    block = data[start:data.index("\t\tif (unlikely(!page)) {", start)]
+    twice = (data[:start] + block + block + data[start + len(block):]).encode()
+    p = place(FIX_B, twice)
+    assert p.method == "failed" and "refusing to guess" in p.failures[0].reason
+
+
+def test_a_label_the_target_calls_differently_is_mapped():
+    data = fixture_text("v5.10.179.c").decode()
+    isolate = data.index("__collapse_huge_page_isolate(struct")
+    end = data.index("\n}\n", isolate)
+    body = data[isolate:end].replace("goto out;", "goto out_release;").replace("\nout:\n", "\nout_release:\n")
+    target = (data[:isolate] + body + data[end:]).encode()
+    p = place(FIX_B, target)
+    assert p.method == "relocated", p.failures
+    assert ("out", "out_release") in p.renames
+    assert "\t\t\tgoto out_release;" in p.edits[0].add and "\t\t\tgoto out;" not in p.edits[0].add
+
+
+def test_a_symbol_the_target_tree_lacks_fails_and_names_it():
+    p = place(FIX_B, "v5.10.179.c", tree=lambda name: name != "SCAN_ADDRESS_RANGE")
+    assert p.method == "relocated"  # SCAN_ADDRESS_RANGE is in the file: the tree is not asked
+    no_range = fixture_text("v5.10.179.c").replace(b"\tSCAN_ADDRESS_RANGE,\n", b"")
+    p = place(FIX_B, no_range, tree=lambda name: name != "SCAN_ADDRESS_RANGE")
+    assert p.method == "failed"
+    assert "SCAN_ADDRESS_RANGE does not exist in the tree" in p.failures[0].reason
+    assert p.failures[0].needles == ("SCAN_ADDRESS_RANGE",)
+    # without a repository the tree is unknown: placed, with a warning to check
+    p = place(FIX_B, no_range)
+    assert p.method == "relocated" and any("SCAN_ADDRESS_RANGE" in w for w in p.warnings)
+
+
+def test_transformed_in_both_modes():
+    for pre in (None, "v5.10.178.c"):
+        p = place(FIX_C, "v5.4.c", pre)
+        assert p.method == "transformed", p.failures
+        assert p.rewrites == ("mmap_write_unlock(X) -> up_write(&X->mmap_sem)",)
+        assert "\t\t\t\tup_write(&mm->mmap_sem);" in p.edits[0].add
+
+
+def test_removed_lines_are_found_by_tokens_and_replaced():
+    # A hunk with a removal, relocated into a tree where the statement moved and is indented differently.
+    fp = replace(FIX_A, hunks=(replace(FIX_A.hunks[0], lines=tuple(
+        [(" ", t) for k, t in FIX_A.hunks[0].lines if k == " "][:3]
+        + [("-", "\t\tpage = vm_normal_page(vma, address, pteval);"), ("+", "\t\tpage = vm_normal_page(vma, address, pteval); /* x */")]
+        + [(" ", "\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {")])),))
+    assert [(len(g.removed), len(g.added)) for g in groups(fp.hunks[0])] == [(1, 1)]
+    p = place(fp, "v5.10.178.c")
+    assert p.method == "relocated", p.failures
+    (e,) = p.edits
+    assert e.remove == 1 and fixture_text("v5.10.178.c").decode().split("\n")[e.start] == "\t\tpage = vm_normal_page(vma, address, pteval);"
