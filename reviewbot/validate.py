@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from . import align as al
+from . import items as ix
 from . import syntax as sx
 from .check import check_source
 from .errors import PatchError, RepoError
@@ -276,12 +276,12 @@ def _functions_at(unit: sx.Unit, rows: set[int]) -> set[str]:
 
 
 def _code(lines: list[str]) -> tuple[str, ...]:
-    side = al.fragment(lines) if lines else None
-    return al.texts(al.code(side.toks(side.unit.root))) if side else ()
+    side = ix.fragment(lines) if lines else None
+    return ix.texts(ix.code(side.toks(side.unit.root))) if side else ()
 
 
 def _comments(lines: list[str]) -> tuple[str, ...]:
-    side = al.fragment(lines) if lines else None
+    side = ix.fragment(lines) if lines else None
     return tuple(t.text for t in side.toks(side.unit.root) if t.kind == "comment") if side else ()
 
 

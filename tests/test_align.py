@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reviewbot import align as al
+from reviewbot import items as ix
 from reviewbot import syntax as sx
 
 
@@ -18,18 +19,18 @@ def known(target_fn: str, up_fn: str | None = None, tree=None) -> al.Known:
 
 
 def stmt(src: str) -> al.Item:
-    side = al.fragment(src.split("\n"))
-    return al.fragment_block(side).code_items()[0]
+    side = ix.fragment(src.split("\n"))
+    return ix.fragment_block(side).code_items()[0]
 
 
 def test_fragment_closes_braces_and_marks_cut_statements():
-    side = al.fragment(["\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
+    side = ix.fragment(["\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
                         "\t\tpage = vm_normal_page(vma, address, pteval);", "\t\tif (unlikely(!page)) {",
                         "\t\t\tresult = SCAN_PAGE_NULL;"])
-    items = al.fragment_block(side).code_items()
+    items = ix.fragment_block(side).code_items()
     assert [(i.kind, i.cut_start, i.cut_end) for i in items] == [
         ("compound_statement", True, False), ("expression_statement", False, False), ("if_statement", False, True)]
-    assert al.texts(items[0].code) == ("result", "=", "SCAN_PTE_NON_PRESENT", ";", "goto", "out", ";", "}")
+    assert ix.texts(items[0].code) == ("result", "=", "SCAN_PTE_NON_PRESENT", ";", "goto", "out", ";", "}")
     assert (items[1].start, items[1].end) == (3, 3)
 
 
