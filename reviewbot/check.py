@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import syntax as sx
+from .cfg import Builder, reachable
 from .errors import SourceError
-from .flow import Builder, Context, Entry, Result, explore, reachable
+from .flow import Context, Entry, Result, explore
 from .locate import Located, entry_pointers, locate, loop_iterators, loops
 from .model import CheckResult, FileResult, Status, VersionInfo
 from .nearmiss import explain_loop, explain_vma
