@@ -165,8 +165,7 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     if res.accepted:
         miss = explain_loop(fn, loop, ctx, spec.predicates, spec.related, spec.related_note, spec.branch_labels)
         if miss is None:
-            names = "/".join(sorted(spec.predicates))
-            msg = f"guard not found: no {names} test in the loop of {fn.name}() stops a present uffd-wp PTE"
+            msg = f"guard not found: no {spec.predicate_text} test in the loop of {fn.name}() stops a present uffd-wp PTE"
             line = sx.line(loop)
         else:
             msg, line = miss.text, miss.line
@@ -233,8 +232,7 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         miss = explain_vma(fn, ctx, spec.predicates, site.actions)
         first = min(res.actions, key=lambda c: c.start_byte)
         if miss is None:
-            names = "/".join(sorted(spec.predicates))
-            msg, line = f"no {names}(vma) test keeps a uffd-wp VMA from {sx.callee(first)}() at line {sx.line(first)}", sx.line(first)
+            msg, line = f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {sx.callee(first)}() at line {sx.line(first)}", sx.line(first)
         else:
             msg, line = miss.text, miss.line
         return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + _suffix(notes), **base)
@@ -291,7 +289,14 @@ def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, r
                     + (f" ({reason})" if reason else ""),
                 ))
                 continue
-            r = check_loop(spec, site, loc) if spec.kind == "loop-bail" else check_vma(spec, site, loc)
+            try:
+                r = check_loop(spec, site, loc) if spec.kind == "loop-bail" else check_vma(spec, site, loc)
+            except RecursionError:  # pathological nesting: say we cannot tell
+                r = CheckResult(
+                    id=spec.id, site=site.id, status=Status.MISSING, title=spec.title, function=loc.function.name,
+                    path=loc.unit.path, line=loc.function.start_line, uncertain=True,
+                    message=f"{loc.function.name}() is nested too deeply to analyse [uncertain]",
+                )
             if reason:
                 r = _with_message(r, f"{r.message} ({reason})")
             results.append(r)
