@@ -42,18 +42,19 @@ class Graph:
     reads: str = ""  # the text of conditions, switches and returns: assignments to other variables are not tracked
 
 
+_NOT_STATEMENTS = frozenset({"comment", "preproc_arg"})
+
+
 def _stmts(node: Node) -> list[Node]:
-    """Statement children of a block-like node (comments and punctuation dropped)."""
-    skip = {"comment", "{", "}"}
-    out = []
-    fields = {node.child_by_field_name(f) for f in ("condition", "name", "alternative", "value")} - {None}
-    for c in node.children:
-        if c.type in skip or not c.is_named or any(c == f for f in fields):
-            continue
-        if c.type in ("#ifdef", "#ifndef", "#if", "#endif", "#else", "#elif", "preproc_arg"):
-            continue
-        out.append(c)
-    return out
+    """Statement children of a block-like node (comments, punctuation and #if parts dropped)."""
+    if node.type == "compound_statement":
+        return [c for c in node.named_children if c.type not in _NOT_STATEMENTS]
+    skip = set()
+    for f in ("condition", "name", "alternative", "value"):
+        c = node.child_by_field_name(f)
+        if c is not None:
+            skip.add(c.id)
+    return [c for c in node.named_children if c.type not in _NOT_STATEMENTS and c.id not in skip]
 
 
 class Builder:
@@ -62,6 +63,8 @@ class Builder:
     def __init__(self, target_loop: Node | None = None, index: sx.Index | None = None):
         self.target_loop = target_loop
         self.index = index
+        # Only look for noreturn calls statement by statement when the function has any.
+        self.noreturn = index is None or any(sx.callee(c) in NORETURN for c in index.calls)
         self.labels: dict[str, N] = {}
         self.gotos: list[tuple[N, str]] = []
         self.loops: dict[int, N] = {}
@@ -193,7 +196,7 @@ class Builder:
             return lab
         if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else"):
             return self.preproc(s, nxt, brk, cont)
-        if t == "expression_statement" and any(sx.callee(c) in NORETURN for c in self._calls(s)):
+        if t == "expression_statement" and self.noreturn and any(sx.callee(c) in NORETURN for c in self._calls(s)):
             return N("end", s)
         return N("stmt", s, nxt, self.configs)
 

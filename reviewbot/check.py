@@ -307,6 +307,20 @@ def _with_message(r: CheckResult, message: str) -> CheckResult:
     return replace(r, message=message)
 
 
+def _maybe_renamed(rule: Rule, result: FileResult, data: bytes) -> bool:
+    """Could a function the fast path did not find be there under another name?
+
+    Only if the text mentions every call of one of that site's fingerprints.
+    """
+    for spec in rule.checks:
+        for site in spec.sites:
+            found = [c for c in result.checks if c.id == spec.id and c.site == site.id]
+            missing = found and found[0].function is None and found[0].status is not Status.NOT_APPLICABLE
+            if missing and any(all(name.encode() in data for name in fp) for fp in site.fingerprints):
+                return True
+    return False
+
+
 def rule_markers(rule: Rule) -> set[str]:
     """Every name in the rule's [names] groups: text that makes a helper worth following."""
     return {n for group in rule.names.values() for n in group}
@@ -337,7 +351,7 @@ def check_source(
     for rule in rules:
         unit = parse_for(rule, data, path, version)
         result = run_rule(rule, [unit, *(extra_units or [])], version, path, ref)
-        if unit.partial and any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in result.checks):
+        if unit.partial and _maybe_renamed(rule, result, data):
             full = full or sx.parse(data, path)  # a renamed function: fingerprints need the whole file
             result = run_rule(rule, [full, *(extra_units or [])], version, path, ref)
         out.append(result)

@@ -148,57 +148,108 @@ def same(a: Val, b: Val, unit: Unit) -> bool | None:
     return int(a) == int(b)
 
 
+def _compile(node: Node | None) -> tuple:
+    """The evaluation-relevant shape of an expression (cached per node: conditions are
+    evaluated once per explored state)."""
+    node = sx.unwrap(node)
+    if node is None:
+        return ("none",)
+    t = node.type
+    if t == "call_expression":
+        return ("call", sx.callee(node), sx.args(node), node)
+    if t == "unary_expression":
+        return ("un", sx.text(node.child_by_field_name("operator")), node.child_by_field_name("argument"))
+    if t == "binary_expression":
+        return ("bin", sx.text(node.child_by_field_name("operator")), node.child_by_field_name("left"), node.child_by_field_name("right"))
+    if t in ("true", "false"):
+        return ("const", t == "true")
+    if t == "null":
+        return ("const", 0)
+    if t == "number_literal":
+        try:
+            return ("const", int(sx.text(node).rstrip("uUlL"), 0))
+        except ValueError:
+            return ("none",)
+    if t in ("identifier", "field_expression", "pointer_expression"):
+        key = sx.norm(node)
+        const: Val = None
+        if t == "identifier":
+            if key in ("true", "false"):
+                const = key == "true"
+            elif key == "NULL":
+                const = 0
+            elif _CONST.match(key):
+                const = key
+        return ("var", key, const)
+    if t in ("comma_expression", "assignment_expression"):
+        return ("fwd", node.child_by_field_name("right"))
+    return ("none",)
+
+
 class Evaluator:
     """Three-valued evaluation of expressions; ``masked`` hides predicate-derived values."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.used: list[Node] = []  # predicate/helper calls and tainted variables consulted
+        self.shapes = ctx.unit.shapes
+        self._current: dict[int, bool] = {}
+        self._mentions: dict[int, bool] = {}
+
+    def _is_current(self, node: Node) -> bool:
+        v = self._current.get(node.id)
+        if v is None:
+            v = self._current[node.id] = self.ctx.entry.is_current(node)
+        return v
+
+    def _mention(self, node: Node) -> bool:
+        v = self._mentions.get(node.id)
+        if v is None:
+            v = self._mentions[node.id] = self.ctx.entry.mentions(node)
+        return v
 
     def ev(self, node: Node | None, env: dict, masked: bool = False) -> Val:
-        node = sx.unwrap(node)
         if node is None:
             return None
-        t = node.type
+        sh = self.shapes.get(node.id)
+        if sh is None:
+            sh = self.shapes[node.id] = _compile(node)
+        kind = sh[0]
         ctx = self.ctx
-        if t == "call_expression":
-            name = sx.callee(node)
-            a = sx.args(node)
+        if kind == "call":
+            _, name, a, call = sh
             if name in WRAPPERS and a:
                 return self.ev(a[0], env, masked)
             if name in ctx.predicates:
-                if not a or not ctx.entry.is_current(a[0]):
+                if not a or not self._is_current(a[0]):
                     return None
-                self.used.append(node)
+                self.used.append(call)
                 return None if masked else True
             if name in ctx.vma_predicates:
-                self.used.append(node)
+                self.used.append(call)
                 return None if masked else True
-            if name in ctx.assume and a and ctx.entry.mentions(a[0]):
+            if name in ctx.assume and a and self._mention(a[0]):
                 return ctx.assume[name]
             if name in CONFIG_TESTS:
                 return True
             if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None and ctx.relevant(name):
                 s = summarise(ctx, name, a)
                 if s.value is not None:
-                    self.used.append(node)
+                    self.used.append(call)
                 return None if masked else s.value
             return None
-        if t == "unary_expression":
-            op = sx.text(node.child_by_field_name("operator"))
-            v = self.ev(node.child_by_field_name("argument"), env, masked)
-            if op == "!":
-                tv = truth(v, ctx.unit)
-                return None if tv is None else not tv
-            if op == "-":
-                if isinstance(v, int) and not isinstance(v, bool):
-                    return -v
-                if isinstance(v, str) and v.startswith("E"):
-                    return "-" + v
-            return None
-        if t == "binary_expression":
-            op = sx.text(node.child_by_field_name("operator"))
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if kind == "var":
+            _, key, const = sh
+            if key in env:
+                val, origin = env[key]
+                if origin is not None:
+                    self.used.append(origin)
+                    if masked:
+                        return None
+                return val
+            return const
+        if kind == "bin":
+            _, op, left, right = sh
             if op in ("||", "&&"):
                 a = truth(self.ev(left, env, masked), ctx.unit)
                 if (op == "||" and a is True) or (op == "&&" and a is False):
@@ -211,36 +262,22 @@ class Evaluator:
                 eq = same(self.ev(left, env, masked), self.ev(right, env, masked), ctx.unit)
                 return None if eq is None else (eq if op == "==" else not eq)
             return None
-        if t in ("true", "false"):
-            return t == "true"
-        if t == "null":
-            return 0
-        if t == "number_literal":
-            try:
-                return int(sx.text(node).rstrip("uUlL"), 0)
-            except ValueError:
-                return None
-        if t in ("identifier", "field_expression", "pointer_expression"):
-            key = sx.norm(node)
-            if key in env:
-                val, origin = env[key]
-                if origin is not None:
-                    self.used.append(origin)
-                    if masked:
-                        return None
-                return val
-            if t == "identifier":
-                if key in ("true", "false"):
-                    return key == "true"
-                if key == "NULL":
-                    return 0
-                if _CONST.match(key):
-                    return key
+        if kind == "un":
+            _, op, arg = sh
+            v = self.ev(arg, env, masked)
+            if op == "!":
+                tv = truth(v, ctx.unit)
+                return None if tv is None else not tv
+            if op == "-":
+                if isinstance(v, int) and not isinstance(v, bool):
+                    return -v
+                if isinstance(v, str) and v.startswith("E"):
+                    return "-" + v
             return None
-        if t == "comma_expression":
-            return self.ev(node.child_by_field_name("right"), env, masked)
-        if t == "assignment_expression":
-            return self.ev(node.child_by_field_name("right"), env, masked)
+        if kind == "const":
+            return sh[1]
+        if kind == "fwd":
+            return self.ev(sh[1], env, masked)
         return None
 
 
@@ -360,6 +397,9 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
     frozen: dict[int, tuple] = {}
 
     def push(node: N | None, env: dict) -> None:
+        # Skip statements that neither act nor assign a tracked variable: fewer states.
+        while node is not None and node.kind == "stmt" and node.ast is not None and transparent(node.ast):
+            node = node.succ
         if node is None:
             res.falls_off = True
             return
@@ -374,6 +414,17 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
 
     hit_cache: dict[int, list[Node]] = {}
     assign_cache: dict[int, list] = {}
+
+    def transparent(ast: Node) -> bool:
+        found = hit_cache.get(ast.id)
+        if found is None:
+            found = hit_cache[ast.id] = [c for c in sx.calls(ast) if sx.callee(c) in actions] if actions else []
+        if found:
+            return False
+        assigns = assign_cache.get(ast.id)
+        if assigns is None:
+            assigns = assign_cache[ast.id] = _assignments(ast, graph.reads)
+        return not assigns
 
     def hits(ast: Node | None) -> None:
         if ast is None or not actions:
