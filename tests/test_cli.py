@@ -148,3 +148,16 @@ def test_demo_runs_on_bundled_history(tmp_path):
     assert r.exit_code == 0, r.output
     assert "v5.10.179" in r.stdout and "mm-unstable" in r.stdout
     assert "with a missing guard" in r.stdout
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_model(tmp_path):
+    import sarif_pydantic as sarif  # test extra: the SARIF 2.1.0 object model
+    files = [str(FIX / "eras/v5.10.178.c"), str(FIX / "cases/file-missing-negated.c"), str(FIX / "eras/v6.6.c")]
+    r = run("check", *files, "--kernel-version", "6.6.0", "--format", "sarif")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    model = sarif.Sarif.model_validate(doc)
+    assert model.version == "2.1.0"
+    results = doc["runs"][0]["results"]
+    assert {x["ruleId"] for x in results} >= {"khugepaged-uffd-wp/isolate", "khugepaged-uffd-wp/file/retract"}
+    assert all(x["level"] in ("error", "warning") for x in results)
