@@ -72,6 +72,8 @@ def main() -> int:
             sp.append(wall([spatch, "--very-quiet", "--sp-file", str(COCCI), "--dir", str(ROOT / "fixtures")]))
     per_all, lines_all = in_process(files, "6.1.20", args.runs)
     per_unknown, _ = in_process(files, None, args.runs)
+    eras = sorted((ROOT / "fixtures" / "eras").glob("*.c"))
+    per_eras, lines_eras = in_process(eras, "6.1.20", args.runs)
 
     real = None
     if args.kernel_file.is_file():
@@ -95,6 +97,8 @@ def main() -> int:
           f"({per_all / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
     print(f"| same, in-process, version unknown (full parse) | {per_unknown * 1000:.1f} ms "
           f"({per_unknown / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
+    print(f"| the {len(eras)} era files only ({lines_eras} lines), in-process, version known | {per_eras * 1000:.1f} ms "
+          f"({per_eras / len(eras) * 1000:.2f} ms per file, {per_eras / lines_eras * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
     if real:
         t, tu, ln, sp_real = real
         print(f"| real mm/khugepaged.c 6.1.176 ({ln} lines), in-process, version known | {t * 1000:.2f} ms "
