@@ -169,6 +169,8 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             line = sx.line(loop)
         else:
             msg, line = miss.text, miss.line
+        if spec.upstream:
+            msg += f" (upstream fix: {spec.upstream})"
         return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
     inside = [d for d in res.decisions if sx.contains(loop, d.node)]
     before = [d for d in res.decisions if d.node.start_byte < loop.start_byte]
