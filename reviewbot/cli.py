@@ -145,7 +145,13 @@ def _check_files(files: list[Path] | None, kernel_version: str | None, rules):
             version = VersionInfo(str(kv), "makefile", f"{root / 'Makefile'}", tuple(sorted(evidence)))
         else:
             version = VersionInfo(None, "unknown", "", tuple(sorted(evidence)))
-        results.extend(check_source(data, str(f), rules, version))
+        for result in check_source(data, str(f), rules, version):
+            if all(c.function is None for c in result.checks):
+                raise InputError(
+                    f"{f}: defines none of the functions rule {result.rule} examines",
+                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+                )
+            results.append(result)
     return results
 
 

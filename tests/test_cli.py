@@ -161,3 +161,11 @@ def test_sarif_validates_against_the_sarif_2_1_0_model(tmp_path):
     results = doc["runs"][0]["results"]
     assert {x["ruleId"] for x in results} >= {"khugepaged-uffd-wp/isolate", "khugepaged-uffd-wp/file/retract"}
     assert all(x["level"] in ("error", "warning") for x in results)
+
+
+def test_file_without_any_rule_function_is_an_input_error(tmp_path):
+    p = tmp_path / "huge_memory.c"
+    p.write_text("// SPDX-License-Identifier: GPL-2.0\nstatic int thp_enabled(void)\n{\n\treturn 1;\n}\n")
+    r = run("check", str(p), "--kernel-version", "6.1.0")
+    assert r.exit_code == 2
+    assert "defines none of the functions" in r.stderr and r.stdout == ""
