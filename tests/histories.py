@@ -1,8 +1,8 @@
 """Build test git histories from a readable text spec (real git, in tmp_path).
 
-Spec, one statement per line (``#`` starts a comment):
+Spec, one statement per line (a line whose first non-blank character is ``#`` is a comment):
 
-    on linux-5.10.y from v5.10            # switch branch; "from" starts it at a tag/label
+    on linux-5.10.y from v5.10
     commit fix "mm/khugepaged: check again" tag v6.3
       file mm/khugepaged.c = @fixture v6.3.c
       file Makefile = @makefile 6.3.0
@@ -70,8 +70,8 @@ def build(path: Path, spec: str, bare: bool = False) -> tuple[Path, dict[str, st
         pending = None
 
     for raw in spec.splitlines():
-        line = raw.split("#", 1)[0].rstrip() if not raw.strip().startswith("body") else raw.rstrip()
-        if not line.strip():
+        line = raw.rstrip()
+        if not line.strip() or line.strip().startswith("#"):
             continue
         if not line.startswith((" ", "\t")):
             finish()

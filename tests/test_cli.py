@@ -169,3 +169,22 @@ def test_file_without_any_rule_function_is_an_input_error(tmp_path):
     r = run("check", str(p), "--kernel-version", "6.1.0")
     assert r.exit_code == 2
     assert "defines none of the functions" in r.stderr and r.stdout == ""
+
+
+def test_vendor_backport_evidence_makes_old_kernel_applicable(tmp_path):
+    """A 4.18 vendor tree whose uapi header has UFFDIO_REGISTER_MODE_WP: anon checks apply."""
+    spec = (
+        'commit rhel "vendor 4.18 with uffd-wp backported" tag v4.18.0-vendor\n'
+        "  file Makefile = @makefile 4.18.0\n"
+        "  file include/uapi/linux/userfaultfd.h = @text #define UFFDIO_REGISTER_MODE_WP ((__u64)1<<1)\n"
+        "  file mm/khugepaged.c = @fixture v5.10.178.c\n"
+    )
+    repo, _ = build(tmp_path / "vendor", spec)
+    r = run("check", "--repo", str(repo), "--rev", "v4.18.0-vendor", "--format", "json")
+    assert r.exit_code == 1, r.stdout
+    res = json.loads(r.stdout)["results"][0]
+    by = {(c["id"], c["site"]): c for c in res["checks"]}
+    assert res["kernel_version"] == "4.18.0"
+    assert by[("isolate", None)]["status"] == "missing"
+    assert "backported" in by[("isolate", None)]["message"]
+    assert by[("file", "retract")]["status"] == "not-applicable"
