@@ -219,6 +219,9 @@ def _callees(unit: Unit, fn: Function) -> set[str]:
 def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     unit = loc.unit
     fn = _action_holder(unit, loc.function, site.actions)
+    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how == "fingerprint" else ""
+    if fn.name != loc.function.name:
+        found_by += f" (in {fn.name}(), called by {loc.function.name}())"
     base = dict(id=spec.id, site=site.id, function=fn.name, path=unit.path, title=f"{spec.title}: {site.title}")
     ctx = Context(unit, frozenset(), spec.predicates, {}, Entry())
     graph = Builder(None, unit.index(fn.node)).graph(fn.body)
@@ -237,7 +240,7 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             msg, line = f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {sx.callee(first)}() at line {sx.line(first)}", sx.line(first)
         else:
             msg, line = miss.text, miss.line
-        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + _suffix(notes), **base)
+        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
     chosen = min(res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
         return CheckResult(status=Status.PRESENT, line=fn.start_line, uncertain=True,
@@ -251,7 +254,7 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
     return CheckResult(status=Status.PRESENT, line=sx.line(call), via=via, conditional=conditional,
-                       uncertain=bool(notes), message=msg + _suffix(notes), **base)
+                       uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
 
 
 def _suffix(notes: list[str]) -> str:
