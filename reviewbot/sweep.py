@@ -1,14 +1,28 @@
-"""From refs to verdicts: check the rule's files at a revision of a kernel repository."""
+"""From refs to verdicts: check the rule's files at one revision, or sweep thousands of refs.
+
+:func:`check_ref` checks one revision. :func:`select_refs` picks refs by glob and
+:func:`sweep` checks them all, reading each distinct blob once and reusing verdicts from the
+on-disk cache (cache.py); its per-blob work is exactly ``check_ref``'s (same parse and
+``run_rule`` calls), only memoised.
+"""
 
 from __future__ import annotations
 
-from .check import check_source
-from .errors import RepoError
-from .model import FileResult, VersionInfo
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .cache import VerdictCache, checks_from_json, checks_to_json
+from .check import applicability, check_source, parse_for, run_rule
+from .errors import InputError, RepoError, SourceError
+from .model import CheckResult, FileResult, Status, VersionInfo
 from .rules import Rule
-from .source import Repository, Revision
-from .syntax import parse
-from .versions import KernelVersion, defines_in
+from .source import RefEntry, Repository, Revision
+from .syntax import Unit, parse
+from .versions import KernelVersion, defines_in, version_from_makefile
 
 
 def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:
@@ -55,3 +69,305 @@ def check_ref(
             (result,) = check_source(data, path, (rule,), version, ref=rev.name, extra_units=extra)
         out.append(result)
     return out
+
+
+# --- ref selection ----------------------------------------------------------------------
+
+_GLOB_CHARS = set("*?[")
+_REF_FORBIDDEN = re.compile(r"[\s~^:\\]|\.\.|@\{|//|^/|/$")
+
+
+def validate_glob(pattern: str, option: str) -> None:
+    """Refuse patterns no ref name can match (git check-ref-format rules) or fnmatch cannot read."""
+    if not pattern.strip():
+        raise InputError(f"{option}: empty pattern", "give a glob like 'v5.10.*' or 'linux-*.y'")
+    depth = 0
+    for ch in pattern:
+        depth += ch == "["
+        depth -= ch == "]" and depth > 0
+    if depth or _REF_FORBIDDEN.search(pattern):
+        raise InputError(f"{option}: bad pattern {pattern!r}", "use shell globs like 'v5.10.*' or 'linux-*.y'")
+    try:
+        re.compile(fnmatch.translate(pattern))
+    except re.error as e:
+        raise InputError(f"{option}: bad pattern {pattern!r} ({e})") from None
+
+
+def _matches(ref: RefEntry, pattern: str) -> bool:
+    if fnmatch.fnmatchcase(ref.name, pattern):
+        return True
+    # A remote-tracking branch matches by its name without the remote: "linux-*.y" selects
+    # "stable/linux-5.10.y" in a checkout that only tracks stable.
+    return ref.kind == "remote" and fnmatch.fnmatchcase(ref.name.split("/", 1)[-1], pattern)
+
+
+def name_version(ref: RefEntry) -> KernelVersion | None:
+    """The kernel version a tag's name states (``v5.10.9``, ``v6.3-rc1``); None for branches."""
+    if ref.kind != "tag":
+        return None
+    return KernelVersion.try_parse(ref.name) if re.match(r"^v?\d+\.\d+", ref.name) else None
+
+
+def select_refs(
+    repo: Repository, tags: list[str] | None = None, branches: list[str] | None = None,
+) -> list[RefEntry]:
+    """Refs whose names match the tag and branch globs (repeatable; exact names work too).
+
+    A pattern without glob characters that names no ref is an unknown ref; a selection that
+    matches nothing at all is an error too (both raise, the CLI exits 2). With neither option,
+    every tag whose name is a kernel version is selected. Sorting happens after the versions
+    are known (:func:`order_rows`).
+    """
+    tags = list(tags or [])
+    branches = list(branches or [])
+    for p in tags:
+        validate_glob(p, "--tags")
+    for p in branches:
+        validate_glob(p, "--branches")
+    refs = repo.list_refs()
+    if not tags and not branches:
+        chosen = [r for r in refs if r.kind == "tag" and name_version(r) is not None]
+        if not chosen:
+            raise RepoError(f"no release tags (v<major>.<minor>...) in {repo.path}", "select refs with --tags or --branches")
+        return chosen
+    chosen: dict[str, RefEntry] = {}
+    for option, patterns, kinds in (("--tags", tags, ("tag",)), ("--branches", branches, ("branch", "remote"))):
+        for p in patterns:
+            hits = [r for r in refs if r.kind in kinds and _matches(r, p)]
+            if not hits and not (_GLOB_CHARS & set(p)):
+                hint = "the clone is shallow: fetch more history" if repo.shallow else f"list them with git {'tag' if option == '--tags' else 'branch -a'}"
+                raise RepoError(f"unknown {'tag' if option == '--tags' else 'branch'} {p!r} in {repo.path}", hint)
+            for r in hits:
+                short = r.name.split("/", 1)[-1] if r.kind == "remote" else r.name
+                key = f"{'tag' if r.kind == 'tag' else 'branch'}:{short}"
+                # A local branch wins over a remote-tracking branch of the same name.
+                if key not in chosen or (chosen[key].kind == "remote" and r.kind == "branch"):
+                    chosen[key] = r
+    if not chosen:
+        what = " ".join([f"--tags {p!r}" for p in tags] + [f"--branches {p!r}" for p in branches])
+        raise RepoError(f"no ref in {repo.path} matches {what}", "check the patterns with git for-each-ref")
+    return list(chosen.values())
+
+
+# --- the sweep --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One ref of a sweep: its kernel version and one result per rule, or why there is none."""
+
+    ref: str
+    kind: str  # "tag" | "branch" | "remote"
+    sha: str
+    version: VersionInfo
+    results: tuple[FileResult, ...] = ()
+    note: str | None = None  # "none of mm/khugepaged.c, ... exists at v2.6.11"
+
+    @property
+    def kernel(self) -> KernelVersion | None:
+        return KernelVersion.try_parse(self.version.version) if self.version.version else None
+
+    @property
+    def source(self) -> str | None:
+        return self.results[0].source if self.results else None
+
+    def status_of(self, check_id: str) -> Status | None:
+        """Aggregate status of a check over the rules (missing wins); None when nothing was checked."""
+        states = {r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks)}
+        for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
+            if s in states:
+                return s
+        return None
+
+    @property
+    def missing(self) -> bool:
+        return any(r.missing for r in self.results)
+
+    def uncertain(self, check_id: str) -> bool:
+        return any(c.uncertain for r in self.results for c in r.checks if c.id == check_id)
+
+
+Progress = Callable[[int, int], None]
+
+
+def _applicability_context(rule: Rule, version: VersionInfo) -> str:
+    """Digest of what decides a rule's verdicts apart from the blob (see cache.py)."""
+    if version.version is None:
+        sig: object = ("unknown", version.evidence)
+    else:
+        sig = [(spec.id, *applicability(spec.feature, version, [], None)) for spec in rule.checks]
+    return hashlib.sha1(json.dumps(sig).encode()).hexdigest()[:16]
+
+
+def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
+    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
+
+
+class _Engine:
+    """Checks blobs once each: parses, results and blob reads are memoised for the sweep."""
+
+    def __init__(self, repo: Repository, cache: VerdictCache):
+        self.repo = repo
+        self.cache = cache
+        self._data: dict[str, bytes] = {}
+        self._units: dict[tuple, Unit] = {}
+        self.parsed = 0
+
+    def data(self, blob: str) -> bytes:
+        if blob not in self._data:
+            self._data[blob] = self.repo.read_blob(blob)
+        return self._data[blob]
+
+    def unit(self, blob: str, path: str, rule: Rule, version: VersionInfo | None) -> Unit:
+        """``check.parse_for`` (partial parse when the version is known) or a full parse, memoised."""
+        key = (blob, path, rule.id if version is not None else None, version is not None and version.version is not None)
+        if key not in self._units:
+            data = self.data(blob)
+            self._units[key] = parse_for(rule, data, path, version) if version is not None else parse(data, path)
+            self.parsed += 1
+        return self._units[key]
+
+    def check(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list[tuple[str, str]]]:
+        """What ``check_ref`` computes for one rule, from memoised parses; also the extra files used."""
+        path, blob = present[0]
+        if b"\0" in self.data(blob):
+            raise SourceError(f"{path}: binary data (NUL bytes), not a C source file")
+        extras: list[tuple[str, str]] = []
+        while True:
+            extra_units = [self.unit(b, p, rule, None) for p, b in extras]
+            unit = self.unit(blob, path, rule, version)
+            result = run_rule(rule, [unit, *extra_units], version, path, ref)
+            if unit.partial and _needs_more(result.checks):
+                full = self.unit(blob, path, rule, None)
+                result = run_rule(rule, [full, *extra_units], version, path, ref)
+            if len(extras) + 1 >= len(present) or not _needs_more(result.checks):
+                return result, extras
+            extras.append(present[len(extras) + 1])
+
+
+def sweep(
+    repo: Repository, refs: list[RefEntry], rules: tuple[Rule, ...], cache: VerdictCache | None = None,
+    progress: Progress | None = None, since: str | None = None,
+) -> list[SweepRow]:
+    """Check every ref; each distinct blob is read and parsed once, verdicts come from the cache.
+
+    Git is asked in bulk: one ``cat-file --batch-check`` for the blob ids of every ref's files,
+    then only the blobs no cached verdict covers are read. Refs without the rule's file get a
+    row saying so. Rows come back in kernel version order (rc before the release); ``since``
+    drops refs older than that version.
+    """
+    cache = cache or VerdictCache(None)
+    floor = KernelVersion.parse(since) if since else None
+    if floor is not None:
+        refs = [r for r in refs if (v := name_version(r)) is None or v >= floor]
+    evidence: dict[str, set[str]] = {}
+    for rule in rules:
+        for feature in rule.features:
+            for path, define in feature.evidence:
+                evidence.setdefault(path, set()).add(define)
+    paths = ["Makefile", *sorted(evidence)] + [p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence]
+    commits = sorted({r.sha for r in refs if r.type == "commit"})
+    ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
+    table = {c: dict(zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True)) for i, c in enumerate(commits)}
+    engine = _Engine(repo, cache)
+
+    # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
+    makefiles = {t["Makefile"] for t in table.values() if t["Makefile"]}
+    mk_versions = cache.get_info("makefile-version", makefiles)
+    for blob in sorted(makefiles - set(mk_versions)):
+        kv = version_from_makefile(engine.data(blob)[:4096])
+        mk_versions[blob] = str(kv) if kv else None
+        cache.put_info("makefile-version", blob, mk_versions[blob])
+    defines: dict[tuple[str, str], list[str]] = {}
+    for path, names in sorted(evidence.items()):
+        kind = f"defines:{path}:{','.join(sorted(names))}"
+        blobs = {t[path] for t in table.values() if t[path]}
+        got = cache.get_info(kind, blobs)
+        for blob in sorted(blobs):
+            if blob not in got:
+                got[blob] = sorted(defines_in(engine.data(blob), names))
+                cache.put_info(kind, blob, got[blob])
+            defines[(path, blob)] = list(got[blob])
+
+    # Which (rule, blob, context) each ref needs; one bulk cache lookup for all of them.
+    plans: list[tuple[RefEntry, VersionInfo, list]] = []
+    for ref in refs:
+        if ref.type != "commit":
+            plans.append((ref, VersionInfo(None, "unknown", f"{ref.name} names a {ref.type}, not a commit"), []))
+            continue
+        t = table[ref.sha]
+        ev = sorted({d for p in evidence if t[p] for d in defines[(p, t[p])]})
+        mk = mk_versions.get(t["Makefile"]) if t["Makefile"] else None
+        if mk:
+            vi = VersionInfo(mk, "makefile", f"Makefile at {ref.name}", tuple(ev))
+        else:
+            vi = VersionInfo(None, "unknown", f"no kernel Makefile at {ref.name}", tuple(ev))
+        per_rule = []
+        for rule in rules:
+            present = [(p, t[p]) for p in rule.paths if t.get(p)]
+            key = (present[0][1], present[0][0], rule.id, rule.version, _applicability_context(rule, vi)) if present else None
+            per_rule.append((rule, present, key))
+        plans.append((ref, vi, per_rule))
+    if floor is not None:
+        plans = [p for p in plans if name_version(p[0]) is not None or (p[1].version and KernelVersion.parse(p[1].version) >= floor)]
+    stored = cache.get_verdicts(k for _, _, per_rule in plans for _, _, k in per_rule if k is not None)
+
+    rows: list[SweepRow] = []
+    memo: dict[tuple, tuple[tuple[CheckResult, ...], list, VersionInfo | None]] = {}
+    for done, (ref, vi, per_rule) in enumerate(plans, 1):
+        if ref.type != "commit":
+            rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, (), vi.detail))
+            continue
+        results: list[FileResult] = []
+        notes: list[str] = []
+        for rule, present, key in per_rule:
+            if key is None:
+                notes.append(f"none of {', '.join(rule.paths)} exists at {ref.name}")
+                continue
+            try:
+                results.append(_verdict(engine, rule, present, key, vi, ref.name, stored, memo))
+            except SourceError as e:
+                notes.append(e.message)
+        rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, tuple(results), "; ".join(notes) or None))
+        if progress is not None:
+            progress(done, len(plans))
+    cache.flush()
+    return order_rows(rows)
+
+
+def _verdict(engine: _Engine, rule: Rule, present: list[tuple[str, str]], key, vi: VersionInfo, ref: str, stored: dict, memo: dict) -> FileResult:
+    extras_now = present[1:]
+    hit = memo.get(key)
+    if hit is None and key in stored:
+        value = stored[key]
+        inferred = value.get("inferred")
+        hit = (
+            checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
+            VersionInfo(None, "inferred", inferred["detail"], vi.evidence) if inferred else None,
+        )
+    if hit is not None:
+        checks, extras, inferred = hit
+        k = len(extras)
+        # Valid when it used the same extra files this ref has, and would not have used more.
+        if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
+            memo[key] = hit
+            return FileResult(present[0][0], rule.id, checks, ref, inferred or vi, rule.version)
+    result, extras = engine.check(rule, present, vi, ref)
+    inferred = result.version if result.version.origin == "inferred" else None
+    memo[key] = (result.checks, extras, inferred)
+    engine.cache.put_verdict(key, {
+        "checks": checks_to_json(result.checks), "extras": [list(e) for e in extras],
+        "inferred": {"detail": inferred.detail} if inferred else None,
+    })
+    return result
+
+
+def _order_key(row: SweepRow) -> tuple:
+    kv = KernelVersion.try_parse(row.ref) if row.kind == "tag" and re.match(r"^v?\d+\.\d+", row.ref) else None
+    kv = kv or row.kernel
+    return (kv is None, kv or KernelVersion(0, 0), row.kind != "tag", row.ref)
+
+
+def order_rows(rows: list[SweepRow]) -> list[SweepRow]:
+    """Kernel version order (v5.10.9 < v5.10.10, rc before the release), tags before branches."""
+    return sorted(rows, key=_order_key)
