@@ -194,20 +194,32 @@ def rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output for
 def demo(
     directory: Annotated[Path | None, typer.Option("--dir", help="Where to build the demo history (default: the user cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: <demo history>/report).")] = None,
 ) -> None:
-    """Build the bundled kernel-shaped demo history and check every release in it."""
+    """Build the bundled kernel-shaped demo history, check every release, and report the fix.
+
+    Writes the stable report (HTML + Markdown) for the upstream isolate fix and prints where.
+    """
 
     def work():
-        from .demo import build_demo, check_demo
+        from .demo import build_demo, check_demo, report_demo
 
         path = build_demo(directory)
         results = check_demo(path)
+        cache = _verdict_cache(False)
+        report, html_path, md_path = report_demo(path, output_dir, cache)
+        cache.close()
         if fmt is Format.text:
             from . import render
 
             console = _console()
             console.print(f"demo history: {path}")
             render.release_table(results, console)
+            console.print(f"\nreport on {report.fix.short} (\"{report.fix.subject}\"):")
+            for b in report.branches:
+                extra = f" by {b.fixed_by[:12]} in {b.fixed_in}" if b.fixed_by and b.fixed_in else ""
+                console.print(f"  {b.branch:14} {b.tip:10} {b.status}{extra}")
+            console.print(f"report: {html_path}\n        {md_path}")
         else:
             _emit(results, _rules(None), fmt)
 

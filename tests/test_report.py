@@ -220,3 +220,15 @@ def test_report_on_a_bare_repository(history, tmp_path):
     r = run("report", "--repo", str(bare), "--fix", shas["fix"], "--branches", "linux-6.2.y", "--format", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["branches"][0]["status"] == "fixed"
+
+
+def test_demo_writes_the_full_report(tmp_path):
+    r = run("demo", "--dir", str(tmp_path / "demo"), "--output-dir", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    assert "linux-5.4.y" in r.stdout and "not-affected" in r.stdout
+    assert "linux-6.2.y" in r.stdout and "fixed by" in r.stdout
+    html, md = tmp_path / "out" / "report.html", tmp_path / "out" / "report.md"
+    assert str(html) in r.stdout and str(md) in r.stdout
+    assert "<svg" in html.read_text()
+    text = md.read_text()
+    assert "| linux-5.10.y | v5.10.179 | fixed |" in text and "greg" in text and "sasha" in text and "cherry-pick" in text
