@@ -13,15 +13,15 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cache import VerdictCache, checks_from_json, checks_to_json
-from .check import applicability, check_source, parse_for, run_rule
+from .check import applicability, check_source
 from .errors import InputError, RepoError, SourceError
 from .model import CheckResult, FileResult, Status, VersionInfo
 from .rules import Rule
 from .source import RefEntry, Repository, Revision
-from .syntax import Unit, parse
+from .syntax import parse
 from .versions import KernelVersion, defines_in, version_from_makefile
 
 
@@ -189,14 +189,12 @@ class SweepRow:
 
 Progress = Callable[[int, int], None]
 
-
-def _applicability_context(rule: Rule, version: VersionInfo) -> str:
-    """Digest of what decides a rule's verdicts apart from the blob (see cache.py)."""
-    if version.version is None:
-        sig: object = ("unknown", version.evidence)
-    else:
-        sig = [(spec.id, *applicability(spec.feature, version, [], None)) for spec in rule.checks]
-    return hashlib.sha1(json.dumps(sig).encode()).hexdigest()[:16]
+# A blob's verdicts depend on the kernel version only through ``check.applicability``: each
+# check either applies (perhaps with a reason appended to its message) or is "not applicable:
+# <reason>". So each blob is checked at most twice, with every feature applying and with none
+# applying, and each ref's verdicts are derived from those two with its own applicability.
+_ALL = VersionInfo("9999.0.0", "makefile", "every feature applies")
+_NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
 
 
 def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
@@ -204,52 +202,102 @@ def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
 
 
 class _Engine:
-    """Checks blobs once each: parses, results and blob reads are memoised for the sweep."""
+    """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
 
-    def __init__(self, repo: Repository, cache: VerdictCache):
+    def __init__(self, repo: Repository, cache: VerdictCache, stored: dict):
         self.repo = repo
         self.cache = cache
+        self.stored = stored
         self._data: dict[str, bytes] = {}
-        self._units: dict[tuple, Unit] = {}
-        self.parsed = 0
+        self._memo: dict[tuple, tuple] = {}
+        self.checked = 0
 
     def data(self, blob: str) -> bytes:
         if blob not in self._data:
             self._data[blob] = self.repo.read_blob(blob)
         return self._data[blob]
 
-    def unit(self, blob: str, path: str, rule: Rule, version: VersionInfo | None) -> Unit:
-        """``check.parse_for`` (partial parse when the version is known) or a full parse, memoised."""
-        key = (blob, path, rule.id if version is not None else None, version is not None and version.version is not None)
-        if key not in self._units:
-            data = self.data(blob)
-            self._units[key] = parse_for(rule, data, path, version) if version is not None else parse(data, path)
-            self.parsed += 1
-        return self._units[key]
-
-    def check(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list[tuple[str, str]]]:
-        """What ``check_ref`` computes for one rule, from memoised parses; also the extra files used."""
+    def _run(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list]:
+        """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
         path, blob = present[0]
-        if b"\0" in self.data(blob):
-            raise SourceError(f"{path}: binary data (NUL bytes), not a C source file")
+        data = self.data(blob)
+        (result,) = check_source(data, path, (rule,), version, ref=ref)
         extras: list[tuple[str, str]] = []
-        while True:
-            extra_units = [self.unit(b, p, rule, None) for p, b in extras]
-            unit = self.unit(blob, path, rule, version)
-            result = run_rule(rule, [unit, *extra_units], version, path, ref)
-            if unit.partial and _needs_more(result.checks):
-                full = self.unit(blob, path, rule, None)
-                result = run_rule(rule, [full, *extra_units], version, path, ref)
-            if len(extras) + 1 >= len(present) or not _needs_more(result.checks):
-                return result, extras
-            extras.append(present[len(extras) + 1])
+        units = []
+        for other_path, other_blob in present[1:]:
+            if not _needs_more(result.checks):
+                break
+            extras.append((other_path, other_blob))
+            units.append(parse(self.data(other_blob), other_path))
+            (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=units)
+        self.checked += 1
+        return result, extras
+
+    def checks(self, rule: Rule, present: list[tuple[str, str]], mode: str, version: VersionInfo, ref: str):
+        """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
+        key = (present[0][1], present[0][0], rule.id, rule.version, mode)
+        extras_now = present[1:]
+        hit = self._memo.get(key)
+        if hit is None and key in self.stored:
+            value = self.stored[key]
+            inferred = value.get("inferred")
+            hit = (checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
+                   VersionInfo(None, "inferred", inferred["detail"], version.evidence) if inferred else None)
+        if hit is not None:
+            checks, extras, inferred = hit
+            k = len(extras)
+            # Valid when it used the same extra files this ref has, and would not have used more.
+            if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
+                self._memo[key] = hit
+                return checks, inferred
+        if mode == "all":
+            version = _ALL
+        elif mode == "none":
+            version = _NONE
+        result, extras = self._run(rule, present, version, ref)
+        inferred = result.version if result.version.origin == "inferred" else None
+        self._memo[key] = (result.checks, extras, inferred)
+        self.cache.put_verdict(key, {
+            "checks": checks_to_json(result.checks), "extras": [list(e) for e in extras],
+            "inferred": {"detail": inferred.detail} if inferred else None,
+        })
+        return result.checks, inferred
+
+    def result(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> FileResult:
+        """The ``FileResult`` ``check_ref`` gives for this rule at a ref of ``version``."""
+        path = present[0][0]
+        if version.version is None:
+            mode = "unknown:" + hashlib.sha1(json.dumps(version.evidence).encode()).hexdigest()[:16]
+            checks, inferred = self.checks(rule, present, mode, version, ref)
+            return FileResult(path, rule.id, checks, ref, inferred or version, rule.version)
+        applies = {spec.id: applicability(spec.feature, version, [], None) for spec in rule.checks}
+        structural, _ = self.checks(rule, present, "all", version, ref)
+        inapplicable = ()
+        if not all(ok for ok, _ in applies.values()):
+            inapplicable, _ = self.checks(rule, present, "none", version, ref)
+        out = []
+        for c in structural:
+            ok, reason = applies[c.id]
+            if ok:
+                out.append(replace(c, message=f"{c.message} ({reason})") if reason else c)
+            else:
+                na = next(x for x in inapplicable if x.id == c.id and x.site == c.site)
+                out.append(replace(na, message=f"not applicable: {reason}"))
+        return FileResult(path, rule.id, tuple(out), ref, version, rule.version)
+
+
+def _modes(rule: Rule, version: VersionInfo) -> list[str]:
+    if version.version is None:
+        return ["unknown:" + hashlib.sha1(json.dumps(version.evidence).encode()).hexdigest()[:16]]
+    applies = [applicability(spec.feature, version, [], None)[0] for spec in rule.checks]
+    return ["all"] + ([] if all(applies) else ["none"])
 
 
 def sweep(
     repo: Repository, refs: list[RefEntry], rules: tuple[Rule, ...], cache: VerdictCache | None = None,
     progress: Progress | None = None, since: str | None = None,
 ) -> list[SweepRow]:
-    """Check every ref; each distinct blob is read and parsed once, verdicts come from the cache.
+    """Check every ref; each distinct blob is read and checked once, verdicts come from the cache.
 
     Git is asked in bulk: one ``cat-file --batch-check`` for the blob ids of every ref's files,
     then only the blobs no cached verdict covers are read. Refs without the rule's file get a
@@ -269,7 +317,7 @@ def sweep(
     commits = sorted({r.sha for r in refs if r.type == "commit"})
     ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
     table = {c: dict(zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True)) for i, c in enumerate(commits)}
-    engine = _Engine(repo, cache)
+    engine = _Engine(repo, cache, {})
 
     # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
     makefiles = {t["Makefile"] for t in table.values() if t["Makefile"]}
@@ -289,7 +337,7 @@ def sweep(
                 cache.put_info(kind, blob, got[blob])
             defines[(path, blob)] = list(got[blob])
 
-    # Which (rule, blob, context) each ref needs; one bulk cache lookup for all of them.
+    # What each ref needs; then one bulk cache lookup for all of it.
     plans: list[tuple[RefEntry, VersionInfo, list]] = []
     for ref in refs:
         if ref.type != "commit":
@@ -302,30 +350,26 @@ def sweep(
             vi = VersionInfo(mk, "makefile", f"Makefile at {ref.name}", tuple(ev))
         else:
             vi = VersionInfo(None, "unknown", f"no kernel Makefile at {ref.name}", tuple(ev))
-        per_rule = []
-        for rule in rules:
-            present = [(p, t[p]) for p in rule.paths if t.get(p)]
-            key = (present[0][1], present[0][0], rule.id, rule.version, _applicability_context(rule, vi)) if present else None
-            per_rule.append((rule, present, key))
-        plans.append((ref, vi, per_rule))
-    if floor is not None:
-        plans = [p for p in plans if name_version(p[0]) is not None or (p[1].version and KernelVersion.parse(p[1].version) >= floor)]
-    stored = cache.get_verdicts(k for _, _, per_rule in plans for _, _, k in per_rule if k is not None)
+        if floor is not None and name_version(ref) is None and (vi.version is None or KernelVersion.parse(vi.version) < floor):
+            continue
+        plans.append((ref, vi, [(rule, [(p, t[p]) for p in rule.paths if t.get(p)]) for rule in rules]))
+    keys = {(present[0][1], present[0][0], rule.id, rule.version, mode)
+            for _, vi, per_rule in plans for rule, present in per_rule if present for mode in _modes(rule, vi)}
+    engine.stored = cache.get_verdicts(keys)
 
     rows: list[SweepRow] = []
-    memo: dict[tuple, tuple[tuple[CheckResult, ...], list, VersionInfo | None]] = {}
     for done, (ref, vi, per_rule) in enumerate(plans, 1):
         if ref.type != "commit":
             rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, (), vi.detail))
             continue
         results: list[FileResult] = []
         notes: list[str] = []
-        for rule, present, key in per_rule:
-            if key is None:
+        for rule, present in per_rule:
+            if not present:
                 notes.append(f"none of {', '.join(rule.paths)} exists at {ref.name}")
                 continue
             try:
-                results.append(_verdict(engine, rule, present, key, vi, ref.name, stored, memo))
+                results.append(engine.result(rule, present, vi, ref.name))
             except SourceError as e:
                 notes.append(e.message)
         rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, tuple(results), "; ".join(notes) or None))
@@ -333,33 +377,6 @@ def sweep(
             progress(done, len(plans))
     cache.flush()
     return order_rows(rows)
-
-
-def _verdict(engine: _Engine, rule: Rule, present: list[tuple[str, str]], key, vi: VersionInfo, ref: str, stored: dict, memo: dict) -> FileResult:
-    extras_now = present[1:]
-    hit = memo.get(key)
-    if hit is None and key in stored:
-        value = stored[key]
-        inferred = value.get("inferred")
-        hit = (
-            checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
-            VersionInfo(None, "inferred", inferred["detail"], vi.evidence) if inferred else None,
-        )
-    if hit is not None:
-        checks, extras, inferred = hit
-        k = len(extras)
-        # Valid when it used the same extra files this ref has, and would not have used more.
-        if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
-            memo[key] = hit
-            return FileResult(present[0][0], rule.id, checks, ref, inferred or vi, rule.version)
-    result, extras = engine.check(rule, present, vi, ref)
-    inferred = result.version if result.version.origin == "inferred" else None
-    memo[key] = (result.checks, extras, inferred)
-    engine.cache.put_verdict(key, {
-        "checks": checks_to_json(result.checks), "extras": [list(e) for e in extras],
-        "inferred": {"detail": inferred.detail} if inferred else None,
-    })
-    return result
 
 
 def _order_key(row: SweepRow) -> tuple:

@@ -190,3 +190,32 @@ def test_bad_selection_is_one_line_exit_2(history, args, needle):
 def test_not_a_repository(tmp_path):
     r = run("sweep", "--repo", str(tmp_path))
     assert r.exit_code == 2 and "not a git repository" in r.stderr
+
+
+VENDOR = (
+    "commit plain \"Linux 5.4.249\" tag v5.4.249\n"
+    "  file Makefile = @makefile 5.4.249\n  file include/uapi/linux/userfaultfd.h = @uapi 5.4.0\n"
+    "  file mm/khugepaged.c = @fixture v5.7.c\n"
+    "commit vendor \"uffd-wp backported\" tag v5.4.250\n  file include/uapi/linux/userfaultfd.h = @uapi 5.7.0\n"
+    "commit nomake \"no Makefile\" tag v5.4.251\n  delete Makefile\n"
+)
+
+
+def test_same_blob_under_backport_evidence_and_unknown_version(tmp_path):
+    """One khugepaged blob: not applicable, applicable by uapi evidence, version unknown."""
+    from histories import build
+
+    path, _ = build(tmp_path / "vendor", VENDOR)
+    repo = Repository(path)
+    rules = builtin_rules()
+    for _ in range(2):  # cold, then warm
+        rows = sweep(repo, select_refs(repo, ["v*"], None), rules, VerdictCache(tmp_path / "c.sqlite3"))
+        assert [r.ref for r in rows] == ["v5.4.249", "v5.4.250", "v5.4.251"]
+        for row in rows:
+            assert list(row.results) == check_ref(repo, repo.resolve(row.ref), rules), row.ref
+    by = {r.ref: r for r in rows}
+    assert str(by["v5.4.249"].status_of("scan")) == "not-applicable"
+    assert str(by["v5.4.250"].status_of("scan")) == "present"
+    assert "backported" in by["v5.4.250"].results[0].checks[0].message
+    assert by["v5.4.251"].version.version is None and by["v5.4.251"].results[0].version.origin == "unknown"
+    assert str(by["v5.4.251"].status_of("scan")) == "present"  # the uapi header still shows the feature
