@@ -210,6 +210,7 @@ class _Engine:
         self.stored = stored
         self._data: dict[str, bytes] = {}
         self._memo: dict[tuple, tuple] = {}
+        self._derived: dict[tuple, tuple[CheckResult, ...]] = {}
         self.checked = 0
 
     def data(self, blob: str) -> bytes:
@@ -271,6 +272,9 @@ class _Engine:
             checks, inferred = self.checks(rule, present, mode, version, ref)
             return FileResult(path, rule.id, checks, ref, inferred or version, rule.version)
         applies = {spec.id: applicability(spec.feature, version, [], None) for spec in rule.checks}
+        derived_key = (tuple(present), rule.id, tuple(sorted(applies.items())))
+        if derived_key in self._derived:
+            return FileResult(path, rule.id, self._derived[derived_key], ref, version, rule.version)
         structural, _ = self.checks(rule, present, "all", version, ref)
         inapplicable = ()
         if not all(ok for ok, _ in applies.values()):
@@ -283,6 +287,7 @@ class _Engine:
             else:
                 na = next(x for x in inapplicable if x.id == c.id and x.site == c.site)
                 out.append(replace(na, message=f"not applicable: {reason}"))
+        self._derived[derived_key] = tuple(out)
         return FileResult(path, rule.id, tuple(out), ref, version, rule.version)
 
 

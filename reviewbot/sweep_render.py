@@ -159,12 +159,10 @@ def row_json(row: SweepRow) -> list[dict]:
 
 
 def to_json(rows: list[SweepRow]) -> str:
-    doc = {
-        "schema": SCHEMA,
-        "tool": {"name": "reviewbot", "version": __version__},
-        "results": [item for row in rows for item in row_json(row)],
-    }
-    return json.dumps(doc, indent=2) + "\n"
+    """Schema ``reviewbot/1``; one result per line (thousands of refs stay fast to write and grep)."""
+    head = json.dumps({"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__}})[:-1]
+    items = ",\n  ".join(json.dumps(item, separators=(",", ":")) for row in rows for item in row_json(row))
+    return f'{head}, "results": [\n  {items}\n]}}\n' if items else f'{head}, "results": []}}\n'
 
 
 def to_sarif_rows(rows: list[SweepRow], rules: tuple[Rule, ...]) -> str:
