@@ -131,7 +131,9 @@ def timeline(lanes: list[tuple[str, list[Mark]]], width: int = 1100) -> str:
     longest = max((len(m) for _, m in lanes), default=1)
     # Few releases get wide spacing so each can be named; many shrink down to 3 px a release.
     step = max(3, min(72, (width - label_w - 80) // max(longest, 1)))
-    size = max(2, min(cell, step - gap))
+    # Wide steps get separate squares; narrow ones become a continuous bar of full-height cells.
+    width_each = min(cell, step - gap) if step >= 8 else step
+    size = cell
     height = lane_h * len(lanes) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="release timeline">']
     for i, (label, marks) in enumerate(lanes):
@@ -141,11 +143,11 @@ def timeline(lanes: list[tuple[str, list[Mark]]], width: int = 1100) -> str:
             x = label_w + j * step
             stroke = ' stroke="#57606a" stroke-width="1"' if m.state == "no-file" else ""
             out.append(
-                f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="2" fill="{COLOURS.get(m.state, "#59636e")}"{stroke}>'
+                f'<rect x="{x}" y="{y}" width="{width_each}" height="{size}" rx="{2 if step >= 8 else 0}" fill="{COLOURS.get(m.state, "#59636e")}"{stroke}>'
                 f"<title>{escape(m.name)}: {escape(m.tooltip)}</title></rect>"
             )
             if m.highlight:
-                out.append(f'<path d="M{x + size / 2} {y + size + 2} l-4 6 h8 z" fill="#1f2328"/>')
+                out.append(f'<path d="M{x + width_each / 2} {y + size + 2} l-4 6 h8 z" fill="#1f2328"/>')
         # Names under the lane, without overlaps: highlighted first, then the ends, then the
         # releases where the verdict changes, then the rest.
         n = len(marks)

@@ -163,7 +163,7 @@ def html(report: Report) -> str:
         htmlkit.table(["branch", "tip", "status", "fixed by", "fixed in", "CVE range", "disagreements"], summary_rows),
         "<h2>Releases of each branch</h2>",
         htmlkit.legend(["present", "missing", "not-applicable", "no-file"]),
-        "<p class=\"sub\">One square per release, coloured by the checks the fix targets; ▲ marks the release that brought the fix. Hover for details.</p>",
+        "<p class=\"sub\">One cell per release, left to right in version order, coloured by the checks the fix targets; ▲ marks the release that brought the fix. Hover for details.</p>",
         htmlkit.timeline(lanes),
         "<h2>Evidence</h2>",
     ]

@@ -203,7 +203,7 @@ def html(rows: list[SweepRow], title: str = "reviewbot sweep") -> str:
         f"<p>{escape(summary(rows))}</p>",
         "<h2>Timeline</h2>",
         htmlkit.legend(["present", "missing", "not-applicable", "no-file"]),
-        "<p class=\"sub\">One square per release, coloured by its worst verdict (a missing guard wins).</p>",
+        "<p class=\"sub\">One cell per release, left to right in version order, coloured by its worst verdict (a missing guard wins). Hover for the ref.</p>",
         htmlkit.timeline(series_lanes(rows)),
         "<h2>Every ref</h2><p class=\"sub\">Click a column to sort.</p>",
         htmlkit.table(["ref", "kind", "kernel", "file", *ids, "note"], table_rows),
