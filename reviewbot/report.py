@@ -67,8 +67,10 @@ def branch_releases(repo: Repository, status: BranchStatus) -> list:
     tip = KernelVersion.parse(status.tip_version)
     out = []
     for ref in repo.list_refs():
+        if ref.kind != "tag" or ref.type != "commit" or not ref.name.startswith(f"v{tip.series}"):
+            continue
         v = name_version(ref)
-        if v is not None and v.series == tip.series and v.rc is None and v <= tip and ref.type == "commit":
+        if v is not None and v.series == tip.series and v.rc is None and v <= tip:
             out.append(ref)
     return out
 
@@ -90,14 +92,17 @@ def build_report(
             progress(i, len(refs) * 2)
     statuses.sort(key=lambda s: (KernelVersion.try_parse(s.tip_version or "") is None,
                                  KernelVersion.try_parse(s.tip_version or "") or KernelVersion(0, 0), s.branch))
+    # One sweep (one batch of git and cache reads) for every branch's releases.
+    wanted = {st.branch: branch_releases(repo, st) for st in statuses}
+    unique = {r.full: r for refs_ in wanted.values() for r in refs_}
+    rows = {row.ref: row for row in sweep(repo, list(unique.values()), rules, cache)}
     timelines = []
-    for i, st in enumerate(statuses, 1):
-        rows = sweep(repo, branch_releases(repo, st), rules, cache)
+    for st in statuses:
         releases = []
-        for row in rows:
-            state, detail = release_state(row, targets)
-            releases.append(Release(row.ref, row.version.version, state, detail))
+        for ref in sorted(wanted[st.branch], key=lambda r: name_version(r)):
+            state, detail = release_state(rows[ref.name], targets)
+            releases.append(Release(ref.name, rows[ref.name].version.version, state, detail))
         timelines.append((st.branch, tuple(releases)))
-        if progress is not None:
-            progress(len(refs) + i, len(refs) * 2)
+    if progress is not None:
+        progress(len(refs) * 2, len(refs) * 2)
     return Report(fix, targets, tuple(statuses), tuple(timelines), str(repo.path))

@@ -50,6 +50,8 @@ class Repository:
         except git.GitError as e:  # pragma: no cover - unusual git failures
             raise RepoError(f"{p}: cannot open the repository: {e}") from e
         self.path = p
+        self._refs: tuple[RefEntry, ...] | None = None
+        self._contained: dict[str, str | None] = {}
 
     @property
     def git_dir(self) -> Path:
@@ -95,7 +97,9 @@ class Repository:
     # --- bulk access (sweeps and reports over thousands of refs) -------------------------
 
     def list_refs(self) -> list[RefEntry]:
-        """Every tag, local branch and remote-tracking branch, peeled (one ``git for-each-ref``)."""
+        """Every tag, local branch and remote-tracking branch, peeled (one ``git for-each-ref``, memoised)."""
+        if self._refs is not None:
+            return list(self._refs)
         fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
         out = self.repo.git.for_each_ref(f"--format={fmt}", "refs/tags", "refs/heads", "refs/remotes")
         refs = []
@@ -115,6 +119,7 @@ class Repository:
                 if name.endswith("/HEAD"):
                     continue
             refs.append(RefEntry(name, full, kind, sha, typ))
+        self._refs = tuple(refs)
         return refs
 
     def blob_ids(self, specs: list[str]) -> list[str | None]:
@@ -210,12 +215,14 @@ class Repository:
         return self.repo.git.format_patch("-1", "--stdout", "--no-signature", sha, strip_newline_in_stdout=False)
 
     def contained_in(self, sha: str) -> str | None:
-        """The oldest release tag containing ``sha`` (``git describe --contains``), or None."""
-        try:
-            name = self.repo.git.describe("--contains", "--match", "v[0-9]*", sha)
-        except git.GitCommandError:
-            return None
-        return re.split(r"[~^]", name.strip(), maxsplit=1)[0] or None
+        """The oldest release tag containing ``sha`` (``git describe --contains``, memoised), or None."""
+        if sha not in self._contained:
+            try:
+                name = self.repo.git.describe("--contains", "--match", "v[0-9]*", sha)
+                self._contained[sha] = re.split(r"[~^]", name.strip(), maxsplit=1)[0] or None
+            except git.GitCommandError:
+                self._contained[sha] = None
+        return self._contained[sha]
 
     def newest_tag(self, rev: str) -> str | None:
         """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
