@@ -232,3 +232,28 @@ def test_demo_writes_the_full_report(tmp_path):
     assert "<svg" in html.read_text()
     text = md.read_text()
     assert "| linux-5.10.y | v5.10.179 | fixed |" in text and "greg" in text and "sasha" in text and "cherry-pick" in text
+
+
+REVERTED = (
+    "commit scanfix \"khugepaged: skip collapse if uffd-wp detected\" tag v5.10\n"
+    "  file Makefile = @makefile 5.10.0\n  file include/uapi/linux/userfaultfd.h = @uapi 5.10.0\n"
+    "  file mm/khugepaged.c = @fixture v5.10.178.c\n"
+    f"commit fix \"{FIX_SUBJECT}\"\n  file mm/khugepaged.c = @fixture v6.3.c\n"
+    "  body Fixes: {sha12:scanfix} (\"khugepaged: skip collapse if uffd-wp detected\")\n"
+    "on linux-5.10.y from v5.10\n"
+    f"commit bp \"{FIX_SUBJECT}\"\n  file mm/khugepaged.c = @fixture v5.10.179.c\n  body commit {{sha:fix}} upstream.\n"
+    f"commit rv \"Revert \\\"{FIX_SUBJECT}\\\"\"\n  file mm/khugepaged.c = @fixture v5.10.178.c\n"
+    "  body This reverts commit {sha:bp}.\n"
+)
+
+
+def test_a_reverted_backport_needs_the_backport_again(tmp_path):
+    from histories import build
+
+    path, shas = build(tmp_path / "rv", REVERTED)
+    repo = Repository(path)
+    st = branch_status(repo, load_fix(repo, shas["fix"]), "linux-5.10.y", builtin_rules())
+    assert st.status == "needs-backport"
+    rev = [e for e in st.evidence if e.kind == "revert"]
+    assert rev and rev[0].sha == shas["rv"] and shas["bp"][:12] in rev[0].detail
+    assert any("reverted" in d for d in st.disagreements)

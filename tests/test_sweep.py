@@ -6,6 +6,8 @@ import json
 import subprocess
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stable_history import build_stable
 from typer.testing import CliRunner
 
@@ -219,3 +221,32 @@ def test_same_blob_under_backport_evidence_and_unknown_version(tmp_path):
     assert "backported" in by["v5.4.250"].results[0].checks[0].message
     assert by["v5.4.251"].version.version is None and by["v5.4.251"].results[0].version.origin == "unknown"
     assert str(by["v5.4.251"].status_of("scan")) == "present"  # the uapi header still shows the feature
+
+
+def test_tag_of_a_tree_gets_a_row(tmp_path):
+    """linux has v2.6.11-tree, a tag of a tree object: a row that says so, not a failure."""
+    from histories import build, era
+
+    path, _ = build(tmp_path / "t", "commit a \"Linux 5.10\" tag v5.10\n" + era("5.10.0", "v5.10.178.c"))
+    subprocess.run(["git", "-C", str(path), "tag", "v2.6.11-tree", "HEAD^{tree}"], check=True)
+    r = run("sweep", "--repo", str(path), "--format", "json")
+    assert r.exit_code == 1, r.output
+    res = json.loads(r.stdout)["results"]
+    assert [x["ref"] for x in res] == ["v2.6.11-tree", "v5.10"]
+    assert res[0]["checks"] == [] and "names a tree, not a commit" in res[0]["note"]
+
+
+@given(st.lists(st.tuples(st.integers(2, 7), st.integers(0, 20), st.integers(0, 300), st.integers(0, 8)),
+                min_size=1, max_size=30, unique=True))
+def test_order_is_kernel_version_order(versions):
+    """v5.10.9 < v5.10.10 and rc tags before the release, whatever order the refs come in."""
+    from reviewbot.model import VersionInfo
+    from reviewbot.sweep import SweepRow, order_rows
+    from reviewbot.versions import KernelVersion
+
+    names = sorted({f"v{a}.{b}" + (f".{c}" if c and not rc else "") + (f"-rc{rc}" if rc else "") for a, b, c, rc in versions})
+    rows = [SweepRow(n, "tag", "0" * 40, VersionInfo(None, "unknown")) for n in reversed(names)]
+    got = [r.ref for r in order_rows(rows)]
+    assert got == sorted(names, key=KernelVersion.parse)
+    for a, b in zip(got, got[1:], strict=False):
+        assert KernelVersion.parse(a) <= KernelVersion.parse(b)
