@@ -15,7 +15,7 @@ from .errors import RepoError
 from .fixes import BranchStatus, Fix, branch_status, fix_targets
 from .model import Status
 from .rules import Rule
-from .source import Repository
+from .source import RefEntry, Repository
 from .sweep import SweepRow, name_version, select_refs, sweep
 from .versions import KernelVersion
 
@@ -93,13 +93,16 @@ def build_report(
     statuses.sort(key=lambda s: (KernelVersion.try_parse(s.tip_version or "") is None,
                                  KernelVersion.try_parse(s.tip_version or "") or KernelVersion(0, 0), s.branch))
     # One sweep (one batch of git and cache reads) for every branch's releases.
-    wanted = {st.branch: branch_releases(repo, st) for st in statuses}
-    unique = {r.full: r for refs_ in wanted.values() for r in refs_}
+    # A tip with commits after its last release (a queue, an unreleased backport) gets a cell too.
+    wanted = {st.branch: sorted(branch_releases(repo, st), key=name_version) for st in statuses}
+    tips = {st.branch: RefEntry(st.branch, st.branch, "branch", st.tip_sha, "commit") for st in statuses
+            if st.tip_sha and (not wanted[st.branch] or wanted[st.branch][-1].sha != st.tip_sha)}
+    unique = {r.full: r for refs_ in wanted.values() for r in refs_} | {f"tip:{b}": r for b, r in tips.items()}
     rows = {row.ref: row for row in sweep(repo, list(unique.values()), rules, cache)}
     timelines = []
     for st in statuses:
         releases = []
-        for ref in sorted(wanted[st.branch], key=lambda r: name_version(r)):
+        for ref in wanted[st.branch] + ([tips[st.branch]] if st.branch in tips else []):
             state, detail = release_state(rows[ref.name], targets)
             releases.append(Release(ref.name, rows[ref.name].version.version, state, detail))
         timelines.append((st.branch, tuple(releases)))

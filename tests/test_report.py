@@ -257,3 +257,11 @@ def test_a_reverted_backport_needs_the_backport_again(tmp_path):
     rev = [e for e in st.evidence if e.kind == "revert"]
     assert rev and rev[0].sha == shas["rv"] and shas["bp"][:12] in rev[0].detail
     assert any("reverted" in d for d in st.disagreements)
+
+
+def test_timeline_shows_an_unreleased_tip(history):
+    path, shas = history
+    r = run("report", "--repo", str(path), "--fix", shas["fix"], "--branches", "linux-6.1-cp.y", "--format", "json")
+    (b,) = json.loads(r.stdout)["branches"]
+    assert b["tip"] == "v6.1" and b["status"] == "fixed" and b["fixed_in"] is None
+    assert [(x["ref"], x["state"]) for x in b["releases"]] == [("v6.1", "missing"), ("linux-6.1-cp.y", "present")]
