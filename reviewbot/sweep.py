@@ -218,6 +218,10 @@ class _Engine:
             self._data[blob] = self.repo.read_blob(blob)
         return self._data[blob]
 
+    def forget(self, blob: str) -> None:
+        """Drop a blob read only for a small fact (a Makefile), so memory stays flat."""
+        self._data.pop(blob, None)
+
     def _run(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list]:
         """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
         path, blob = present[0]
@@ -327,10 +331,15 @@ def sweep(
     # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
     makefiles = {t["Makefile"] for t in table.values() if t["Makefile"]}
     mk_versions = cache.get_info("makefile-version", makefiles)
-    for blob in sorted(makefiles - set(mk_versions)):
+    to_read = sorted(makefiles - set(mk_versions))
+    total = len(to_read) + len(refs)  # progress: Makefiles to read, then refs to check
+    for i, blob in enumerate(to_read, 1):
         kv = version_from_makefile(engine.data(blob)[:4096])
+        engine.forget(blob)
         mk_versions[blob] = str(kv) if kv else None
         cache.put_info("makefile-version", blob, mk_versions[blob])
+        if progress is not None and i % 64 == 0:
+            progress(i, total)
     defines: dict[tuple[str, str], list[str]] = {}
     for path, names in sorted(evidence.items()):
         kind = f"defines:{path}:{','.join(sorted(names))}"
@@ -379,7 +388,7 @@ def sweep(
                 notes.append(e.message)
         rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, tuple(results), "; ".join(notes) or None))
         if progress is not None:
-            progress(done, len(plans))
+            progress(len(to_read) + done, len(to_read) + len(plans))
     cache.flush()
     return order_rows(rows)
 
