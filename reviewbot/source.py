@@ -167,7 +167,7 @@ class Repository:
     def log(self, rev_range: str, paths: tuple[str, ...] = ()) -> list[LogEntry]:
         """Commits in ``rev_range``, newest first, with messages and the tags on them (one ``git log``)."""
         fmt = "%H%x1f%P%x1f%D%x1f%B%x1e"
-        args = ["--topo-order", f"--format={fmt}", "--decorate-refs=refs/tags/", rev_range]
+        args = ["--topo-order", "--no-show-signature", f"--format={fmt}", "--decorate-refs=refs/tags/", rev_range]
         if paths:
             args += ["--", *paths]
         try:
@@ -189,7 +189,7 @@ class Repository:
 
         Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
         """
-        args = ["-p", "--full-diff", "--no-merges", "--no-color", "--format=commit %H", rev_range]
+        args = ["-p", "--full-diff", "--no-merges", "--no-color", "--no-show-signature", "--no-ext-diff", "--format=commit %H", rev_range]
         if paths:
             args += ["--", *paths]
         diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
