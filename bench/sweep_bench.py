@@ -14,7 +14,8 @@ Then measures, alternating so machine noise hits all alike:
 - floor: `git cat-file --batch` reading every tag's khugepaged blob (one process, output
   drained), plus one tree-sitter parse of each distinct blob (in this process, after warm-up);
 - cold: `reviewbot sweep --repo R --tags 'v*' --format json -o /dev/null` with an empty cache;
-- warm: the same command again with the cache the cold run left.
+- warm: the same command again with the cache the cold run left;
+- report: `reviewbot report` of the fixture fix over every stable branch (cache warm).
 Prints a Markdown block for bench/RESULTS.md (medians and ratios).
 """
 
@@ -208,6 +209,20 @@ def sweep_once(cache_dir: Path) -> float:
     return dt
 
 
+def report_once(cache_dir: Path) -> float:
+    """`reviewbot report` of the fixture fix (a mail: its sha is not in this history) over every branch."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache_dir))
+    patch = ROOT / "fixtures" / "patches" / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"
+    cmd = [str(Path(sys.executable).parent / "reviewbot"), "report", "--repo", str(REPO), "--fix", str(patch),
+           "--branches", "linux-*.y", "--format", "json", "-o", os.devnull]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"report failed: {proc.stderr}")
+    return dt
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -221,7 +236,7 @@ def main() -> None:
     distinct = [subprocess.run(["git", "-C", str(REPO), "cat-file", "blob", i], capture_output=True, check=True).stdout for i in distinct_ids]
     lines = sum(d.count(b"\n") for d in distinct) // len(distinct)
     floor_once(specs, distinct[:3])  # warm-up: page cache, imports
-    reads, parses, floors, colds, warms = [], [], [], [], []
+    reads, parses, floors, colds, warms, reports = [], [], [], [], [], []
     for _ in range(args.runs):
         r, p = floor_once(specs, distinct)
         reads.append(r)
@@ -230,6 +245,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             colds.append(sweep_once(Path(d)))
             warms.append(sweep_once(Path(d)))
+            reports.append(report_once(Path(d)))
     med = statistics.median
     fl, cold, warm = med(floors), med(colds), med(warms)
     print(f"""### `reviewbot sweep` over a synthetic kernel history — {time.strftime('%Y-%m-%d')}
@@ -246,8 +262,9 @@ History (`bench/work/`, built in {counts['build_s']} s): {counts['tags']} releas
 | **floor total** | **{fl:.2f} s** | 1.00× |
 | `reviewbot sweep --tags 'v*'` cold (empty cache, whole process) | {cold:.2f} s | {cold / fl:.2f}× (target ≤ 2×) |
 | `reviewbot sweep --tags 'v*'` warm (whole process) | {warm:.2f} s | {warm / fl:.2f}× (target ≤ 1 s) |
+| `reviewbot report --fix <mail> --branches 'linux-*.y'` ({len(LTS) and len(SERIES)} branches, cache warm) | {med(reports):.2f} s | |
 
-Runs (s): floor {', '.join(f'{x:.2f}' for x in floors)}; cold {', '.join(f'{x:.2f}' for x in colds)}; warm {', '.join(f'{x:.2f}' for x in warms)}.
+Runs (s): floor {', '.join(f'{x:.2f}' for x in floors)}; cold {', '.join(f'{x:.2f}' for x in colds)}; warm {', '.join(f'{x:.2f}' for x in warms)}; report {', '.join(f'{x:.2f}' for x in reports)}.
 """)
 
 
