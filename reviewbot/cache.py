@@ -10,7 +10,7 @@ second sweep meets all of them again. Verdicts are keyed by what determines them
 - ``blobinfo``: (blob id, kind) -> small facts read from other blobs (the kernel version a
   Makefile declares, the defines a uapi header has), so a warm sweep reads no blob at all.
 
-The tool version folds in a digest of the checker's sources and rule files, so a changed
+The tool version folds in a digest of the package's sources and rule files, so a changed
 checker never serves stale verdicts. A cache that cannot be opened or written (read-only home,
 corrupt file) degrades to no cache and says why in :attr:`VerdictCache.warning`.
 """
@@ -31,20 +31,21 @@ from . import __version__
 from .model import CheckResult
 
 SCHEMA_VERSION = 1
-# Modules whose code decides verdicts: a change in any of them invalidates cached verdicts.
-_CHECKER_MODULES = ("check.py", "flow.py", "locate.py", "nearmiss.py", "syntax.py", "rules.py", "versions.py", "model.py")
 _CHUNK = 400  # SQLite's default limit on host parameters is 999 (older builds)
 
 
 @cache
 def tool_version() -> str:
-    """``0.1.0+<digest>``: the package version and a digest of the checker and its rules."""
+    """``0.1.0+<digest>``: the package version and a digest of its code and rule files.
+
+    Any change to the package's modules invalidates cached verdicts: safer than listing the
+    modules that decide them (a new checker module would be forgotten), and it costs ~1 ms.
+    """
     h = hashlib.sha256()
     pkg = resources.files("reviewbot")
-    for name in _CHECKER_MODULES:
-        entry = pkg.joinpath(name)
-        if entry.is_file():
-            h.update(name.encode() + b"\0" + entry.read_bytes())
+    for entry in sorted(pkg.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py") and entry.is_file():
+            h.update(entry.name.encode() + b"\0" + entry.read_bytes())
     for entry in sorted(resources.files("reviewbot.queries").iterdir(), key=lambda e: e.name):
         if entry.is_file():
             h.update(entry.name.encode() + b"\0" + entry.read_bytes())
