@@ -4,9 +4,11 @@ A sweep over thousands of releases meets the same few hundred blobs again and ag
 second sweep meets all of them again. Verdicts are keyed by what determines them:
 
 - ``verdicts``: (blob id, path, rule id, rule version, tool version, context) -> the serialized
-  checks. ``context`` is a digest of which checks apply at the ref's kernel version and why
-  (``check.applicability``), because the same blob is "not applicable" in 5.4 and checked in
-  5.10; for refs with no known version it is the uapi evidence instead.
+  checks (and the extra files a check had to look into). ``context`` is ``all`` (the blob
+  checked with every feature applying) or ``none`` (no feature applying): the sweep derives
+  each ref's verdicts from these two with the ref's own applicability (``check.applicability``),
+  since the same blob is "not applicable" in 5.4 and checked in 5.10. For refs with no known
+  kernel version it is ``unknown:<digest of the uapi evidence>``, checked as is.
 - ``blobinfo``: (blob id, kind) -> small facts read from other blobs (the kernel version a
   Makefile declares, the defines a uapi header has), so a warm sweep reads no blob at all.
 
