@@ -120,7 +120,10 @@ def summary(rows: list[SweepRow]) -> str:
     tags = sum(1 for r in rows if r.kind == "tag")
     missing = sum(1 for r in rows if r.missing)
     lacking = sum(1 for r in rows if not r.results)
-    parts = [f"{len(rows)} refs ({tags} tags, {len(rows) - tags} branches) in {len(groups(rows))} groups",
+    def n(k: int, word: str) -> str:
+        return f"{k} {word}" + ("" if k == 1 else ("es" if word.endswith("ch") else "s"))
+
+    parts = [f"{n(len(rows), 'ref')} ({n(tags, 'tag')}, {n(len(rows) - tags, 'branch')}) in {n(len(groups(rows)), 'group')}",
              f"{missing} with a missing guard"]
     if lacking:
         parts.append(f"{lacking} without the file")
