@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import syntax as sx
+from .cfg import Builder, reachable
 from .errors import SourceError
-from .flow import Builder, Context, Entry, Result, explore, reachable
+from .flow import Context, Entry, Result, explore
 from .locate import Located, entry_pointers, locate, loop_iterators, loops
 from .model import CheckResult, FileResult, Status, VersionInfo
 from .nearmiss import explain_loop, explain_vma
@@ -164,11 +165,12 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     if res.accepted:
         miss = explain_loop(fn, loop, ctx, spec.predicates, spec.related, spec.related_note, spec.branch_labels)
         if miss is None:
-            names = "/".join(sorted(spec.predicates))
-            msg = f"guard not found: no {names} test in the loop of {fn.name}() stops a present uffd-wp PTE"
+            msg = f"guard not found: no {spec.predicate_text} test in the loop of {fn.name}() stops a present uffd-wp PTE"
             line = sx.line(loop)
         else:
             msg, line = miss.text, miss.line
+        if spec.upstream:
+            msg += f" (upstream fix: {spec.upstream})"
         return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
     inside = [d for d in res.decisions if sx.contains(loop, d.node)]
     before = [d for d in res.decisions if d.node.start_byte < loop.start_byte]
@@ -217,6 +219,9 @@ def _callees(unit: Unit, fn: Function) -> set[str]:
 def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     unit = loc.unit
     fn = _action_holder(unit, loc.function, site.actions)
+    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how == "fingerprint" else ""
+    if fn.name != loc.function.name:
+        found_by += f" (in {fn.name}(), called by {loc.function.name}())"
     base = dict(id=spec.id, site=site.id, function=fn.name, path=unit.path, title=f"{spec.title}: {site.title}")
     ctx = Context(unit, frozenset(), spec.predicates, {}, Entry())
     graph = Builder(None, unit.index(fn.node)).graph(fn.body)
@@ -232,11 +237,10 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         miss = explain_vma(fn, ctx, spec.predicates, site.actions)
         first = min(res.actions, key=lambda c: c.start_byte)
         if miss is None:
-            names = "/".join(sorted(spec.predicates))
-            msg, line = f"no {names}(vma) test keeps a uffd-wp VMA from {sx.callee(first)}() at line {sx.line(first)}", sx.line(first)
+            msg, line = f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {sx.callee(first)}() at line {sx.line(first)}", sx.line(first)
         else:
             msg, line = miss.text, miss.line
-        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + _suffix(notes), **base)
+        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
     chosen = min(res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
         return CheckResult(status=Status.PRESENT, line=fn.start_line, uncertain=True,
@@ -250,7 +254,7 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
     return CheckResult(status=Status.PRESENT, line=sx.line(call), via=via, conditional=conditional,
-                       uncertain=bool(notes), message=msg + _suffix(notes), **base)
+                       uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
 
 
 def _suffix(notes: list[str]) -> str:
@@ -290,7 +294,14 @@ def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, r
                     + (f" ({reason})" if reason else ""),
                 ))
                 continue
-            r = check_loop(spec, site, loc) if spec.kind == "loop-bail" else check_vma(spec, site, loc)
+            try:
+                r = check_loop(spec, site, loc) if spec.kind == "loop-bail" else check_vma(spec, site, loc)
+            except RecursionError:  # pathological nesting: say we cannot tell
+                r = CheckResult(
+                    id=spec.id, site=site.id, status=Status.MISSING, title=spec.title, function=loc.function.name,
+                    path=loc.unit.path, line=loc.function.start_line, uncertain=True,
+                    message=f"{loc.function.name}() is nested too deeply to analyse [uncertain]",
+                )
             if reason:
                 r = _with_message(r, f"{r.message} ({reason})")
             results.append(r)
@@ -299,6 +310,20 @@ def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, r
 
 def _with_message(r: CheckResult, message: str) -> CheckResult:
     return replace(r, message=message)
+
+
+def _maybe_renamed(rule: Rule, result: FileResult, data: bytes) -> bool:
+    """Could a function the fast path did not find be there under another name?
+
+    Only if the text mentions every call of one of that site's fingerprints.
+    """
+    for spec in rule.checks:
+        for site in spec.sites:
+            found = [c for c in result.checks if c.id == spec.id and c.site == site.id]
+            missing = found and found[0].function is None and found[0].status is not Status.NOT_APPLICABLE
+            if missing and any(all(name.encode() in data for name in fp) for fp in site.fingerprints):
+                return True
+    return False
 
 
 def rule_markers(rule: Rule) -> set[str]:
@@ -331,7 +356,7 @@ def check_source(
     for rule in rules:
         unit = parse_for(rule, data, path, version)
         result = run_rule(rule, [unit, *(extra_units or [])], version, path, ref)
-        if unit.partial and any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in result.checks):
+        if unit.partial and _maybe_renamed(rule, result, data):
             full = full or sx.parse(data, path)  # a renamed function: fingerprints need the whole file
             result = run_rule(rule, [full, *(extra_units or [])], version, path, ref)
         out.append(result)

@@ -145,7 +145,13 @@ def _check_files(files: list[Path] | None, kernel_version: str | None, rules):
             version = VersionInfo(str(kv), "makefile", f"{root / 'Makefile'}", tuple(sorted(evidence)))
         else:
             version = VersionInfo(None, "unknown", "", tuple(sorted(evidence)))
-        results.extend(check_source(data, str(f), rules, version))
+        for result in check_source(data, str(f), rules, version):
+            if all(c.function is None for c in result.checks):
+                raise InputError(
+                    f"{f}: defines none of the functions rule {result.rule} examines",
+                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+                )
+            results.append(result)
     return results
 
 
@@ -188,24 +194,229 @@ def rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output for
 def demo(
     directory: Annotated[Path | None, typer.Option("--dir", help="Where to build the demo history (default: the user cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: <demo history>/report).")] = None,
 ) -> None:
-    """Build the bundled kernel-shaped demo history and check every release in it."""
+    """Build the bundled kernel-shaped demo history, check every release, and report the fix.
+
+    Writes the stable report (HTML + Markdown) for the upstream isolate fix and prints where.
+    """
 
     def work():
-        from .demo import build_demo, check_demo
+        from .demo import build_demo, check_demo, report_demo
 
         path = build_demo(directory)
         results = check_demo(path)
+        cache = _verdict_cache(False)
+        report, html_path, md_path = report_demo(path, output_dir, cache)
+        cache.close()
         if fmt is Format.text:
             from . import render
 
             console = _console()
             console.print(f"demo history: {path}")
             render.release_table(results, console)
+            console.print(f"\nreport on {report.fix.short} (\"{report.fix.subject}\"):")
+            for b in report.branches:
+                extra = f" by {b.fixed_by[:12]} in {b.fixed_in}" if b.fixed_by and b.fixed_in else ""
+                console.print(f"  {b.branch:14} {b.tip:10} {b.status}{extra}")
+            console.print(f"report: {html_path}\n        {md_path}")
         else:
             _emit(results, _rules(None), fmt)
 
     _run(work)
+
+
+# --- issue 3: sweep a history, report a fix's status in every stable branch ---
+
+
+class SweepFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+    html = "html"
+    sarif = "sarif"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+TagsOpt = Annotated[list[str] | None, typer.Option("--tags", help="Glob of tags to include, e.g. 'v5.10.*' (repeatable).")]
+BranchesOpt = Annotated[list[str] | None, typer.Option("--branches", help="Glob of branches to include, e.g. 'linux-*.y' (repeatable; remote-tracking branches match without their remote).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Drop refs older than this kernel version, e.g. 5.4.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to FILE instead of stdout.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the verdict cache ($XDG_CACHE_HOME/reviewbot).")]
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"reviewbot: warning: {message}", err=True)
+
+
+def _open_repo(repo_path: Path | None):
+    from .source import Repository
+
+    return Repository(repo_path if repo_path is not None else Path.cwd())
+
+
+def _verdict_cache(no_cache: bool):
+    from .cache import VerdictCache
+
+    cache = VerdictCache(None) if no_cache else VerdictCache.default()
+    if cache.warning:
+        _warn(cache.warning)
+    return cache
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr when it is a terminal; nothing at all in pipes."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                console=Console(stderr=True), transient=True)
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(self.what, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _write(output: Path | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{output}: cannot write: {e.strerror}") from None
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _plain_text(render_fn) -> str:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    render_fn(Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True))
+    return buf.getvalue()
+
+
+@app.command()
+def sweep(
+    repo: RepoOpt = None,
+    tags: TagsOpt = None,
+    branches: BranchesOpt = None,
+    since: SinceOpt = None,
+    fmt: Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")] = SweepFormat.text,
+    output: OutputOpt = None,
+    rule: RuleOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Check every selected release and branch: one row per ref, in kernel version order.
+
+    Each distinct blob is parsed once and verdicts are cached on disk. Exit 0 when every
+    applicable guard is present in every ref, 1 when a ref misses one, 2 on bad input.
+    """
+
+    def work():
+        from . import sweep_render
+        from .sweep import select_refs
+        from .sweep import sweep as run_sweep
+        from .versions import KernelVersion
+
+        rules = _rules(rule)
+        if since is not None:
+            KernelVersion.parse(since)
+        r = _open_repo(repo)
+        if r.shallow:
+            _warn(f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)")
+        refs = select_refs(r, tags, branches)
+        cache = _verdict_cache(no_cache)
+        with _ProgressBar("sweeping") as bar:
+            rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
+        cache.close()
+        if not rows:
+            raise InputError(f"no selected ref is at or after {since}", "lower --since or widen the patterns")
+        if fmt is SweepFormat.json:
+            _write(output, sweep_render.to_json(rows))
+        elif fmt is SweepFormat.sarif:
+            _write(output, sweep_render.to_sarif_rows(rows, rules))
+        elif fmt is SweepFormat.md:
+            _write(output, sweep_render.markdown(rows))
+        elif fmt is SweepFormat.html:
+            _write(output, sweep_render.html(rows, f"reviewbot sweep of {r.path.name}"))
+        elif output is not None:
+            _write(output, _plain_text(lambda c: sweep_render.text(rows, c)))
+        else:
+            sweep_render.text(rows, _console())
+        return any(row.missing for row in rows)
+
+    missing = _run(work)
+    raise typer.Exit(1 if missing else 0)
+
+
+@app.command()
+def report(
+    fix: Annotated[str, typer.Option("--fix", help="The fix: a commit (sha/ref) in the repository, or a format-patch/mbox file.")],
+    repo: RepoOpt = None,
+    branches: BranchesOpt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
+    output: OutputOpt = None,
+    rule: RuleOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Where a fix stands in every stable branch: not-affected, fixed, needs-backport or regressed.
+
+    Exit 0 when no branch needs work, 1 when a branch needs the backport or regressed, 2 on
+    bad input.
+    """
+
+    def work():
+        from . import report_render
+        from .fixes import load_fix
+        from .report import build_report
+
+        rules = _rules(rule)
+        r = _open_repo(repo)
+        the_fix = load_fix(r, fix)
+        cache = _verdict_cache(no_cache)
+        with _ProgressBar("checking branches") as bar:
+            rep = build_report(r, the_fix, branches, rules, cache, progress=bar)
+        cache.close()
+        render_fn = {ReportFormat.md: report_render.markdown, ReportFormat.html: report_render.html,
+                     ReportFormat.json: report_render.to_json, ReportFormat.text: report_render.text}[fmt]
+        _write(output, render_fn(rep))
+        return bool(rep.actionable)
+
+    actionable = _run(work)
+    raise typer.Exit(1 if actionable else 0)
 
 
 # --- issue 4: backport and validate ---

@@ -244,3 +244,36 @@ def check_demo(path: Path):
     for ref in demo_refs(repo):
         results.extend(check_ref(repo, repo.resolve(ref), rules))
     return results
+
+
+def demo_fix_sha(repo) -> str:
+    """The upstream isolate fix on the demo's master (found by its subject)."""
+    for entry in repo.log("master"):
+        if entry.subject == FIX_SUBJECT:
+            return entry.sha
+    from .errors import RepoError
+
+    raise RepoError(f"{repo.path}: the demo history has no commit {FIX_SUBJECT!r}", "delete it and run reviewbot demo again")
+
+
+def report_demo(path: Path, output_dir: Path | None = None, cache=None):
+    """The full report on the demo history: where the upstream fix stands in every stable branch.
+
+    Writes ``report.html`` and ``report.md`` into ``output_dir`` (default: ``<demo>/report``)
+    and returns the report and the two paths.
+    """
+    from . import report_render
+    from .fixes import load_fix
+    from .report import build_report
+    from .rules import builtin_rules
+    from .source import Repository
+
+    repo = Repository(path)
+    fix = load_fix(repo, demo_fix_sha(repo))
+    report = build_report(repo, fix, ["linux-*.y"], builtin_rules(), cache)
+    out = Path(output_dir) if output_dir is not None else Path(path) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, md_path = out / "report.html", out / "report.md"
+    html_path.write_text(report_render.html(report), encoding="utf-8")
+    md_path.write_text(report_render.markdown(report), encoding="utf-8")
+    return report, html_path, md_path

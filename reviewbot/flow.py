@@ -24,13 +24,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from . import syntax as sx
+from .cfg import Builder, Graph, N
 from .syntax import Node, Unit
 
 MAX_DEPTH = 3
 MAX_STATES = 50_000
 WRAPPERS = frozenset({"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON", "WARN_ON_ONCE", "WARN_ONCE", "WARN"})
 CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
-NORETURN = frozenset({"BUG", "panic", "do_exit"})
 _CONST = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 Val = bool | int | str | None
@@ -79,217 +79,6 @@ class Entry:
         if node is not None and node.type == "identifier" and sx.text(node) in self.iters:
             return "iter"
         return None
-
-
-# --- control-flow graph ---------------------------------------------------------------
-
-
-class N:
-    """A CFG node. kinds: stmt, cond, switch, return, nop, end."""
-
-    __slots__ = ("kind", "ast", "succ", "alt", "cases", "accept", "configs", "label")
-
-    def __init__(self, kind: str, ast: Node | None = None, succ: N | None = None, configs: tuple = ()):
-        self.kind = kind
-        self.ast = ast
-        self.succ = succ
-        self.alt: N | None = None
-        self.cases: list[tuple[Node | None, N]] = []
-        self.accept = False
-        self.configs = configs
-        self.label: str | None = None
-
-
-@dataclass
-class Graph:
-    entry: N
-    loops: dict[int, N] = field(default_factory=dict)  # loop node id -> its "next iteration" node
-    unresolved_gotos: list[str] = field(default_factory=list)
-    reads: str = ""  # the text of conditions, switches and returns: assignments to other variables are not tracked
-
-
-def _stmts(node: Node) -> list[Node]:
-    """Statement children of a block-like node (comments and punctuation dropped)."""
-    skip = {"comment", "{", "}"}
-    out = []
-    fields = {node.child_by_field_name(f) for f in ("condition", "name", "alternative", "value")} - {None}
-    for c in node.children:
-        if c.type in skip or not c.is_named or any(c == f for f in fields):
-            continue
-        if c.type in ("#ifdef", "#ifndef", "#if", "#endif", "#else", "#elif", "preproc_arg"):
-            continue
-        out.append(c)
-    return out
-
-
-class Builder:
-    """Builds a :class:`Graph` by continuation passing (each statement gets its successor)."""
-
-    def __init__(self, target_loop: Node | None = None, index: sx.Index | None = None):
-        self.target_loop = target_loop
-        self.index = index
-        self.labels: dict[str, N] = {}
-        self.gotos: list[tuple[N, str]] = []
-        self.loops: dict[int, N] = {}
-        self.configs: tuple[str, ...] = ()
-
-    def graph(self, body: Node) -> Graph:
-        end = N("end")
-        self.reads: list[str] = []
-        entry = self.block(_stmts(body), end, None, None)
-        unresolved = []
-        for node, label in self.gotos:
-            target = self.labels.get(label)
-            if target is None:
-                unresolved.append(label)
-                node.succ = end
-            else:
-                node.succ = target
-        return Graph(entry, self.loops, unresolved, "\n".join(self.reads))
-
-    def _reads(self, expr: Node | None) -> None:
-        """Remember what an expression reads: only variables named there are tracked as flags."""
-        if expr is not None:
-            self.reads.append(sx.norm(expr))
-
-    def block(self, stmts: list[Node], nxt: N, brk: N | None, cont: N | None) -> N:
-        # Pair iterator macros with their body: list_for_each_entry(...) { ... }
-        items: list[tuple[Node, Node | None]] = []
-        i = 0
-        while i < len(stmts):
-            body = sx.loop_macro_body(stmts[i])
-            if body is not None and i + 1 < len(stmts) and stmts[i + 1] == body:
-                items.append((stmts[i], body))
-                i += 2
-            else:
-                items.append((stmts[i], None))
-                i += 1
-        for stmt, body in reversed(items):
-            nxt = self.macro_loop(stmt, body, nxt) if body is not None else self.stmt(stmt, nxt, brk, cont)
-        return nxt
-
-    def _loop_exit(self, loop_ast: Node, nxt: N) -> N:
-        """Where ``break`` goes: after the loop; for the target loop that accepts the entry."""
-        if self.target_loop is None or loop_ast != self.target_loop:
-            return nxt
-        out = N("nop", loop_ast, nxt, self.configs)
-        out.accept = True
-        return out
-
-    def _loop_next(self, loop_ast: Node, succ: N | None) -> N:
-        nn = N("nop", loop_ast, succ, self.configs)
-        nn.accept = self.target_loop is not None and loop_ast == self.target_loop
-        self.loops[loop_ast.id] = nn
-        return nn
-
-    def macro_loop(self, head: Node, body: Node, nxt: N) -> N:
-        cond = N("cond", None, None, self.configs)  # iterator macro: unknown whether more entries
-        cond.label = "macro"
-        nn = self._loop_next(head, cond)
-        cond.succ = self.stmt(body, nn, self._loop_exit(head, nxt), nn)
-        cond.alt = nxt
-        return N("stmt", head.named_children[0], cond, self.configs)
-
-    def stmt(self, s: Node, nxt: N, brk: N | None, cont: N | None) -> N:
-        t = s.type
-        if t == "compound_statement":
-            return self.block(_stmts(s), nxt, brk, cont)
-        if t == "if_statement":
-            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
-            self._reads(cond.ast)
-            cons = s.child_by_field_name("consequence")
-            alt = s.child_by_field_name("alternative")
-            cond.succ = self.stmt(cons, nxt, brk, cont) if cons is not None else nxt
-            if alt is not None:
-                alt_stmt = alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
-                cond.alt = self.stmt(alt_stmt, nxt, brk, cont)
-            else:
-                cond.alt = nxt
-            return cond
-        if t in ("for_statement", "while_statement"):
-            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
-            self._reads(cond.ast)
-            if t == "for_statement" and cond.ast is None:
-                cond.label = "forever"
-            update = s.child_by_field_name("update")
-            upd = N("stmt", update, cond, self.configs) if update is not None else cond
-            nn = self._loop_next(s, upd)
-            body = s.child_by_field_name("body")
-            cond.succ = self.stmt(body, nn, self._loop_exit(s, nxt), nn) if body is not None else nn
-            cond.alt = nxt
-            init = s.child_by_field_name("initializer")
-            return N("stmt", init, cond, self.configs) if init is not None else cond
-        if t == "do_statement":
-            cond = N("cond", s.child_by_field_name("condition"), None, self.configs)
-            self._reads(cond.ast)
-            nn = self._loop_next(s, cond)
-            body = self.stmt(s.child_by_field_name("body"), nn, self._loop_exit(s, nxt), nn)
-            cond.succ, cond.alt = body, nxt
-            return body
-        if t == "switch_statement":
-            sw = N("switch", s.child_by_field_name("condition"), nxt, self.configs)
-            self._reads(sw.ast)
-            body = s.child_by_field_name("body")
-            cases = [c for c in body.named_children if c.type == "case_statement"] if body else []
-            follow = nxt
-            entries = []
-            for case in reversed(cases):
-                value = case.child_by_field_name("value")
-                stmts = [c for c in _stmts(case) if c != value]
-                follow = self.block(stmts, follow, nxt, cont)
-                entries.append((value, follow))
-            sw.cases = list(reversed(entries))
-            return sw
-        if t == "return_statement":
-            self._reads(s)
-            return N("return", s, None, self.configs)
-        if t == "goto_statement":
-            g = N("nop", s, None, self.configs)
-            self.gotos.append((g, sx.text(s.child_by_field_name("label"))))
-            return g
-        if t == "break_statement":
-            return N("nop", s, brk, self.configs) if brk is not None else N("end", s)
-        if t == "continue_statement":
-            return N("nop", s, cont, self.configs) if cont is not None else N("end", s)
-        if t == "labeled_statement":
-            inner = [c for c in s.named_children if c.type not in ("statement_identifier", "comment")]
-            lab = N("nop", s, None, self.configs)
-            lab.succ = self.block(inner, nxt, brk, cont)
-            self.labels[sx.text(s.child_by_field_name("label"))] = lab
-            return lab
-        if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else"):
-            return self.preproc(s, nxt, brk, cont)
-        if t == "expression_statement" and any(sx.callee(c) in NORETURN for c in self._calls(s)):
-            return N("end", s)
-        return N("stmt", s, nxt, self.configs)
-
-    def _calls(self, s: Node) -> list[Node]:
-        return self.index.calls_in(s) if self.index is not None else list(sx.calls(s))
-
-    def preproc(self, s: Node, nxt: N, brk: N | None, cont: N | None) -> N:
-        """Assume the configuration that has the feature: #ifdef CONFIG_X taken, #if 0 not."""
-        t = s.type
-        alt = s.child_by_field_name("alternative")
-        if t == "preproc_else":
-            return self.block(_stmts(s), nxt, brk, cont)
-        cond = s.child_by_field_name("condition") or s.child_by_field_name("name")
-        negated = t == "preproc_ifdef" and s.children and s.children[0].type == "#ifndef"
-        taken = not negated
-        label = sx.text(cond)
-        if t in ("preproc_if", "preproc_elif"):
-            c = sx.unwrap(cond)
-            if c is not None and c.type == "number_literal":
-                taken = sx.text(c).strip() not in ("0", "0x0")
-                label = ""
-        if taken:
-            saved = self.configs
-            if label:
-                self.configs = saved + (label,)
-            try:
-                return self.block(_stmts(s), nxt, brk, cont)
-            finally:
-                self.configs = saved
-        return self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
 
 
 # --- evaluation -----------------------------------------------------------------------
@@ -359,57 +148,108 @@ def same(a: Val, b: Val, unit: Unit) -> bool | None:
     return int(a) == int(b)
 
 
+def _compile(node: Node | None) -> tuple:
+    """The evaluation-relevant shape of an expression (cached per node: conditions are
+    evaluated once per explored state)."""
+    node = sx.unwrap(node)
+    if node is None:
+        return ("none",)
+    t = node.type
+    if t == "call_expression":
+        return ("call", sx.callee(node), sx.args(node), node)
+    if t == "unary_expression":
+        return ("un", sx.text(node.child_by_field_name("operator")), node.child_by_field_name("argument"))
+    if t == "binary_expression":
+        return ("bin", sx.text(node.child_by_field_name("operator")), node.child_by_field_name("left"), node.child_by_field_name("right"))
+    if t in ("true", "false"):
+        return ("const", t == "true")
+    if t == "null":
+        return ("const", 0)
+    if t == "number_literal":
+        try:
+            return ("const", int(sx.text(node).rstrip("uUlL"), 0))
+        except ValueError:
+            return ("none",)
+    if t in ("identifier", "field_expression", "pointer_expression"):
+        key = sx.norm(node)
+        const: Val = None
+        if t == "identifier":
+            if key in ("true", "false"):
+                const = key == "true"
+            elif key == "NULL":
+                const = 0
+            elif _CONST.match(key):
+                const = key
+        return ("var", key, const)
+    if t in ("comma_expression", "assignment_expression"):
+        return ("fwd", node.child_by_field_name("right"))
+    return ("none",)
+
+
 class Evaluator:
     """Three-valued evaluation of expressions; ``masked`` hides predicate-derived values."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.used: list[Node] = []  # predicate/helper calls and tainted variables consulted
+        self.shapes = ctx.unit.shapes
+        self._current: dict[int, bool] = {}
+        self._mentions: dict[int, bool] = {}
+
+    def _is_current(self, node: Node) -> bool:
+        v = self._current.get(node.id)
+        if v is None:
+            v = self._current[node.id] = self.ctx.entry.is_current(node)
+        return v
+
+    def _mention(self, node: Node) -> bool:
+        v = self._mentions.get(node.id)
+        if v is None:
+            v = self._mentions[node.id] = self.ctx.entry.mentions(node)
+        return v
 
     def ev(self, node: Node | None, env: dict, masked: bool = False) -> Val:
-        node = sx.unwrap(node)
         if node is None:
             return None
-        t = node.type
+        sh = self.shapes.get(node.id)
+        if sh is None:
+            sh = self.shapes[node.id] = _compile(node)
+        kind = sh[0]
         ctx = self.ctx
-        if t == "call_expression":
-            name = sx.callee(node)
-            a = sx.args(node)
+        if kind == "call":
+            _, name, a, call = sh
             if name in WRAPPERS and a:
                 return self.ev(a[0], env, masked)
             if name in ctx.predicates:
-                if not a or not ctx.entry.is_current(a[0]):
+                if not a or not self._is_current(a[0]):
                     return None
-                self.used.append(node)
+                self.used.append(call)
                 return None if masked else True
             if name in ctx.vma_predicates:
-                self.used.append(node)
+                self.used.append(call)
                 return None if masked else True
-            if name in ctx.assume and a and ctx.entry.mentions(a[0]):
+            if name in ctx.assume and a and self._mention(a[0]):
                 return ctx.assume[name]
             if name in CONFIG_TESTS:
                 return True
             if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None and ctx.relevant(name):
                 s = summarise(ctx, name, a)
                 if s.value is not None:
-                    self.used.append(node)
+                    self.used.append(call)
                 return None if masked else s.value
             return None
-        if t == "unary_expression":
-            op = sx.text(node.child_by_field_name("operator"))
-            v = self.ev(node.child_by_field_name("argument"), env, masked)
-            if op == "!":
-                tv = truth(v, ctx.unit)
-                return None if tv is None else not tv
-            if op == "-":
-                if isinstance(v, int) and not isinstance(v, bool):
-                    return -v
-                if isinstance(v, str) and v.startswith("E"):
-                    return "-" + v
-            return None
-        if t == "binary_expression":
-            op = sx.text(node.child_by_field_name("operator"))
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if kind == "var":
+            _, key, const = sh
+            if key in env:
+                val, origin = env[key]
+                if origin is not None:
+                    self.used.append(origin)
+                    if masked:
+                        return None
+                return val
+            return const
+        if kind == "bin":
+            _, op, left, right = sh
             if op in ("||", "&&"):
                 a = truth(self.ev(left, env, masked), ctx.unit)
                 if (op == "||" and a is True) or (op == "&&" and a is False):
@@ -422,36 +262,22 @@ class Evaluator:
                 eq = same(self.ev(left, env, masked), self.ev(right, env, masked), ctx.unit)
                 return None if eq is None else (eq if op == "==" else not eq)
             return None
-        if t in ("true", "false"):
-            return t == "true"
-        if t == "null":
-            return 0
-        if t == "number_literal":
-            try:
-                return int(sx.text(node).rstrip("uUlL"), 0)
-            except ValueError:
-                return None
-        if t in ("identifier", "field_expression", "pointer_expression"):
-            key = sx.norm(node)
-            if key in env:
-                val, origin = env[key]
-                if origin is not None:
-                    self.used.append(origin)
-                    if masked:
-                        return None
-                return val
-            if t == "identifier":
-                if key in ("true", "false"):
-                    return key == "true"
-                if key == "NULL":
-                    return 0
-                if _CONST.match(key):
-                    return key
+        if kind == "un":
+            _, op, arg = sh
+            v = self.ev(arg, env, masked)
+            if op == "!":
+                tv = truth(v, ctx.unit)
+                return None if tv is None else not tv
+            if op == "-":
+                if isinstance(v, int) and not isinstance(v, bool):
+                    return -v
+                if isinstance(v, str) and v.startswith("E"):
+                    return "-" + v
             return None
-        if t == "comma_expression":
-            return self.ev(node.child_by_field_name("right"), env, masked)
-        if t == "assignment_expression":
-            return self.ev(node.child_by_field_name("right"), env, masked)
+        if kind == "const":
+            return sh[1]
+        if kind == "fwd":
+            return self.ev(sh[1], env, masked)
         return None
 
 
@@ -571,6 +397,9 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
     frozen: dict[int, tuple] = {}
 
     def push(node: N | None, env: dict) -> None:
+        # Skip statements that neither act nor assign a tracked variable: fewer states.
+        while node is not None and node.kind == "stmt" and node.ast is not None and transparent(node.ast):
+            node = node.succ
         if node is None:
             res.falls_off = True
             return
@@ -585,6 +414,17 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
 
     hit_cache: dict[int, list[Node]] = {}
     assign_cache: dict[int, list] = {}
+
+    def transparent(ast: Node) -> bool:
+        found = hit_cache.get(ast.id)
+        if found is None:
+            found = hit_cache[ast.id] = [c for c in sx.calls(ast) if sx.callee(c) in actions] if actions else []
+        if found:
+            return False
+        assigns = assign_cache.get(ast.id)
+        if assigns is None:
+            assigns = assign_cache[ast.id] = _assignments(ast, graph.reads)
+        return not assigns
 
     def hits(ast: Node | None) -> None:
         if ast is None or not actions:
@@ -672,17 +512,3 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
                     break
             push(target, env)
     return res
-
-
-def reachable(graph: Graph, want) -> list[N]:
-    """Nodes satisfying ``want`` reachable from the entry when every condition may go both ways."""
-    out, seen, todo = [], set(), [graph.entry]
-    while todo:
-        n = todo.pop()
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        if want(n):
-            out.append(n)
-        todo.extend([n.succ, n.alt] + [e for _, e in n.cases])
-    return out

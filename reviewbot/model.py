@@ -60,6 +60,16 @@ class CheckResult:
             "message": self.message,
         }
 
+    @classmethod
+    def from_json(cls, d: dict) -> CheckResult:
+        """Rebuild a check from :meth:`to_json` output (``title`` is optional)."""
+        return cls(
+            id=d["id"], status=Status(d["status"]), message=d["message"], site=d.get("site"),
+            function=d.get("function"), path=d.get("path"), line=d.get("line"), via=d.get("via"),
+            uncertain=bool(d.get("uncertain")), vma_level=bool(d.get("vma_level")),
+            conditional=tuple(d.get("conditional") or ()), title=d.get("title", ""),
+        )
+
 
 @dataclass(frozen=True)
 class VersionInfo:

@@ -62,6 +62,12 @@ class CheckSpec:
     assume: tuple[tuple[str, bool], ...] = ()
     branches: tuple[tuple[str, str], ...] = ()
     upstream: str | None = None
+    predicate_order: tuple[str, ...] = ()  # the predicate spellings in rule order, for messages
+
+    @property
+    def predicate_text(self) -> str:
+        """``pte_uffd_wp/pte_uffd``: the predicate's spellings as the rule lists them."""
+        return "/".join(self.predicate_order or sorted(self.predicates))
 
     @property
     def assumptions(self) -> dict[str, bool]:
@@ -200,6 +206,7 @@ def parse_rule(data: dict, origin: str) -> Rule:
                 assume=tuple(sorted(assume.items())),
                 branches=tuple(sorted(ct.get("branches", {}).items())),
                 upstream=ct.get("upstream"),
+                predicate_order=tuple(n for g in _strs(ct["predicate"], cw) for n in names.get(g, ())),
             )
         )
     return Rule(

@@ -7,6 +7,8 @@ keeps one ``git cat-file --batch`` process per repository), never checked out.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -48,6 +50,8 @@ class Repository:
         except git.GitError as e:  # pragma: no cover - unusual git failures
             raise RepoError(f"{p}: cannot open the repository: {e}") from e
         self.path = p
+        self._refs: tuple[RefEntry, ...] | None = None
+        self._contained: dict[str, str | None] = {}
 
     @property
     def git_dir(self) -> Path:
@@ -89,3 +93,165 @@ class Repository:
         """The kernel version the top-level Makefile declares at ``rev``."""
         data = self.blob(rev, "Makefile")
         return version_from_makefile(data) if data else None
+
+    # --- bulk access (sweeps and reports over thousands of refs) -------------------------
+
+    def list_refs(self) -> list[RefEntry]:
+        """Every tag, local branch and remote-tracking branch, peeled (one ``git for-each-ref``, memoised)."""
+        if self._refs is not None:
+            return list(self._refs)
+        fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
+        out = self.repo.git.for_each_ref(f"--format={fmt}", "refs/tags", "refs/heads", "refs/remotes")
+        refs = []
+        for row in out.splitlines():
+            parts = row.split(" ", 4)
+            if len(parts) != 5:
+                continue
+            sha, typ, peeled, ptype, full = parts
+            if peeled:
+                sha, typ = peeled, ptype
+            if full.startswith("refs/tags/"):
+                kind, name = "tag", full[len("refs/tags/"):]
+            elif full.startswith("refs/heads/"):
+                kind, name = "branch", full[len("refs/heads/"):]
+            else:
+                kind, name = "remote", full[len("refs/remotes/"):]
+                if name.endswith("/HEAD"):
+                    continue
+            refs.append(RefEntry(name, full, kind, sha, typ))
+        self._refs = tuple(refs)
+        return refs
+
+    def blob_ids(self, specs: list[str]) -> list[str | None]:
+        """Object ids of ``rev:path`` specs in one ``git cat-file --batch-check`` (None: absent or not a blob)."""
+        if not specs:
+            return []
+        with tempfile.TemporaryFile() as f:
+            f.write("\n".join(specs).encode() + b"\n")
+            f.seek(0)
+            out = self.repo.git.cat_file("--batch-check=%(objectname) %(objecttype)", istream=f)
+        rows = out.splitlines()
+        if len(rows) != len(specs):  # pragma: no cover - git answers one line per input line
+            raise RepoError(f"git cat-file answered {len(rows)} lines for {len(specs)} objects")
+        ids: list[str | None] = []
+        for row in rows:
+            sha, _, typ = row.partition(" ")
+            ids.append(sha if typ == "blob" and len(sha) >= 40 else None)
+        return ids
+
+    def read_blob(self, sha: str) -> bytes:
+        """A blob's bytes from the object database (GitPython's persistent ``cat-file --batch``)."""
+        try:
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        except (BadObject, ValueError) as e:
+            raise RepoError(f"object {sha} is missing from {self.path}") from e
+
+    def commit_exists(self, sha: str) -> str | None:
+        """The full sha of a commit named by ``sha`` (abbreviated or a ref), or None."""
+        try:
+            return self.repo.commit(sha).hexsha
+        except (BadName, BadObject, ValueError, git.GitCommandError):
+            return None
+
+    def is_ancestor(self, ancestor: str, rev: str) -> bool:
+        """``git merge-base --is-ancestor``."""
+        return self.repo.is_ancestor(ancestor, rev)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            bases = self.repo.merge_base(a, b)
+        except git.GitCommandError:
+            return None
+        return bases[0].hexsha if bases else None
+
+    def log(self, rev_range: str, paths: tuple[str, ...] = ()) -> list[LogEntry]:
+        """Commits in ``rev_range``, newest first, with messages and the tags on them (one ``git log``)."""
+        fmt = "%H%x1f%P%x1f%D%x1f%B%x1e"
+        args = ["--topo-order", "--no-show-signature", f"--format={fmt}", "--decorate-refs=refs/tags/", rev_range]
+        if paths:
+            args += ["--", *paths]
+        try:
+            out = self.repo.git.log(*args, strip_newline_in_stdout=False)
+        except git.GitCommandError as e:
+            raise RepoError(f"git log {rev_range} failed: {e.stderr.strip()}") from e
+        entries = []
+        for rec in out.split("\x1e"):
+            rec = rec.lstrip("\n")
+            if not rec:
+                continue
+            sha, parents, deco, body = rec.split("\x1f", 3)
+            tags = tuple(d.strip()[len("tag: "):] for d in deco.split(",") if d.strip().startswith("tag: "))
+            entries.append(LogEntry(sha, tuple(parents.split()), tags, body))
+        return entries
+
+    def patch_ids(self, rev_range: str, paths: tuple[str, ...] = ()) -> dict[str, str]:
+        """``git patch-id --stable`` of every non-merge commit in the range touching ``paths``: id -> sha.
+
+        Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
+        """
+        args = ["-p", "--full-diff", "--no-merges", "--no-color", "--no-show-signature", "--no-ext-diff", "--format=commit %H", rev_range]
+        if paths:
+            args += ["--", *paths]
+        diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
+        out: dict[str, str] = {}
+        for row in self._patch_id(diff).splitlines():
+            pid, _, sha = row.partition(" ")
+            out.setdefault(pid, sha)
+        return out
+
+    def patch_id_of(self, text: str) -> str | None:
+        """``git patch-id --stable`` of a diff or mail."""
+        row = self._patch_id(text).split("\n", 1)[0]
+        return row.split(" ", 1)[0] or None
+
+    def _patch_id(self, text: str) -> str:
+        with tempfile.TemporaryFile() as f:
+            f.write(text.encode("utf-8", "surrogateescape"))
+            f.seek(0)
+            return self.repo.git.patch_id("--stable", istream=f)
+
+    def format_patch(self, sha: str) -> str:
+        """The commit as a format-patch mail (``git format-patch -1 --stdout``)."""
+        return self.repo.git.format_patch("-1", "--stdout", "--no-signature", sha, strip_newline_in_stdout=False)
+
+    def contained_in(self, sha: str) -> str | None:
+        """The oldest release tag containing ``sha`` (``git describe --contains``, memoised), or None."""
+        if sha not in self._contained:
+            try:
+                name = self.repo.git.describe("--contains", "--match", "v[0-9]*", sha)
+                self._contained[sha] = re.split(r"[~^]", name.strip(), maxsplit=1)[0] or None
+            except git.GitCommandError:
+                self._contained[sha] = None
+        return self._contained[sha]
+
+    def newest_tag(self, rev: str) -> str | None:
+        """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
+        try:
+            return self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip() or None
+        except git.GitCommandError:
+            return None
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """A ref as listed: short name (``v5.10.9``, ``linux-5.10.y``, ``stable/linux-5.10.y``)."""
+
+    name: str
+    full: str
+    kind: str  # "tag" | "branch" | "remote"
+    sha: str
+    type: str  # type of the peeled object: "commit" (or "tree"/"blob" for odd tags)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of a ``git log`` scan."""
+
+    sha: str
+    parents: tuple[str, ...]
+    tags: tuple[str, ...]
+    message: str
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()

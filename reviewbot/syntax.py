@@ -11,6 +11,7 @@ verdict uncertain; any other ERROR/MISSING node that overlaps an examined functi
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -327,6 +328,11 @@ class Unit:
     def _indexes(self) -> dict[int, Index]:
         return {}
 
+    @cached_property
+    def shapes(self) -> dict[int, tuple]:
+        """Per-node cache for the flow evaluator (node ids are unique within this tree)."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Index:
@@ -463,24 +469,38 @@ def parse_functions(data: bytes, path: str, names: set[str], markers: set[str], 
     defs = definitions(data)
     if not names & set(defs):
         return None
-    chunks = {n: data[a:b] for n, (a, b) in defs.items()}
+    order = sorted(defs.items(), key=lambda kv: kv[1][0])
+    starts = [span[0] for _, span in order]
+
+    def holders(words: set[str], suffix: bytes = b"") -> set[str]:
+        """Definitions whose text mentions one of ``words`` (one regex pass over the file)."""
+        out = set()
+        for w in words:
+            needle = w.encode() + suffix
+            at = data.find(needle)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                before = data[at - 1:at]
+                if i >= 0 and at < order[i][1][1] and not (before.isalnum() or before == b"_"):
+                    out.add(order[i][0])
+                at = data.find(needle, at + 1)
+        return out
+
     # Rule functions are examined on their own, never followed as helpers of each other.
-    relevant = {n for n, body in chunks.items() if n not in names and any(m.encode() in body for m in markers)}
+    relevant = holders(markers) - names
+    frontier = set(relevant)
     for _ in range(depth - 1):
-        more = {
-            n for n, body in chunks.items()
-            if n not in relevant and n not in names and any(r.encode() + b"(" in body for r in relevant)
-        }
-        if not more:
+        frontier = holders(frontier, b"(") - names - relevant
+        if not frontier:
             break
-        relevant |= more
+        relevant |= frontier
     wanted = {n for n in names if n in defs}
     # Helpers: relevant definitions called (textually) from a wanted function, transitively.
     frontier = set(wanted)
-    while frontier:
-        calls = {h for h in relevant - wanted if any(h.encode() + b"(" in chunks[f] for f in frontier)}
-        frontier = calls
-        wanted |= calls
+    while frontier and relevant - wanted:
+        chunks = [data[defs[f][0]:defs[f][1]] for f in frontier]
+        frontier = {h for h in relevant - wanted if any(h.encode() + b"(" in c for c in chunks)}
+        wanted |= frontier
     spans = sorted({defs[n] for n in wanted} | {(m.start(), m.end()) for m in _ENUM_BLOCK.finditer(data)})
     merged: list[tuple[int, int]] = []
     for a, b in spans:

@@ -1,8 +1,8 @@
 """Build test git histories from a readable text spec (real git, in tmp_path).
 
-Spec, one statement per line (``#`` starts a comment):
+Spec, one statement per line (a line whose first non-blank character is ``#`` is a comment):
 
-    on linux-5.10.y from v5.10            # switch branch; "from" starts it at a tag/label
+    on linux-5.10.y from v5.10
     commit fix "mm/khugepaged: check again" tag v6.3
       file mm/khugepaged.c = @fixture v6.3.c
       file Makefile = @makefile 6.3.0
@@ -12,7 +12,7 @@ Spec, one statement per line (``#`` starts a comment):
       body commit {sha:fix} upstream.
       author Jane Dev <jane@example.org>
 
-``{sha:label}`` in a body is replaced by the sha of an earlier commit (the history is flushed
+``{sha:label}`` (``{sha12:label}``: abbreviated) in a body is replaced by the sha of an earlier commit (the history is flushed
 to git first). Returns the repository path and label -> sha.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from reviewbot.demo import fixture_text, makefile, uapi_header
 from reviewbot.history import AUTHOR, HistoryBuilder
 
-_SHA = re.compile(r"\{sha:([\w.-]+)\}")
+_SHA = re.compile(r"\{sha(12)?:([\w.-]+)\}")
 
 
 def _content(spec: str) -> bytes:
@@ -59,7 +59,7 @@ def build(path: Path, spec: str, bare: bool = False) -> tuple[Path, dict[str, st
         if pending is None:
             return
         body = "\n".join(pending["body"])
-        body = _SHA.sub(lambda m: sha(m.group(1)), body)
+        body = _SHA.sub(lambda m: sha(m.group(2))[:12] if m.group(1) else sha(m.group(2)), body)
         message = pending["subject"] + ("\n\n" + body if body else "") + "\n"
         mark = b.commit(branch, pending["files"], message, parent=start, author=pending["author"])
         start = None
@@ -70,8 +70,8 @@ def build(path: Path, spec: str, bare: bool = False) -> tuple[Path, dict[str, st
         pending = None
 
     for raw in spec.splitlines():
-        line = raw.split("#", 1)[0].rstrip() if not raw.strip().startswith("body") else raw.rstrip()
-        if not line.strip():
+        line = raw.rstrip()
+        if not line.strip() or line.strip().startswith("#"):
             continue
         if not line.startswith((" ", "\t")):
             finish()

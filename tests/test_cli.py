@@ -148,3 +148,43 @@ def test_demo_runs_on_bundled_history(tmp_path):
     assert r.exit_code == 0, r.output
     assert "v5.10.179" in r.stdout and "mm-unstable" in r.stdout
     assert "with a missing guard" in r.stdout
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_model(tmp_path):
+    import sarif_pydantic as sarif  # test extra: the SARIF 2.1.0 object model
+    files = [str(FIX / "eras/v5.10.178.c"), str(FIX / "cases/file-missing-negated.c"), str(FIX / "eras/v6.6.c")]
+    r = run("check", *files, "--kernel-version", "6.6.0", "--format", "sarif")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    model = sarif.Sarif.model_validate(doc)
+    assert model.version == "2.1.0"
+    results = doc["runs"][0]["results"]
+    assert {x["ruleId"] for x in results} >= {"khugepaged-uffd-wp/isolate", "khugepaged-uffd-wp/file/retract"}
+    assert all(x["level"] in ("error", "warning") for x in results)
+
+
+def test_file_without_any_rule_function_is_an_input_error(tmp_path):
+    p = tmp_path / "huge_memory.c"
+    p.write_text("// SPDX-License-Identifier: GPL-2.0\nstatic int thp_enabled(void)\n{\n\treturn 1;\n}\n")
+    r = run("check", str(p), "--kernel-version", "6.1.0")
+    assert r.exit_code == 2
+    assert "defines none of the functions" in r.stderr and r.stdout == ""
+
+
+def test_vendor_backport_evidence_makes_old_kernel_applicable(tmp_path):
+    """A 4.18 vendor tree whose uapi header has UFFDIO_REGISTER_MODE_WP: anon checks apply."""
+    spec = (
+        'commit rhel "vendor 4.18 with uffd-wp backported" tag v4.18.0-vendor\n'
+        "  file Makefile = @makefile 4.18.0\n"
+        "  file include/uapi/linux/userfaultfd.h = @text #define UFFDIO_REGISTER_MODE_WP ((__u64)1<<1)\n"
+        "  file mm/khugepaged.c = @fixture v5.10.178.c\n"
+    )
+    repo, _ = build(tmp_path / "vendor", spec)
+    r = run("check", "--repo", str(repo), "--rev", "v4.18.0-vendor", "--format", "json")
+    assert r.exit_code == 1, r.stdout
+    res = json.loads(r.stdout)["results"][0]
+    by = {(c["id"], c["site"]): c for c in res["checks"]}
+    assert res["kernel_version"] == "4.18.0"
+    assert by[("isolate", None)]["status"] == "missing"
+    assert "backported" in by[("isolate", None)]["message"]
+    assert by[("file", "retract")]["status"] == "not-applicable"

@@ -60,3 +60,28 @@ def test_every_fixture_has_an_expectation():
     assert len(FILES) >= 40
     for p in FILES:
         assert read(p).status, p
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("eras/*.c")), ids=lambda p: p.name)
+def test_every_role_is_found_again_under_a_new_name(path: Path):
+    """Rename each examined function (definition and callers) to a name no alias list has:
+    the fingerprint must find it, report the new name, and reach the same verdict."""
+    import re
+
+    exp = read(path)
+    version = VersionInfo(exp.kernel_version or "7.1.0", "flag")
+    rule = get_rule("khugepaged-uffd-wp")
+    data = path.read_text()
+    (base,) = check_source(data.encode(), path.name, (rule,), version)
+    renamed = 0
+    for c in base.checks:
+        if c.function is None or str(c.status) == "not-applicable":
+            continue
+        new = "renamed_" + c.function.lstrip("_")
+        mutated = re.sub(rf"\b{re.escape(c.function)}\b", new, data)
+        (res,) = check_source(mutated.encode(), path.name, (rule,), version)
+        (again,) = [x for x in res.checks if x.key == c.key]
+        assert (again.function, again.status) == (new, c.status), again.message
+        assert "fingerprint" in again.message or "called by" in again.message
+        renamed += 1
+    assert renamed or {str(c.status) for c in base.checks} == {"not-applicable"}
