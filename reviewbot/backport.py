@@ -153,14 +153,50 @@ def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, 
 
 
 def _need(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], targets: dict[str, bytes],
-          paths: dict[str, str], version) -> tuple[Need, list]:
-    """Does ``rev`` need the fix? Structural verdicts, ancestry, and "already there"."""
-    # integrate fixes.branch_status (issue 3): recorded backports, patch-ids, regressions.
-    pre = [r for up, tp in paths.items() for r in results_for(targets[tp], tp, rules, version, rev.name)]
+          paths: dict[str, str], version) -> Need:
+    """Does ``rev`` need the fix? The structural verdicts, cross-checked with ``fixes.branch_status``.
+
+    The structure decides first: never add a guard that is already there, never backport to a
+    tree the checks do not apply to. ``branch_status`` adds what history knows (the fix recorded
+    by ancestry, an upstream marker or a patch-id; the ``Fixes:`` commit missing from the branch;
+    a recorded fix whose guard is gone). It judges only the checks this fix turns from missing to
+    present (``intent``): a different change in the same function is not "already fixed".
+    """
+    pre = [r for tp in paths.values() for r in results_for(targets[tp], tp, rules, version, rev.name)]
     keys = intent(rules, upstream.mail, upstream.pre)
-    present = all(not isinstance(apply_file(targets[paths[fp.source]], reverse(fp)), ApplyFailure)
-                  for fp in upstream.mail.files if fp.source in paths) and bool(paths)
-    return need(pre, keys, ancestor_note(repo, upstream.sha, rev), present), pre
+    present = bool(paths) and all(not isinstance(apply_file(targets[paths[fp.source]], reverse(fp)), ApplyFailure)
+                                  for fp in upstream.mail.files if fp.source in paths)
+    structural = need(pre, keys, ancestor_note(repo, upstream.sha if upstream.local else None, rev), present)
+    if structural.status == "not-affected":
+        return structural
+    st = _branch_status(repo, upstream, rev, rules, keys)
+    if st is None:
+        return structural
+    if structural.status == "already-fixed":
+        recorded = tuple(e.detail for e in st.evidence if e.kind in ("greg", "sasha", "cherry-pick", "patch-id"))
+        return Need("already-fixed", structural.evidence + recorded)
+    if st.status == "not-affected":
+        return Need("not-affected", tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability")) or structural.evidence)
+    if st.status == "fixed":
+        strong = [e.detail for e in st.evidence if e.kind in ("ancestor", "greg", "sasha", "cherry-pick", "patch-id")]
+        if strong:
+            return Need("already-fixed", tuple(strong) + tuple(st.disagreements))
+    if st.status == "regressed":
+        return Need("needs-backport", tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence)
+    return structural
+
+
+def _branch_status(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], keys: set[str]):
+    from .fixes import Fix, branch_status
+
+    m = upstream.mail
+    fix = Fix(sha=upstream.sha, subject=m.subject, author=m.author, fixes=tuple(m.fixes), mail=m,
+              patch_id=repo.patch_id_of(m.diff) if m.diff else None, in_repo=upstream.local, origin=upstream.sha or m.subject)
+    targets = tuple(sorted(k.split(":", 1)[1] for k in keys))
+    try:
+        return branch_status(repo, fix, rev.name, rules, targets=targets)
+    except RepoError:
+        return None  # a shallow clone: history cannot tell; the structure already did
 
 
 def dependencies(repo: Repository, rev: Revision, upstream: Upstream, failures: list[Failure], paths: list[str],
@@ -275,7 +311,7 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
     if missing_files:
         f = Failure(0, f"{', '.join(missing_files)} does not exist at {rev.name}", None, ", ".join(missing_files))
         return TargetResult(status="failed", reason=f.reason, failures=(f,), **base)
-    n, _ = _need(repo, upstream, rev, rules, targets, paths, version)
+    n = _need(repo, upstream, rev, rules, targets, paths, version)
     if n.status != "needs-backport":
         return TargetResult(status=n.status, evidence=n.evidence, **base)
     tree = tree_lookup(repo, rev)
