@@ -342,7 +342,9 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
                 date=m.date, body=body(upstream, notes, sign), diff=diff, stat=diffstat(stat),
                 signature=f"reviewbot {__version__}")
     generated = parse_mail(text, "generated patch")
-    v = validate_files(targets, generated, rules, version, ref=rev.name, upstream=_retarget(upstream, paths), tree=tree)
+    retargeted = _retarget(upstream, paths)
+    v = validate_files(targets, generated, rules, version, ref=rev.name, upstream=retargeted, tree=tree,
+                       placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)})
     if not v.accepted:
         why = "; ".join(f"{x.id}: {x.message}" + (f" ({x.details[0]})" if x.details else "") for x in v.failed)
         return TargetResult(status="failed", method=method, reason=f"the generated patch fails its own validation: {why}",

@@ -158,7 +158,7 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             up_at = [(h.source_start - 1 if h.before else h.source_start) + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
     glob = al.file_names(side.unit)[0]
     aliases = _alias_renames(rules, side.unit, frozenset(glob))
-    tgt_toks = ix.line_tokens(side)
+    tgt_toks: list[tuple] = []  # per-line tokens of the target, read only for removals
     edits: list[Edit] = []
     failures: list[Failure] = []
     warnings: list[str] = []
@@ -213,10 +213,12 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
         else:
             up_side, base, full_ev = ix.fragment(h.before), 0, None
             up_root = ix.fragment_block(up_side)
-        up_toks = ix.line_tokens(up_side)
+        up_toks: list[tuple] = []
         for g in groups(h):
             p = base + g.pre
             if g.removed:
+                tgt_toks = tgt_toks or ix.line_tokens(side)
+                up_toks = up_toks or ix.line_tokens(up_side)
                 place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
             else:
                 place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)

@@ -304,8 +304,13 @@ def _compare(label: str, expected: list[str], got: list[str], details: list[str]
 def validate_files(
     targets: dict[str, bytes | None], patch: Mail, rules: tuple[Rule, ...], version: VersionInfo, *,
     ref: str | None = None, upstream: Upstream | None = None, tree=None, ancestor: str | None = None,
+    placed: dict[str, Placed] | None = None,
 ) -> Validation:
-    """Validate ``patch`` against target blobs by path (no repository needed)."""
+    """Validate ``patch`` against target blobs by path (no repository needed).
+
+    ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
+    reference the equivalence check compares with) when the caller already computed them.
+    """
     where = ref or "the target"
     verdicts: list[Verdict] = []
     post: dict[str, bytes] = {}
@@ -366,9 +371,9 @@ def validate_files(
             verdicts.append(Verdict("scope", "skip", "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"))
             verdicts.append(Verdict("equivalence", "skip", "no upstream fix given"))
         else:
-            placed = {fp.path: relocate_file(fp, targets[fp.source], fp.source, upstream_pre=upstream.pre.get(fp.source),
-                                             rules=rules, tree=tree, where=where)
-                      for fp in upstream.mail.files if targets.get(fp.source or "") is not None}
+            placed = placed or {fp.path: relocate_file(fp, targets[fp.source], fp.source, upstream_pre=upstream.pre.get(fp.source),
+                                                       rules=rules, tree=tree, where=where)
+                                for fp in upstream.mail.files if targets.get(fp.source or "") is not None}
             verdicts.append(_scope(upstream, placed, touched))
             verdicts.append(_equivalence(upstream, patch, placed, targets))
     present = any(not isinstance(apply_file(d, reverse(fp)), ApplyFailure)
