@@ -106,6 +106,7 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
 
 def known_for(unit: Unit, fn_node: Node | None, up_fn: Node | None = None,
               tree: Callable[[str], bool | None] | None = None) -> Known:
+    """What the target knows: the function's declarations, file-scope names, names used."""
     glob, anyid, fields = file_names(unit)
     local, labels = declared(fn_node) if fn_node is not None else (set(), set())
     up_local = declared(up_fn)[0] if up_fn is not None else set()
@@ -283,6 +284,8 @@ def anti_unify(u: Node, t: Node) -> list[tuple[Node, Node]]:
 
 @dataclass(frozen=True)
 class Match:
+    """How an upstream statement compares with a target one, and the evidence it gives."""
+
     level: int
     renames: tuple[tuple[str, str, str], ...] = ()  # (kind, upstream, target)
     rewrites: tuple[Rewrite, ...] = ()
@@ -491,6 +494,8 @@ def align_blocks(ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 
 
 @dataclass(frozen=True)
 class Transformed:
+    """Added lines after renames and rewrites, and which of them were used."""
+
     lines: tuple[str, ...]
     renames: tuple[tuple[str, str], ...]
     rewrites: tuple[Rewrite, ...]

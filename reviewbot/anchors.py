@@ -41,6 +41,8 @@ class Failure:
 
 @dataclass
 class Group:
+    """A run of removed/added lines of a hunk and its position in the hunk's pre-image."""
+
     pre: int  # index in the hunk's pre-image of the first removed line / the insertion point
     removed: list[str]
     added: list[str]
@@ -51,11 +53,14 @@ def _indent(line: str) -> str:
 
 
 def norm(line: str) -> str:
+    """A line with whitespace collapsed (for comparing blank and comment lines)."""
     return " ".join(line.split())
 
 
 @dataclass
 class Ctx:
+    """The target side of one hunk: the blob, the located function and what it declares."""
+
     side: Side
     fn: sx.Function
     root: Block
@@ -157,6 +162,7 @@ class _Place:
 
 def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no: int, where: str,
                full_ev: Evidence | None) -> _Place | Failure:
+    """Where added lines go: the unique target gap whose statements before and after match."""
     loc = _up_gap(up_root, p)
     fname = ctx.fn.name
     if loc is None:
@@ -249,6 +255,7 @@ def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
 
 def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tgt_toks: list[tuple],
              hunk_no: int, where: str, full_ev: Evidence | None, up_root: Block) -> _Place | Failure:
+    """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
     fname = ctx.fn.name
     n = len(g.removed)
     lo, hi = ctx.fn.node.start_point[0], ctx.fn.node.end_point[0]
@@ -346,6 +353,7 @@ def _nearest_line(text: str, lines: list[str], lo: int, hi: int) -> tuple[int, s
 
 
 def reindent(lines: list[str], up: str, tgt: str) -> list[str]:
+    """Swap the upstream base indentation for the target's on every line that has it."""
     if up == tgt:
         return list(lines)
     out = []

@@ -51,6 +51,8 @@ STATUSES = ("generated", "already-fixed", "not-affected", "failed")
 
 @dataclass(frozen=True)
 class Dependency:
+    """A commit that may be needed first (it changed text the target lacks)."""
+
     sha: str
     subject: str
 
@@ -92,6 +94,8 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class BackportRun:
+    """The upstream fix and one result per target."""
+
     upstream: Upstream
     targets: tuple[TargetResult, ...]
 

@@ -25,6 +25,8 @@ ID_KINDS = {"identifier": "id", "field_identifier": "field", "type_identifier": 
 
 @dataclass(frozen=True)
 class Tok:
+    """One token: its text (comments whitespace-normalised), kind and side line."""
+
     text: str
     kind: str  # "id" | "field" | "type" | "label" | "comment" | "tok"
     line: int  # side line (0-based)
@@ -84,6 +86,7 @@ def code(toks: tuple[Tok, ...] | list[Tok]) -> tuple[Tok, ...]:
 
 
 def texts(toks) -> tuple[str, ...]:
+    """The texts of tokens, for comparing and showing."""
     return tuple(t.text for t in toks)
 
 
@@ -125,6 +128,8 @@ def whole(data: bytes, path: str, unit: Unit | None = None) -> Side:
 
 @dataclass(eq=False)
 class Block:
+    """The statements of a body: a compound statement, a braceless body or a directive's lines."""
+
     items: list[Item]
     open_line: int | None  # side line of "{" (or of the directive), None if not visible
     close_line: int | None
@@ -137,6 +142,8 @@ class Block:
 
 @dataclass(eq=False)
 class Item:
+    """One statement: its head (``if (cond)``), visible tokens, lines and child blocks."""
+
     node: Node
     kind: str
     toks: tuple[Tok, ...]
@@ -290,6 +297,7 @@ def fragment_block(side: Side) -> Block:
 
 
 def all_blocks(block: Block) -> Iterator[Block]:
+    """``block`` and every block nested in it, outermost first."""
     yield block
     for it in block.items:
         for b in it.blocks:

@@ -38,6 +38,8 @@ INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judgin
 
 @dataclass(frozen=True)
 class Verdict:
+    """One check's result: ``pass``, ``fail`` or ``skip``, a message and details."""
+
     id: str
     status: str  # "pass" | "fail" | "skip"
     message: str
@@ -87,6 +89,8 @@ class Upstream:
 
 @dataclass(frozen=True)
 class Need:
+    """Whether a target needs the fix, with the evidence."""
+
     status: str  # "needs-backport" | "already-fixed" | "not-affected"
     evidence: tuple[str, ...]
 

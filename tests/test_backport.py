@@ -333,3 +333,16 @@ def test_a_recorded_fix_whose_guard_is_gone_is_backported_again(demo, tmp_path):
     (t,) = backport(repo, up, ["regress"], builtin_rules(), output_dir=tmp_path / "out").targets
     assert t.status == "generated" and t.method == "relocated"
     assert t.evidence[0].startswith("regressed: the fix is recorded (greg: ")
+
+
+def test_a_patch_that_fails_its_own_validation_is_never_written(demo, tmp_path, monkeypatch):
+    import reviewbot.backport as bp
+    from reviewbot.validate import Validation, Verdict
+
+    path, named = demo
+    repo = Repository(path)
+    up = upstream_from_commit(repo, repo.resolve(named["fix"]))
+    monkeypatch.setattr(bp, "validate_files", lambda *a, **k: Validation("v5.10.178", (Verdict("guards", "fail", "injected"),)))
+    (t,) = bp.backport(repo, up, ["v5.10.178"], builtin_rules(), output_dir=tmp_path / "out").targets
+    assert t.status == "failed" and t.reason == "the generated patch fails its own validation: guards: injected"
+    assert not (tmp_path / "out").exists()

@@ -178,3 +178,14 @@ def test_cli_validate_bad_input_exit_2(demo, args, needle):
     r = runner.invoke(app, ["validate", "--repo", str(path), *[up if a == "@up" else a for a in args]])
     assert r.exit_code == 2, r.output
     assert needle in r.stderr and r.stdout == ""
+
+
+def test_cli_validate_reads_stdin_and_refuses_binary(demo, tmp_path):
+    path, named = demo
+    patch = subprocess.run(["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
+                           check=True, capture_output=True).stdout
+    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=patch)
+    assert r.exit_code == 0, r.output  # "[ Upstream commit <sha> ]" names the upstream fix
+    assert "scope        pass" in r.stdout
+    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=b"\0\0binary")
+    assert r.exit_code == 2 and "binary" in r.stderr
