@@ -176,10 +176,16 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             f = _function_at(up_whole.unit, up_at[hn - 1] + next((g.pre for g in groups(h)), 0))
             up_fn = f
         up_name = up_fn.name if up_fn is not None else section_function(h)
+        exact_fn = None
         if isinstance(single, Applied):
             at = (h.source_start - 1 if h.before else h.source_start) + single.offsets[0]
+            exact_fn = _function_at(side.unit, at + next((g.pre for g in groups(h)), 0))
+            want = _target_function(up_name, side.unit, rules) if up_name else None
+            if want is not None and (exact_fn is None or exact_fn.node.start_byte != want.node.start_byte):
+                single = None  # the context matches in another function: place it by structure instead
+        if isinstance(single, Applied):
             hedits = _exact_edits(h, at)
-            tfn = _function_at(side.unit, at)
+            tfn = exact_fn
             known = al.known_for(side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree)
             ok = _symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, failures, warnings)
             if ok:
@@ -273,8 +279,8 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
 def _already(edit: Edit, lines: list[str]) -> bool:
     """The new lines are already right there in the target (never add a change twice)."""
     code = [norm(x) for x in edit.add if x.strip()]
-    if not code:
-        return False
+    if len(code) < 2 and len(" ".join(code).split()) < 5:
+        return False  # too little to tell a repeated line from the same change
     for start in (edit.start, edit.start - len(edit.add)):
         have = [norm(x) for x in lines[max(start, 0):max(start, 0) + len(edit.add)] if x.strip()]
         if have[: len(code)] == code and start >= 0:

@@ -100,3 +100,18 @@ def test_removed_lines_are_found_by_tokens_and_replaced():
     assert p.method == "relocated", p.failures
     (e,) = p.edits
     assert e.remove == 1 and fixture_text("v5.10.178.c").decode().split("\n")[e.start] == "\t\tpage = vm_normal_page(vma, address, pteval);"
+
+
+def test_context_that_matches_in_another_function_is_not_exact():
+    # The upstream context occurs verbatim only in some other function: git am would put the
+    # guard there. reviewbot places it in the isolate function, by structure.
+    decoy = (b"\nstatic int decoy(struct vm_area_struct *vma, unsigned long address, pte_t pteval)\n{\n"
+             b"\tstruct page *page;\n\tint result;\n\n\tfor (;;) {\n"
+             b"\t\tif (!pte_present(pteval)) {\n\t\t\tresult = SCAN_PTE_NON_PRESENT;\n\t\t\tgoto out;\n\t\t}\n"
+             b"\t\tpage = vm_normal_page(vma, address, pteval);\n"
+             b"\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {\n\t\t\tresult = SCAN_PAGE_NULL;\n\t\t\tgoto out;\n\t\t}\n"
+             b"\t}\nout:\n\treturn result;\n}\n")
+    target = fixture_text("v5.10.178.c") + decoy
+    p = place(FIX_A, target)
+    assert p.method == "relocated" and p.functions == ((1, "__collapse_huge_page_isolate", "__collapse_huge_page_isolate"),)
+    assert apply_edits(target, list(p.edits)) == fixture_text("v5.10.179.c") + decoy
