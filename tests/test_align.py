@@ -124,3 +124,15 @@ def test_related_names():
     assert al.related_names("collapse_scan_pmd", "khugepaged_scan_pmd")
     assert al.related_names("pte_uffd", "pte_uffd_wp")
     assert not al.related_names("folio_test_large", "PageCompound")
+
+
+def test_a_field_read_the_target_keeps_in_a_local_is_a_rewrite():
+    target = LOCAL.replace("{\n", "{\n\tstruct mm_struct *mm = vma->vm_mm;\n", 1)
+    m = al.compare_items(stmt("referenced += mmu_notifier_test_young(vma->vm_mm, address);"),
+                         stmt("referenced += mmu_notifier_test_young(mm, address);"), known(target))
+    assert m.level == al.REWRITTEN
+    (r,) = m.rewrites
+    assert r.show() == "vma->vm_mm -> mm"
+    assert al.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == ("\tmmap_assert_locked(mm);",)
+    # without a local mm the same difference is no rewrite
+    assert not al.compare_items(stmt("x(vma->vm_mm);"), stmt("x(mm);"), known(LOCAL)).ok
