@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, RepoError
+from .errors import InputError, RepoError, ReviewbotError
 from .mailfmt import diffstat, file_diff, mail, slug
 from .model import SCHEMA
 from .patches import ApplyFailure, apply_file, parse_mail, upstream_refs
@@ -338,7 +338,10 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
         mode = None
         with contextlib.suppress(KeyError):
             mode = f"{(rev.commit.tree / p.path).mode:06o}"
-        diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
+        try:
+            diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
+        except ValueError as e:
+            return TargetResult(status="failed", reason=f"{p.path}: {e}", evidence=n.evidence, **base)
         stat.append((p.path, sum(len(e.add) for e in p.edits), sum(e.remove for e in p.edits)))
     method = max((p.method for p in live), key=("exact", "relocated", "transformed").index)
     m = upstream.mail
@@ -391,6 +394,16 @@ def backport(repo: Repository, upstream: Upstream, refs: list[str], rules: tuple
             except RepoError:
                 continue
     sign = signer(repo)
-    results = [backport_one(repo, upstream, rev, rules, prefix=prefix, output_dir=output_dir, mainline=mainline, sign=sign)
-               for rev in revs]
+    results = []
+    for rev in revs:
+        try:
+            results.append(backport_one(repo, upstream, rev, rules, prefix=prefix, output_dir=output_dir,
+                                        mainline=mainline, sign=sign))
+        except ReviewbotError:
+            raise
+        except Exception as e:  # one odd target must not hide the others' results; never a traceback
+            if os.environ.get("REVIEWBOT_TRACEBACK"):
+                raise
+            results.append(TargetResult(ref=rev.name, sha=rev.sha, kernel_version=None, status="failed",
+                                        reason=f"internal error: {type(e).__name__}: {e} (set REVIEWBOT_TRACEBACK=1 for details)"))
     return BackportRun(upstream, tuple(results))
