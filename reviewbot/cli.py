@@ -43,7 +43,8 @@ class _OneLineErrors(TyperGroup):
             ctx = getattr(e, "ctx", None)
             where = f"{ctx.command_path}: " if ctx is not None else ""
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            typer.echo(f"reviewbot: error: {where}{' '.join(message().split())}{hint}", err=True)
+            text = " ".join(message().split()).replace("Value error, ", "")  # pydantic's prefix
+            typer.echo(f"reviewbot: error: {where}{text}{hint}", err=True)
             sys.exit(e.exit_code)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -260,6 +261,8 @@ def demo(
     def work():
         from .demo import build_demo, check_demo, report_demo
 
+        if directory is not None and directory.exists() and not directory.is_dir():
+            raise InputError(f"{directory}: not a directory", "choose an empty or new --dir")
         path = build_demo(directory)
         results = check_demo(path)
         cache = _verdict_cache(False)
