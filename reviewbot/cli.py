@@ -38,7 +38,8 @@ class _OneLineErrors(TyperGroup):
             if message is None or not isinstance(getattr(e, "exit_code", None), int):
                 raise
             if type(e).__name__ == "NoArgsIsHelpError":  # bare "reviewbot" / "reviewbot hook": the help
-                show()
+                if message().strip():  # (typer's rich help is already printed; its message is empty)
+                    show()
                 sys.exit(e.exit_code)
             ctx = getattr(e, "ctx", None)
             where = f"{ctx.command_path}: " if ctx is not None else ""

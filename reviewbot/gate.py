@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from .check import check_source
 from .errors import RepoError
+from .hook import covered_paths
 from .model import CheckResult, FileResult, Status, VersionInfo
 from .patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, read_mails
 from .rules import Rule
@@ -153,11 +154,6 @@ def _compare_trees(rules: tuple[Rule, ...], touched: set[str], before: Blobs, af
     return changes
 
 
-def covered(rules: tuple[Rule, ...]) -> list[str]:
-    """Every path the rules look at, in first-seen order."""
-    return list(dict.fromkeys(p for r in rules for p in r.paths))
-
-
 # --- pre-commit -----------------------------------------------------------------------
 
 
@@ -171,7 +167,7 @@ def _version_without_head(blobs: Blobs) -> VersionInfo:
 
 def gate_commit(repo: Repository, rules: tuple[Rule, ...], strict: bool = False) -> GateReport:
     """pre-commit: the staged blobs of every rule file against HEAD's verdicts."""
-    paths = covered(rules)
+    paths = covered_paths(rules)
     staged = repo.staged(paths)
     report = GateReport("the staged changes", "HEAD", "the staged version", "in the staged version", strict)
     if not staged:
@@ -245,8 +241,11 @@ def _from_commit(repo: Repository, mail: Mail) -> Revision | None:
     except RepoError:
         return None
     if not commit.commit.parents:
+        return None  # a root commit, or the boundary of a shallow clone
+    try:
+        return repo.resolve(f"{mail.from_sha}^")
+    except RepoError:
         return None
-    return repo.resolve(f"{mail.from_sha}^")
 
 
 def _sides(repo: Repository, mail: Mail, paths: list[str]) -> _Sides | str:
@@ -303,7 +302,7 @@ def _validation_step(repo: Repository, mail: Mail, onto: Revision, rules: tuple[
 
 def gate_mail(repo: Repository, mail: Mail, subject: str, rules: tuple[Rule, ...], strict: bool = False) -> GateReport:
     """sendemail-validate for one patch: does applying it lose a guard?"""
-    paths = covered(rules)
+    paths = covered_paths(rules)
     touched = _touched(mail, paths)
     report = GateReport(subject, "HEAD", "the patch", "after the patch", strict)
     if not touched:

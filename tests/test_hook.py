@@ -413,3 +413,17 @@ def test_installed_sendemail_validate_script_end_to_end(repo, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "GIT_DIR"}
     p = subprocess.run([str(hook), str(patch)], cwd=repo, capture_output=True, env=env)
     assert p.returncode == 1 and b"loses the uffd-wp guard" in p.stderr
+
+
+def test_ctrl_c_while_writing_a_hook_leaves_no_temporary_file(repo, monkeypatch):
+    import reviewbot.hook as hook_module
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hook_module.os, "replace", interrupted)
+    r = run("hook", "install", "--repo", str(repo))
+    assert r.exit_code == 130 and r.stderr.strip() == "reviewbot: error: interrupted"
+    hooks = repo / ".git" / "hooks"
+    assert not [p for p in hooks.iterdir() if p.name.startswith(".")]
+    assert not (hooks / "pre-commit").exists()
