@@ -111,3 +111,13 @@ def test_snapshot_sees_the_changes_it_guards_against(tmp_path, monkeypatch):
     assert snapshot(repo)["worktree"] != base["worktree"]
     git(repo, "config", "reviewbot.strict", "true")
     assert snapshot(repo)["config"] != base["config"]
+
+
+def test_every_command_including_groups_has_help():
+    for name in registered_commands():
+        r = CliRunner().invoke(app, [*name.split(), "--help"])
+        assert r.exit_code == 0, name
+        assert "Usage" in r.stdout, name
+    for group in app.registered_groups:
+        for cmd in group.typer_instance.registered_commands:
+            assert (cmd.callback.__doc__ or "").strip(), cmd.callback.__name__
