@@ -252,7 +252,7 @@ def rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output for
 def demo(
     directory: Annotated[Path | None, typer.Option("--dir", help="Where to build the demo history (default: the user cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: <demo history>/report).")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: git config reviewbot.outputDir, else <demo history>/report).")] = None,
 ) -> None:
     """Build the bundled kernel-shaped demo history, check every release, and report the fix.
 
@@ -267,7 +267,7 @@ def demo(
         path = build_demo(directory)
         results = check_demo(path)
         cache = _verdict_cache(False)
-        report, html_path, md_path = report_demo(path, output_dir, cache)
+        report, html_path, md_path = report_demo(path, _settings(None).output_dir_or(output_dir), cache)
         cache.close()
         if fmt is Format.text:
             from . import render
@@ -411,13 +411,13 @@ def sweep(
         from .sweep import sweep as run_sweep
         from .versions import KernelVersion
 
-        rules = _rules(rule)
+        rules = _rules(_settings(repo).rules_or(rule))
         if since is not None:
             KernelVersion.parse(since)
         r = _open_repo(repo)
+        refs = select_refs(r, tags, branches)  # (on a shallow clone its errors say so)
         if r.shallow:
             _warn(f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)")
-        refs = select_refs(r, tags, branches)
         cache = _verdict_cache(no_cache)
         with _ProgressBar("sweeping") as bar:
             rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
@@ -463,7 +463,7 @@ def report(
         from .fixes import load_fix
         from .report import build_report
 
-        rules = _rules(rule)
+        rules = _rules(_settings(repo).rules_or(rule))
         r = _open_repo(repo)
         the_fix = load_fix(r, fix)
         cache = _verdict_cache(no_cache)

@@ -32,6 +32,18 @@ INVOCATIONS: dict[str, list[tuple[int, list[str]]]] = {
         (2, ["check", "--repo", "{repo}", "--rev", "no-such-ref"]),
     ],
     "rules": [(0, ["rules"]), (0, ["rules", "--format", "json"])],
+    "sweep": [
+        (1, ["sweep", "--repo", "{repo}", "--no-cache"]),
+        (0, ["sweep", "--repo", "{repo}", "--tags", "v6.1.26", "--format", "json"]),  # with the verdict cache
+        (1, ["sweep", "--repo", "{repo}", "--format", "html", "-o", "{out}/sweep.html"]),
+        (2, ["sweep", "--repo", "{repo}", "--tags", "nomatch*"]),
+    ],
+    "report": [
+        (0, ["report", "--repo", "{repo}", "--fix", "{patch}", "--branches", "master", "--no-cache"]),
+        (0, ["report", "--repo", "{repo}", "--fix", "v6.1.26", "--branches", "master", "--format", "json"]),
+        (0, ["report", "--repo", "{repo}", "--fix", "{patch}", "--branches", "master", "--format", "md", "-o", "{out}/r.md"]),
+        (2, ["report", "--repo", "{repo}", "--fix", "no-such-commit"]),
+    ],
     "demo": [(0, ["demo", "--dir", "{out}/demo", "--format", "json"])],
     "hook install": [(0, ["hook", "install", "--repo", "{repo}"]), (2, ["hook", "install", "--repo", "{repo}", "--hooks", "nope"])],
     "hook uninstall": [(0, ["hook", "uninstall", "--repo", "{repo}"])],
