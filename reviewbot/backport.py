@@ -275,8 +275,11 @@ def _write(path: Path, text: str) -> None:
     data = text.encode()
     if path.exists() and path.read_bytes() == data:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".reviewbot-", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".reviewbot-", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}", "choose a writable --output-dir") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

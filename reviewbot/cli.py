@@ -14,10 +14,44 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import InputError, ReviewbotError
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (bad option value, unknown command) as one line on stderr, exit 2.
+
+    typer would draw a multi-line box; a hook or a script wants one line it can grep.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except typer.Abort:
+            typer.echo("reviewbot: error: aborted", err=True)
+            sys.exit(1)
+        except Exception as e:
+            show, message = getattr(e, "show", None), getattr(e, "format_message", None)
+            if message is None or not isinstance(getattr(e, "exit_code", None), int):
+                raise
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare "reviewbot" / "reviewbot hook": the help
+                if message().strip():  # (typer's rich help is already printed; its message is empty)
+                    show()
+                sys.exit(e.exit_code)
+            ctx = getattr(e, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            text = " ".join(message().split()).replace("Value error, ", "")  # pydantic's prefix
+            typer.echo(f"reviewbot: error: {where}{text}{hint}", err=True)
+            sys.exit(e.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="reviewbot",
     help="Structural review and stable backports for Linux kernel khugepaged uffd-wp guards.",
     no_args_is_help=True,
@@ -50,6 +84,13 @@ def _rules(ids: list[str] | None):
     return tuple(get_rule(i) for i in ids) if ids else builtin_rules()
 
 
+def _settings(directory: Path | None):
+    """``git config reviewbot.*`` as seen from ``directory`` (default: the cwd)."""
+    from .settings import load
+
+    return load(directory)
+
+
 def _console():
     from rich.console import Console
 
@@ -69,7 +110,12 @@ def _emit(results, rules, fmt: Format) -> None:
 
 
 def _run(fn):
-    """Call ``fn`` and turn library errors into one line on stderr + exit 2."""
+    """Call ``fn`` and turn library errors into one line on stderr + exit 2.
+
+    OSErrors the library did not anticipate (a path that is a file, not a directory; a full
+    disk) also become one line; anything else is a bug, said in one line too (set
+    REVIEWBOT_TRACEBACK=1 to see the traceback).
+    """
     try:
         return fn()
     except ReviewbotError as e:
@@ -78,6 +124,18 @@ def _run(fn):
         raise _fail("interrupted", 130) from None
     except BrokenPipeError:
         raise typer.Exit(1) from None
+    except typer.Exit:
+        raise
+    except OSError as e:
+        if os.environ.get("REVIEWBOT_TRACEBACK"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        raise _fail(f"{where}{e.strerror or e}") from None
+    except Exception as e:
+        if os.environ.get("REVIEWBOT_TRACEBACK"):
+            raise
+        raise _fail(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]} "
+                    "(please report it; REVIEWBOT_TRACEBACK=1 shows the traceback)") from None
 
 
 @app.command()
@@ -98,7 +156,7 @@ def check(
         from .model import Status
         from .versions import KernelVersion
 
-        rules = _rules(rule)
+        rules = _rules(_settings(repo).rules_or(rule))
         if repo is None and rev is not None:
             raise InputError("--rev needs --repo")
         if kernel_version is not None:
@@ -194,7 +252,7 @@ def rules(fmt: Annotated[Format, typer.Option("--format", "-f", help="Output for
 def demo(
     directory: Annotated[Path | None, typer.Option("--dir", help="Where to build the demo history (default: the user cache).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: <demo history>/report).")] = None,
+    output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Where to write report.html and report.md (default: git config reviewbot.outputDir, else <demo history>/report).")] = None,
 ) -> None:
     """Build the bundled kernel-shaped demo history, check every release, and report the fix.
 
@@ -204,10 +262,12 @@ def demo(
     def work():
         from .demo import build_demo, check_demo, report_demo
 
+        if directory is not None and directory.exists() and not directory.is_dir():
+            raise InputError(f"{directory}: not a directory", "choose an empty or new --dir")
         path = build_demo(directory)
         results = check_demo(path)
         cache = _verdict_cache(False)
-        report, html_path, md_path = report_demo(path, output_dir, cache)
+        report, html_path, md_path = report_demo(path, _settings(None).output_dir_or(output_dir), cache)
         cache.close()
         if fmt is Format.text:
             from . import render
@@ -351,13 +411,13 @@ def sweep(
         from .sweep import sweep as run_sweep
         from .versions import KernelVersion
 
-        rules = _rules(rule)
+        rules = _rules(_settings(repo).rules_or(rule))
         if since is not None:
             KernelVersion.parse(since)
         r = _open_repo(repo)
+        refs = select_refs(r, tags, branches)  # (on a shallow clone its errors say so)
         if r.shallow:
             _warn(f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)")
-        refs = select_refs(r, tags, branches)
         cache = _verdict_cache(no_cache)
         with _ProgressBar("sweeping") as bar:
             rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
@@ -403,7 +463,7 @@ def report(
         from .fixes import load_fix
         from .report import build_report
 
-        rules = _rules(rule)
+        rules = _rules(_settings(repo).rules_or(rule))
         r = _open_repo(repo)
         the_fix = load_fix(r, fix)
         cache = _verdict_cache(no_cache)
@@ -490,6 +550,8 @@ def backport(
             upstream = upstream_from_commit(repository, repository.resolve(commit))
         else:
             upstream = upstream_from_mail(repository, _read_patch(patch))
+        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+            raise InputError(f"--output-dir {output_dir}: not a directory")
         refs = list(onto or []) + (select_branches(repository, branches) if branches else [])
         main_sha = repository.resolve(mainline).sha if mainline else None
         run = run_backport(repository, upstream, refs, rules, prefix=subject_prefix, output_dir=output_dir, mainline=main_sha)
@@ -587,6 +649,117 @@ def validate(
 
     accepted = _run(work)
     raise typer.Exit(0 if accepted else 1)
+
+
+
+# --- issue 5: git hooks (pre-commit, sendemail-validate) ---
+
+hook_app = typer.Typer(
+    name="hook",
+    help="Install, remove and run reviewbot's git hooks (pre-commit, sendemail-validate).",
+    no_args_is_help=True,
+)
+app.add_typer(hook_app, name="hook")
+
+
+class HookName(StrEnum):
+    pre_commit = "pre-commit"
+    sendemail_validate = "sendemail-validate"
+
+
+HooksOpt = Annotated[list[str] | None, typer.Option("--hooks", help="Hooks, comma-separated or repeated (default: pre-commit,sendemail-validate).")]
+
+
+def _hook_repo(repo: Path | None) -> Path:
+    return repo if repo is not None else Path.cwd()
+
+
+@hook_app.command("install")
+def hook_install(
+    repo: RepoOpt = None,
+    hooks: HooksOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Keep an existing hook that is not reviewbot's and run it first.")] = False,
+) -> None:
+    """Install the git hooks (in the hooks directory git uses: core.hooksPath and worktrees honoured).
+
+    An existing hook that is not reviewbot's is refused, or with --force kept and chained to.
+    """
+
+    def work():
+        from .hook import covered_paths, install, parse_hooks
+        from .rules import builtin_rules
+
+        for action in install(_hook_repo(repo), parse_hooks(hooks), covered_paths(builtin_rules()), force):
+            typer.echo(action.describe())
+
+    _run(work)
+
+
+@hook_app.command("uninstall")
+def hook_uninstall(repo: RepoOpt = None, hooks: HooksOpt = None) -> None:
+    """Remove reviewbot's git hooks and restore the hooks they chained to."""
+
+    def work():
+        from .hook import parse_hooks, uninstall
+
+        for action in uninstall(_hook_repo(repo), parse_hooks(hooks)):
+            typer.echo(action.describe())
+
+    _run(work)
+
+
+@hook_app.command("run")
+def hook_run(
+    hook: Annotated[HookName, typer.Argument(help="pre-commit, or sendemail-validate with the patch file.")],
+    files: Annotated[list[Path] | None, typer.Argument(help="sendemail-validate: the patch (git may add a header file; ignored).")] = None,
+    repo: RepoOpt = None,
+    rule: RuleOpt = None,
+    strict: Annotated[bool | None, typer.Option("--strict/--no-strict", help="Also refuse guards that were already missing (default: git config reviewbot.strict).")] = None,
+) -> None:
+    """Run a hook's check now (the installed hooks call this).
+
+    Exit 0 to let the commit or mail through, 1 to refuse it, 2 on bad input.
+    """
+
+    def work():
+        from .gate import gate_commit, gate_patch
+        from .source import Repository
+
+        settings = _settings(repo)
+        rules = _rules(settings.rules_or(rule))
+        is_strict = settings.strict_or(strict)
+        repository = Repository(_hook_repo(repo))
+        if hook is HookName.pre_commit:
+            if files:
+                raise InputError("pre-commit takes no FILE: it checks the index")
+            reports = [gate_commit(repository, rules, is_strict)]
+            bypass = "commit refused; to commit anyway: git commit --no-verify"
+        else:
+            if not files:
+                raise InputError("sendemail-validate needs the patch FILE")
+            patch = files[0]
+            if patch.is_dir():
+                raise InputError(f"{patch}: is a directory, not a patch")
+            try:
+                data = patch.read_bytes()
+            except FileNotFoundError:
+                raise InputError(f"{patch}: no such file") from None
+            reports = gate_patch(repository, data, patch.name, rules, is_strict)
+            bypass = "patch refused; to send anyway: git send-email --no-validate"
+        blocked = False
+        for report in reports:
+            lines = report.lines()
+            prefix = f"reviewbot: {report.subject}: " if len(reports) > 1 else "reviewbot: "
+            for line in lines:
+                typer.echo(prefix + line, err=True)
+            blocked |= report.blocked
+        if blocked:
+            if is_strict and not any(c.kind == "lost" for r in reports for c in r.changes):
+                typer.echo("reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too", err=True)
+            typer.echo(f"reviewbot: {bypass}", err=True)
+        return blocked
+
+    raise typer.Exit(1 if _run(work) else 0)
 
 
 def main() -> None:

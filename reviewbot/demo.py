@@ -54,6 +54,7 @@ MAINLINE = [
     Release("v5.7", "v5.7.c", "5.7.0"),
     Release("v5.10", "v5.10.178.c", "5.10.0"),
     Release("v5.15", "v5.15.108.c", "5.15.0"),
+    Release("v6.0", "v6.0.19.c", "6.0.0"),
     Release("v6.1", "v6.1.25.c", "6.1.0"),
     Release("v6.2", "v6.2.12.c", "6.2.0"),
     Release("v6.3-rc1", "v6.3-rc1.c", "6.3.0-rc1"),
@@ -72,6 +73,8 @@ STABLE = [
     ("linux-5.4.y", "v5.4", [Release("v5.4.200", "v5.4.c", "5.4.200")], None, None),
     ("linux-5.10.y", "v5.10", [Release("v5.10.178", "v5.10.178.c", "5.10.178")], Release("v5.10.179", "v5.10.179.c", "5.10.179"), "greg"),
     ("linux-5.15.y", "v5.15", [Release("v5.15.108", "v5.15.108.c", "5.15.108")], Release("v5.15.109", "v5.15.109.c", "5.15.109"), "greg"),
+    # 6.0 went end-of-life before the fix: its last release still needs it.
+    ("linux-6.0.y", "v6.0", [Release("v6.0.19", "v6.0.19.c", "6.0.19")], None, None),
     ("linux-6.1.y", "v6.1", [Release("v6.1.25", "v6.1.25.c", "6.1.25")], Release("v6.1.26", "v6.1.26.c", "6.1.26"), "sasha"),
     ("linux-6.2.y", "v6.2", [Release("v6.2.12", "v6.2.12.c", "6.2.12")], Release("v6.2.13", "v6.2.13.c", "6.2.13"), "cherry-pick"),
     ("linux-6.6.y", "v6.6", [Release("v6.6.30", "v6.6.c", "6.6.30")], None, None),

@@ -213,6 +213,19 @@ def _file(pf: PatchedFile, what: str) -> FilePatch:
     return FilePatch(src, tgt, tuple(hunks), index)
 
 
+def _header(msg: email.message.Message, name: str) -> str | None:
+    """A header's value, decoded; the raw text when the stdlib's parser chokes on it.
+
+    (``email.policy.default`` raises IndexError on e.g. ``From: Name <user@`` cut short.)
+    """
+    try:
+        value = msg.get(name)
+        return str(value) if value else None
+    except Exception:
+        raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+        return " ".join(str(raw).split()) if raw else None
+
+
 def parse_mail(text: str, what: str = "patch") -> Mail:
     """Parse one format-patch mail, or a bare ``git diff``."""
     diff_at = re.search(r"^(diff --git |--- (a/|/dev/null))", text, re.M)
@@ -234,13 +247,12 @@ def parse_mail(text: str, what: str = "patch") -> Mail:
     message = head
     if re.match(r"^[A-Za-z-]+: ", head):
         msg = email.message_from_string(head, policy=email.policy.default)
-        raw_subject = str(msg.get("Subject", "") or "")
-        subject = " ".join(raw_subject.split())
+        subject = " ".join((_header(msg, "Subject") or "").split())
         pm = _PREFIX.match(subject)
         if pm:
             prefix, subject = pm.group(1), subject[pm.end():]
-        author = str(msg.get("From")) if msg.get("From") else None
-        date = str(msg.get("Date")) if msg.get("Date") else None
+        author = _header(msg, "From")
+        date = _header(msg, "Date")
         payload = msg.get_payload()
         message = payload if isinstance(payload, str) else ""
     message = message.split("\n---\n")[0].rstrip() + "\n" if message.strip() else ""

@@ -66,7 +66,9 @@ class Repository:
         """Resolve a ref, tag, branch or sha to a commit; unknown refs raise RepoError."""
         try:
             commit = self.repo.commit(rev)
-        except (BadName, BadObject, ValueError, git.GitCommandError) as e:
+            _ = commit.size  # GitPython trusts a full 40-hex sha until its object is read
+        except (BadName, BadObject, ValueError, KeyError, TypeError, git.GitCommandError) as e:
+            # KeyError/TypeError: "HEAD:path" names a blob or tree, not a commit
             hint = "the clone is shallow: fetch more history" if self.shallow else "check the name with git rev-parse"
             raise RepoError(f"unknown revision {rev!r} in {self.path}", hint) from e
         return Revision(rev, commit.hexsha, commit)
@@ -230,6 +232,42 @@ class Repository:
             return self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip() or None
         except git.GitCommandError:
             return None
+
+    # --- the index (what ``git commit`` will record) ------------------------------------
+    # Read with git itself, which honours GIT_INDEX_FILE: ``git commit -a`` and ``git commit
+    # PATH`` hand their hooks a temporary index. Never the worktree, never written.
+
+    def _git(self, *args: str) -> str:
+        cmd = self.repo.git
+        cmd.update_environment(GIT_OPTIONAL_LOCKS="0")  # not even a stat-refresh of the index
+        try:
+            return cmd.execute(["git", *args], strip_newline_in_stdout=False)
+        except git.GitCommandError as e:
+            raise RepoError(f"git {args[0]} failed in {self.path}: {' '.join(str(e.stderr).split())}") from None
+
+    def head(self) -> Revision | None:
+        """HEAD, or None on an unborn branch (before the first commit)."""
+        if not self.repo.head.is_valid():
+            return None
+        return self.resolve("HEAD")
+
+    def staged(self, paths: list[str]) -> list[str]:
+        """Which of ``paths`` differ between HEAD (or nothing, when unborn) and the index."""
+        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
+        out = self._git("diff", "--cached", "--name-only", "-z", "--no-renames", "--ignore-submodules", "--", *specs)
+        return sorted(p for p in out.split("\0") if p)
+
+    def index_blobs(self, paths: list[str]) -> dict[str, bytes | None]:
+        """The staged content of ``paths`` (None when not in the index or only in conflict)."""
+        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
+        found: dict[str, bytes | None] = dict.fromkeys(paths)
+        for entry in self._git("ls-files", "-s", "-z", "--", *specs).split("\0"):
+            meta, _, path = entry.partition("\t")
+            fields = meta.split()
+            if len(fields) != 3 or path not in found or fields[2] != "0" or fields[0].startswith("160"):
+                continue  # conflict stages cannot be committed; gitlinks are not sources
+            found[path] = self.repo.odb.stream(bytes.fromhex(fields[1])).read()
+        return found
 
 
 @dataclass(frozen=True)

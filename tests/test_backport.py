@@ -248,18 +248,22 @@ def test_cli_backport_json_contract(demo, tmp_path):
 
 
 def test_cli_backport_branches(demo, tmp_path):
-    path, _ = demo
+    path, named = demo
     r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--branches", "linux-*.y",
                             "--output-dir", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # one branch fails
     lines = r.stdout.splitlines()
     assert lines[0].startswith("upstream: a2ee639a74a4")
     rows = {x.split()[0]: x.split()[1] for x in lines if x.startswith("linux-")}
-    assert list(rows) == ["linux-5.4.y", "linux-5.10.y", "linux-5.15.y", "linux-6.1.y", "linux-6.2.y", "linux-6.6.y"]
-    # 5.4 predates the bug the fix's Fixes: tag names; every other branch gets a mail
+    assert list(rows) == ["linux-5.4.y", "linux-5.10.y", "linux-5.15.y", "linux-6.0.y", "linux-6.1.y", "linux-6.2.y", "linux-6.6.y"]
+    # 5.4 predates the bug the fix's Fixes: tag names; 6.0 went end-of-life without the isolate
+    # guard this fix is written after (a dependency); every other branch gets a mail
     assert rows.pop("linux-5.4.y") == "not-affected"
+    assert rows.pop("linux-6.0.y") == "failed"
     assert set(rows.values()) == {"generated"}
     assert sorted(p.parent.name for p in (tmp_path / "out").rglob("*.patch")) == sorted(rows)
+    block = r.stdout[r.stdout.index("\nlinux-6.0.y "):r.stdout.index("\nlinux-6.1.y ")]
+    assert "possible dependencies:" in block and named["fix"][:12] in block
 
 
 def test_cli_backport_failure_exits_1_and_writes_nothing_for_it(demo, tmp_path):
