@@ -68,6 +68,11 @@ class Validation:
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.status == "fail"]
 
+    @property
+    def reasons(self) -> list[str]:
+        """One line per failed check (what the git hooks print)."""
+        return [f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "") for v in self.failed]
+
     def to_json(self) -> dict:
         return {"ref": self.ref, "upstream": self.upstream, "accepted": self.accepted,
                 "checks": [v.to_json() for v in self.verdicts]}
@@ -211,7 +216,9 @@ def intent(rules: tuple[Rule, ...], mail: Mail, pre: dict[str, bytes]) -> set[st
                     names = set(spec.predicates) | set(spec.vma_predicates)
                     for h in fp.hunks:
                         fn = section_function(h)
-                        if fn in site.functions and any(n in x for x in h.added for n in names):
+                        # a new test of the predicate, not one moved or reworded
+                        gained = sum(x.count(n) for x in h.added for n in names) > sum(x.count(n) for x in h.removed for n in names)
+                        if fn in site.functions and gained:
                             keys.add(f"{rule.id}:{spec.id}" + (f"/{site.id}" if site.id else ""))
     return keys
 

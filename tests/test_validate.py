@@ -189,3 +189,21 @@ def test_cli_validate_reads_stdin_and_refuses_binary(demo, tmp_path):
     assert "scope        pass" in r.stdout
     r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=b"\0\0binary")
     assert r.exit_code == 2 and "binary" in r.stderr
+
+
+def test_reasons_are_one_line_per_failed_check():
+    v = run(UPSTREAM)
+    assert v.reasons == [f"applies: does not apply to v5.10.178 without fuzz ({v.verdict('applies').details[0]})"]
+
+
+def test_moving_a_guard_is_not_taken_for_adding_one():
+    # The fixed 5.10 file: reword the isolate guard (remove and add the same test); no intent, so
+    # need does not call the target "already fixed" and the patch is judged on its own.
+    fixed = fixture_text("v5.10.179.c")
+    rows = fixed.decode().split("\n")
+    at = next(k for k, row in enumerate(rows) if row == "\t\tif (pte_uffd_wp(pteval)) {" and "SCAN_PTE_UFFD_WP" in rows[k + 1]
+              and rows[k + 2].strip() == "goto out;")
+    p = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", fixed, [Edit(at, 1, ("\t\tif (unlikely(pte_uffd_wp(pteval))) {",))]))
+    v = validate_files({"mm/khugepaged.c": fixed}, p, builtin_rules(), VersionInfo("5.10.179", "flag"))
+    assert v.accepted, v.reasons
+    assert v.verdict("need").status == "pass"
