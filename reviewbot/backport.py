@@ -103,6 +103,29 @@ class BackportRun:
     def failed(self) -> bool:
         return any(t.status == "failed" for t in self.targets)
 
+    def lines(self) -> list[str]:
+        """The text report: one line per target, then its deviations, reasons or evidence."""
+        out = [f"upstream: {self.upstream.label}"]
+        width = max((len(t.ref) for t in self.targets), default=0)
+        pad = " " * (width + 2)
+        for t in self.targets:
+            lead = f"{t.ref.ljust(width)}  {t.status:<13}"
+            if t.status == "generated":
+                out.append(f"{lead}  {t.method:<11}  {t.patch or '(not written: no --output-dir)'}")
+                out += [f"{pad}{d}" for d in t.deviations]
+            elif t.status == "failed":
+                out.append(f"{lead}  {t.reason}")
+                out += [f"{pad}{f.reason}" for f in t.failures[1:]]
+                out += [f"{pad}nearest candidate: {f.nearest}" for f in t.failures if f.nearest]
+                if t.dependencies:
+                    out.append(f"{pad}possible dependencies:")
+                    out += [f"{pad}  {d}" for d in t.dependencies]
+            else:
+                out.append(f"{lead}  {t.evidence[0] if t.evidence else ''}")
+                out += [f"{pad}{e}" for e in t.evidence[1:]]
+            out += [f"{pad}warning: {w}" for w in t.warnings]
+        return out
+
     def to_json(self) -> dict:
         m = self.upstream.mail
         return {"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__},

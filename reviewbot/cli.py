@@ -161,56 +161,17 @@ def check(
             raise InputError("--rev needs --repo")
         if kernel_version is not None:
             KernelVersion.parse(kernel_version)
-        results = _check_repo(repo, rev, files, kernel_version, rules) if repo is not None else _check_files(files, kernel_version, rules)
+        if repo is not None:
+            results = _check_repo(repo, rev, files, kernel_version, rules)
+        else:
+            from .files import check_files
+
+            results = check_files(files, rules, kernel_version)
         _emit(results, rules, fmt)
         return any(c.status is Status.MISSING for r in results for c in r.checks)
 
     missing = _run(work)
     raise typer.Exit(1 if missing else 0)
-
-
-def _check_files(files: list[Path] | None, kernel_version: str | None, rules):
-    from .check import check_source
-    from .errors import SourceError
-    from .model import VersionInfo
-    from .versions import KernelVersion, defines_in, tree_root, version_from_makefile
-
-    if not files:
-        raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")
-    results = []
-    wanted = {d for r in rules for f in r.features for _, d in f.evidence}
-    for f in files:
-        if f.is_dir():
-            raise InputError(f"{f}: is a directory, not a C file")
-        try:
-            data = f.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"{f}: no such file") from None
-        except OSError as e:
-            raise SourceError(f"{f}: cannot read: {e.strerror}") from None
-        root = tree_root(f) if f.exists() else None
-        evidence: set[str] = set()
-        if root is not None:
-            for r in rules:
-                for feat in r.features:
-                    for path, _ in feat.evidence:
-                        hdr = root / path
-                        if hdr.is_file():
-                            evidence |= defines_in(hdr.read_bytes(), wanted)
-        if kernel_version:
-            version = VersionInfo(str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", tuple(sorted(evidence)))
-        elif root is not None and (kv := version_from_makefile((root / "Makefile").read_bytes())) is not None:
-            version = VersionInfo(str(kv), "makefile", f"{root / 'Makefile'}", tuple(sorted(evidence)))
-        else:
-            version = VersionInfo(None, "unknown", "", tuple(sorted(evidence)))
-        for result in check_source(data, str(f), rules, version):
-            if all(c.function is None for c in result.checks):
-                raise InputError(
-                    f"{f}: defines none of the functions rule {result.rule} examines",
-                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
-                )
-            results.append(result)
-    return results
 
 
 def _check_repo(repo_path: Path, rev: str | None, files: list[Path] | None, kernel_version: str | None, rules):
@@ -315,9 +276,11 @@ def _warn(message: str) -> None:
     typer.echo(f"reviewbot: warning: {message}", err=True)
 
 
-def _open_repo(repo_path: Path | None):
+def _open_repo(repo_path: Path | None, required: bool = False):
     from .source import Repository
 
+    if repo_path is None and required:
+        raise InputError("--repo is required", "give the linux checkout that holds the target refs")
     return Repository(repo_path if repo_path is not None else Path.cwd())
 
 
@@ -330,62 +293,11 @@ def _verdict_cache(no_cache: bool):
     return cache
 
 
-class _ProgressBar:
-    """A rich progress bar on stderr when it is a terminal; nothing at all in pipes."""
-
-    def __init__(self, what: str):
-        self.what = what
-        self.bar = None
-        self.task = None
-
-    def __enter__(self):
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=Console(stderr=True), transient=True)
-            self.bar.__enter__()
-        return self
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if self.task is None:
-            self.task = self.bar.add_task(self.what, total=total)
-        self.bar.update(self.task, completed=done, total=total)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-
 def _write(output: Path | None, text: str) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{output}: cannot write: {e.strerror}") from None
-    typer.echo(f"wrote {output}", err=True)
+    from .files import write_output
 
-
-def _plain_text(render_fn) -> str:
-    import io
-
-    from rich.console import Console
-
-    buf = io.StringIO()
-    render_fn(Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True))
-    return buf.getvalue()
+    if write_output(output, text):
+        typer.echo(f"wrote {output}", err=True)
 
 
 @app.command()
@@ -407,6 +319,8 @@ def sweep(
 
     def work():
         from . import sweep_render
+        from .progress import progress_bar
+        from .render import plain_text
         from .sweep import select_refs
         from .sweep import sweep as run_sweep
         from .versions import KernelVersion
@@ -419,7 +333,7 @@ def sweep(
         if r.shallow:
             _warn(f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)")
         cache = _verdict_cache(no_cache)
-        with _ProgressBar("sweeping") as bar:
+        with progress_bar("sweeping") as bar:
             rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
         cache.close()
         if not rows:
@@ -433,7 +347,7 @@ def sweep(
         elif fmt is SweepFormat.html:
             _write(output, sweep_render.html(rows, f"reviewbot sweep of {r.path.name}"))
         elif output is not None:
-            _write(output, _plain_text(lambda c: sweep_render.text(rows, c)))
+            _write(output, plain_text(lambda c: sweep_render.text(rows, c)))
         else:
             sweep_render.text(rows, _console())
         return any(row.missing for row in rows)
@@ -461,13 +375,14 @@ def report(
     def work():
         from . import report_render
         from .fixes import load_fix
+        from .progress import progress_bar
         from .report import build_report
 
         rules = _rules(_settings(repo).rules_or(rule))
         r = _open_repo(repo)
         the_fix = load_fix(r, fix)
         cache = _verdict_cache(no_cache)
-        with _ProgressBar("checking branches") as bar:
+        with progress_bar("checking branches") as bar:
             rep = build_report(r, the_fix, branches, rules, cache, progress=bar)
         cache.close()
         render_fn = {ReportFormat.md: report_render.markdown, ReportFormat.html: report_render.html,
@@ -483,32 +398,17 @@ def report(
 
 
 def _read_patch(spec: str):
+    from .files import read_file
     from .patches import read_mail
 
     if spec == "-":
         return read_mail(sys.stdin.buffer.read(), "stdin")
-    path = Path(spec)
-    if path.is_dir():
-        raise InputError(f"{spec}: is a directory, not a patch")
-    try:
-        return read_mail(path.read_bytes(), spec)
-    except FileNotFoundError:
-        raise InputError(f"{spec}: no such file") from None
-    except OSError as e:
-        raise InputError(f"{spec}: cannot read: {e.strerror}") from None
+    return read_mail(read_file(Path(spec), "patch"), spec)
 
 
 def _text_only(fmt: Format, command: str) -> None:
     if fmt is Format.sarif:
         raise InputError(f"--format sarif is not available for {command}", "use text or json")
-
-
-def _need_repo(repo: Path | None):
-    from .source import Repository
-
-    if repo is None:
-        raise InputError("--repo is required", "give the linux checkout that holds the target refs")
-    return Repository(repo)
 
 
 @app.command()
@@ -537,7 +437,7 @@ def backport(
 
         from .backport import backport as run_backport
         from .backport import select_branches
-        from .validate import upstream_from_commit, upstream_from_mail
+        from .validate import upstream_from_spec
 
         _text_only(fmt, "backport")
         rules = _rules(rule)
@@ -545,11 +445,8 @@ def backport(
             raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
         if not onto and not branches:
             raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
-        repository = _need_repo(repo)
-        if commit is not None:
-            upstream = upstream_from_commit(repository, repository.resolve(commit))
-        else:
-            upstream = upstream_from_mail(repository, _read_patch(patch))
+        repository = _open_repo(repo, required=True)
+        upstream = upstream_from_spec(repository, commit, None if patch is None else _read_patch(patch))
         if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
             raise InputError(f"--output-dir {output_dir}: not a directory")
         refs = list(onto or []) + (select_branches(repository, branches) if branches else [])
@@ -558,41 +455,11 @@ def backport(
         if fmt is Format.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
-            _backport_text(run)
+            typer.echo("\n".join(run.lines()))
         return run.failed
 
     failed = _run(work)
     raise typer.Exit(1 if failed else 0)
-
-
-def _backport_text(run) -> None:
-    up = run.upstream
-    typer.echo(f"upstream: {up.label}")
-    width = max(len(t.ref) for t in run.targets)
-    for t in run.targets:
-        lead = f"{t.ref.ljust(width)}  {t.status:<13}"
-        pad = " " * (width + 2)
-        if t.status == "generated":
-            typer.echo(f"{lead}  {t.method:<11}  {t.patch or '(not written: no --output-dir)'}")
-            for d in t.deviations:
-                typer.echo(f"{pad}{d}")
-        elif t.status == "failed":
-            typer.echo(f"{lead}  {t.reason}")
-            for f in t.failures[1:]:
-                typer.echo(f"{pad}{f.reason}")
-            for f in t.failures:
-                if f.nearest:
-                    typer.echo(f"{pad}nearest candidate: {f.nearest}")
-            if t.dependencies:
-                typer.echo(f"{pad}possible dependencies:")
-                for d in t.dependencies:
-                    typer.echo(f"{pad}  {d}")
-        else:
-            typer.echo(f"{lead}  {t.evidence[0] if t.evidence else ''}")
-            for e in t.evidence[1:]:
-                typer.echo(f"{pad}{e}")
-        for w in t.warnings:
-            typer.echo(f"{pad}warning: {w}")
 
 
 @app.command()
@@ -613,38 +480,28 @@ def validate(
         import json
 
         from . import __version__
-        from .errors import RepoError
         from .model import SCHEMA
-        from .validate import upstream_from_commit, upstream_from_mail
+        from .validate import upstream_from_spec
         from .validate import validate as run_validate
 
         _text_only(fmt, "validate")
         rules = _rules(rule)
         if patch is None or onto is None:
             raise InputError("validate needs --patch FILE and --onto REF")
-        repository = _need_repo(repo)
+        repository = _open_repo(repo, required=True)
         proposed = _read_patch(patch)
         rev = repository.resolve(onto)
         up = None
         if upstream is not None:
-            if Path(upstream).is_file() or upstream == "-":
-                up = upstream_from_mail(repository, _read_patch(upstream))
-            else:
-                try:
-                    up = upstream_from_commit(repository, repository.resolve(upstream))
-                except RepoError:
-                    raise InputError(f"--upstream {upstream!r} is neither a file nor a commit in the repository") from None
+            mail = _read_patch(upstream) if upstream == "-" or Path(upstream).is_file() else None
+            up = upstream_from_spec(repository, upstream, mail, "--upstream")
         v = run_validate(repository, proposed, rev, rules, up)
         if fmt is Format.json:
             doc = {"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__}, "validation": v.to_json()}
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         else:
             typer.echo(f"validate {proposed.subject!r} on {rev.name}" + (f" (upstream {v.upstream})" if v.upstream else " (no upstream fix)"))
-            for x in v.verdicts:
-                typer.echo(f"  {x.id:<12} {x.status:<5} {x.message}")
-                for d in x.details:
-                    typer.echo(f"  {'':<12} {'':<5}   {d}")
-            typer.echo("accepted" if v.accepted else f"rejected: {', '.join(x.id for x in v.failed)}")
+            typer.echo("\n".join(v.lines()))
         return v.accepted
 
     accepted = _run(work)
@@ -722,53 +579,19 @@ def hook_run(
     """
 
     def work():
-        from .gate import gate_commit, gate_patch
+        from .gate import run_hook
         from .source import Repository
 
         settings = _settings(repo)
         rules = _rules(settings.rules_or(rule))
-        is_strict = settings.strict_or(strict)
-        repository = Repository(_hook_repo(repo))
-        if hook is HookName.pre_commit:
-            if files:
-                raise InputError("pre-commit takes no FILE: it checks the index")
-            reports = [gate_commit(repository, rules, is_strict)]
-            bypass = "commit refused; to commit anyway: git commit --no-verify"
-        else:
-            if not files:
-                raise InputError("sendemail-validate needs the patch FILE")
-            patch = files[0]
-            if patch.is_dir():
-                raise InputError(f"{patch}: is a directory, not a patch")
-            try:
-                data = patch.read_bytes()
-            except FileNotFoundError:
-                raise InputError(f"{patch}: no such file") from None
-            reports = gate_patch(repository, data, patch.name, rules, is_strict)
-            bypass = "patch refused; to send anyway: git send-email --no-validate"
-        blocked = False
-        for report in reports:
-            lines = report.lines()
-            prefix = f"reviewbot: {report.subject}: " if len(reports) > 1 else "reviewbot: "
-            for line in lines:
-                typer.echo(prefix + line, err=True)
-            blocked |= report.blocked
-        if blocked:
-            if is_strict and not any(c.kind == "lost" for r in reports for c in r.changes):
-                typer.echo("reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too", err=True)
-            typer.echo(f"reviewbot: {bypass}", err=True)
+        messages, blocked = run_hook(Repository(_hook_repo(repo)), hook.value, files or [], rules, settings.strict_or(strict))
+        for line in messages:
+            typer.echo(line, err=True)
         return blocked
 
     raise typer.Exit(1 if _run(work) else 0)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    if os.environ.get("REVIEWBOT_TRACEBACK"):
-        app()
-        return
-    try:
-        app()
-    except ReviewbotError as e:  # pragma: no cover - commands already convert these
-        typer.echo(f"reviewbot: error: {e}", err=True)
-        sys.exit(2)
+    """Console-script entry point (every command already turns errors into one line)."""
+    app()

@@ -24,9 +24,11 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .check import check_source
-from .errors import RepoError
+from .errors import InputError, RepoError
+from .files import read_file
 from .hook import covered_paths
 from .model import CheckResult, FileResult, Status, VersionInfo
 from .patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, read_mails
@@ -338,3 +340,29 @@ def gate_patch(repo: Repository, data: bytes, name: str, rules: tuple[Rule, ...]
     if len(mails) == 1:
         return [gate_mail(repo, mails[0], name, rules, strict)]
     return [gate_mail(repo, m, f"{name} (patch {i})", rules, strict) for i, m in enumerate(mails, 1)]
+
+
+def run_hook(repo: Repository, hook: str, files: list[Path], rules: tuple[Rule, ...], strict: bool) -> tuple[list[str], bool]:
+    """Run ``pre-commit`` or ``sendemail-validate``: the lines to print on stderr, and whether
+    the commit or mail is refused."""
+    if hook == "pre-commit":
+        if files:
+            raise InputError("pre-commit takes no FILE: it checks the index")
+        reports = [gate_commit(repo, rules, strict)]
+        bypass = "commit refused; to commit anyway: git commit --no-verify"
+    else:
+        if not files:
+            raise InputError("sendemail-validate needs the patch FILE")
+        reports = gate_patch(repo, read_file(files[0], "patch"), files[0].name, rules, strict)
+        bypass = "patch refused; to send anyway: git send-email --no-validate"
+    out: list[str] = []
+    blocked = False
+    for report in reports:
+        prefix = f"reviewbot: {report.subject}: " if len(reports) > 1 else "reviewbot: "
+        out += [prefix + line for line in report.lines()]
+        blocked |= report.blocked
+    if blocked:
+        if strict and not any(c.kind == "lost" for r in reports for c in r.changes):
+            out.append("reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too")
+        out.append(f"reviewbot: {bypass}")
+    return out, blocked

@@ -140,3 +140,12 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
         }],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def plain_text(render_fn) -> str:
+    """What a rich renderer prints, as plain text (no colour), for writing to a file."""
+    import io
+
+    buf = io.StringIO()
+    render_fn(Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True))
+    return buf.getvalue()

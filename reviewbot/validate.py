@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from . import items as ix
 from . import syntax as sx
 from .check import check_source
-from .errors import PatchError, RepoError
+from .errors import InputError, PatchError, RepoError
 from .model import FileResult, Status, VersionInfo
 from .patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, parse_mail
 from .relocate import Placed, relocate_file, section_function
@@ -72,6 +72,15 @@ class Validation:
     def reasons(self) -> list[str]:
         """One line per failed check (what the git hooks print)."""
         return [f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "") for v in self.failed]
+
+    def lines(self) -> list[str]:
+        """The text report: one line per check with its details, then the verdict."""
+        out: list[str] = []
+        for x in self.verdicts:
+            out.append(f"  {x.id:<12} {x.status:<5} {x.message}")
+            out += [f"  {'':<12} {'':<5}   {d}" for d in x.details]
+        out.append("accepted" if self.accepted else f"rejected: {', '.join(x.id for x in self.failed)}")
+        return out
 
     def to_json(self) -> dict:
         return {"ref": self.ref, "upstream": self.upstream, "accepted": self.accepted,
@@ -506,3 +515,19 @@ def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, .
     version = version_at(repo, onto, rules)
     return validate_files(targets, patch, rules, version, ref=onto.name, upstream=up, tree=tree_lookup(repo, onto),
                           ancestor=ancestor_note(repo, up.sha if up else None, onto))
+
+
+def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, option: str | None = None) -> Upstream:
+    """The upstream fix from a patch mail when given, else from a commit of the repository.
+
+    ``option`` names a flag that takes either (``--upstream``): an unknown commit is then
+    reported as "neither a file nor a commit".
+    """
+    if mail is not None:
+        return upstream_from_mail(repo, mail)
+    try:
+        return upstream_from_commit(repo, repo.resolve(commit))
+    except RepoError:
+        if option is None:
+            raise
+        raise InputError(f"{option} {commit!r} is neither a file nor a commit in the repository") from None

@@ -271,7 +271,7 @@ def test_ctrl_c_during_demo_build_leaves_no_temporary_directory(tmp_path, monkey
 
 
 def test_internal_errors_are_one_line_and_can_show_the_traceback(tmp_path, monkeypatch):
-    from reviewbot import check
+    from reviewbot import files as check  # where the CLI reaches check_source for FILEs
 
     def bug(*a, **k):
         raise ZeroDivisionError("oops")
