@@ -8,7 +8,7 @@ from pathlib import Path
 from .check import check_source
 from .errors import InputError, SourceError
 from .model import FileResult, VersionInfo
-from .rules import Rule
+from .rules import Rule, evidence_headers
 from .versions import KernelVersion, defines_in, tree_root, version_from_makefile
 
 
@@ -30,12 +30,11 @@ def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None
     The tree's ``include/uapi/linux/userfaultfd.h`` adds feature evidence (vendor backports).
     """
     root = tree_root(path) if path.exists() else None
-    wanted = {d for r in rules for f in r.features for _, d in f.evidence}
     evidence: set[str] = set()
     if root is not None:
-        for header in sorted({p for r in rules for f in r.features for p, _ in f.evidence}):
+        for header, names in sorted(evidence_headers(rules).items()):
             if (root / header).is_file():
-                evidence |= defines_in((root / header).read_bytes(), wanted)
+                evidence |= defines_in((root / header).read_bytes(), names)
     found = tuple(sorted(evidence))
     if kernel_version:
         return VersionInfo(str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", found)

@@ -224,6 +224,16 @@ def parse_rule(data: dict, origin: str) -> Rule:
     )
 
 
+def evidence_headers(rules: tuple[Rule, ...]) -> dict[str, set[str]]:
+    """uapi headers to read and the feature defines each one may hold (vendor-backport evidence)."""
+    out: dict[str, set[str]] = {}
+    for rule in rules:
+        for feature in rule.features:
+            for path, define in feature.evidence:
+                out.setdefault(path, set()).add(define)
+    return out
+
+
 def load_rule_file(path: Path) -> Rule:
     """Load one rule file from disk."""
     try:

@@ -19,7 +19,7 @@ from .cache import VerdictCache, checks_from_json, checks_to_json
 from .check import applicability, check_source
 from .errors import InputError, RepoError, SourceError
 from .model import CheckResult, FileResult, Status, VersionInfo
-from .rules import Rule
+from .rules import Rule, evidence_headers
 from .source import RefEntry, Repository, Revision
 from .syntax import parse
 from .versions import KernelVersion, defines_in, version_from_makefile
@@ -27,13 +27,8 @@ from .versions import KernelVersion, defines_in, version_from_makefile
 
 def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:
     """Kernel version at ``rev`` (Makefile, or ``override``) plus uapi feature evidence."""
-    wanted: dict[str, set[str]] = {}
-    for rule in rules:
-        for feature in rule.features:
-            for path, define in feature.evidence:
-                wanted.setdefault(path, set()).add(define)
     evidence: set[str] = set()
-    for path, names in sorted(wanted.items()):
+    for path, names in sorted(evidence_headers(rules).items()):
         evidence |= defines_in(repo.blob(rev, path), names)
     if override:
         return VersionInfo(str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence)))
@@ -317,11 +312,7 @@ def sweep(
     floor = KernelVersion.parse(since) if since else None
     if floor is not None:
         refs = [r for r in refs if (v := name_version(r)) is None or v >= floor]
-    evidence: dict[str, set[str]] = {}
-    for rule in rules:
-        for feature in rule.features:
-            for path, define in feature.evidence:
-                evidence.setdefault(path, set()).add(define)
+    evidence = evidence_headers(rules)
     paths = ["Makefile", *sorted(evidence)] + [p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence]
     commits = sorted({r.sha for r in refs if r.type == "commit"})
     ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
