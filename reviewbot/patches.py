@@ -129,6 +129,14 @@ def upstream_refs(message: str) -> list[tuple[str, str]]:
     return out
 
 
+def repo_relative(path: str) -> str | None:
+    """``path`` normalised, or None when it leaves the repository (absolute, ``..``, empty)."""
+    pp = PurePosixPath(path)
+    if pp.is_absolute() or ".." in pp.parts or not pp.parts:
+        return None
+    return str(pp)
+
+
 def _safe(path: str | None, what: str) -> str | None:
     if path is None or path == "/dev/null":
         return None
@@ -137,10 +145,10 @@ def _safe(path: str | None, what: str) -> str | None:
         if p.startswith(prefix):
             p = p[2:]
             break
-    pp = PurePosixPath(p)
-    if pp.is_absolute() or ".." in pp.parts or not pp.parts or p.startswith("~"):
+    rel = repo_relative(p)
+    if rel is None or p.startswith("~"):
         raise PatchError(f"{what}: path {path!r} leaves the repository; refusing the patch")
-    return str(pp)
+    return rel
 
 
 def _decode(data: bytes, what: str) -> str:

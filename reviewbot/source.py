@@ -10,21 +10,22 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import git
 from gitdb.exc import BadName, BadObject
 
 from .errors import InputError, RepoError
+from .patches import repo_relative
 from .versions import KernelVersion, version_from_makefile
 
 
 def safe_repo_path(path: str) -> str:
     """Refuse paths that leave the repository (``../``, absolute paths); normalise the rest."""
-    p = PurePosixPath(path.replace("\\", "/"))
-    if p.is_absolute() or ".." in p.parts or not p.parts:
+    rel = repo_relative(path.replace("\\", "/"))
+    if rel is None:
         raise InputError(f"path {path!r} is outside the repository", "give a path relative to the repository root")
-    return str(p)
+    return rel
 
 
 @dataclass(frozen=True)
