@@ -30,6 +30,13 @@ def locate(units: list[Unit], site: Site, exclude: frozenset[str]) -> Located | 
             fn = unit.function(name)
             if fn is not None:
                 return Located(unit, fn, "name")
+    callees: dict[int, set[str | None]] = {}  # per function, computed once for every fingerprint
+
+    def calls_of(unit: Unit, fn: Function) -> set[str | None]:
+        if fn.node.id not in callees:
+            callees[fn.node.id] = {sx.callee(c) for c in unit.index(fn.node).calls}
+        return callees[fn.node.id]
+
     for fp in site.fingerprints:
         want = set(fp)
         for unit in units:
@@ -37,7 +44,7 @@ def locate(units: list[Unit], site: Site, exclude: frozenset[str]) -> Located | 
                 if name in exclude:
                     continue
                 for fn in defs:
-                    if not sx.in_if0(fn.node) and want <= {sx.callee(c) for c in unit.index(fn.node).calls}:
+                    if not sx.in_if0(fn.node) and want <= calls_of(unit, fn):
                         return Located(unit, fn, "fingerprint", fp)
     return None
 
