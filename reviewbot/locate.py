@@ -30,12 +30,13 @@ def locate(units: list[Unit], site: Site, exclude: frozenset[str]) -> Located | 
             fn = unit.function(name)
             if fn is not None:
                 return Located(unit, fn, "name")
-    callees: dict[int, set[str | None]] = {}  # per function, computed once for every fingerprint
+    callees: dict[tuple[int, int], set[str | None]] = {}  # per function, once for every fingerprint
 
     def calls_of(unit: Unit, fn: Function) -> set[str | None]:
-        if fn.node.id not in callees:
-            callees[fn.node.id] = {sx.callee(c) for c in unit.index(fn.node).calls}
-        return callees[fn.node.id]
+        key = (id(unit), fn.node.id)  # node ids are unique within one tree only
+        if key not in callees:
+            callees[key] = {sx.callee(c) for c in unit.index(fn.node).calls}
+        return callees[key]
 
     for fp in site.fingerprints:
         want = set(fp)
