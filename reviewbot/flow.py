@@ -415,24 +415,25 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
     hit_cache: dict[int, list[Node]] = {}
     assign_cache: dict[int, list] = {}
 
-    def transparent(ast: Node) -> bool:
+    def acting(ast: Node) -> list[Node]:
+        """The action calls in a statement (cached: states revisit statements)."""
         found = hit_cache.get(ast.id)
         if found is None:
             found = hit_cache[ast.id] = [c for c in sx.calls(ast) if sx.callee(c) in actions] if actions else []
-        if found:
-            return False
+        return found
+
+    def assigning(ast: Node) -> list:
         assigns = assign_cache.get(ast.id)
         if assigns is None:
             assigns = assign_cache[ast.id] = _assignments(ast, graph.reads)
-        return not assigns
+        return assigns
+
+    def transparent(ast: Node) -> bool:
+        return not acting(ast) and not assigning(ast)
 
     def hits(ast: Node | None) -> None:
-        if ast is None or not actions:
-            return
-        found = hit_cache.get(ast.id)
-        if found is None:
-            found = hit_cache[ast.id] = [c for c in sx.calls(ast) if sx.callee(c) in actions]
-        res.actions.extend(found)
+        if ast is not None:
+            res.actions.extend(acting(ast))
 
     def decide(node: N, value: Val, taken: str) -> None:
         before = len(ev.used)
@@ -473,10 +474,7 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
             if node.ast is None:
                 push(node.succ, env)
                 continue
-            assigns = assign_cache.get(node.ast.id)
-            if assigns is None:
-                assigns = assign_cache[node.ast.id] = _assignments(node.ast, graph.reads)
-            push(node.succ, _apply(assigns, env, ev))
+            push(node.succ, _apply(assigning(node.ast), env, ev))
             continue
         if k == "cond":
             if node.ast is None:
