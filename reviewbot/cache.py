@@ -90,10 +90,6 @@ class VerdictCache:
         """The user's cache."""
         return cls(default_path())
 
-    @property
-    def enabled(self) -> bool:
-        return self._db is not None
-
     def _open(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,12 +55,6 @@ def query(name: str) -> Query:
         raise RuleError(f"queries/{name}.scm does not compile: {e}") from e
 
 
-def captures(q: Query, node: Node, name: str) -> list[Node]:
-    """Captures of ``name`` under ``node``, in source order."""
-    found = QueryCursor(q).captures(node).get(name, [])
-    return sorted(found, key=lambda n: n.start_byte)
-
-
 # --- small node helpers ---------------------------------------------------------------
 
 
