@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewbot.demo import fixture_text, populate  # noqa: E402
-from reviewbot.history import HistoryBuilder  # noqa: E402
+from reviewbot.git.fastimport import HistoryBuilder  # noqa: E402
 
 PATCHES = {k: next((ROOT / "fixtures" / "patches").glob(f"{k}-*.patch")) for k in ("0001", "0002", "0003")}
 COCCI = {k: next((ROOT / "bench" / "cocci").glob(f"{k}-*.cocci")) for k in PATCHES}
@@ -239,11 +239,11 @@ def main() -> int:
 
 def in_process(repo_path: Path, fix_sha: str, all_cases: list[Case], runs: int) -> float:
     """Median seconds per target for backport_one() in-process (no output written)."""
-    from reviewbot.backport import backport_one
-    from reviewbot.patches import read_mail
-    from reviewbot.rules import builtin_rules
-    from reviewbot.source import Repository
-    from reviewbot.validate import upstream_from_commit, upstream_from_mail
+    from reviewbot.backport.generate import backport_one
+    from reviewbot.diffs.patches import read_mail
+    from reviewbot.rules.spec import builtin_rules
+    from reviewbot.git.repository import Repository
+    from reviewbot.backport.validate import upstream_from_commit, upstream_from_mail
 
     repo = Repository(repo_path)
     rules = builtin_rules()

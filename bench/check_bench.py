@@ -36,9 +36,9 @@ def wall(cmd: list[str]) -> float:
 
 def in_process(files: list[Path], version: str | None, runs: int) -> tuple[float, int]:
     """Median seconds to check all ``files`` once (after imports and a warm-up), and their lines."""
-    from reviewbot.check import check_source
-    from reviewbot.model import VersionInfo
-    from reviewbot.rules import builtin_rules
+    from reviewbot.checker.check import check_source
+    from reviewbot.model.results import VersionInfo
+    from reviewbot.rules.spec import builtin_rules
 
     rules = builtin_rules()
     datas = [(f, f.read_bytes()) for f in files]

@@ -67,10 +67,10 @@ def mutations(src: str) -> dict[str, tuple[str, str]]:
 
 
 def main() -> int:
-    from reviewbot.check import check_source
-    from reviewbot.model import VersionInfo
-    from reviewbot.rules import builtin_rules
-    from reviewbot.versions import version_from_makefile
+    from reviewbot.checker.check import check_source
+    from reviewbot.model.results import VersionInfo
+    from reviewbot.rules.spec import builtin_rules
+    from reviewbot.model.versions import version_from_makefile
 
     trees = [Path(a) for a in sys.argv[1:]]
     if not trees:

@@ -107,7 +107,7 @@ def makefile(v: tuple[int, int, int], rc: int | None) -> bytes:
 def build(path: Path) -> dict:
     """Write the synthetic history with one git fast-import; returns counts."""
     from reviewbot.demo import uapi_header
-    from reviewbot.history import HistoryBuilder
+    from reviewbot.git.fastimport import HistoryBuilder
 
     rnd = random.Random(7)
     b = HistoryBuilder(path)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .history import HistoryBuilder
-from .versions import KernelVersion
+from reviewbot.git.fastimport import HistoryBuilder
+from reviewbot.model.versions import KernelVersion
 
 DEMO_VERSION = 2
 FIX_SUBJECT = "mm/khugepaged: check again on anon uffd-wp during isolation"
@@ -212,7 +212,7 @@ def build_demo(directory: Path | None = None) -> Path:
     if (target / "reviewbot-demo-complete").exists():
         return target
     if target.exists() and any(target.iterdir()):
-        from .errors import InputError
+        from reviewbot.model.errors import InputError
 
         raise InputError(f"{target} exists and is not a reviewbot demo history", "choose an empty or new --dir")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -237,9 +237,9 @@ def demo_refs(repo) -> list[str]:
 
 def check_demo(path: Path):
     """Check every release of the demo history; one FileResult per ref."""
-    from .rules import builtin_rules
-    from .source import Repository
-    from .sweep import check_ref
+    from reviewbot.rules.spec import builtin_rules
+    from reviewbot.git.repository import Repository
+    from reviewbot.history.sweep import check_ref
 
     repo = Repository(path)
     rules = builtin_rules()
@@ -254,7 +254,7 @@ def demo_fix_sha(repo) -> str:
     for entry in repo.log("master"):
         if entry.subject == FIX_SUBJECT:
             return entry.sha
-    from .errors import RepoError
+    from reviewbot.model.errors import RepoError
 
     raise RepoError(f"{repo.path}: the demo history has no commit {FIX_SUBJECT!r}", "delete it and run reviewbot demo again")
 
@@ -265,11 +265,11 @@ def report_demo(path: Path, output_dir: Path | None = None, cache=None):
     Writes ``report.html`` and ``report.md`` into ``output_dir`` (default: ``<demo>/report``)
     and returns the report and the two paths.
     """
-    from . import report_render
-    from .fixes import load_fix
-    from .report import build_report
-    from .rules import builtin_rules
-    from .source import Repository
+    from reviewbot.render import report as report_render
+    from reviewbot.history.fixes import load_fix
+    from reviewbot.history.report import build_report
+    from reviewbot.rules.spec import builtin_rules
+    from reviewbot.git.repository import Repository
 
     repo = Repository(path)
     fix = load_fix(repo, demo_fix_sha(repo))

@@ -23,7 +23,7 @@ import shlex
 from pathlib import Path
 
 from reviewbot.demo import fixture_text, makefile, uapi_header
-from reviewbot.history import AUTHOR, HistoryBuilder
+from reviewbot.git.fastimport import AUTHOR, HistoryBuilder
 
 _SHA = re.compile(r"\{sha(12)?:([\w.-]+)\}")
 

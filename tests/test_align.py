@@ -4,33 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot import align as al
-from reviewbot import items as ix
-from reviewbot import syntax as sx
+from reviewbot.backport import align
+from reviewbot.backport import statements
+from reviewbot.ctree import syntax
 
 
-def known(target_fn: str, up_fn: str | None = None, tree=None) -> al.Known:
-    unit = sx.parse(target_fn.encode())
+def known(target_fn: str, up_fn: str | None = None, tree=None) -> align.Known:
+    unit = syntax.parse(target_fn.encode())
     fn = next(iter(unit.functions.values()))[0]
     up = None
     if up_fn is not None:
-        up = next(iter(sx.parse(up_fn.encode()).functions.values()))[0].node
-    return al.known_for(unit, fn.node, up, tree)
+        up = next(iter(syntax.parse(up_fn.encode()).functions.values()))[0].node
+    return align.known_for(unit, fn.node, up, tree)
 
 
-def stmt(src: str) -> al.Item:
-    side = ix.fragment(src.split("\n"))
-    return ix.fragment_block(side).code_items()[0]
+def stmt(src: str) -> align.Item:
+    side = statements.fragment(src.split("\n"))
+    return statements.fragment_block(side).code_items()[0]
 
 
 def test_fragment_closes_braces_and_marks_cut_statements():
-    side = ix.fragment(["\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
+    side = statements.fragment(["\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
                         "\t\tpage = vm_normal_page(vma, address, pteval);", "\t\tif (unlikely(!page)) {",
                         "\t\t\tresult = SCAN_PAGE_NULL;"])
-    items = ix.fragment_block(side).code_items()
+    items = statements.fragment_block(side).code_items()
     assert [(i.kind, i.cut_start, i.cut_end) for i in items] == [
         ("compound_statement", True, False), ("expression_statement", False, False), ("if_statement", False, True)]
-    assert ix.texts(items[0].code) == ("result", "=", "SCAN_PTE_NON_PRESENT", ";", "goto", "out", ";", "}")
+    assert statements.texts(items[0].code) == ("result", "=", "SCAN_PTE_NON_PRESENT", ";", "goto", "out", ";", "}")
     assert (items[1].start, items[1].end) == (3, 3)
 
 
@@ -44,9 +44,9 @@ LOCAL = """static int f(struct vm_area_struct *vma, unsigned long address, pte_t
 
 def test_rename_to_the_target_functions_own_declaration():
     k = known(LOCAL)
-    m = al.compare_tokens(stmt("page = vm_normal_page(vma, addr, pteval);").code,
+    m = align.compare_tokens(stmt("page = vm_normal_page(vma, addr, pteval);").code,
                           stmt("page = vm_normal_page(vma, address, pteval);").code, k)
-    assert m.level == al.RENAMED and m.renames == (("id", "addr", "address"),)
+    assert m.level == align.RENAMED and m.renames == (("id", "addr", "address"),)
 
 
 @pytest.mark.parametrize(
@@ -62,23 +62,23 @@ def test_rename_to_the_target_functions_own_declaration():
 )
 def test_rename_validity(kind, u, t, ok):
     target = LOCAL.replace("return 0;", "if (khugepaged_test_exit(mm) || pte_present(x) || SCAN_PTE_NON_PRESENT) goto out;\nout:\n\treturn 0;")
-    assert al.valid_rename(kind, u, t, known(target)) is ok
+    assert align.valid_rename(kind, u, t, known(target)) is ok
 
 
 def test_a_name_the_target_tree_still_has_is_not_a_rename():
     target = LOCAL.replace("return 0;", "return khugepaged_test_exit(mm);")
     k = known(target, tree=lambda name: name == "hpage_collapse_test_exit")
-    assert not al.valid_rename("id", "hpage_collapse_test_exit", "khugepaged_test_exit", k)
+    assert not align.valid_rename("id", "hpage_collapse_test_exit", "khugepaged_test_exit", k)
 
 
 def test_rewrite_is_learned_by_anti_unification():
     u = stmt("if (mmap_write_trylock(mm)) {").cond
     t = stmt("if (down_write_trylock(&mm->mmap_sem)) {").cond
-    m = al.rewrite_match(u, t, known(LOCAL))
-    assert m.level == al.REWRITTEN
+    m = align.rewrite_match(u, t, known(LOCAL))
+    assert m.level == align.REWRITTEN
     (r,) = m.rewrites
     assert r.show() == "mmap_write_trylock(X) -> down_write_trylock(&X->mmap_sem)"
-    out = al.transform(["\t\t\tmmap_write_trylock(vma->vm_mm);"], {}, [r], {})
+    out = align.transform(["\t\t\tmmap_write_trylock(vma->vm_mm);"], {}, [r], {})
     assert out.lines == ("\t\t\tdown_write_trylock(&vma->vm_mm->mmap_sem);",)
 
 
@@ -91,22 +91,22 @@ def test_rewrite_is_learned_by_anti_unification():
     ],
 )
 def test_semantic_changes_are_not_rewrites(u, t):
-    assert not al.rewrite_match(stmt(u).cond, stmt(t).cond, known(LOCAL)).ok
+    assert not align.rewrite_match(stmt(u).cond, stmt(t).cond, known(LOCAL)).ok
 
 
 def test_ptep_get_versus_dereference_is_a_rewrite():
-    m = al.compare_items(stmt("pte_t pteval = ptep_get(_pte);"), stmt("pte_t pteval = *_pte;"), known(LOCAL))
-    assert m.level == al.REWRITTEN and m.rewrites[0].show() == "ptep_get(X) -> *X"
+    m = align.compare_items(stmt("pte_t pteval = ptep_get(_pte);"), stmt("pte_t pteval = *_pte;"), known(LOCAL))
+    assert m.level == align.REWRITTEN and m.rewrites[0].show() == "ptep_get(X) -> *X"
 
 
 def test_heads_match_when_bodies_differ():
     u = stmt("if (!khugepaged_test_exit(mm))\n\tcollapse_and_free_pmd(mm, vma, addr, pmd);")
     t = stmt("if (!khugepaged_test_exit(mm)) {\n\tspinlock_t *ptl = pmd_lock(mm, pmd);\n}")
-    assert al.compare_items(u, t, known(LOCAL)).level == al.HEAD
+    assert align.compare_items(u, t, known(LOCAL)).level == align.HEAD
 
 
 def test_conflicting_evidence_is_dropped():
-    ev = al.Evidence()
+    ev = align.Evidence()
     ev.renames += [("id", "addr", "address"), ("id", "addr", "haddr"), ("id", "start_addr", "address")]
     renames, _, conflicts = ev.resolve()
     assert renames == {("id", "start_addr"): "address"}
@@ -114,25 +114,25 @@ def test_conflicting_evidence_is_dropped():
 
 
 def test_transform_renames_code_and_function_names_in_comments():
-    out = al.transform(["\t/* See collapse_scan_pmd(); addr stays */", "\tif (addr < vma->vm_start)", "\t\tgoto out;"],
+    out = align.transform(["\t/* See collapse_scan_pmd(); addr stays */", "\tif (addr < vma->vm_start)", "\t\tgoto out;"],
                        {("id", "addr"): "address", ("label", "out"): "out_unmap"}, [], {"collapse_scan_pmd": "khugepaged_scan_pmd"})
     assert out.lines == ("\t/* See khugepaged_scan_pmd(); addr stays */", "\tif (address < vma->vm_start)", "\t\tgoto out_unmap;")
     assert set(out.renames) == {("addr", "address"), ("out", "out_unmap"), ("collapse_scan_pmd", "khugepaged_scan_pmd")}
 
 
 def test_related_names():
-    assert al.related_names("collapse_scan_pmd", "khugepaged_scan_pmd")
-    assert al.related_names("pte_uffd", "pte_uffd_wp")
-    assert not al.related_names("folio_test_large", "PageCompound")
+    assert align.related_names("collapse_scan_pmd", "khugepaged_scan_pmd")
+    assert align.related_names("pte_uffd", "pte_uffd_wp")
+    assert not align.related_names("folio_test_large", "PageCompound")
 
 
 def test_a_field_read_the_target_keeps_in_a_local_is_a_rewrite():
     target = LOCAL.replace("{\n", "{\n\tstruct mm_struct *mm = vma->vm_mm;\n", 1)
-    m = al.compare_items(stmt("referenced += mmu_notifier_test_young(vma->vm_mm, address);"),
+    m = align.compare_items(stmt("referenced += mmu_notifier_test_young(vma->vm_mm, address);"),
                          stmt("referenced += mmu_notifier_test_young(mm, address);"), known(target))
-    assert m.level == al.REWRITTEN
+    assert m.level == align.REWRITTEN
     (r,) = m.rewrites
     assert r.show() == "vma->vm_mm -> mm"
-    assert al.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == ("\tmmap_assert_locked(mm);",)
+    assert align.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == ("\tmmap_assert_locked(mm);",)
     # without a local mm the same difference is no rewrite
-    assert not al.compare_items(stmt("x(vma->vm_mm);"), stmt("x(mm);"), known(LOCAL)).ok
+    assert not align.compare_items(stmt("x(vma->vm_mm);"), stmt("x(mm);"), known(LOCAL)).ok

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reviewbot.backport import backport, body, out_path
-from reviewbot.cli import app
+from reviewbot.backport.generate import backport, body, out_path
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text, populate
-from reviewbot.history import HistoryBuilder
-from reviewbot.patches import read_mail
-from reviewbot.rules import builtin_rules
-from reviewbot.source import Repository
-from reviewbot.validate import upstream_from_commit, upstream_from_mail
+from reviewbot.git.fastimport import HistoryBuilder
+from reviewbot.diffs.patches import read_mail
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.git.repository import Repository
+from reviewbot.backport.validate import upstream_from_commit, upstream_from_mail
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 FIX_B = next(PATCHES.glob("0002-*.patch"))  # v7.1-era isolate change near renamed identifiers
@@ -340,8 +340,8 @@ def test_a_recorded_fix_whose_guard_is_gone_is_backported_again(demo, tmp_path):
 
 
 def test_a_patch_that_fails_its_own_validation_is_never_written(demo, tmp_path, monkeypatch):
-    import reviewbot.backport as bp
-    from reviewbot.validate import Validation, Verdict
+    import reviewbot.backport.generate as bp
+    from reviewbot.backport.validate import Validation, Verdict
 
     path, named = demo
     repo = Repository(path)

@@ -15,7 +15,7 @@ from gitenv import PATCH, _tree_digest, git, isolate_git, kernel_repo
 from test_readonly import registered_commands
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
@@ -189,7 +189,7 @@ def test_bad_input_is_one_line_and_exit_2(name, args, needle, world, tmp_path, m
 
 
 def test_a_path_leaving_the_repository_is_refused_before_any_blob_is_read(world, monkeypatch):
-    from reviewbot import source
+    from reviewbot.git import repository as source
 
     def boom(*a, **k):
         raise AssertionError("a blob was read")
@@ -271,7 +271,7 @@ def test_ctrl_c_during_demo_build_leaves_no_temporary_directory(tmp_path, monkey
 
 
 def test_internal_errors_are_one_line_and_can_show_the_traceback(tmp_path, monkeypatch):
-    from reviewbot import files as check  # where the CLI reaches check_source for FILEs
+    from reviewbot.checker import files as check  # where the CLI reaches check_source for FILEs
 
     def bug(*a, **k):
         raise ZeroDivisionError("oops")

@@ -9,7 +9,7 @@ import pytest
 from histories import build, era
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fixture_header import read
 
-from reviewbot.check import check_source
-from reviewbot.model import VersionInfo
-from reviewbot.rules import get_rule
+from reviewbot.checker.check import check_source
+from reviewbot.model.results import VersionInfo
+from reviewbot.rules.spec import get_rule
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 FILES = sorted(ROOT.glob("eras/*.c")) + sorted(ROOT.glob("cases/*.c"))

@@ -27,14 +27,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from reviewbot.check import check_source
-from reviewbot.cli import app
+from reviewbot.checker.check import check_source
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text
-from reviewbot.errors import ReviewbotError
-from reviewbot.model import Status, VersionInfo
-from reviewbot.patches import ApplyFailure, apply_file, read_mails
-from reviewbot.rules import builtin_rules
-from reviewbot.syntax import parse
+from reviewbot.model.errors import ReviewbotError
+from reviewbot.model.results import Status, VersionInfo
+from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mails
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.ctree.syntax import parse
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 C_SOURCES = [p.read_bytes() for p in sorted(FIX.glob("eras/*.c")) + sorted(FIX.glob("cases/*.c"))]

@@ -6,13 +6,13 @@ import pytest
 from gitenv import PATCH, git, isolate_git, kernel_repo
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text
-from reviewbot.gate import Change, check_blobs, compare, reverse
-from reviewbot.model import CheckResult, FileResult, Status
-from reviewbot.model import VersionInfo as V
-from reviewbot.patches import ApplyFailure, apply_file, read_mail
-from reviewbot.rules import get_rule
+from reviewbot.hooks.gate import Change, check_blobs, compare, reverse
+from reviewbot.model.results import CheckResult, FileResult, Status
+from reviewbot.model.results import VersionInfo as V
+from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail
+from reviewbot.rules.spec import get_rule
 
 P, M, NA = Status.PRESENT, Status.MISSING, Status.NOT_APPLICABLE
 RULE = get_rule("khugepaged-uffd-wp")

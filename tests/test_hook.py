@@ -20,11 +20,11 @@ from gitenv import PATCH, git, isolate_git, kernel_repo
 from histories import build, era
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text, makefile
-from reviewbot.hook import CHAINED, MARKER, covered_paths, hooks_dir, script
-from reviewbot.hook import install as install_hooks
-from reviewbot.rules import builtin_rules
+from reviewbot.hooks.install import CHAINED, MARKER, covered_paths, hooks_dir, script
+from reviewbot.hooks.install import install as install_hooks
+from reviewbot.rules.spec import builtin_rules
 
 runner = CliRunner()
 GUARD = b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
@@ -368,16 +368,16 @@ def test_cc_stable_patch_goes_through_backport_validation(repo, tmp_path, monkey
     git(repo, "commit", "-q", "-a", "--no-verify", "-m", "mm: comment\n\nCc: stable@vger.kernel.org\nSigned-off-by: A <a@example.org>")
     patch = tmp_path / "stable.patch"
     patch.write_bytes(format_patch(repo))
-    monkeypatch.delitem(sys.modules, "reviewbot.validate", raising=False)
+    monkeypatch.delitem(sys.modules, "reviewbot.backport.validate", raising=False)
     seen = {}
 
     def fake_validate(repo_, mail, onto, rules, upstream=None):
         seen["onto"] = onto.sha
         return types.SimpleNamespace(accepted=False, reasons=["touches functions the upstream fix does not"])
 
-    fake = types.ModuleType("reviewbot.validate")
+    fake = types.ModuleType("reviewbot.backport.validate")
     fake.validate = fake_validate
-    monkeypatch.setitem(sys.modules, "reviewbot.validate", fake)
+    monkeypatch.setitem(sys.modules, "reviewbot.backport.validate", fake)
     r = validate(repo, patch)
     assert r.exit_code == 1
     assert "backport validation rejects it: touches functions the upstream fix does not" in r.stderr
@@ -390,7 +390,7 @@ def test_cc_stable_without_the_validate_module_is_a_note(repo, tmp_path, monkeyp
     real = importlib.import_module
 
     def no_validate(name, *a, **k):
-        if name == "reviewbot.validate":
+        if name == "reviewbot.backport.validate":
             raise ModuleNotFoundError("No module named 'reviewbot.validate'", name=name)
         return real(name, *a, **k)
 
@@ -416,7 +416,7 @@ def test_installed_sendemail_validate_script_end_to_end(repo, tmp_path):
 
 
 def test_ctrl_c_while_writing_a_hook_leaves_no_temporary_file(repo, monkeypatch):
-    import reviewbot.hook as hook_module
+    import reviewbot.hooks.install as hook_module
 
     def interrupted(src, dst):
         raise KeyboardInterrupt

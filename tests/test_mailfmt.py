@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewbot.demo import fixture_text
-from reviewbot.mailfmt import Edit, apply_edits, diffstat, file_diff, hunks, slug
-from reviewbot.patches import apply_file, parse_mail
+from reviewbot.diffs.mailfmt import Edit, apply_edits, diffstat, file_diff, hunks, slug
+from reviewbot.diffs.patches import apply_file, parse_mail
 
 OLD = fixture_text("v5.10.178.c")
 N = len(OLD.decode().split("\n")) - 1

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from reviewbot.demo import fixture_text
-from reviewbot.errors import PatchError
-from reviewbot.patches import ApplyFailure, apply_file, read_mail, read_mails, upstream_refs
+from reviewbot.model.errors import PatchError
+from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail, read_mails, upstream_refs
 
 PATCH = next((Path(__file__).resolve().parent.parent / "fixtures" / "patches").glob("0001-*.patch")).read_bytes()
 

@@ -6,8 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
-from reviewbot.hook import covered_paths
-from reviewbot.rules import builtin_rules
+from reviewbot.hooks.install import covered_paths
+from reviewbot.rules.spec import builtin_rules
 
 YAML = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
 

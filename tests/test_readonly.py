@@ -19,7 +19,7 @@ import pytest
 from gitenv import PATCH, dirty, isolate_git, kernel_repo, snapshot
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 
 # command name -> invocations. Cover the paths that touch the repository: reads at refs, the
 # index, patches applied in memory, errors half-way.

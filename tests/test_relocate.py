@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from reviewbot.demo import fixture_text
-from reviewbot.mailfmt import apply_edits
-from reviewbot.patches import read_mail
-from reviewbot.relocate import groups, relocate_file
-from reviewbot.rules import builtin_rules
+from reviewbot.diffs.mailfmt import apply_edits
+from reviewbot.diffs.patches import read_mail
+from reviewbot.backport.relocate import groups, relocate_file
+from reviewbot.rules.spec import builtin_rules
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 FIX_A = read_mail(next(PATCHES.glob("0001-*.patch")).read_bytes()).files[0]

@@ -9,10 +9,10 @@ import pytest
 from stable_history import EXPECTED, FIX_SUBJECT, build_stable
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
-from reviewbot.fixes import branch_status, fix_targets, load_fix
-from reviewbot.rules import builtin_rules
-from reviewbot.source import Repository
+from reviewbot.cli.app import app
+from reviewbot.history.fixes import branch_status, fix_targets, load_fix
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.git.repository import Repository
 
 runner = CliRunner()
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewbot import syntax as sx
-from reviewbot.check import check_source, run_rule
-from reviewbot.errors import ReviewbotError
-from reviewbot.model import Status, VersionInfo
-from reviewbot.rules import get_rule
+from reviewbot.ctree import syntax
+from reviewbot.checker.check import check_source, run_rule
+from reviewbot.model.errors import ReviewbotError
+from reviewbot.model.results import Status, VersionInfo
+from reviewbot.rules.spec import get_rule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ERAS = sorted((FIXTURES / "eras").glob("*.c"))
@@ -87,11 +87,11 @@ def test_partial_parse_agrees_with_full_parse(path):
     """The fast path (only the rule's functions parsed) gives the verdicts of a full parse."""
     data = path.read_bytes()
     version = VersionInfo("6.1.20", "flag")
-    partial = sx.parse_functions(data, path.name, set(RULE.all_functions), {n for g in RULE.names.values() for n in g})
+    partial = syntax.parse_functions(data, path.name, set(RULE.all_functions), {n for g in RULE.names.values() for n in g})
     if partial is None:
         assert path in CASES, "every era fixture is in kernel style: the fast path must take it"
         return
-    full = sx.parse(data, path.name)
+    full = syntax.parse(data, path.name)
     a = run_rule(RULE, [partial], version, path.name)
     b = run_rule(RULE, [full], version, path.name)
     assert a.checks == b.checks

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewbot.check import check_source
-from reviewbot.errors import RuleError
-from reviewbot.model import Status, VersionInfo
-from reviewbot.rules import builtin_rules, load_rule_file, parse_rule
+from reviewbot.checker.check import check_source
+from reviewbot.model.errors import RuleError
+from reviewbot.model.results import Status, VersionInfo
+from reviewbot.rules.spec import builtin_rules, load_rule_file, parse_rule
 
 RULE = Path(__file__).parent / "rules" / "item-lock.toml"
 

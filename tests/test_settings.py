@@ -9,9 +9,9 @@ from gitenv import git, isolate_git, kernel_repo
 from histories import build, era
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
-from reviewbot.errors import InputError
-from reviewbot.settings import Settings, load, parse_bool, parse_entries
+from reviewbot.cli.app import app
+from reviewbot.model.errors import InputError
+from reviewbot.git.settings import Settings, load, parse_bool, parse_entries
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def test_bad_boolean_names_the_key():
 
 def test_entries_layer_and_keys_are_case_insensitive(tmp_path):
     s = parse_entries(
-        [("reviewbot.rules", "a, b"), ("reviewbot.rules", "c a"), ("reviewbot.strict", "false"),
+        [("reviewbot.rules.spec", "a, b"), ("reviewbot.rules.spec", "c a"), ("reviewbot.strict", "false"),
          ("reviewbot.Strict", "true"), ("reviewbot.outputdir", "reports")],
         base=tmp_path,
     )
@@ -66,7 +66,7 @@ def test_load_reads_repository_and_global_config(tmp_path, monkeypatch):
 def test_check_takes_rules_from_config_and_the_flag_wins(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = kernel_repo(tmp_path)
-    git(repo, "config", "reviewbot.rules", "no-such-rule")
+    git(repo, "config", "reviewbot.rules.spec", "no-such-rule")
     r = runner.invoke(app, ["check", "--repo", str(repo)])
     assert r.exit_code == 2 and "unknown rule 'no-such-rule'" in r.stderr
     r = runner.invoke(app, ["check", "--repo", str(repo), "--rule", "khugepaged-uffd-wp"])

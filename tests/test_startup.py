@@ -15,7 +15,7 @@ from gitenv import isolate_git, kernel_repo
 PROBE = """
 import sys
 sys.argv = ["reviewbot", *{args!r}]
-from reviewbot.cli import main
+from reviewbot.cli.app import main
 try:
     main()
 except SystemExit:

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from stable_history import build_stable
 from typer.testing import CliRunner
 
-from reviewbot.cache import VerdictCache
-from reviewbot.cli import app
-from reviewbot.rules import builtin_rules
-from reviewbot.source import Repository
-from reviewbot.sweep import check_ref, select_refs, sweep
+from reviewbot.store.cache import VerdictCache
+from reviewbot.cli.app import app
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.git.repository import Repository
+from reviewbot.history.sweep import check_ref, select_refs, sweep
 
 runner = CliRunner()
 
@@ -240,9 +240,9 @@ def test_tag_of_a_tree_gets_a_row(tmp_path):
                 min_size=1, max_size=30, unique=True))
 def test_order_is_kernel_version_order(versions):
     """v5.10.9 < v5.10.10 and rc tags before the release, whatever order the refs come in."""
-    from reviewbot.model import VersionInfo
-    from reviewbot.sweep import SweepRow, order_rows
-    from reviewbot.versions import KernelVersion
+    from reviewbot.model.results import VersionInfo
+    from reviewbot.history.sweep import SweepRow, order_rows
+    from reviewbot.model.versions import KernelVersion
 
     names = sorted({f"v{a}.{b}" + (f".{c}" if c and not rc else "") + (f"-rc{rc}" if rc else "") for a, b, c, rc in versions})
     rows = [SweepRow(n, "tag", "0" * 40, VersionInfo(None, "unknown")) for n in reversed(names)]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reviewbot.cli import app
+from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text, populate
-from reviewbot.history import HistoryBuilder
-from reviewbot.mailfmt import Edit, file_diff
-from reviewbot.model import VersionInfo
-from reviewbot.patches import Mail, parse_mail, read_mail
-from reviewbot.rules import builtin_rules
-from reviewbot.validate import Upstream, validate_files
+from reviewbot.git.fastimport import HistoryBuilder
+from reviewbot.diffs.mailfmt import Edit, file_diff
+from reviewbot.model.results import VersionInfo
+from reviewbot.diffs.patches import Mail, parse_mail, read_mail
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.backport.validate import Upstream, validate_files
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 UPSTREAM = read_mail(next(PATCHES.glob("0001-*.patch")).read_bytes())

@@ -1,0 +1,365 @@
+"""Where does one change go in the target function? Anchors found by structure.
+
+A change (a run of added/removed lines of a hunk) sits between two statements of the upstream
+function, or at a block's start or end. Every gap between statements of the target function
+is scored by comparing the statement before and the statement after with upstream's
+(:func:`align.compare_items`: equal, renamed, same head, rewritten); the best gap wins only when
+both sides match, one of them with substance, and no other gap scores the same. Removed lines
+are found by their tokens (or, re-expressed, as whole statements). When nothing fits, the
+:class:`Failure` names the missing anchor and the nearest candidate.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from reviewbot.backport import align
+from reviewbot.backport import statements
+from reviewbot.ctree import syntax
+from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Known, Match
+from reviewbot.backport.statements import Block, Item, Side
+
+OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one hunk could not be placed, in terms a maintainer can act on."""
+
+    hunk: int
+    reason: str
+    function: str | None = None
+    missing: str | None = None
+    nearest: str | None = None
+    needles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"hunk": self.hunk, "reason": self.reason, "function": self.function,
+                "missing": self.missing, "nearest": self.nearest}
+
+
+@dataclass
+class Group:
+    """A run of removed/added lines of a hunk and its position in the hunk's pre-image."""
+
+    pre: int  # index in the hunk's pre-image of the first removed line / the insertion point
+    removed: list[str]
+    added: list[str]
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def norm(line: str) -> str:
+    """A line with whitespace collapsed (for comparing blank and comment lines)."""
+    return " ".join(line.split())
+
+
+@dataclass
+class Ctx:
+    """The target side of one hunk: the blob, the located function and what it declares."""
+
+    side: Side
+    fn: syntax.Function
+    root: Block
+    known: Known
+    up_name: str | None
+    renames: dict[tuple[str, str], str] = field(default_factory=dict)
+    comment_renames: dict[str, str] = field(default_factory=dict)
+
+
+def _up_gap(block: Block, p: int) -> tuple[Block, int] | None:
+    """The block and code-item index where an insertion before side line ``p`` sits."""
+    for it in block.items:
+        if it.start < p <= it.end:
+            for b in it.blocks:
+                lo = b.open_line if b.open_line is not None else -1
+                hi = b.close_line if b.close_line is not None else 10**9
+                if lo < p <= hi:
+                    inner = _up_gap(b, p)
+                    if inner is not None:
+                        return inner
+            return None
+    items = block.code_items()
+    return block, sum(1 for it in items if it.end < p)
+
+
+def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
+    uo, to = ub.owner, tb.owner
+    if uo is None and to is None:
+        return EQUAL, Match(EQUAL), False
+    if uo is None or to is None or ub not in uo.blocks or uo.blocks.index(ub) != to.blocks.index(tb) \
+            or (len(uo.blocks) != len(to.blocks) and not uo.cut_end):
+        return 0, align.NO, False
+    m = align.compare_items(uo, to, known)
+    return min(m.level, HEAD) if m.ok else 0, m, align.strong(uo)
+
+
+def _anchor_cmp(u, ub: Block, t, tb: Block, known: Known) -> tuple[int, Match, bool]:
+    if u is UNKNOWN:
+        return HEAD, Match(HEAD), False
+    if isinstance(u, Item) and isinstance(t, Item):
+        m = align.compare_items(u, t, known)
+        return m.level, m, align.strong(u)
+    if u is OPEN and t is OPEN:
+        return _owner_cmp(ub, tb, known)
+    if u is CLOSE and t is CLOSE:
+        return EQUAL, Match(EQUAL), False
+    return 0, align.NO, False
+
+
+def _extended(ub: Block, uj: int, tb: Block, tj: int, known: Known) -> int:
+    us, ts = ub.code_items(), tb.code_items()
+    score = 0
+    for k in range(1, 4):
+        for ui, ti in ((uj - 1 - k, tj - 1 - k), (uj + k, tj + k)):
+            if 0 <= ui < len(us) and 0 <= ti < len(ts) and align.compare_items(us[ui], ts[ti], known).level >= HEAD:
+                score += 1
+    if ub.owner is not None and tb.owner is not None and align.compare_items(ub.owner, tb.owner, known).level >= HEAD:
+        score += 2
+    return score
+
+
+def _describe(a, side: Side, block: Block | None = None) -> str:
+    """How a maintainer would name an upstream anchor: its text as the hunk shows it."""
+    if isinstance(a, Item):
+        text = " ".join(x.strip() for x in side.lines[a.start:a.end + 1] if x.strip())
+        return f"`{text[:100]}`"
+    if a is OPEN and block is not None and block.owner is not None:
+        return f"the start of the block of `{side.lines[block.owner.start].strip()}`"
+    return a
+
+
+def _target_label(a, tb: Block, side: Side) -> str:
+    if isinstance(a, Item):
+        return f"`{side.lines[a.start].strip()}` (line {a.start + 1})"
+    if a is OPEN:
+        return f"the start of the block at line {(tb.open_line or 0) + 1}"
+    return f"the end of the block at line {(tb.close_line or 0) + 1}"
+
+
+def _chain_evidence(ub: Block, tb: Block, known: Known, ev: Evidence) -> None:
+    """Align the gap's block with its target counterpart, then each enclosing block pair."""
+    while ub is not None and tb is not None:
+        align.align_blocks(ub, tb, known, ev)
+        if ub.owner is None or tb.owner is None:
+            return
+        ub, tb = ub.owner.parent, tb.owner.parent
+
+
+@dataclass
+class _Place:
+    start: int
+    remove: int
+    up_indent: str
+    tgt_indent: str
+    evidence: Evidence
+    via_rewrite: bool
+    adjusted: bool
+
+
+def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no: int, where: str,
+               full_ev: Evidence | None) -> _Place | Failure:
+    """Where added lines go: the unique target gap whose statements before and after match."""
+    loc = _up_gap(up_root, p)
+    fname = ctx.fn.name
+    if loc is None:
+        return Failure(hunk_no, f"hunk #{hunk_no}: the change is inside a statement; only whole statements can be relocated",
+                       fname, up_side.lines[p] if p < len(up_side.lines) else None)
+    ub, uj = loc
+    uitems = ub.code_items()
+    u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
+    u_after = uitems[uj] if uj < len(uitems) else (CLOSE if ub.close_line is not None else UNKNOWN)
+    cands = []
+    for tb in statements.all_blocks(ctx.root):
+        if not tb.braced:
+            continue
+        titems = tb.code_items()
+        for tj in range(len(titems) + 1):
+            t_before = titems[tj - 1] if tj else OPEN
+            t_after = titems[tj] if tj < len(titems) else CLOSE
+            lb, mb, sb = _anchor_cmp(u_before, ub, t_before, tb, ctx.known)
+            la, ma, sa = _anchor_cmp(u_after, ub, t_after, tb, ctx.known)
+            cands.append([tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa, 0])
+    good = [c for c in cands if c[4] >= REWRITTEN and c[5] >= REWRITTEN and ((c[8] and c[4] >= HEAD) or (c[9] and c[5] >= HEAD))]
+    for c in good:
+        c[10] = _extended(ub, uj, c[0], c[1], ctx.known)
+    good.sort(key=lambda c: (min(c[4], c[5]), c[4] + c[5], c[10]), reverse=True)
+    if not good:
+        near = max(cands, key=lambda c: (c[4] + c[5], max(c[4], c[5])), default=None)
+        missing = u_before if near is None or near[4] <= near[5] else u_after
+        which = "before" if missing is u_before else "after"
+        nearest = None
+        needles: tuple[str, ...] = ()
+        if near is not None and max(near[4], near[5]) > 0:
+            nearest = f"{fname}() line {_ins_line(near[0], near[2]) + 1}, between {_target_label(near[2], near[0], ctx.side)} and {_target_label(near[3], near[0], ctx.side)}"
+        if isinstance(missing, Item):
+            fn_text = {norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
+            needles = tuple(dict.fromkeys(norm(up_side.lines[k]) for k in range(missing.start, missing.end + 1)
+                                          if norm(up_side.lines[k]) not in fn_text and len(norm(up_side.lines[k])) > 3))
+        if missing is OPEN and ub.owner is not None:
+            fn_text = {norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
+            needles = tuple(x for x in [norm(up_side.lines[ub.owner.start])] if x not in fn_text)
+        what = _describe(missing, up_side, ub)
+        return Failure(hunk_no, f"hunk #{hunk_no}: the statement {which} the change, {what}, is not in {fname}() at {where}"
+                       if missing is not OPEN else f"hunk #{hunk_no}: {what} is not in {fname}() at {where}",
+                       fname, what, nearest, needles)
+    best = good[0]
+    key = (min(best[4], best[5]), best[4] + best[5], best[10])
+    ties = [c for c in good[1:] if (min(c[4], c[5]), c[4] + c[5], c[10]) == key]
+    if ties:
+        lines = ", ".join(str(_ins_line(c[0], c[2]) + 1) for c in [best, *ties])
+        return Failure(hunk_no, f"hunk #{hunk_no}: the anchors match in {len(ties) + 1} places in {fname}() (lines {lines}); refusing to guess",
+                       fname, None, None)
+    tb, tj, t_before, t_after, lb, la, mb, ma = best[:8]
+    ev = Evidence()
+    ev.add(mb)
+    ev.add(ma)
+    if full_ev is not None:
+        ev.renames += full_ev.renames
+        ev.rewrites += full_ev.rewrites
+    else:
+        _chain_evidence(ub, tb, ctx.known, ev)
+    ins = _ins_line(tb, t_before) + 1
+    ubase = None if u_before is UNKNOWN else (ub.open_line if u_before is OPEN else u_before.end)
+    if ubase is not None:
+        between = [norm(x) for x in up_side.lines[ubase + 1:p]]
+        have = [norm(x) for x in ctx.side.lines[ins:ins + len(between)]]
+        if between and between == have:
+            ins += len(between)
+    # indentation: the same anchor on both sides, the one after the change when it is a statement
+    if isinstance(u_after, Item) and isinstance(t_after, Item):
+        ui, ti = _indent(up_side.lines[u_after.start]), _indent(ctx.side.lines[t_after.start])
+    elif isinstance(u_before, Item) and isinstance(t_before, Item):
+        ui = _indent(up_side.lines[u_before.end if u_before.cut_start else u_before.start])
+        ti = _indent(ctx.side.lines[t_before.start])
+    else:
+        ui = ti = ""
+    adjusted = lb < EQUAL or la < EQUAL
+    return _Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+
+
+def _ins_line(tb: Block, t_before) -> int:
+    if isinstance(t_before, Item):
+        return t_before.end
+    return tb.open_line if tb.open_line is not None else 0
+
+
+def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
+    if not ut or not tt:
+        return Match(EQUAL) if norm(u) == norm(t) else align.NO
+    return align.compare_tokens(ut, tt, known)
+
+
+def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tgt_toks: list[tuple],
+             hunk_no: int, where: str, full_ev: Evidence | None, up_root: Block) -> _Place | Failure:
+    """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
+    fname = ctx.fn.name
+    n = len(g.removed)
+    lo, hi = ctx.fn.node.start_point[0], ctx.fn.node.end_point[0]
+    best: list[tuple[int, int, Evidence]] = []
+    for s in range(lo, hi - n + 2):
+        ev = Evidence()
+        score = 0
+        for k in range(n):
+            m = _line_match(up_side.lines[p0 + k], up_toks[p0 + k], ctx.side.lines[s + k], tgt_toks[s + k], ctx.known)
+            if not m.ok:
+                break
+            ev.add(m)
+            score += m.level
+        else:
+            for k in range(1, 4):
+                for ui, ti in ((p0 - k, s - k), (p0 + n - 1 + k, s + n - 1 + k)):
+                    if 0 <= ui < len(up_side.lines) and lo <= ti <= hi:
+                        m = _line_match(up_side.lines[ui], up_toks[ui], ctx.side.lines[ti], tgt_toks[ti], ctx.known)
+                        if m.ok and up_side.lines[ui].strip():
+                            score += 1
+            best.append((score, s, ev))
+    best.sort(key=lambda x: -x[0])
+    if best and (len(best) == 1 or best[0][0] > best[1][0]):
+        score, s, ev = best[0]
+        if full_ev is not None:
+            ev.renames += full_ev.renames
+            ev.rewrites += full_ev.rewrites
+        adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
+        return _Place(s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted)
+    if len(best) > 1:
+        return Failure(hunk_no, f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess", fname)
+    # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
+    placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
+    if placed is not None:
+        return placed
+    first = next((x for x in g.removed if x.strip()), g.removed[0])
+    near = _nearest_line(first, ctx.side.lines, lo, hi)
+    return Failure(hunk_no, f"hunk #{hunk_no}: the lines the fix removes are not in {fname}() at {where}: `{first.strip()}`",
+                   fname, f"`{first.strip()}`", near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
+                   tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3])
+
+
+def _statement_replacement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx,
+                           full_ev: Evidence | None) -> _Place | None:
+    p1 = p0 + len(g.removed)
+    loc = _up_gap(up_root, p0)
+    if loc is None:
+        return None
+    ub, uj = loc
+    uitems = ub.code_items()
+    removed = [it for it in uitems[uj:] if it.start >= p0 and it.end < p1]
+    covered = {k for it in removed for k in range(it.start, it.end + 1)}
+    if not removed or any(k not in covered and up_side.lines[k].strip() and not up_side.lines[k].strip().startswith(("/*", "*", "//"))
+                          for k in range(p0, p1)):
+        return None
+    if any(it.cut_start or it.cut_end for it in removed):
+        return None
+    k = len(removed)
+    u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
+    u_after = uitems[uj + k] if uj + k < len(uitems) else (CLOSE if ub.close_line is not None else UNKNOWN)
+    found = []
+    for tb in statements.all_blocks(ctx.root):
+        titems = tb.code_items()
+        for tj in range(len(titems) - k + 1):
+            ms = [align.compare_items(u, t, ctx.known) for u, t in zip(removed, titems[tj:tj + k], strict=True)]
+            if not all(m.level >= REWRITTEN for m in ms):
+                continue
+            lb, mb, sb = _anchor_cmp(u_before, ub, titems[tj - 1] if tj else OPEN, tb, ctx.known)
+            la, ma, sa = _anchor_cmp(u_after, ub, titems[tj + k] if tj + k < len(titems) else CLOSE, tb, ctx.known)
+            if lb >= REWRITTEN and la >= REWRITTEN and (sb or sa):
+                found.append((tb, tj, ms + [mb, ma]))
+    if len(found) != 1:
+        return None
+    tb, tj, ms = found[0]
+    ev = Evidence()
+    for m in ms:
+        ev.add(m)
+    if full_ev is not None:
+        ev.renames += full_ev.renames
+        ev.rewrites += full_ev.rewrites
+    titems = tb.code_items()
+    start, end = titems[tj].start, titems[tj + k - 1].end
+    return _Place(start, end - start + 1, _indent(up_side.lines[removed[0].start]), _indent(ctx.side.lines[start]),
+                  ev, any(m.level == REWRITTEN for m in ms), True)
+
+
+def _nearest_line(text: str, lines: list[str], lo: int, hi: int) -> tuple[int, str] | None:
+    want = norm(text)
+    best, score = None, 0.0
+    for k in range(lo, min(hi + 1, len(lines))):
+        r = difflib.SequenceMatcher(None, want, norm(lines[k])).ratio()
+        if r > score:
+            best, score = (k, lines[k]), r
+    return best if score >= 0.6 else None
+
+
+def reindent(lines: list[str], up: str, tgt: str) -> list[str]:
+    """Swap the upstream base indentation for the target's on every line that has it."""
+    if up == tgt:
+        return list(lines)
+    out = []
+    for x in lines:
+        if x.startswith(up) and x.strip():
+            out.append(tgt + x[len(up):])
+        else:
+            out.append(x)
+    return out

@@ -1,0 +1,435 @@
+"""Generate stable backports: a ``git am``-ready mail per target, or an honest reason why not.
+
+For each target ref: decide whether it needs the fix at all (:func:`_need`: not affected,
+already fixed, or needs a backport), place every hunk with the ladder in :mod:`relocate`
+(exact -> relocated -> transformed), write the mail the stable way (``commit <sha> upstream.``,
+the upstream message and trailers, a bracketed note for every deviation, the committer's
+Signed-off-by from ``git config``), validate it with :mod:`validate` exactly like a proposed
+backport, and only then write it. A target that cannot be done is ``failed`` with the hunk, the
+missing function or anchor statement, the nearest candidate, and possible dependencies: commits
+between the target and the fix that touched the missing lines or symbols.
+
+Nothing here writes to the repository; output goes only under the output directory, each file
+written atomically, byte-identical on a second run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reviewbot import __version__
+from reviewbot.model.errors import InputError, RepoError, ReviewbotError
+from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
+from reviewbot.model.results import SCHEMA
+from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, upstream_refs
+from reviewbot.backport.relocate import Failure, Placed, relocate_file
+from reviewbot.rules.spec import Rule
+from reviewbot.git.repository import Repository, Revision
+from reviewbot.history.sweep import version_at
+from reviewbot.backport.validate import (
+    Need,
+    Upstream,
+    Validation,
+    ancestor_note,
+    intent,
+    need,
+    results_for,
+    reverse,
+    tree_lookup,
+    validate_files,
+)
+from reviewbot.model.versions import KernelVersion
+
+STATUSES = ("generated", "already-fixed", "not-affected", "failed")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A commit that may be needed first (it changed text the target lacks)."""
+
+    sha: str
+    subject: str
+
+    def __str__(self) -> str:
+        return f'{self.sha[:12]} ("{self.subject}")'
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """What happened for one target ref."""
+
+    ref: str
+    sha: str
+    kernel_version: str | None
+    status: str
+    method: str | None = None
+    patch: str | None = None
+    deviations: tuple[str, ...] = ()
+    learned: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    reason: str | None = None
+    failures: tuple[Failure, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    validation: Validation | None = None
+    warnings: tuple[str, ...] = ()
+    text: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "ref": self.ref, "sha": self.sha, "kernel_version": self.kernel_version, "status": self.status,
+            "method": self.method, "patch": self.patch, "deviations": list(self.deviations),
+            "learned_rewrites": list(self.learned), "evidence": list(self.evidence), "reason": self.reason,
+            "failures": [f.to_json() for f in self.failures],
+            "possible_dependencies": [{"sha": d.sha, "subject": d.subject} for d in self.dependencies],
+            "warnings": list(self.warnings),
+            "validation": self.validation.to_json() if self.validation else None,
+        }
+
+
+@dataclass(frozen=True)
+class BackportRun:
+    """The upstream fix and one result per target."""
+
+    upstream: Upstream
+    targets: tuple[TargetResult, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(t.status == "failed" for t in self.targets)
+
+    def lines(self) -> list[str]:
+        """The text report: one line per target, then its deviations, reasons or evidence."""
+        out = [f"upstream: {self.upstream.label}"]
+        width = max((len(t.ref) for t in self.targets), default=0)
+        pad = " " * (width + 2)
+        for t in self.targets:
+            lead = f"{t.ref.ljust(width)}  {t.status:<13}"
+            if t.status == "generated":
+                out.append(f"{lead}  {t.method:<11}  {t.patch or '(not written: no --output-dir)'}")
+                out += [f"{pad}{d}" for d in t.deviations]
+            elif t.status == "failed":
+                out.append(f"{lead}  {t.reason}")
+                out += [f"{pad}{f.reason}" for f in t.failures[1:]]
+                out += [f"{pad}nearest candidate: {f.nearest}" for f in t.failures if f.nearest]
+                if t.dependencies:
+                    out.append(f"{pad}possible dependencies:")
+                    out += [f"{pad}  {d}" for d in t.dependencies]
+            else:
+                out.append(f"{lead}  {t.evidence[0] if t.evidence else ''}")
+                out += [f"{pad}{e}" for e in t.evidence[1:]]
+            out += [f"{pad}warning: {w}" for w in t.warnings]
+        return out
+
+    def to_json(self) -> dict:
+        m = self.upstream.mail
+        return {"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__},
+                "upstream": {"sha": self.upstream.sha, "subject": m.subject, "author": m.author},
+                "targets": [t.to_json() for t in self.targets]}
+
+
+# --- targets ------------------------------------------------------------------------------
+
+
+def select_branches(repo: Repository, pattern: str) -> list[str]:
+    """Local and remote branches whose short name matches ``pattern``, oldest kernel first."""
+    out = repo.repo.git.for_each_ref("--format=%(refname:short)", "refs/heads", "refs/remotes")
+    names = [n for n in out.splitlines() if n and fnmatch.fnmatchcase(n, pattern) and not n.endswith("/HEAD")]
+    if not names:
+        raise InputError(f"no branch matches {pattern!r}", "list them with git branch -a")
+
+    def key(name: str):
+        m = re.search(r"(\d+)\.(\d+)", name)
+        return (0, int(m.group(1)), int(m.group(2)), name) if m else (1, 0, 0, name)
+
+    return sorted(names, key=key)
+
+
+def signer(repo: Repository) -> str | None:
+    """``Name <email>`` from the repository's git config (read only)."""
+    reader = repo.repo.config_reader()
+    try:
+        name = reader.get_value("user", "name", "")
+        email = reader.get_value("user", "email", "")
+    except Exception:  # noqa: BLE001 - configparser raises a zoo of errors for odd configs
+        return None
+    return f"{name} <{email}>" if name and email else None
+
+
+def _prefix(template: str | None, version: str | None) -> str:
+    series = KernelVersion.parse(version).series if version else ""
+    if template is None:
+        return f"PATCH {series}" if series else "PATCH"
+    return " ".join(template.replace("{series}", series).split())
+
+
+def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, ...]) -> str | None:
+    if repo.blob_id(rev, path) is not None:
+        return path
+    for rule in rules:
+        if path in rule.paths:
+            for other in rule.paths:
+                if other != path and repo.blob_id(rev, other) is not None:
+                    return other
+    return None
+
+
+def _need(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], targets: dict[str, bytes],
+          paths: dict[str, str], version) -> Need:
+    """Does ``rev`` need the fix? The structural verdicts, cross-checked with ``fixes.branch_status``.
+
+    The structure decides first: never add a guard that is already there, never backport to a
+    tree the checks do not apply to. ``branch_status`` adds what history knows (the fix recorded
+    by ancestry, an upstream marker or a patch-id; the ``Fixes:`` commit missing from the branch;
+    a recorded fix whose guard is gone). It judges only the checks this fix turns from missing to
+    present (``intent``): a different change in the same function is not "already fixed".
+    """
+    pre = [r for tp in paths.values() for r in results_for(targets[tp], tp, rules, version, rev.name)]
+    keys = intent(rules, upstream.mail, upstream.pre)
+    present = bool(paths) and all(not isinstance(apply_file(targets[paths[fp.source]], reverse(fp)), ApplyFailure)
+                                  for fp in upstream.mail.files if fp.source in paths)
+    structural = need(pre, keys, ancestor_note(repo, upstream.sha if upstream.local else None, rev), present)
+    if structural.status == "not-affected":
+        return structural
+    st = _branch_status(repo, upstream, rev, rules, keys)
+    if st is None:
+        return structural
+    if structural.status == "already-fixed":
+        recorded = tuple(e.detail for e in st.evidence if e.kind in ("greg", "sasha", "cherry-pick", "patch-id"))
+        return Need("already-fixed", structural.evidence + recorded)
+    if st.status == "not-affected":
+        return Need("not-affected", tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability")) or structural.evidence)
+    if st.status == "fixed":
+        strong = [e.detail for e in st.evidence if e.kind in ("ancestor", "greg", "sasha", "cherry-pick", "patch-id")]
+        if strong:
+            return Need("already-fixed", tuple(strong) + tuple(st.disagreements))
+    if st.status == "regressed":
+        return Need("needs-backport", tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence)
+    return structural
+
+
+def _branch_status(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], keys: set[str]):
+    from reviewbot.history.fixes import Fix, branch_status
+
+    m = upstream.mail
+    fix = Fix(sha=upstream.sha, subject=m.subject, author=m.author, fixes=tuple(m.fixes), mail=m,
+              patch_id=repo.patch_id_of(m.diff) if m.diff else None, in_repo=upstream.local, origin=upstream.sha or m.subject)
+    targets = tuple(sorted(k.split(":", 1)[1] for k in keys))
+    try:
+        return branch_status(repo, fix, rev.name, rules, targets=targets)
+    except RepoError:
+        return None  # a shallow clone: history cannot tell; the structure already did
+
+
+def dependencies(repo: Repository, rev: Revision, upstream: Upstream, failures: list[Failure], paths: list[str],
+                 mainline: str | None) -> tuple[Dependency, ...]:
+    """Commits between the target and the fix that changed the text the target lacks."""
+    import git
+
+    needles = list(dict.fromkeys(n for f in failures for n in f.needles))[:4]
+    if not needles:
+        return ()
+    if upstream.sha and upstream.local:
+        span = [f"{rev.sha}..{upstream.sha}^"]
+    elif mainline:
+        span = [f"{rev.sha}..{mainline}"]
+    else:
+        span = ["--branches", "--tags", "--not", rev.sha]
+    found: dict[str, tuple[int, str]] = {}
+    for needle in needles:
+        try:
+            out = repo.repo.git.log("--format=%H%x00%ct%x00%s", "-S", needle, *span, "--", *paths)
+        except git.GitCommandError:
+            continue
+        for row in out.splitlines():
+            sha, when, subject = row.split("\0", 2)
+            if sha != upstream.sha:
+                found[sha] = (int(when), subject)
+    ordered = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]))
+    return tuple(Dependency(sha, subject) for sha, (_, subject) in ordered[:5])
+
+
+# --- the mail -----------------------------------------------------------------------------
+
+
+def deviations(placed: list[Placed]) -> list[str]:
+    """The bracketed notes a stable maintainer writes when a backport differs from upstream."""
+    notes = []
+    for p in placed:
+        if p.path != p.upstream_path:
+            notes.append(f"[ {p.upstream_path} is {p.path} in this tree ]")
+    if any(p.method != "exact" and p.adjusted for p in placed):
+        notes.append("[ adjusted context ]")
+    renames = sorted({r for p in placed for r in p.renames})
+    if renames:
+        notes.append(f"[ renamed {', '.join(f'{a} -> {b}' for a, b in renames)} ]")
+    for rw in dict.fromkeys(r for p in placed for r in p.rewrites):
+        notes.append(f"[ rewrote {rw} ]")
+    return notes
+
+
+def body(upstream: Upstream, notes: list[str], sign: str | None) -> str:
+    """``commit <sha> upstream.``, the upstream message and trailers, notes, Signed-off-by."""
+    msg = upstream.mail.message
+    cited = upstream_refs(msg)
+    sha = cited[0][1] if cited else upstream.sha
+    for _, s in cited:  # a backport of a backport cites the original once, at the top
+        msg = re.sub(rf"^.*{s}.*\n?", "", msg, count=1, flags=re.M)
+    msg = msg.strip("\n")
+    out = f"commit {sha} upstream.\n\n" if sha else ""
+    out += msg + "\n"
+    tail = list(notes)
+    last = msg.splitlines()[-1] if msg else ""
+    if sign and not (not notes and last == f"Signed-off-by: {sign}"):
+        tail.append(f"Signed-off-by: {sign}")
+    if tail:
+        if not upstream.mail.trailers:
+            out += "\n"
+        out += "\n".join(tail) + "\n"
+    return out
+
+
+def _write(path: Path, text: str) -> None:
+    data = text.encode()
+    if path.exists() and path.read_bytes() == data:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".reviewbot-", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror}", "choose a writable --output-dir") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def out_path(output_dir: Path, ref: str, subject: str) -> Path:
+    """``<output-dir>/<ref>/0001-<format-patch name>.patch``."""
+    return Path(output_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", ref) / f"0001-{slug(subject)}.patch"
+
+
+# --- one target ---------------------------------------------------------------------------
+
+
+def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], *,
+                 prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None,
+                 sign: str | None = None) -> TargetResult:
+    """Decide, generate, validate and (with ``output_dir``) write the backport for ``rev``."""
+    version = version_at(repo, rev, rules)
+    base = dict(ref=rev.name, sha=rev.sha, kernel_version=version.version)
+    paths: dict[str, str] = {}
+    targets: dict[str, bytes] = {}
+    missing_files = []
+    for fp in upstream.mail.files:
+        if fp.source is None or fp.target is None:
+            return TargetResult(status="failed", reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand", **base)
+        tp = _target_path(repo, rev, fp.source, rules)
+        if tp is None:
+            missing_files.append(fp.source)
+            continue
+        paths[fp.source] = tp
+        targets[tp] = repo.blob(rev, tp)
+    if missing_files:
+        f = Failure(0, f"{', '.join(missing_files)} does not exist at {rev.name}", None, ", ".join(missing_files))
+        return TargetResult(status="failed", reason=f.reason, failures=(f,), **base)
+    n = _need(repo, upstream, rev, rules, targets, paths, version)
+    if n.status != "needs-backport":
+        return TargetResult(status=n.status, evidence=n.evidence, **base)
+    tree = tree_lookup(repo, rev)
+    placed = [relocate_file(fp, targets[paths[fp.source]], paths[fp.source], upstream_pre=upstream.pre.get(fp.source),
+                            rules=rules, tree=tree, where=rev.name) for fp in upstream.mail.files]
+    warnings = tuple(dict.fromkeys(w for p in placed for w in p.warnings))
+    learned = tuple(dict.fromkeys(x for p in placed for x in p.learned))
+    failures = [f for p in placed for f in p.failures]
+    if failures:
+        deps = dependencies(repo, rev, upstream, failures, sorted({p.path for p in placed}), mainline)
+        return TargetResult(status="failed", reason=failures[0].reason, failures=tuple(failures), dependencies=deps,
+                            evidence=n.evidence, learned=learned, warnings=warnings, **base)
+    if all(p.method == "present" for p in placed):
+        return TargetResult(status="already-fixed", evidence=(f"the change is already in {', '.join(p.path for p in placed)}",), **base)
+    live = [p for p in placed if p.edits]
+    notes = deviations(live)
+    diff = ""
+    stat = []
+    for p in live:
+        mode = None
+        with contextlib.suppress(KeyError):
+            mode = f"{(rev.commit.tree / p.path).mode:06o}"
+        try:
+            diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
+        except ValueError as e:
+            return TargetResult(status="failed", reason=f"{p.path}: {e}", evidence=n.evidence, **base)
+        stat.append((p.path, sum(len(e.add) for e in p.edits), sum(e.remove for e in p.edits)))
+    method = max((p.method for p in live), key=("exact", "relocated", "transformed").index)
+    m = upstream.mail
+    text = mail(subject=m.subject, prefix=_prefix(prefix, version.version), author=m.author or sign or "unknown <unknown>",
+                date=m.date, body=body(upstream, notes, sign), diff=diff, stat=diffstat(stat),
+                signature=f"reviewbot {__version__}")
+    generated = parse_mail(text, "generated patch")
+    retargeted = _retarget(upstream, paths)
+    v = validate_files(targets, generated, rules, version, ref=rev.name, upstream=retargeted, tree=tree,
+                       placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)})
+    if not v.accepted:
+        why = "; ".join(f"{x.id}: {x.message}" + (f" ({x.details[0]})" if x.details else "") for x in v.failed)
+        return TargetResult(status="failed", method=method, reason=f"the generated patch fails its own validation: {why}",
+                            validation=v, deviations=tuple(notes), learned=learned, warnings=warnings, **base)
+    written = None
+    if output_dir is not None:
+        dest = out_path(output_dir, rev.name, m.subject)
+        _write(dest, text)
+        written = str(dest)
+    if not upstream.sha and not upstream_refs(m.message):
+        warnings += ("the upstream sha is unknown: the mail has no 'commit <sha> upstream.' line",)
+    if sign is None:
+        warnings += ("no user.name/user.email in git config: the mail has no Signed-off-by of yours",)
+    return TargetResult(status="generated", method=method, patch=written, deviations=tuple(notes), learned=learned,
+                        evidence=n.evidence, validation=v, warnings=warnings, text=text, **base)
+
+
+def _retarget(upstream: Upstream, paths: dict[str, str]) -> Upstream:
+    """The upstream fix with its paths renamed to where the files live in the target."""
+    if all(a == b for a, b in paths.items()):
+        return upstream
+    from dataclasses import replace
+
+    files = tuple(replace(fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target)) for fp in upstream.mail.files)
+    pre = {paths.get(k, k): v for k, v in upstream.pre.items()}
+    return Upstream(replace(upstream.mail, files=files), upstream.sha, pre)
+
+
+def backport(repo: Repository, upstream: Upstream, refs: list[str], rules: tuple[Rule, ...], *,
+             prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None) -> BackportRun:
+    """Backport ``upstream`` to every ref (resolved first, so a typo fails before any output)."""
+    if not refs:
+        raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
+    revs = [repo.resolve(r) for r in dict.fromkeys(refs)]
+    if mainline is None and not upstream.local:
+        for cand in ("origin/master", "master", "origin/main", "main"):
+            try:
+                mainline = repo.resolve(cand).sha
+                break
+            except RepoError:
+                continue
+    sign = signer(repo)
+    results = []
+    for rev in revs:
+        try:
+            results.append(backport_one(repo, upstream, rev, rules, prefix=prefix, output_dir=output_dir,
+                                        mainline=mainline, sign=sign))
+        except ReviewbotError:
+            raise
+        except Exception as e:  # one odd target must not hide the others' results; never a traceback
+            if os.environ.get("REVIEWBOT_TRACEBACK"):
+                raise
+            results.append(TargetResult(ref=rev.name, sha=rev.sha, kernel_version=None, status="failed",
+                                        reason=f"internal error: {type(e).__name__}: {e} (set REVIEWBOT_TRACEBACK=1 for details)"))
+    return BackportRun(upstream, tuple(results))

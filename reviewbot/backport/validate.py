@@ -1,0 +1,533 @@
+"""Validate a proposed backport against the target tree (and the upstream fix when known).
+
+Six checks, each with its own verdict (``pass``, ``fail`` or ``skip``):
+
+1. ``applies`` — the patch applies to the blobs at the ref exactly (offsets, never fuzz); if not,
+   which hunk and which context line differs;
+2. ``parses`` — the patched file has no new parse errors in the functions it touches;
+3. ``guards`` — with the checker's full semantics, every guard the fix is meant to add is
+   present after applying, and no guard that was present is lost;
+4. ``scope`` — the changes stay in the functions the upstream fix touched (mapped to the target);
+5. ``equivalence`` — added and removed statements equal upstream's modulo whitespace, renamed
+   identifiers and rewrites learned from the two trees; differences are shown like range-diff;
+6. ``need`` — the target is affected (the check applies) and lacks the fix.
+
+A patch is accepted when no check fails. ``scope`` and ``equivalence`` are skipped without an
+upstream fix. :func:`validate_files` works on bytes; :func:`validate` reads a repository.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from reviewbot.backport import statements
+from reviewbot.ctree import syntax
+from reviewbot.checker.check import check_source
+from reviewbot.model.errors import InputError, PatchError, RepoError
+from reviewbot.model.results import FileResult, Status, VersionInfo
+from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, parse_mail
+from reviewbot.backport.relocate import Placed, relocate_file, section_function
+from reviewbot.rules.spec import Rule
+from reviewbot.git.repository import Repository, Revision
+from reviewbot.history.sweep import version_at
+
+CHECK_IDS = ("applies", "parses", "guards", "scope", "equivalence", "need")
+INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judging what a fix adds")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One check's result: ``pass``, ``fail`` or ``skip``, a message and details."""
+
+    id: str
+    status: str  # "pass" | "fail" | "skip"
+    message: str
+    details: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "status": self.status, "message": self.message, "details": list(self.details)}
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Per-check verdicts for one patch on one target."""
+
+    ref: str | None
+    verdicts: tuple[Verdict, ...]
+    upstream: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return all(v.status != "fail" for v in self.verdicts)
+
+    def verdict(self, check_id: str) -> Verdict:
+        return next(v for v in self.verdicts if v.id == check_id)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "fail"]
+
+    @property
+    def reasons(self) -> list[str]:
+        """One line per failed check (what the git hooks print)."""
+        return [f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "") for v in self.failed]
+
+    def lines(self) -> list[str]:
+        """The text report: one line per check with its details, then the verdict."""
+        out: list[str] = []
+        for x in self.verdicts:
+            out.append(f"  {x.id:<12} {x.status:<5} {x.message}")
+            out += [f"  {'':<12} {'':<5}   {d}" for d in x.details]
+        out.append("accepted" if self.accepted else f"rejected: {', '.join(x.id for x in self.failed)}")
+        return out
+
+    def to_json(self) -> dict:
+        return {"ref": self.ref, "upstream": self.upstream, "accepted": self.accepted,
+                "checks": [v.to_json() for v in self.verdicts]}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The upstream fix: its mail, its sha when known, and its pre-image blobs when available."""
+
+    mail: Mail
+    sha: str | None = None
+    pre: dict[str, bytes] = field(default_factory=dict)
+    local: bool = False  # the commit is in the repository
+
+    @property
+    def label(self) -> str:
+        return f"{self.sha[:12]} (\"{self.mail.subject}\")" if self.sha else f"\"{self.mail.subject}\""
+
+
+@dataclass(frozen=True)
+class Need:
+    """Whether a target needs the fix, with the evidence."""
+
+    status: str  # "needs-backport" | "already-fixed" | "not-affected"
+    evidence: tuple[str, ...]
+
+
+# --- upstream and the tree ---------------------------------------------------------------
+
+
+def upstream_from_commit(repo: Repository, rev: Revision) -> Upstream:
+    """The fix as ``git format-patch`` writes it, with its parent's blobs as the pre-image."""
+    if len(rev.commit.parents) != 1:
+        raise RepoError(f"{rev.name} is a {'root' if not rev.commit.parents else 'merge'} commit; give the fix commit itself")
+    text = repo.repo.git.format_patch("-1", "--stdout", "--no-signature", "--no-renames", rev.sha)
+    mail = parse_mail(text + ("\n" if not text.endswith("\n") else ""), f"commit {rev.sha[:12]}")
+    parent = Revision(rev.sha + "^", rev.commit.parents[0].hexsha, rev.commit.parents[0])
+    pre = {fp.source: b for fp in mail.files if fp.source and (b := repo.blob(parent, fp.source)) is not None}
+    return Upstream(mail, rev.sha, pre, True)
+
+
+def upstream_from_mail(repo: Repository | None, mail: Mail) -> Upstream:
+    """An upstream fix given as a mail: find its commit or its pre-image blobs in ``repo``."""
+    if repo is None:
+        return Upstream(mail, mail.from_sha)
+    if mail.from_sha and set(mail.from_sha) != {"0"}:
+        try:
+            rev = repo.resolve(mail.from_sha)
+            if len(rev.commit.parents) == 1:
+                up = upstream_from_commit(repo, rev)
+                return Upstream(mail, rev.sha, up.pre, True)
+        except RepoError:
+            pass
+    pre = {}
+    for fp in mail.files:
+        if fp.source and fp.index:
+            data = blob_by_prefix(repo, fp.index[0])
+            if data is not None and not isinstance(apply_file(data, fp), ApplyFailure):
+                pre[fp.source] = data
+    sha = mail.from_sha if mail.from_sha and set(mail.from_sha) != {"0"} else None
+    return Upstream(mail, sha, pre)
+
+
+def blob_by_prefix(repo: Repository, prefix: str) -> bytes | None:
+    """A blob named by an abbreviated id (a diff's ``index`` line), if the repository has it."""
+    import git
+
+    try:
+        full = repo.repo.git.rev_parse("--verify", "-q", f"{prefix}^{{blob}}")
+        return repo.repo.odb.stream(bytes.fromhex(full.strip())).read()
+    except (git.GitCommandError, ValueError):
+        return None
+
+
+def tree_lookup(repo: Repository, rev: Revision):
+    """A cached ``name -> bool``: does the name occur as a word in any C file at ``rev``?"""
+    import git
+
+    cache: dict[str, bool] = {}
+
+    def has(name: str) -> bool:
+        if name not in cache:
+            try:
+                repo.repo.git.grep("-q", "-w", "-F", "-e", name, rev.sha, "--", "*.c", "*.h")
+                cache[name] = True
+            except git.GitCommandError:
+                cache[name] = False
+        return cache[name]
+
+    return has
+
+
+def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | None:
+    """"fix X is an ancestor of REF" when the fix commit is in the target's history."""
+    if not sha:
+        return None
+    try:
+        if repo.repo.is_ancestor(sha, rev.sha):
+            return f"the fix {sha[:12]} is an ancestor of {rev.name}"
+    except Exception:  # noqa: BLE001 - an unknown sha simply is not an ancestor
+        return None
+    return None
+
+
+# --- what a fix is meant to do --------------------------------------------------------------
+
+
+def results_for(data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None) -> list[FileResult]:
+    """Verdicts of the rules that cover ``path`` (none for other files)."""
+    applicable = tuple(r for r in rules if path in r.paths)
+    return check_source(data, path, applicable, version, ref=ref) if applicable else []
+
+
+def _statuses(results: list[FileResult]) -> dict[str, object]:
+    return {f"{r.rule}:{c.key}": c for r in results for c in r.checks}
+
+
+def intent(rules: tuple[Rule, ...], mail: Mail, pre: dict[str, bytes]) -> set[str]:
+    """Rule checks (``rule:key``) the fix turns from missing to present.
+
+    With the pre-image, decided by running the checker before and after; without it, the
+    checks whose site function a hunk touches and whose predicate the added lines name.
+    """
+    keys: set[str] = set()
+    for fp in mail.files:
+        data = pre.get(fp.source or "")
+        if data is not None:
+            post = apply_file(data, fp)
+            if isinstance(post, ApplyFailure):
+                continue
+            before = _statuses(results_for(data, fp.path, rules, INTENT_VERSION))
+            after = _statuses(results_for(post.data, fp.path, rules, INTENT_VERSION))
+            keys |= {k for k, c in after.items() if c.status is Status.PRESENT and before.get(k) is not None
+                     and before[k].status is Status.MISSING}
+            continue
+        for rule in rules:
+            if fp.path not in rule.paths:
+                continue
+            for spec in rule.checks:
+                for site in spec.sites:
+                    names = set(spec.predicates) | set(spec.vma_predicates)
+                    for h in fp.hunks:
+                        fn = section_function(h)
+                        # a new test of the predicate, not one moved or reworded
+                        gained = sum(x.count(n) for x in h.added for n in names) > sum(x.count(n) for x in h.removed for n in names)
+                        if fn in site.functions and gained:
+                            keys.add(f"{rule.id}:{spec.id}" + (f"/{site.id}" if site.id else ""))
+    return keys
+
+
+def need(pre: list[FileResult], keys: set[str], ancestor: str | None = None, present: bool = False) -> Need:
+    """Is the target affected and still without the fix? (structural verdicts, ancestry)."""
+    # integrate fixes.branch_status: recorded backports, patch-ids and regressions (issue 3)
+    if ancestor:
+        return Need("already-fixed", (ancestor,))
+    checks = _statuses(pre)
+    mine = {k: checks[k] for k in sorted(keys) if k in checks}
+    if mine:
+        if all(c.status is Status.NOT_APPLICABLE for c in mine.values()):
+            return Need("not-affected", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
+        if all(c.status is not Status.MISSING for c in mine.values()):
+            return Need("already-fixed", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
+        return Need("needs-backport", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items() if c.status is Status.MISSING))
+    if present:
+        return Need("already-fixed", ("the change is already in the target",))
+    return Need("needs-backport", ("no rule check covers this change; assuming the target needs it",))
+
+
+def reverse(fp: FilePatch) -> FilePatch:
+    """The patch undone (to test whether its result is already in a blob)."""
+    swap = {"+": "-", "-": "+", " ": " "}
+    hunks = tuple(Hunk(h.target_start, h.target_length, h.source_start, h.source_length, h.section,
+                       tuple((swap[k], t) for k, t in h.lines)) for h in fp.hunks)
+    return FilePatch(fp.target, fp.source, hunks, fp.index)
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+
+def _changed(fp: FilePatch, offsets: tuple[int, ...]) -> tuple[set[int], set[int]]:
+    """0-based pre-image and post-image lines the patch removes / adds."""
+    pre_rows: set[int] = set()
+    post_rows: set[int] = set()
+    delta = 0
+    for h, off in zip(fp.hunks, offsets, strict=True):
+        i = (h.source_start - 1 if h.before else h.source_start) + off
+        j = i + delta
+        for kind, _ in h.lines:
+            if kind == " ":
+                i += 1
+                j += 1
+            elif kind == "-":
+                pre_rows.add(i)
+                i += 1
+            else:
+                post_rows.add(j)
+                j += 1
+        delta += len(h.after) - len(h.before)
+    return pre_rows, post_rows
+
+
+def _functions_at(unit: syntax.Unit, rows: set[int]) -> set[str]:
+    out = set()
+    for row in rows:
+        hit = None
+        for name, defs in unit.functions.items():
+            if any(f.node.start_point[0] <= row <= f.node.end_point[0] for f in defs):
+                hit = name
+                break
+        out.add(hit or "<file scope>")
+    return out
+
+
+def _code(lines: list[str]) -> tuple[str, ...]:
+    side = statements.fragment(lines) if lines else None
+    return statements.texts(statements.code(side.toks(side.unit.root))) if side else ()
+
+
+def _comments(lines: list[str]) -> tuple[str, ...]:
+    side = statements.fragment(lines) if lines else None
+    return tuple(t.text for t in side.toks(side.unit.root) if t.kind == "comment") if side else ()
+
+
+def _show(lines: list[str]) -> list[str]:
+    return [" ".join(x.split()) for x in lines if x.strip()]
+
+
+def _compare(label: str, expected: list[str], got: list[str], details: list[str]) -> bool:
+    if _code(expected) == _code(got):
+        if _comments(expected) != _comments(got):
+            details.append(f"{label}: comments differ from upstream (not a code change)")
+        return True
+    details.append(f"{label} differ from upstream:")
+    for row in difflib.unified_diff(_show(expected), _show(got), "upstream", "backport", lineterm="", n=1):
+        if not row.startswith(("---", "+++")):
+            details.append("    " + row)
+    return False
+
+
+def validate_files(
+    targets: dict[str, bytes | None], patch: Mail, rules: tuple[Rule, ...], version: VersionInfo, *,
+    ref: str | None = None, upstream: Upstream | None = None, tree=None, ancestor: str | None = None,
+    placed: dict[str, Placed] | None = None,
+) -> Validation:
+    """Validate ``patch`` against target blobs by path (no repository needed).
+
+    ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
+    reference the equivalence check compares with) when the caller already computed them.
+    """
+    where = ref or "the target"
+    verdicts: list[Verdict] = []
+    post: dict[str, bytes] = {}
+    applied: dict[str, tuple[int, ...]] = {}
+    problems = []
+    for fp in patch.files:
+        data = targets.get(fp.source or fp.path)
+        if fp.source is None or fp.target is None:
+            problems.append(f"{fp.path}: creates or deletes a file; only modifications are validated")
+            continue
+        if data is None:
+            problems.append(f"{fp.source}: not in {where}")
+            continue
+        r = apply_file(data, fp)
+        if isinstance(r, ApplyFailure):
+            problems.append(f"{fp.path}: {r}")
+        else:
+            post[fp.path] = r.data
+            applied[fp.path] = r.offsets
+    if problems:
+        verdicts.append(Verdict("applies", "fail", f"does not apply to {where} without fuzz", tuple(problems)))
+    else:
+        moved = [f"{p}: hunks at offsets {', '.join(str(o) for o in off)}" for p, off in applied.items() if any(off)]
+        verdicts.append(Verdict("applies", "pass", f"applies to {where} exactly" + (" (with offsets)" if moved else ""), tuple(moved)))
+    pre_res = [r for fp in patch.files if (d := targets.get(fp.source or fp.path)) is not None
+               for r in results_for(d, fp.path, rules, version, ref)]
+    keys = intent(rules, upstream.mail, upstream.pre) if upstream else set()
+    if not keys:
+        keys = intent(rules, patch, {})
+    if upstream is not None and not upstream.pre and not keys:
+        keys = intent(rules, upstream.mail, {})
+    if problems:
+        for cid in ("parses", "guards", "scope", "equivalence"):
+            verdicts.append(Verdict(cid, "skip", "the patch does not apply"))
+    else:
+        touched: dict[str, set[str]] = {}
+        parse_errs: list[str] = []
+        for fp in patch.files:
+            if fp.path not in post:
+                continue
+            pre_u, post_u = syntax.parse(targets[fp.source or fp.path], fp.path), syntax.parse(post[fp.path], fp.path)
+            rows_pre, rows_post = _changed(fp, applied[fp.path])
+            names = _functions_at(pre_u, rows_pre) | _functions_at(post_u, rows_post)
+            touched[fp.path] = names
+            for name in sorted(names - {"<file scope>"}):
+                fn_post, fn_pre = post_u.function(name), pre_u.function(name)
+                after = len(post_u.errors_in(fn_post.node)) if fn_post else 0
+                before = len(pre_u.errors_in(fn_pre.node)) if fn_pre else 0
+                if after > before:
+                    lines = sorted({syntax.line(e) for e in post_u.errors_in(fn_post.node)})
+                    parse_errs.append(f"{name}(): {after - before} new parse error(s) (lines {', '.join(map(str, lines[:5]))})")
+        shown = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(touched.items()))
+        verdicts.append(Verdict("parses", "fail" if parse_errs else "pass",
+                                "new parse errors in the touched functions" if parse_errs else f"parses cleanly ({shown})",
+                                tuple(parse_errs)))
+        verdicts.append(_guards(patch, post, pre_res, rules, version, ref, keys))
+        if upstream is None:
+            verdicts.append(Verdict("scope", "skip", "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"))
+            verdicts.append(Verdict("equivalence", "skip", "no upstream fix given"))
+        else:
+            placed = placed or {fp.path: relocate_file(fp, targets[fp.source], fp.source, upstream_pre=upstream.pre.get(fp.source),
+                                                       rules=rules, tree=tree, where=where)
+                                for fp in upstream.mail.files if targets.get(fp.source or "") is not None}
+            verdicts.append(_scope(upstream, placed, touched))
+            verdicts.append(_equivalence(upstream, patch, placed, targets))
+    present = any(not isinstance(apply_file(d, reverse(fp)), ApplyFailure)
+                  for fp in (upstream.mail.files if upstream else patch.files)
+                  if (d := targets.get(fp.target or fp.path)) is not None)
+    n = need(pre_res, keys, ancestor, present)
+    verdicts.append(Verdict("need", "pass" if n.status == "needs-backport" else "fail",
+                            {"needs-backport": "the target is affected and lacks the fix",
+                             "already-fixed": f"{where} already has the fix",
+                             "not-affected": f"{where} is not affected"}[n.status], n.evidence))
+    return Validation(ref, tuple(verdicts), upstream.label if upstream else None)
+
+
+def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rules, version, ref, keys: set[str]) -> Verdict:
+    post_res = [r for fp in patch.files if fp.path in post for r in results_for(post[fp.path], fp.path, rules, version, ref)]
+    before, after = _statuses(pre_res), _statuses(post_res)
+    if not before and not after:
+        return Verdict("guards", "pass", "no rule covers the patched files")
+    details, bad = [], False
+    for k in sorted(keys):
+        c = after.get(k)
+        if c is None:
+            continue
+        key = k.split(":", 1)[1]
+        if c.status is Status.PRESENT and not c.uncertain:
+            details.append(f"{key}: present after the patch: {c.message}")
+        elif c.status is Status.NOT_APPLICABLE:
+            details.append(f"{key}: not applicable at the target: {c.message}")
+        else:
+            bad = True
+            details.append(f"{key}: {'uncertain' if c.uncertain else 'still missing'} after the patch: {c.message}")
+    lost = [k for k, c in before.items() if c.status is Status.PRESENT and k in after and after[k].status is Status.MISSING]
+    for k in lost:
+        bad = True
+        details.append(f"{k.split(':', 1)[1]}: was present, lost by the patch: {after[k].message}")
+    if bad:
+        return Verdict("guards", "fail", "a guard the fix should add is not effective" if not lost else "the patch loses a guard", tuple(details))
+    msg = "every guard the fix adds is present; none lost" if keys else "no guard is meant to be added; none lost"
+    return Verdict("guards", "pass", msg, tuple(details))
+
+
+def _scope(upstream: Upstream, placed: dict[str, Placed], touched: dict[str, set[str]]) -> Verdict:
+    expected: dict[str, set[str]] = {}
+    for fp in upstream.mail.files:
+        p = placed.get(fp.path)
+        names = {t or "<file scope>" for _, _, t in p.functions} if p else set()
+        expected[fp.path] = names
+    extra = []
+    for path, names in sorted(touched.items()):
+        if path not in expected:
+            extra.append(f"{path}: the upstream fix does not touch this file")
+            continue
+        for n in sorted(names - expected[path]):
+            extra.append(f"{path}: {n}" + ("()" if not n.startswith("<") else "") + " is not touched by the upstream fix")
+    want = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(expected.items()))
+    if extra:
+        return Verdict("scope", "fail", f"changes outside the functions the upstream fix touches ({want})", tuple(extra))
+    return Verdict("scope", "pass", f"changes stay in {want}")
+
+
+def _equivalence(upstream: Upstream, patch: Mail, placed: dict[str, Placed], targets: dict[str, bytes | None]) -> Verdict:
+    details: list[str] = []
+    ok = True
+    notes = []
+    for fp in upstream.mail.files:
+        mine = patch.file(fp.path)
+        got_add = [x for h in mine.hunks for x in h.added] if mine else []
+        got_del = [x for h in mine.hunks for x in h.removed] if mine else []
+        p = placed.get(fp.path)
+        if p is not None and p.ok:
+            lines = targets[fp.source].decode("utf-8", "replace").split("\n")
+            exp_add = [x for e in p.edits for x in e.add]
+            exp_del = [x for e in p.edits for x in lines[e.start:e.start + e.remove]]
+            if p.renames:
+                notes.append(f"{fp.path}: renamed {', '.join(f'{a} -> {b}' for a, b in p.renames)}")
+            if p.rewrites:
+                notes.append(f"{fp.path}: rewrote {'; '.join(p.rewrites)}")
+        else:
+            exp_add = [x for h in fp.hunks for x in h.added]
+            exp_del = [x for h in fp.hunks for x in h.removed]
+            if p is not None:
+                notes.append(f"{fp.path}: compared with upstream's own lines (reviewbot could not place the fix: "
+                             f"{p.failures[0].reason if p.failures else p.method})")
+        ok &= _compare(f"{fp.path}: added lines", exp_add, got_add, details)
+        ok &= _compare(f"{fp.path}: removed lines", exp_del, got_del, details)
+    for fp in patch.files:
+        if upstream.mail.file(fp.path) is None:
+            ok = False
+            details.append(f"{fp.path}: not in the upstream fix")
+    if ok:
+        return Verdict("equivalence", "pass", "the change equals upstream's modulo whitespace"
+                       + (" and the renames/rewrites between the trees" if notes else ""), tuple(notes + details))
+    return Verdict("equivalence", "fail", "the change differs from upstream's", tuple(details + notes))
+
+
+def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, ...], upstream: Mail | Upstream | None = None) -> Validation:
+    """Validate ``patch`` on ``onto``; the upstream fix comes from ``upstream`` or the patch's body."""
+    targets = {}
+    for fp in patch.files:
+        if fp.source:
+            targets[fp.source] = repo.blob(onto, fp.source)
+    up: Upstream | None
+    if isinstance(upstream, Upstream):
+        up = upstream
+    elif isinstance(upstream, Mail):
+        up = upstream_from_mail(repo, upstream)
+    else:
+        up = None
+        for _, sha in patch.upstream:
+            try:
+                up = upstream_from_commit(repo, repo.resolve(sha))
+                break
+            except (RepoError, PatchError):
+                continue
+    if up is not None:
+        for fp in up.mail.files:
+            if fp.source and fp.source not in targets:
+                targets[fp.source] = repo.blob(onto, fp.source)
+    version = version_at(repo, onto, rules)
+    return validate_files(targets, patch, rules, version, ref=onto.name, upstream=up, tree=tree_lookup(repo, onto),
+                          ancestor=ancestor_note(repo, up.sha if up else None, onto))
+
+
+def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, option: str | None = None) -> Upstream:
+    """The upstream fix from a patch mail when given, else from a commit of the repository.
+
+    ``option`` names a flag that takes either (``--upstream``): an unknown commit is then
+    reported as "neither a file nor a commit".
+    """
+    if mail is not None:
+        return upstream_from_mail(repo, mail)
+    try:
+        return upstream_from_commit(repo, repo.resolve(commit))
+    except RepoError:
+        if option is None:
+            raise
+        raise InputError(f"{option} {commit!r} is neither a file nor a commit in the repository") from None

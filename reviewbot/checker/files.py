@@ -1,0 +1,73 @@
+"""Check C files on disk: the kernel version and uapi evidence of the tree they live in."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from reviewbot.checker.check import check_source
+from reviewbot.model.errors import InputError, SourceError
+from reviewbot.model.results import FileResult, VersionInfo
+from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.model.versions import KernelVersion, defines_in, tree_root, version_from_makefile
+
+
+def read_file(path: Path, what: str = "file") -> bytes:
+    """Read an input file; missing files, directories and unreadable files are input errors."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a {what}")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None) -> VersionInfo:
+    """``--kernel-version``, else the Makefile of the kernel tree ``path`` is in, else unknown.
+
+    The tree's ``include/uapi/linux/userfaultfd.h`` adds feature evidence (vendor backports).
+    """
+    root = tree_root(path) if path.exists() else None
+    evidence: set[str] = set()
+    if root is not None:
+        for header, names in sorted(evidence_headers(rules).items()):
+            if (root / header).is_file():
+                evidence |= defines_in((root / header).read_bytes(), names)
+    found = tuple(sorted(evidence))
+    if kernel_version:
+        return VersionInfo(str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", found)
+    if root is not None and (kv := version_from_makefile((root / "Makefile").read_bytes())) is not None:
+        return VersionInfo(str(kv), "makefile", str(root / "Makefile"), found)
+    return VersionInfo(None, "unknown", "", found)
+
+
+def check_files(files: list[Path] | None, rules: tuple[Rule, ...], kernel_version: str | None = None) -> list[FileResult]:
+    """Check each file against ``rules``; a file defining none of a rule's functions is an error."""
+    if not files:
+        raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")
+    results = []
+    for f in files:
+        data = read_file(f, "C file")
+        for result in check_source(data, str(f), rules, file_version(f, rules, kernel_version)):
+            if all(c.function is None for c in result.checks):
+                raise InputError(
+                    f"{f}: defines none of the functions rule {result.rule} examines",
+                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+                )
+            results.append(result)
+    return results
+
+
+def write_output(output: Path | None, text: str) -> bool:
+    """Write ``text`` to ``output`` (stdout when None); True when a file was written."""
+    if output is None:
+        sys.stdout.write(text)
+        return False
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{output}: cannot write: {e.strerror}") from None
+    return True

@@ -1,0 +1,512 @@
+"""Control flow of one C function, explored under assumptions.
+
+The question every check asks is a reachability question: *with the predicate true* (a present
+PTE with the uffd-wp bit, or a VMA registered for uffd-wp), can execution still reach the point
+where the work goes on (the next iteration of the PTE loop, or a pmd-level action)? We build a
+small control-flow graph from the tree-sitter statements (if/else, loops and iterator macros,
+switch/case, goto/labels, break/continue/return, ``#if`` blocks) and explore it breadth-first,
+evaluating conditions in three-valued logic (true / false / unknown) over:
+
+- the predicate and its aliases, true when applied to the loop's current entry;
+- the rule's assumptions for the entry (``pte_present`` true, ``pte_none`` false, ...);
+- constants, enumerators and flag variables assigned along the path;
+- helpers defined in the same file, summarised by the value they return under the same
+  assumptions (followed up to ``MAX_DEPTH`` levels).
+
+An unknown condition forks. Each definite decision that depended on the predicate (or on a
+helper that tests it) is recorded: those are the guards reported to the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from reviewbot.ctree import syntax
+from reviewbot.checker.cfg import Builder, Graph, N
+from reviewbot.ctree.syntax import Node, Unit
+
+MAX_DEPTH = 3
+MAX_STATES = 50_000
+WRAPPERS = frozenset({"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON", "WARN_ON_ONCE", "WARN_ONCE", "WARN"})
+CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
+_CONST = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+Val = bool | int | str | None
+
+
+# --- the loop's current entry ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Which expressions denote the current entry: ``*it``, ``reader(it)``, ``it[0]``, values."""
+
+    iters: frozenset[str] = frozenset()
+    values: frozenset[str] = frozenset()
+    readers: frozenset[str] = frozenset()
+
+    def is_current(self, node: Node | None) -> bool:
+        node = syntax.unwrap(node)
+        if node is None:
+            return False
+        if node.type == "identifier":
+            return syntax.text(node) in self.values
+        if node.type == "pointer_expression" and syntax.text(node).lstrip().startswith("*"):
+            arg = syntax.unwrap(node.child_by_field_name("argument"))
+            return arg is not None and arg.type == "identifier" and syntax.text(arg) in self.iters
+        if node.type == "subscript_expression":
+            arr = syntax.unwrap(node.child_by_field_name("argument"))
+            idx = syntax.unwrap(node.child_by_field_name("index"))
+            return (arr is not None and syntax.text(arr) in self.iters and syntax.text(idx) == "0") or (
+                idx is not None and syntax.text(idx) in self.iters
+            )
+        if node.type == "call_expression" and syntax.callee(node) in self.readers:
+            a = syntax.args(node)
+            return bool(a) and syntax.unwrap(a[0]) is not None and syntax.text(syntax.unwrap(a[0])) in self.iters
+        return False
+
+    def mentions(self, node: Node) -> bool:
+        names = self.iters | self.values
+        return any(n.type == "identifier" and syntax.text(n) in names for n in syntax.walk(node))
+
+    def role_of(self, node: Node) -> str | None:
+        """How an argument carries the entry into a helper: 'value', 'iter' or None."""
+        if self.is_current(node):
+            return "value"
+        node = syntax.unwrap(node)
+        if node is not None and node.type == "identifier" and syntax.text(node) in self.iters:
+            return "iter"
+        return None
+
+
+# --- evaluation -----------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What the exploration knows: predicates, assumptions, the entry, helper summaries."""
+
+    unit: Unit
+    predicates: frozenset[str]
+    vma_predicates: frozenset[str] = frozenset()
+    assume: dict[str, bool] = field(default_factory=dict)
+    entry: Entry = field(default_factory=Entry)
+    depth: int = 0
+    summaries: dict = field(default_factory=dict)  # shared memo across depths
+    _relevant: dict = field(default_factory=dict)
+
+    def relevant(self, name: str, depth: int = 0) -> bool:
+        """Does ``name`` (defined here) test a predicate, directly or through helpers?"""
+        if name in self._relevant:
+            return self._relevant[name]
+        self._relevant[name] = False  # recursion guard
+        fn = self.unit.function(name)
+        found = False
+        if fn is not None and depth < MAX_DEPTH:
+            for c in self.unit.index(fn.node).calls:
+                cn = syntax.callee(c)
+                if cn in self.predicates or cn in self.vma_predicates or (
+                    cn and cn != name and self.unit.function(cn) is not None and self.relevant(cn, depth + 1)
+                ):
+                    found = True
+                    break
+        self._relevant[name] = found
+        return found
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a helper returns when its predicate holds; ``deciders`` name the deciding tests."""
+
+    value: Val
+    deciders: tuple[Node, ...] = ()
+
+
+def truth(v: Val, unit: Unit) -> bool | None:
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v != 0
+    if v.startswith("-E"):
+        return True
+    if v in unit.enum_values:
+        return unit.enum_values[v] != 0
+    return None
+
+
+def same(a: Val, b: Val, unit: Unit) -> bool | None:
+    if a is None or b is None:
+        return None
+    a = unit.enum_values.get(a, a) if isinstance(a, str) else a
+    b = unit.enum_values.get(b, b) if isinstance(b, str) else b
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b  # distinct enumerators are distinct values
+    if isinstance(a, str) or isinstance(b, str):
+        return None
+    return int(a) == int(b)
+
+
+def _compile(node: Node | None) -> tuple:
+    """The evaluation-relevant shape of an expression (cached per node: conditions are
+    evaluated once per explored state)."""
+    node = syntax.unwrap(node)
+    if node is None:
+        return ("none",)
+    t = node.type
+    if t == "call_expression":
+        return ("call", syntax.callee(node), syntax.args(node), node)
+    if t == "unary_expression":
+        return ("un", syntax.text(node.child_by_field_name("operator")), node.child_by_field_name("argument"))
+    if t == "binary_expression":
+        return ("bin", syntax.text(node.child_by_field_name("operator")), node.child_by_field_name("left"), node.child_by_field_name("right"))
+    if t in ("true", "false"):
+        return ("const", t == "true")
+    if t == "null":
+        return ("const", 0)
+    if t == "number_literal":
+        try:
+            return ("const", int(syntax.text(node).rstrip("uUlL"), 0))
+        except ValueError:
+            return ("none",)
+    if t in ("identifier", "field_expression", "pointer_expression"):
+        key = syntax.norm(node)
+        const: Val = None
+        if t == "identifier":
+            if key in ("true", "false"):
+                const = key == "true"
+            elif key == "NULL":
+                const = 0
+            elif _CONST.match(key):
+                const = key
+        return ("var", key, const)
+    if t in ("comma_expression", "assignment_expression"):
+        return ("fwd", node.child_by_field_name("right"))
+    return ("none",)
+
+
+class Evaluator:
+    """Three-valued evaluation of expressions; ``masked`` hides predicate-derived values."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.used: list[Node] = []  # predicate/helper calls and tainted variables consulted
+        self.shapes = ctx.unit.shapes
+        self._current: dict[int, bool] = {}
+        self._mentions: dict[int, bool] = {}
+
+    def _is_current(self, node: Node) -> bool:
+        v = self._current.get(node.id)
+        if v is None:
+            v = self._current[node.id] = self.ctx.entry.is_current(node)
+        return v
+
+    def _mention(self, node: Node) -> bool:
+        v = self._mentions.get(node.id)
+        if v is None:
+            v = self._mentions[node.id] = self.ctx.entry.mentions(node)
+        return v
+
+    def ev(self, node: Node | None, env: dict, masked: bool = False) -> Val:
+        if node is None:
+            return None
+        sh = self.shapes.get(node.id)
+        if sh is None:
+            sh = self.shapes[node.id] = _compile(node)
+        kind = sh[0]
+        ctx = self.ctx
+        if kind == "call":
+            _, name, a, call = sh
+            if name in WRAPPERS and a:
+                return self.ev(a[0], env, masked)
+            if name in ctx.predicates:
+                if not a or not self._is_current(a[0]):
+                    return None
+                self.used.append(call)
+                return None if masked else True
+            if name in ctx.vma_predicates:
+                self.used.append(call)
+                return None if masked else True
+            if name in ctx.assume and a and self._mention(a[0]):
+                return ctx.assume[name]
+            if name in CONFIG_TESTS:
+                return True
+            if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None and ctx.relevant(name):
+                s = summarise(ctx, name, a)
+                if s.value is not None:
+                    self.used.append(call)
+                return None if masked else s.value
+            return None
+        if kind == "var":
+            _, key, const = sh
+            if key in env:
+                val, origin = env[key]
+                if origin is not None:
+                    self.used.append(origin)
+                    if masked:
+                        return None
+                return val
+            return const
+        if kind == "bin":
+            _, op, left, right = sh
+            if op in ("||", "&&"):
+                a = truth(self.ev(left, env, masked), ctx.unit)
+                if (op == "||" and a is True) or (op == "&&" and a is False):
+                    return a
+                b = truth(self.ev(right, env, masked), ctx.unit)
+                if (op == "||" and b is True) or (op == "&&" and b is False):
+                    return b
+                return a if a is not None and b is not None else None
+            if op in ("==", "!="):
+                eq = same(self.ev(left, env, masked), self.ev(right, env, masked), ctx.unit)
+                return None if eq is None else (eq if op == "==" else not eq)
+            return None
+        if kind == "un":
+            _, op, arg = sh
+            v = self.ev(arg, env, masked)
+            if op == "!":
+                tv = truth(v, ctx.unit)
+                return None if tv is None else not tv
+            if op == "-":
+                if isinstance(v, int) and not isinstance(v, bool):
+                    return -v
+                if isinstance(v, str) and v.startswith("E"):
+                    return "-" + v
+            return None
+        if kind == "const":
+            return sh[1]
+        if kind == "fwd":
+            return self.ev(sh[1], env, masked)
+        return None
+
+
+def summarise(ctx: Context, name: str, call_args: list[Node]) -> Summary:
+    """Summarise helper ``name`` called with ``call_args`` under the caller's assumptions."""
+    fn = ctx.unit.function(name)
+    roles = tuple(ctx.entry.role_of(a) for a in call_args)
+    key = (name, roles)
+    if key in ctx.summaries:
+        return ctx.summaries[key]
+    ctx.summaries[key] = Summary(None)  # recursion guard
+    iters, values = set(), set()
+    for p, role in zip(fn.params, roles, strict=False):
+        pname = syntax.declarator_name(p.child_by_field_name("declarator"))
+        if pname and role == "iter":
+            iters.add(pname)
+        elif pname and role == "value":
+            values.add(pname)
+    sub = Context(
+        ctx.unit, ctx.predicates, ctx.vma_predicates, ctx.assume,
+        Entry(frozenset(iters), frozenset(values), ctx.entry.readers), ctx.depth + 1, ctx.summaries, ctx._relevant,
+    )
+    result = explore(Builder(None, ctx.unit.index(fn.node)).graph(fn.body), sub)
+    values_seen = {v for v, _ in result.returns}
+    summary = Summary(None)
+    if result.complete and not result.falls_off and len(values_seen) == 1:
+        (value,) = values_seen
+        deciders = tuple(d.deciders[0] for d in result.decisions if d.deciders)
+        summary = Summary(value, deciders)
+    ctx.summaries[key] = summary
+    return summary
+
+
+# --- exploration ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A condition whose outcome the predicate decided on some path."""
+
+    node: Node  # the condition / switch expression
+    taken: str  # "then", "else", "case"
+    deciders: tuple[Node, ...]  # predicate / helper calls it depended on
+    configs: tuple[str, ...]
+
+
+@dataclass
+class Result:
+    accepted: list[Node] = field(default_factory=list)  # loop-next nodes reached
+    actions: list[Node] = field(default_factory=list)  # action calls reached
+    returns: list[tuple[Val, Node]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    falls_off: bool = False
+    complete: bool = True
+
+
+def _assignments(stmt: Node, reads: str) -> list[tuple[str, Node | None]]:
+    """(variable, value expression or None for 'unknown') for each assignment in ``stmt``."""
+    out: list[tuple[str, Node | None]] = []
+    todo = [stmt]
+    while todo:
+        n = todo.pop()
+        if n.type in ("expression_statement", "comma_expression", "parenthesized_expression"):
+            todo.extend(n.named_children)
+        elif n.type == "declaration":
+            todo.extend(c for c in n.named_children if c.type in ("init_declarator", "identifier"))
+        elif n.type in ("assignment_expression", "init_declarator", "identifier", "update_expression"):
+            if n.type == "assignment_expression":
+                target = n.child_by_field_name("left")
+                op = syntax.text(n.child_by_field_name("operator"))
+                value = n.child_by_field_name("right") if op == "=" else None
+            elif n.type == "init_declarator":
+                target = n.child_by_field_name("declarator")
+                value = n.child_by_field_name("value")
+            elif n.type == "update_expression":
+                target, value = n.child_by_field_name("argument"), None
+            else:
+                target, value = n, None
+            if target is not None and target.type in ("identifier", "field_expression", "pointer_expression"):
+                key = syntax.norm(target)
+                if key in reads:
+                    out.append((key, value))
+    return out
+
+
+def _apply(assigns: list[tuple[str, Node | None]], env: dict, ev: Evaluator) -> dict:
+    """Update flag variables for the assignments of one statement."""
+    if not assigns:
+        return env
+    changed = dict(env)
+    for key, value in assigns:
+        before = len(ev.used)
+        val = ev.ev(value, env) if value is not None else None
+        origin = ev.used[-1] if len(ev.used) > before else None
+        if val is None:
+            changed.pop(key, None)
+        else:
+            changed[key] = (val, origin)
+    return changed
+
+
+def _freeze(env: dict) -> tuple:
+    if not env:
+        return ()
+    return tuple(sorted((k, v, o.id if o is not None else None) for k, (v, o) in env.items()))
+
+
+def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -> Result:
+    """Breadth-first exploration of ``graph`` from its entry; see the module docstring."""
+    res = Result()
+    ev = Evaluator(ctx)
+    seen: set[tuple[int, tuple]] = set()
+    queue: deque[tuple[N, dict]] = deque([(graph.entry, {})])
+    decided: set[tuple[int, str]] = set()
+    keep: list[dict] = []
+
+    frozen: dict[int, tuple] = {}
+
+    def push(node: N | None, env: dict) -> None:
+        # Skip statements that neither act nor assign a tracked variable: fewer states.
+        while node is not None and node.kind == "stmt" and node.ast is not None and transparent(node.ast):
+            node = node.succ
+        if node is None:
+            res.falls_off = True
+            return
+        fz = frozen.get(id(env))
+        if fz is None:
+            fz = frozen[id(env)] = _freeze(env)
+            keep.append(env)  # keep ids unique while cached
+        key = (id(node), fz)
+        if key not in seen:
+            seen.add(key)
+            queue.append((node, env))
+
+    hit_cache: dict[int, list[Node]] = {}
+    assign_cache: dict[int, list] = {}
+
+    def acting(ast: Node) -> list[Node]:
+        """The action calls in a statement (cached: states revisit statements)."""
+        found = hit_cache.get(ast.id)
+        if found is None:
+            found = hit_cache[ast.id] = [c for c in syntax.calls(ast) if syntax.callee(c) in actions] if actions else []
+        return found
+
+    def assigning(ast: Node) -> list:
+        assigns = assign_cache.get(ast.id)
+        if assigns is None:
+            assigns = assign_cache[ast.id] = _assignments(ast, graph.reads)
+        return assigns
+
+    def transparent(ast: Node) -> bool:
+        return not acting(ast) and not assigning(ast)
+
+    def hits(ast: Node | None) -> None:
+        if ast is not None:
+            res.actions.extend(acting(ast))
+
+    def decide(node: N, value: Val, taken: str) -> None:
+        before = len(ev.used)
+        masked = ev.ev(node.ast, env, masked=True)
+        deciders = tuple(ev.used[before:])
+        del ev.used[before:]
+        if masked is None and deciders and (node.ast.id, taken) not in decided:
+            decided.add((node.ast.id, taken))
+            res.decisions.append(Decision(node.ast, taken, deciders, node.configs))
+
+    while queue:
+        if len(seen) > MAX_STATES:
+            res.complete = False
+            break
+        node, env = queue.popleft()
+        k = node.kind
+        if k == "end":
+            if node.ast is None:
+                res.falls_off = True
+            continue
+        if k == "return":
+            hits(node.ast)
+            expr = node.ast.named_children[0] if node.ast.named_children else None
+            before = len(ev.used)
+            val = ev.ev(expr, env) if expr is not None else None
+            res.returns.append((val, node.ast))
+            if val is not None and len(ev.used) > before:
+                deciders = tuple(ev.used[before:])
+                res.decisions.append(Decision(node.ast, "return", deciders, node.configs))
+            continue
+        if k == "nop":
+            if node.accept:
+                res.accepted.append(node.ast)
+            push(node.succ, env)
+            continue
+        if k == "stmt":
+            hits(node.ast)
+            if node.ast is None:
+                push(node.succ, env)
+                continue
+            push(node.succ, _apply(assigning(node.ast), env, ev))
+            continue
+        if k == "cond":
+            if node.ast is None:
+                if node.label == "forever":
+                    push(node.succ, env)
+                else:
+                    push(node.succ, env)
+                    push(node.alt, env)
+                continue
+            hits(node.ast)
+            v = truth(ev.ev(node.ast, env), ctx.unit)
+            if v is None:
+                push(node.succ, env)
+                push(node.alt, env)
+            else:
+                decide(node, v, "then" if v else "else")
+                push(node.succ if v else node.alt, env)
+            continue
+        if k == "switch":
+            hits(node.ast)
+            v = ev.ev(node.ast, env)
+            default = next((e for val, e in node.cases if val is None), node.succ)
+            if v is None:
+                for _, e in node.cases:
+                    push(e, env)
+                push(default, env)
+                continue
+            decide(node, v, "case")
+            target = default
+            for val, e in node.cases:
+                if val is not None and same(v, ev.ev(val, env), ctx.unit):
+                    target = e
+                    break
+            push(target, env)
+    return res

@@ -1,0 +1,517 @@
+"""The tree-sitter adapter: parse C, index functions, classify parse errors.
+
+Everything that imports ``tree_sitter`` lives here. The rest of reviewbot walks the returned
+nodes through the small helpers below (``text``, ``callee``, ``unwrap`` ...), so the parser
+library can be swapped or upgraded in one place.
+
+Kernel sources parse with errors routinely (``list_for_each_entry(...) {``, ``__init``,
+``list_entry(p, struct page, lru)``). Such *benign* errors are recognised and do not make a
+verdict uncertain; any other ERROR/MISSING node that overlaps an examined function does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from importlib import resources
+
+import tree_sitter_c
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range
+
+from reviewbot.model.errors import RuleError
+
+LANGUAGE = Language(tree_sitter_c.language())
+
+# Iterator macros: ``name(args) {`` parses as a call statement (MISSING ';') followed by a block.
+LOOP_MACRO = re.compile(r"for_each|foreach")
+# Annotations and section markers that leave ERROR nodes: __init, __releases(&lock), ...
+ANNOTATION = re.compile(r"^__[a-z_]+$")
+_TYPE_ARG = re.compile(rb"^(struct|union|enum|const|unsigned|signed)\b|^[a-z_][a-z0-9_]*_t$")
+
+STATEMENT_TYPES = frozenset(
+    {
+        "expression_statement", "declaration", "if_statement", "for_statement",
+        "while_statement", "do_statement", "switch_statement", "case_statement",
+        "return_statement", "goto_statement", "break_statement", "continue_statement",
+        "labeled_statement", "compound_statement", "preproc_if", "preproc_ifdef",
+        "preproc_else", "preproc_elif", "ERROR",
+    }
+)
+
+
+@cache
+def query(name: str) -> Query:
+    """Load ``queries/<name>.scm`` (compiled once per process)."""
+    try:
+        src = resources.files("reviewbot.queries").joinpath(f"{name}.scm").read_text("utf-8")
+    except FileNotFoundError as e:
+        raise RuleError(f"query file queries/{name}.scm is missing") from e
+    try:
+        return Query(LANGUAGE, src)
+    except Exception as e:  # tree-sitter raises QueryError subclasses
+        raise RuleError(f"queries/{name}.scm does not compile: {e}") from e
+
+
+# --- small node helpers ---------------------------------------------------------------
+
+
+def text(node: Node | None) -> str:
+    """The source text of a node ('' for None); undecodable bytes are replaced."""
+    if node is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def norm(node: Node | None) -> str:
+    """Whitespace-free text of an expression, for comparing expressions."""
+    return "".join(text(node).split())
+
+
+def line(node: Node) -> int:
+    """1-based line of a node's start."""
+    return node.start_point[0] + 1
+
+
+def unwrap(node: Node | None) -> Node | None:
+    """Strip parentheses and casts around an expression."""
+    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
+        node = node.named_children[-1] if node.named_children else None
+    return node
+
+
+def callee(call: Node) -> str | None:
+    """The called function's name for ``f(...)`` calls, else None."""
+    fn = call.child_by_field_name("function")
+    return text(fn) if fn is not None and fn.type == "identifier" else None
+
+
+def args(call: Node) -> list[Node]:
+    """The argument expressions of a call (comments dropped)."""
+    a = call.child_by_field_name("arguments")
+    return [c for c in a.named_children if c.type != "comment"] if a is not None else []
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """All nodes below ``node`` (preorder, source order)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def calls(node: Node) -> Iterator[Node]:
+    """Call expressions below ``node``, in source order."""
+    for n in walk(node):
+        if n.type == "call_expression":
+            yield n
+
+
+def contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def declarator_name(decl: Node | None) -> str | None:
+    """The identifier declared by a (possibly pointer/array/init) declarator."""
+    while decl is not None and decl.type != "identifier":
+        if decl.type in ("function_declarator",):
+            decl = decl.child_by_field_name("declarator")
+            continue
+        nxt = decl.child_by_field_name("declarator")
+        if nxt is None:
+            return None
+        decl = nxt
+    return text(decl) if decl is not None else None
+
+
+def is_pointer_declarator(decl: Node) -> bool:
+    while decl is not None and decl.type == "init_declarator":
+        decl = decl.child_by_field_name("declarator")
+    return decl is not None and decl.type == "pointer_declarator"
+
+
+def loop_macro_body(stmt: Node) -> Node | None:
+    """For ``list_for_each_entry(...) {`` return the body statement, else None."""
+    if stmt.type != "expression_statement" or not stmt.named_children:
+        return None
+    call = stmt.named_children[0]
+    if call.type != "call_expression":
+        return None
+    name = callee(call)
+    if not name or not LOOP_MACRO.search(name):
+        return None
+    semi = stmt.children[-1] if stmt.children else None
+    if semi is None or not semi.is_missing:
+        return None
+    body = stmt.next_named_sibling
+    while body is not None and body.type == "comment":
+        body = body.next_named_sibling
+    return body
+
+
+# --- functions and errors -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function definition in a parsed unit."""
+
+    name: str
+    node: Node
+    body: Node
+    params: tuple[Node, ...]
+
+    @property
+    def start_line(self) -> int:
+        return line(self.node)
+
+    @property
+    def end_line(self) -> int:
+        return self.node.end_point[0] + 1
+
+
+def _function_of(node: Node) -> Function | None:
+    decl = node.child_by_field_name("declarator")
+    fdecl = decl
+    while fdecl is not None and fdecl.type != "function_declarator":
+        fdecl = fdecl.child_by_field_name("declarator")
+    body = node.child_by_field_name("body")
+    if fdecl is None or body is None:
+        return None
+    ident = fdecl.child_by_field_name("declarator")
+    if ident is None or ident.type != "identifier":
+        return None
+    plist = fdecl.child_by_field_name("parameters")
+    params = tuple(p for p in plist.named_children if p.type == "parameter_declaration") if plist else ()
+    return Function(text(ident), node, body, params)
+
+
+def _benign(err: Node) -> bool:
+    """Known-harmless kernel parse errors (see module docstring)."""
+    parent = err.parent
+    if err.is_missing:
+        # ``list_for_each_entry(...) {`` and friends: the ';' tree-sitter wanted after the call.
+        if parent is not None and parent.type == "expression_statement":
+            return loop_macro_body(parent) is not None
+        return False
+    body = err.text.strip()
+    # __init, __read_mostly, __cold ... between type and name.
+    if err.named_child_count <= 1 and ANNOTATION.match(body.decode("ascii", "replace")):
+        return True
+    # Macro arguments that are types or lock expressions: list_entry(p, struct page, lru),
+    # __releases(&lock).
+    anc = parent
+    while anc is not None and anc.type not in ("argument_list",) and anc.type in ("ERROR", "binary_expression", "comma_expression"):
+        anc = anc.parent
+    if anc is not None and anc.type == "argument_list":
+        call = anc.parent
+        name = callee(call) if call is not None and call.type == "call_expression" else None
+        if name and (ANNOTATION.match(name) or _TYPE_ARG.match(body) or body in (b"&", b"*")):
+            return True
+    return False
+
+
+@dataclass
+class Unit:
+    """One parsed C source: bytes, tree, functions by name, and parse-error bookkeeping."""
+
+    data: bytes
+    path: str
+    tree: object = field(repr=False)
+    partial: bool = False  # only some functions were parsed (see parse_functions)
+
+    @cached_property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @cached_property
+    def functions(self) -> dict[str, list[Function]]:
+        """Function definitions by name, top level and inside top-level #if blocks."""
+        out: dict[str, list[Function]] = {}
+        stack = list(reversed(self.root.children))
+        while stack:
+            n = stack.pop()
+            if n.type == "function_definition":
+                f = _function_of(n)
+                if f is not None:
+                    out.setdefault(f.name, []).append(f)
+            elif n.type.startswith("preproc_") or n.type in ("ERROR", "linkage_specification", "declaration_list"):
+                stack.extend(reversed(n.children))
+        return out
+
+    def function(self, name: str) -> Function | None:
+        """The first live definition of ``name`` (definitions under ``#if 0`` are skipped)."""
+        for f in self.functions.get(name, ()):
+            if not in_if0(f.node):
+                return f
+        return None
+
+    @cached_property
+    def bad_errors(self) -> list[Node]:
+        """ERROR/MISSING nodes that are not known-benign kernel shapes."""
+        out: list[Node] = []
+        if not self.root.has_error:
+            return out
+        stack = [self.root]
+        while stack:
+            n = stack.pop()
+            if n.is_error or n.is_missing:
+                if not _benign(n):
+                    out.append(n)
+                if n.is_missing:
+                    continue
+            if n.has_error:
+                stack.extend(n.children)
+        return out
+
+    def errors_in(self, node: Node) -> list[Node]:
+        """Non-benign parse errors overlapping ``node``."""
+        return [e for e in self.bad_errors if e.start_byte < node.end_byte and node.start_byte < e.end_byte]
+
+    @cached_property
+    def enum_values(self) -> dict[str, int]:
+        """Integer values of top-level enumerators (implicit numbering), for comparisons."""
+        out: dict[str, int] = {}
+        stack = list(self.root.children)
+        while stack:
+            n = stack.pop()
+            if n.type in ("declaration", "type_definition", "enum_specifier") or n.type.startswith("preproc_"):
+                stack.extend(n.children)
+            if n.type != "enumerator_list":
+                continue
+            value = 0
+            for e in n.named_children:
+                if e.type != "enumerator":
+                    continue
+                v = e.child_by_field_name("value")
+                if v is not None:
+                    try:
+                        value = int(text(v), 0)
+                    except ValueError:
+                        value = out.get(text(v), value)
+                out.setdefault(text(e.child_by_field_name("name")), value)
+                value += 1
+        return out
+
+    def identifiers(self, names: frozenset[str]) -> dict[str, int]:
+        """Which of ``names`` occur as identifiers (not in comments or strings), first line of each."""
+        found: dict[str, int] = {}
+        if not names:
+            return found
+        pattern = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+        for m in pattern.finditer(self.data):
+            name = m.group(1).decode()
+            if name in found:
+                continue
+            node = self.root.descendant_for_byte_range(m.start(1), m.end(1))
+            if node is not None and node.type in ("identifier", "field_identifier", "type_identifier"):
+                found[name] = line(node)
+        return found
+
+    def index(self, node: Node) -> Index:
+        """Loops, declarations, assignments, calls and comments below ``node`` (cached)."""
+        idx = self._indexes.get(node.id)
+        if idx is None:
+            idx = self._indexes[node.id] = Index.of(node)
+        return idx
+
+    @cached_property
+    def _indexes(self) -> dict[int, Index]:
+        return {}
+
+    @cached_property
+    def shapes(self) -> dict[int, tuple]:
+        """Per-node cache for the flow evaluator (node ids are unique within this tree)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Index:
+    """One query pass over a function (queries/structure.scm), lists in source order."""
+
+    loops: tuple[Node, ...]
+    decls: tuple[Node, ...]
+    inits: tuple[Node, ...]
+    assigns: tuple[Node, ...]
+    calls: tuple[Node, ...]
+    comments: tuple[Node, ...]
+
+    @classmethod
+    def of(cls, node: Node) -> Index:
+        caps = QueryCursor(query("structure")).captures(node)
+
+        def get(*names: str) -> tuple[Node, ...]:
+            found = [n for name in names for n in caps.get(name, [])]
+            return tuple(sorted(found, key=lambda n: n.start_byte))
+
+        macro = tuple(n for n in caps.get("macro_loop", []) if loop_macro_body(n) is not None)
+        loops = tuple(sorted(get("loop") + macro, key=lambda n: n.start_byte))
+        return cls(loops, get("decl"), get("init"), get("assign"), get("call"), get("comment"))
+
+    def calls_in(self, node: Node) -> list[Node]:
+        """Calls inside ``node`` (which must lie within the indexed subtree)."""
+        return [c for c in self.calls if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
+
+    def within(self, items: tuple[Node, ...], node: Node) -> list[Node]:
+        return [c for c in items if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
+
+
+def parse(data: bytes, path: str = "<source>", ranges: list[tuple[int, int]] | None = None) -> Unit:
+    """Parse C source bytes. ``ranges`` (byte offsets) limits parsing to those regions."""
+    parser = Parser(LANGUAGE)
+    if ranges:
+        parser.included_ranges = [_range(data, a, b) for a, b in ranges]
+    return Unit(data, path, parser.parse(data))
+
+
+def _range(data: bytes, start: int, end: int) -> Range:
+    def point(off: int) -> tuple[int, int]:
+        row = data.count(b"\n", 0, off)
+        col = off - (data.rfind(b"\n", 0, off) + 1)
+        return (row, col)
+
+    return Range(point(start), point(end), start, end)
+
+
+# --- preprocessor context -------------------------------------------------------------
+
+
+def _if0(cond: Node | None) -> bool:
+    cond = unwrap(cond)
+    return cond is not None and cond.type == "number_literal" and text(cond).strip() in ("0", "0x0")
+
+
+def in_if0(node: Node) -> bool:
+    """True when ``node`` sits in the live branch of ``#if 0`` (dead code)."""
+    child, anc = node, node.parent
+    while anc is not None:
+        if anc.type == "preproc_if" and _if0(anc.child_by_field_name("condition")):
+            alt = anc.child_by_field_name("alternative")
+            if alt is None or not contains(alt, child):
+                return True
+        child, anc = anc, anc.parent
+    return False
+
+
+def config_conditions(node: Node, stop: Node | None = None) -> list[str]:
+    """``CONFIG_`` conditions (``#ifdef``/``#if``/``IS_ENABLED``) enclosing ``node`` below ``stop``."""
+    out: list[str] = []
+    child, anc = node, node.parent
+    while anc is not None and anc is not stop:
+        if anc.type in ("preproc_ifdef", "preproc_if", "preproc_elif"):
+            cond = anc.child_by_field_name("name") or anc.child_by_field_name("condition")
+            alt = anc.child_by_field_name("alternative")
+            negated = anc.type == "preproc_ifdef" and anc.children and anc.children[0].type == "#ifndef"
+            in_alt = alt is not None and contains(alt, child)
+            label = text(cond)
+            if negated != in_alt:
+                label = f"!{label}"
+            if "CONFIG_" in label or "defined" in label:
+                out.append(label)
+        child, anc = anc, anc.parent
+    return out
+
+
+
+# --- partial parsing --------------------------------------------------------------------
+#
+# A 3,000-line file takes ~9 ms to parse; the functions a rule examines are a tenth of it.
+# Kernel style puts a definition's name on a line that starts at column 0 (or on the line after
+# its return type) and the closing brace alone at column 0. We use that only to choose byte
+# ranges for tree-sitter (``Parser.included_ranges``); tree-sitter still does all the parsing,
+# and callers verify that every function they need came out whole, or parse the whole file.
+
+_ENUM_BLOCK = re.compile(rb"^(?:typedef\s+)?enum\b[^;{\n]*\{.*?^\}[^\n]*;", re.M | re.S)
+_DEF_HEAD = re.compile(rb"^(?P<head>[A-Za-z_][^\n;{}()=#]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
+
+
+def definitions(data: bytes) -> dict[str, tuple[int, int]]:
+    """Column-0 function definitions: name -> (start, end) byte range (first of each name)."""
+    out: dict[str, tuple[int, int]] = {}
+    pos = 0
+    while True:
+        m = _DEF_HEAD.search(data, pos)
+        if m is None:
+            return out
+        pos = m.end()
+        semi, brace = data.find(b";", m.end()), data.find(b"{", m.end())
+        if brace < 0:
+            return out
+        if 0 <= semi < brace:
+            continue  # a prototype or a declaration
+        close = data.find(b"\n}", brace)
+        if close < 0:
+            return out
+        start = m.start()
+        if m.group("head") is None and start > 0:  # "static int\nname(": the type is on the line before
+            start = data.rfind(b"\n", 0, start - 1) + 1
+        out.setdefault(m.group("name").decode(), (start, close + 2))
+        pos = close + 2
+
+
+def parse_functions(data: bytes, path: str, names: set[str], markers: set[str], depth: int = 3) -> Unit | None:
+    """Parse only the definitions of ``names`` and of helpers they call that mention ``markers``.
+
+    A helper is followed when its text mentions a marker (the rule's predicates) or another
+    followed helper, up to ``depth`` levels. Returns None when the shortcut cannot be trusted
+    (a name has no column-0 definition, or did not parse whole); the caller then parses the
+    whole file.
+    """
+    defs = definitions(data)
+    if not names & set(defs):
+        return None
+    order = sorted(defs.items(), key=lambda kv: kv[1][0])
+    starts = [span[0] for _, span in order]
+
+    def holders(words: set[str], suffix: bytes = b"") -> set[str]:
+        """Definitions whose text mentions one of ``words`` (one regex pass over the file)."""
+        out = set()
+        for w in words:
+            needle = w.encode() + suffix
+            at = data.find(needle)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                before = data[at - 1:at]
+                if i >= 0 and at < order[i][1][1] and not (before.isalnum() or before == b"_"):
+                    out.add(order[i][0])
+                at = data.find(needle, at + 1)
+        return out
+
+    # Rule functions are examined on their own, never followed as helpers of each other.
+    relevant = holders(markers) - names
+    frontier = set(relevant)
+    for _ in range(depth - 1):
+        frontier = holders(frontier, b"(") - names - relevant
+        if not frontier:
+            break
+        relevant |= frontier
+    wanted = {n for n in names if n in defs}
+    # Helpers: relevant definitions called (textually) from a wanted function, transitively.
+    frontier = set(wanted)
+    while frontier and relevant - wanted:
+        chunks = [data[defs[f][0]:defs[f][1]] for f in frontier]
+        frontier = {h for h in relevant - wanted if any(h.encode() + b"(" in c for c in chunks)}
+        wanted |= frontier
+    spans = sorted({defs[n] for n in wanted} | {(m.start(), m.end()) for m in _ENUM_BLOCK.finditer(data)})
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    unit = parse(data, path, merged)
+    for name in wanted:
+        fn = unit.function(name)
+        if fn is None or not _whole(fn):
+            return None
+    unit.partial = True
+    return unit
+
+
+def _whole(fn: Function) -> bool:
+    """A function parsed from a range is whole when its body closes with a real brace."""
+    last = fn.body.children[-1] if fn.body.children else None
+    return last is not None and last.type == "}" and not last.is_missing

@@ -1,0 +1,296 @@
+"""The GitPython adapter: open a repository, resolve refs, read blobs at ``ref:path``.
+
+Nothing here writes to the repository: blobs are read from the object database (GitPython
+keeps one ``git cat-file --batch`` process per repository), never checked out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from gitdb.exc import BadName, BadObject
+
+from reviewbot.model.errors import InputError, RepoError
+from reviewbot.diffs.patches import repo_relative
+from reviewbot.model.versions import KernelVersion, version_from_makefile
+
+
+def safe_repo_path(path: str) -> str:
+    """Refuse paths that leave the repository (``../``, absolute paths); normalise the rest."""
+    rel = repo_relative(path.replace("\\", "/"))
+    if rel is None:
+        raise InputError(f"path {path!r} is outside the repository", "give a path relative to the repository root")
+    return rel
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A resolved ref: what the user typed and the commit it names."""
+
+    name: str
+    sha: str
+    commit: git.Commit
+
+
+class Repository:
+    """A read-only view of a git repository."""
+
+    def __init__(self, path: str | os.PathLike):
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise RepoError(f"{p}: no such directory")
+        try:
+            self.repo = git.Repo(p, search_parent_directories=True)
+        except git.InvalidGitRepositoryError as e:
+            raise RepoError(f"{p}: not a git repository") from e
+        except git.GitError as e:  # pragma: no cover - unusual git failures
+            raise RepoError(f"{p}: cannot open the repository: {e}") from e
+        self.path = p
+        self._refs: tuple[RefEntry, ...] | None = None
+        self._contained: dict[str, str | None] = {}
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.git_dir)
+
+    @property
+    def shallow(self) -> bool:
+        """True for a shallow clone (history is cut; ancestry answers may be wrong)."""
+        return (Path(self.repo.common_dir) / "shallow").exists()
+
+    def resolve(self, rev: str = "HEAD") -> Revision:
+        """Resolve a ref, tag, branch or sha to a commit; unknown refs raise RepoError."""
+        try:
+            commit = self.repo.commit(rev)
+            _ = commit.size  # GitPython trusts a full 40-hex sha until its object is read
+        except (BadName, BadObject, ValueError, KeyError, TypeError, git.GitCommandError) as e:
+            # KeyError/TypeError: "HEAD:path" names a blob or tree, not a commit
+            hint = "the clone is shallow: fetch more history" if self.shallow else "check the name with git rev-parse"
+            raise RepoError(f"unknown revision {rev!r} in {self.path}", hint) from e
+        return Revision(rev, commit.hexsha, commit)
+
+    def blob(self, rev: Revision, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``rev``, or None when the file does not exist there."""
+        path = safe_repo_path(path)
+        try:
+            obj = rev.commit.tree / path
+        except KeyError:
+            return None
+        if obj.type != "blob":
+            return None
+        return obj.data_stream.read()
+
+    def blob_id(self, rev: Revision, path: str) -> str | None:
+        try:
+            obj = rev.commit.tree / safe_repo_path(path)
+        except KeyError:
+            return None
+        return obj.hexsha if obj.type == "blob" else None
+
+    def version(self, rev: Revision) -> KernelVersion | None:
+        """The kernel version the top-level Makefile declares at ``rev``."""
+        data = self.blob(rev, "Makefile")
+        return version_from_makefile(data) if data else None
+
+    # --- bulk access (sweeps and reports over thousands of refs) -------------------------
+
+    def list_refs(self) -> list[RefEntry]:
+        """Every tag, local branch and remote-tracking branch, peeled (one ``git for-each-ref``, memoised)."""
+        if self._refs is not None:
+            return list(self._refs)
+        fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
+        out = self.repo.git.for_each_ref(f"--format={fmt}", "refs/tags", "refs/heads", "refs/remotes")
+        refs = []
+        for row in out.splitlines():
+            parts = row.split(" ", 4)
+            if len(parts) != 5:
+                continue
+            sha, typ, peeled, ptype, full = parts
+            if peeled:
+                sha, typ = peeled, ptype
+            if full.startswith("refs/tags/"):
+                kind, name = "tag", full[len("refs/tags/"):]
+            elif full.startswith("refs/heads/"):
+                kind, name = "branch", full[len("refs/heads/"):]
+            else:
+                kind, name = "remote", full[len("refs/remotes/"):]
+                if name.endswith("/HEAD"):
+                    continue
+            refs.append(RefEntry(name, full, kind, sha, typ))
+        self._refs = tuple(refs)
+        return refs
+
+    def blob_ids(self, specs: list[str]) -> list[str | None]:
+        """Object ids of ``rev:path`` specs in one ``git cat-file --batch-check`` (None: absent or not a blob)."""
+        if not specs:
+            return []
+        with tempfile.TemporaryFile() as f:
+            f.write("\n".join(specs).encode() + b"\n")
+            f.seek(0)
+            out = self.repo.git.cat_file("--batch-check=%(objectname) %(objecttype)", istream=f)
+        rows = out.splitlines()
+        if len(rows) != len(specs):  # pragma: no cover - git answers one line per input line
+            raise RepoError(f"git cat-file answered {len(rows)} lines for {len(specs)} objects")
+        ids: list[str | None] = []
+        for row in rows:
+            sha, _, typ = row.partition(" ")
+            ids.append(sha if typ == "blob" and len(sha) >= 40 else None)
+        return ids
+
+    def read_blob(self, sha: str) -> bytes:
+        """A blob's bytes from the object database (GitPython's persistent ``cat-file --batch``)."""
+        try:
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        except (BadObject, ValueError) as e:
+            raise RepoError(f"object {sha} is missing from {self.path}") from e
+
+    def commit_exists(self, sha: str) -> str | None:
+        """The full sha of a commit named by ``sha`` (abbreviated or a ref), or None."""
+        try:
+            return self.repo.commit(sha).hexsha
+        except (BadName, BadObject, ValueError, git.GitCommandError):
+            return None
+
+    def is_ancestor(self, ancestor: str, rev: str) -> bool:
+        """``git merge-base --is-ancestor``."""
+        return self.repo.is_ancestor(ancestor, rev)
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            bases = self.repo.merge_base(a, b)
+        except git.GitCommandError:
+            return None
+        return bases[0].hexsha if bases else None
+
+    def log(self, rev_range: str, paths: tuple[str, ...] = ()) -> list[LogEntry]:
+        """Commits in ``rev_range``, newest first, with messages and the tags on them (one ``git log``)."""
+        fmt = "%H%x1f%P%x1f%D%x1f%B%x1e"
+        args = ["--topo-order", "--no-show-signature", f"--format={fmt}", "--decorate-refs=refs/tags/", rev_range]
+        if paths:
+            args += ["--", *paths]
+        try:
+            out = self.repo.git.log(*args, strip_newline_in_stdout=False)
+        except git.GitCommandError as e:
+            raise RepoError(f"git log {rev_range} failed: {e.stderr.strip()}") from e
+        entries = []
+        for rec in out.split("\x1e"):
+            rec = rec.lstrip("\n")
+            if not rec:
+                continue
+            sha, parents, deco, body = rec.split("\x1f", 3)
+            tags = tuple(d.strip()[len("tag: "):] for d in deco.split(",") if d.strip().startswith("tag: "))
+            entries.append(LogEntry(sha, tuple(parents.split()), tags, body))
+        return entries
+
+    def patch_ids(self, rev_range: str, paths: tuple[str, ...] = ()) -> dict[str, str]:
+        """``git patch-id --stable`` of every non-merge commit in the range touching ``paths``: id -> sha.
+
+        Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
+        """
+        args = ["-p", "--full-diff", "--no-merges", "--no-color", "--no-show-signature", "--no-ext-diff", "--format=commit %H", rev_range]
+        if paths:
+            args += ["--", *paths]
+        diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
+        out: dict[str, str] = {}
+        for row in self._patch_id(diff).splitlines():
+            pid, _, sha = row.partition(" ")
+            out.setdefault(pid, sha)
+        return out
+
+    def patch_id_of(self, text: str) -> str | None:
+        """``git patch-id --stable`` of a diff or mail."""
+        row = self._patch_id(text).split("\n", 1)[0]
+        return row.split(" ", 1)[0] or None
+
+    def _patch_id(self, text: str) -> str:
+        with tempfile.TemporaryFile() as f:
+            f.write(text.encode("utf-8", "surrogateescape"))
+            f.seek(0)
+            return self.repo.git.patch_id("--stable", istream=f)
+
+    def format_patch(self, sha: str) -> str:
+        """The commit as a format-patch mail (``git format-patch -1 --stdout``)."""
+        return self.repo.git.format_patch("-1", "--stdout", "--no-signature", sha, strip_newline_in_stdout=False)
+
+    def contained_in(self, sha: str) -> str | None:
+        """The oldest release tag containing ``sha`` (``git describe --contains``, memoised), or None."""
+        if sha not in self._contained:
+            try:
+                name = self.repo.git.describe("--contains", "--match", "v[0-9]*", sha)
+                self._contained[sha] = re.split(r"[~^]", name.strip(), maxsplit=1)[0] or None
+            except git.GitCommandError:
+                self._contained[sha] = None
+        return self._contained[sha]
+
+    def newest_tag(self, rev: str) -> str | None:
+        """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
+        try:
+            return self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip() or None
+        except git.GitCommandError:
+            return None
+
+    # --- the index (what ``git commit`` will record) ------------------------------------
+    # Read with git itself, which honours GIT_INDEX_FILE: ``git commit -a`` and ``git commit
+    # PATH`` hand their hooks a temporary index. Never the worktree, never written.
+
+    def _git(self, *args: str) -> str:
+        cmd = self.repo.git
+        cmd.update_environment(GIT_OPTIONAL_LOCKS="0")  # not even a stat-refresh of the index
+        try:
+            return cmd.execute(["git", *args], strip_newline_in_stdout=False)
+        except git.GitCommandError as e:
+            raise RepoError(f"git {args[0]} failed in {self.path}: {' '.join(str(e.stderr).split())}") from None
+
+    def head(self) -> Revision | None:
+        """HEAD, or None on an unborn branch (before the first commit)."""
+        if not self.repo.head.is_valid():
+            return None
+        return self.resolve("HEAD")
+
+    def staged(self, paths: list[str]) -> list[str]:
+        """Which of ``paths`` differ between HEAD (or nothing, when unborn) and the index."""
+        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
+        out = self._git("diff", "--cached", "--name-only", "-z", "--no-renames", "--ignore-submodules", "--", *specs)
+        return sorted(p for p in out.split("\0") if p)
+
+    def index_blobs(self, paths: list[str]) -> dict[str, bytes | None]:
+        """The staged content of ``paths`` (None when not in the index or only in conflict)."""
+        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
+        found: dict[str, bytes | None] = dict.fromkeys(paths)
+        for entry in self._git("ls-files", "-s", "-z", "--", *specs).split("\0"):
+            meta, _, path = entry.partition("\t")
+            fields = meta.split()
+            if len(fields) != 3 or path not in found or fields[2] != "0" or fields[0].startswith("160"):
+                continue  # conflict stages cannot be committed; gitlinks are not sources
+            found[path] = self.repo.odb.stream(bytes.fromhex(fields[1])).read()
+        return found
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """A ref as listed: short name (``v5.10.9``, ``linux-5.10.y``, ``stable/linux-5.10.y``)."""
+
+    name: str
+    full: str
+    kind: str  # "tag" | "branch" | "remote"
+    sha: str
+    type: str  # type of the peeled object: "commit" (or "tree"/"blob" for odd tags)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of a ``git log`` scan."""
+
+    sha: str
+    parents: tuple[str, ...]
+    tags: tuple[str, ...]
+    message: str
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0].strip()

@@ -1,0 +1,395 @@
+"""From refs to verdicts: check the rule's files at one revision, or sweep thousands of refs.
+
+:func:`check_ref` checks one revision. :func:`select_refs` picks refs by glob and
+:func:`sweep` checks them all, reading each distinct blob once and reusing verdicts from the
+on-disk cache (cache.py); its per-blob work is exactly ``check_ref``'s (same parse and
+``run_rule`` calls), only memoised.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from reviewbot.store.cache import VerdictCache, checks_from_json, checks_to_json
+from reviewbot.checker.check import applicability, check_source
+from reviewbot.model.errors import InputError, RepoError, SourceError
+from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
+from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.git.repository import RefEntry, Repository, Revision
+from reviewbot.ctree.syntax import parse
+from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
+
+
+def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:
+    """Kernel version at ``rev`` (Makefile, or ``override``) plus uapi feature evidence."""
+    evidence: set[str] = set()
+    for path, names in sorted(evidence_headers(rules).items()):
+        evidence |= defines_in(repo.blob(rev, path), names)
+    if override:
+        return VersionInfo(str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence)))
+    kv = repo.version(rev)
+    if kv is None:
+        return VersionInfo(None, "unknown", f"no kernel Makefile at {rev.name}", tuple(sorted(evidence)))
+    return VersionInfo(str(kv), "makefile", f"Makefile at {rev.name}", tuple(sorted(evidence)))
+
+
+def check_ref(
+    repo: Repository, rev: Revision, rules: tuple[Rule, ...], paths: list[str] | None = None,
+    version: VersionInfo | None = None,
+) -> list[FileResult]:
+    """Check each rule at ``rev``: its files where they live in that era (first found first).
+
+    A rule's later paths (``mm/collapse.c``, ``mm/huge_memory.c``) are searched only when a
+    function was not found in the earlier ones, so pre-4.8 trees and a future split both work.
+    """
+    version = version or version_at(repo, rev, rules)
+    out: list[FileResult] = []
+    for rule in rules:
+        candidates = paths or list(rule.paths)
+        present = [(p, data) for p in candidates if (data := repo.blob(rev, p)) is not None]
+        if not present:
+            raise RepoError(f"none of {', '.join(candidates)} exists at {rev.name}")
+        path, data = present[0]
+        (result,) = check_source(data, path, (rule,), version, ref=rev.name)
+        extra = []
+        for other_path, other in present[1:]:
+            if not any(c.function is None and c.status.value != "not-applicable" for c in result.checks):
+                break
+            extra.append(parse(other, other_path))
+            (result,) = check_source(data, path, (rule,), version, ref=rev.name, extra_units=extra)
+        out.append(result)
+    return out
+
+
+# --- ref selection ----------------------------------------------------------------------
+
+_GLOB_CHARS = set("*?[")
+_REF_FORBIDDEN = re.compile(r"[\s~^:\\]|\.\.|@\{|//|^/|/$")
+
+
+def validate_glob(pattern: str, option: str) -> None:
+    """Refuse patterns no ref name can match (git check-ref-format rules) or fnmatch cannot read."""
+    if not pattern.strip():
+        raise InputError(f"{option}: empty pattern", "give a glob like 'v5.10.*' or 'linux-*.y'")
+    depth = 0
+    for ch in pattern:
+        depth += ch == "["
+        depth -= ch == "]" and depth > 0
+    if depth or _REF_FORBIDDEN.search(pattern):
+        raise InputError(f"{option}: bad pattern {pattern!r}", "use shell globs like 'v5.10.*' or 'linux-*.y'")
+    try:
+        re.compile(fnmatch.translate(pattern))
+    except re.error as e:
+        raise InputError(f"{option}: bad pattern {pattern!r} ({e})") from None
+
+
+def _matches(ref: RefEntry, pattern: str) -> bool:
+    if fnmatch.fnmatchcase(ref.name, pattern):
+        return True
+    # A remote-tracking branch matches by its name without the remote: "linux-*.y" selects
+    # "stable/linux-5.10.y" in a checkout that only tracks stable.
+    return ref.kind == "remote" and fnmatch.fnmatchcase(ref.name.split("/", 1)[-1], pattern)
+
+
+def name_version(ref: RefEntry) -> KernelVersion | None:
+    """The kernel version a tag's name states (``v5.10.9``, ``v6.3-rc1``); None for branches."""
+    if ref.kind != "tag":
+        return None
+    return KernelVersion.try_parse(ref.name) if re.match(r"^v?\d+\.\d+", ref.name) else None
+
+
+def select_refs(
+    repo: Repository, tags: list[str] | None = None, branches: list[str] | None = None,
+) -> list[RefEntry]:
+    """Refs whose names match the tag and branch globs (repeatable; exact names work too).
+
+    A pattern without glob characters that names no ref is an unknown ref; a selection that
+    matches nothing at all is an error too (both raise, the CLI exits 2). With neither option,
+    every tag whose name is a kernel version is selected. Sorting happens after the versions
+    are known (:func:`order_rows`).
+    """
+    tags = list(tags or [])
+    branches = list(branches or [])
+    for p in tags:
+        validate_glob(p, "--tags")
+    for p in branches:
+        validate_glob(p, "--branches")
+    refs = repo.list_refs()
+    if not tags and not branches:
+        chosen = [r for r in refs if r.kind == "tag" and name_version(r) is not None]
+        if not chosen:
+            raise RepoError(f"no release tags (v<major>.<minor>...) in {repo.path}", "select refs with --tags or --branches")
+        return chosen
+    chosen: dict[str, RefEntry] = {}
+    for option, patterns, kinds in (("--tags", tags, ("tag",)), ("--branches", branches, ("branch", "remote"))):
+        for p in patterns:
+            hits = [r for r in refs if r.kind in kinds and _matches(r, p)]
+            if not hits and not (_GLOB_CHARS & set(p)):
+                hint = "the clone is shallow: fetch more history" if repo.shallow else f"list them with git {'tag' if option == '--tags' else 'branch -a'}"
+                raise RepoError(f"unknown {'tag' if option == '--tags' else 'branch'} {p!r} in {repo.path}", hint)
+            for r in hits:
+                short = r.name.split("/", 1)[-1] if r.kind == "remote" else r.name
+                key = f"{'tag' if r.kind == 'tag' else 'branch'}:{short}"
+                # A local branch wins over a remote-tracking branch of the same name.
+                if key not in chosen or (chosen[key].kind == "remote" and r.kind == "branch"):
+                    chosen[key] = r
+    if not chosen:
+        what = " ".join([f"--tags {p!r}" for p in tags] + [f"--branches {p!r}" for p in branches])
+        raise RepoError(f"no ref in {repo.path} matches {what}", "check the patterns with git for-each-ref")
+    return list(chosen.values())
+
+
+# --- the sweep --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One ref of a sweep: its kernel version and one result per rule, or why there is none."""
+
+    ref: str
+    kind: str  # "tag" | "branch" | "remote"
+    sha: str
+    version: VersionInfo
+    results: tuple[FileResult, ...] = ()
+    note: str | None = None  # "none of mm/khugepaged.c, ... exists at v2.6.11"
+
+    @property
+    def kernel(self) -> KernelVersion | None:
+        return KernelVersion.try_parse(self.version.version) if self.version.version else None
+
+    @property
+    def source(self) -> str | None:
+        return self.results[0].source if self.results else None
+
+    def status_of(self, check_id: str) -> Status | None:
+        """Aggregate status of a check over the rules (missing wins); None when nothing was checked."""
+        states = {r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks)}
+        for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
+            if s in states:
+                return s
+        return None
+
+    @property
+    def missing(self) -> bool:
+        return any(r.missing for r in self.results)
+
+    def uncertain(self, check_id: str) -> bool:
+        return any(c.uncertain for r in self.results for c in r.checks if c.id == check_id)
+
+
+Progress = Callable[[int, int], None]
+
+# A blob's verdicts depend on the kernel version only through ``check.applicability``: each
+# check either applies (perhaps with a reason appended to its message) or is "not applicable:
+# <reason>". So each blob is checked at most twice, with every feature applying and with none
+# applying, and each ref's verdicts are derived from those two with its own applicability.
+_ALL = VersionInfo("9999.0.0", "makefile", "every feature applies")
+_NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
+
+
+def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
+    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
+
+
+class _Engine:
+    """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
+
+    def __init__(self, repo: Repository, cache: VerdictCache, stored: dict):
+        self.repo = repo
+        self.cache = cache
+        self.stored = stored
+        self._data: dict[str, bytes] = {}
+        self._memo: dict[tuple, tuple] = {}
+        self._derived: dict[tuple, tuple[CheckResult, ...]] = {}
+        self.checked = 0
+
+    def data(self, blob: str) -> bytes:
+        if blob not in self._data:
+            self._data[blob] = self.repo.read_blob(blob)
+        return self._data[blob]
+
+    def forget(self, blob: str) -> None:
+        """Drop a blob read only for a small fact (a Makefile), so memory stays flat."""
+        self._data.pop(blob, None)
+
+    def _run(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list]:
+        """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
+        path, blob = present[0]
+        data = self.data(blob)
+        (result,) = check_source(data, path, (rule,), version, ref=ref)
+        extras: list[tuple[str, str]] = []
+        units = []
+        for other_path, other_blob in present[1:]:
+            if not _needs_more(result.checks):
+                break
+            extras.append((other_path, other_blob))
+            units.append(parse(self.data(other_blob), other_path))
+            (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=units)
+        self.checked += 1
+        return result, extras
+
+    def checks(self, rule: Rule, present: list[tuple[str, str]], mode: str, version: VersionInfo, ref: str):
+        """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
+        key = (present[0][1], present[0][0], rule.id, rule.version, mode)
+        extras_now = present[1:]
+        hit = self._memo.get(key)
+        if hit is None and key in self.stored:
+            value = self.stored[key]
+            inferred = value.get("inferred")
+            hit = (checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
+                   VersionInfo(None, "inferred", inferred["detail"], version.evidence) if inferred else None)
+        if hit is not None:
+            checks, extras, inferred = hit
+            k = len(extras)
+            # Valid when it used the same extra files this ref has, and would not have used more.
+            if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
+                self._memo[key] = hit
+                return checks, inferred
+        if mode == "all":
+            version = _ALL
+        elif mode == "none":
+            version = _NONE
+        result, extras = self._run(rule, present, version, ref)
+        inferred = result.version if result.version.origin == "inferred" else None
+        self._memo[key] = (result.checks, extras, inferred)
+        self.cache.put_verdict(key, {
+            "checks": checks_to_json(result.checks), "extras": [list(e) for e in extras],
+            "inferred": {"detail": inferred.detail} if inferred else None,
+        })
+        return result.checks, inferred
+
+    def result(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> FileResult:
+        """The ``FileResult`` ``check_ref`` gives for this rule at a ref of ``version``."""
+        path = present[0][0]
+        if version.version is None:
+            mode = "unknown:" + hashlib.sha1(json.dumps(version.evidence).encode()).hexdigest()[:16]
+            checks, inferred = self.checks(rule, present, mode, version, ref)
+            return FileResult(path, rule.id, checks, ref, inferred or version, rule.version)
+        applies = {spec.id: applicability(spec.feature, version, [], None) for spec in rule.checks}
+        derived_key = (tuple(present), rule.id, tuple(sorted(applies.items())))
+        if derived_key in self._derived:
+            return FileResult(path, rule.id, self._derived[derived_key], ref, version, rule.version)
+        structural, _ = self.checks(rule, present, "all", version, ref)
+        inapplicable = ()
+        if not all(ok for ok, _ in applies.values()):
+            inapplicable, _ = self.checks(rule, present, "none", version, ref)
+        out = []
+        for c in structural:
+            ok, reason = applies[c.id]
+            if ok:
+                out.append(replace(c, message=f"{c.message} ({reason})") if reason else c)
+            else:
+                na = next(x for x in inapplicable if x.id == c.id and x.site == c.site)
+                out.append(replace(na, message=f"not applicable: {reason}"))
+        self._derived[derived_key] = tuple(out)
+        return FileResult(path, rule.id, tuple(out), ref, version, rule.version)
+
+
+def _modes(rule: Rule, version: VersionInfo) -> list[str]:
+    if version.version is None:
+        return ["unknown:" + hashlib.sha1(json.dumps(version.evidence).encode()).hexdigest()[:16]]
+    applies = [applicability(spec.feature, version, [], None)[0] for spec in rule.checks]
+    return ["all"] + ([] if all(applies) else ["none"])
+
+
+def sweep(
+    repo: Repository, refs: list[RefEntry], rules: tuple[Rule, ...], cache: VerdictCache | None = None,
+    progress: Progress | None = None, since: str | None = None,
+) -> list[SweepRow]:
+    """Check every ref; each distinct blob is read and checked once, verdicts come from the cache.
+
+    Git is asked in bulk: one ``cat-file --batch-check`` for the blob ids of every ref's files,
+    then only the blobs no cached verdict covers are read. Refs without the rule's file get a
+    row saying so. Rows come back in kernel version order (rc before the release); ``since``
+    drops refs older than that version.
+    """
+    cache = cache or VerdictCache(None)
+    floor = KernelVersion.parse(since) if since else None
+    if floor is not None:
+        refs = [r for r in refs if (v := name_version(r)) is None or v >= floor]
+    evidence = evidence_headers(rules)
+    paths = ["Makefile", *sorted(evidence)] + [p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence]
+    commits = sorted({r.sha for r in refs if r.type == "commit"})
+    ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
+    table = {c: dict(zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True)) for i, c in enumerate(commits)}
+    engine = _Engine(repo, cache, {})
+
+    # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
+    makefiles = {t["Makefile"] for t in table.values() if t["Makefile"]}
+    mk_versions = cache.get_info("makefile-version", makefiles)
+    to_read = sorted(makefiles - set(mk_versions))
+    total = len(to_read) + len(refs)  # progress: Makefiles to read, then refs to check
+    for i, blob in enumerate(to_read, 1):
+        kv = version_from_makefile(engine.data(blob)[:4096])
+        engine.forget(blob)
+        mk_versions[blob] = str(kv) if kv else None
+        cache.put_info("makefile-version", blob, mk_versions[blob])
+        if progress is not None and i % 64 == 0:
+            progress(i, total)
+    defines: dict[tuple[str, str], list[str]] = {}
+    for path, names in sorted(evidence.items()):
+        kind = f"defines:{path}:{','.join(sorted(names))}"
+        blobs = {t[path] for t in table.values() if t[path]}
+        got = cache.get_info(kind, blobs)
+        for blob in sorted(blobs):
+            if blob not in got:
+                got[blob] = sorted(defines_in(engine.data(blob), names))
+                cache.put_info(kind, blob, got[blob])
+            defines[(path, blob)] = list(got[blob])
+
+    # What each ref needs; then one bulk cache lookup for all of it.
+    plans: list[tuple[RefEntry, VersionInfo, list]] = []
+    for ref in refs:
+        if ref.type != "commit":
+            plans.append((ref, VersionInfo(None, "unknown", f"{ref.name} names a {ref.type}, not a commit"), []))
+            continue
+        t = table[ref.sha]
+        ev = sorted({d for p in evidence if t[p] for d in defines[(p, t[p])]})
+        mk = mk_versions.get(t["Makefile"]) if t["Makefile"] else None
+        if mk:
+            vi = VersionInfo(mk, "makefile", f"Makefile at {ref.name}", tuple(ev))
+        else:
+            vi = VersionInfo(None, "unknown", f"no kernel Makefile at {ref.name}", tuple(ev))
+        if floor is not None and name_version(ref) is None and (vi.version is None or KernelVersion.parse(vi.version) < floor):
+            continue
+        plans.append((ref, vi, [(rule, [(p, t[p]) for p in rule.paths if t.get(p)]) for rule in rules]))
+    keys = {(present[0][1], present[0][0], rule.id, rule.version, mode)
+            for _, vi, per_rule in plans for rule, present in per_rule if present for mode in _modes(rule, vi)}
+    engine.stored = cache.get_verdicts(keys)
+
+    rows: list[SweepRow] = []
+    for done, (ref, vi, per_rule) in enumerate(plans, 1):
+        if ref.type != "commit":
+            rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, (), vi.detail))
+            continue
+        results: list[FileResult] = []
+        notes: list[str] = []
+        for rule, present in per_rule:
+            if not present:
+                notes.append(f"none of {', '.join(rule.paths)} exists at {ref.name}")
+                continue
+            try:
+                results.append(engine.result(rule, present, vi, ref.name))
+            except SourceError as e:
+                notes.append(e.message)
+        rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, tuple(results), "; ".join(notes) or None))
+        if progress is not None:
+            progress(len(to_read) + done, len(to_read) + len(plans))
+    cache.flush()
+    return order_rows(rows)
+
+
+def _order_key(row: SweepRow) -> tuple:
+    kv = KernelVersion.try_parse(row.ref) if row.kind == "tag" and re.match(r"^v?\d+\.\d+", row.ref) else None
+    kv = kv or row.kernel
+    return (kv is None, kv or KernelVersion(0, 0), row.kind != "tag", row.ref)
+
+
+def order_rows(rows: list[SweepRow]) -> list[SweepRow]:
+    """Kernel version order (v5.10.9 < v5.10.10, rc before the release), tags before branches."""
+    return sorted(rows, key=_order_key)

@@ -1,0 +1,109 @@
+"""Kernel versions: parsing, ordering, and reading them from a top-level Makefile."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import total_ordering
+from pathlib import Path
+
+from reviewbot.model.errors import InputError
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-?(rc\d+))?(?:[-+~.]?(.*))?$")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class KernelVersion:
+    """A kernel release: 5.10.179, 6.3.0-rc1, 6.1 (== 6.1.0). rc releases sort before the release."""
+
+    major: int
+    minor: int
+    patch: int = 0
+    rc: int | None = None
+    extra: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> KernelVersion:
+        """Parse ``v5.10.9``, ``5.10``, ``6.3-rc1``, ``6.3.0-rc1`` (a leading ``v`` is allowed)."""
+        m = _VERSION_RE.match(text.strip())
+        if not m:
+            raise InputError(f"not a kernel version: {text!r}", "write it like 6.1.20 or v5.10")
+        rc = int(m.group(4)[2:]) if m.group(4) else None
+        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), rc, m.group(5) or "")
+
+    @classmethod
+    def try_parse(cls, text: str) -> KernelVersion | None:
+        try:
+            return cls.parse(text)
+        except InputError:
+            return None
+
+    def _key(self) -> tuple:
+        return (self.major, self.minor, self.patch, 0 if self.rc is not None else 1, self.rc or 0)
+
+    def __lt__(self, other: KernelVersion) -> bool:
+        return self._key() < other._key()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KernelVersion) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    @property
+    def series(self) -> str:
+        """``5.10`` for 5.10.179."""
+        return f"{self.major}.{self.minor}"
+
+    def __str__(self) -> str:
+        s = f"{self.major}.{self.minor}.{self.patch}"
+        return f"{s}-rc{self.rc}" if self.rc is not None else s
+
+
+_MAKEFILE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)[ \t]*$", re.M)
+
+
+def version_from_makefile(data: bytes) -> KernelVersion | None:
+    """Read VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION from a kernel's top-level Makefile."""
+    found: dict[bytes, bytes] = {}
+    for m in _MAKEFILE_VAR.finditer(data[:4096]):
+        found.setdefault(m.group(1), m.group(2))
+    try:
+        major = int(found[b"VERSION"])
+        minor = int(found[b"PATCHLEVEL"])
+    except (KeyError, ValueError):
+        return None
+    try:
+        patch = int(found.get(b"SUBLEVEL") or 0)
+    except ValueError:
+        patch = 0
+    extra = found.get(b"EXTRAVERSION", b"").decode("ascii", "replace")
+    rc = None
+    m = re.match(r"^-rc(\d+)", extra)
+    if m:
+        rc, extra = int(m.group(1)), extra[m.end():]
+    return KernelVersion(major, minor, patch, rc, extra.lstrip("-"))
+
+
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)", re.M)
+
+
+def defines_in(data: bytes | None, wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` macro names a header #defines (uapi evidence of backports)."""
+    if not data or not wanted:
+        return set()
+    return {m.group(1).decode() for m in _DEFINE.finditer(data)} & wanted
+
+
+def tree_root(path: Path) -> Path | None:
+    """The top of the kernel tree holding ``path`` (a Makefile with VERSION and an mm/ dir)."""
+    for parent in path.resolve().parents:
+        mk = parent / "Makefile"
+        if (parent / "mm").is_dir() and mk.is_file():
+            try:
+                if version_from_makefile(mk.read_bytes()[:4096]) is not None:
+                    return parent
+            except OSError:
+                return None
+    return None

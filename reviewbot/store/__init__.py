@@ -1,0 +1,4 @@
+"""The on-disk store: the SQLite verdict cache.
+
+May import: ``reviewbot.model``.
+"""
