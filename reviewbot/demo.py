@@ -41,43 +41,37 @@ FIX_AUTHOR = "Demo Author <author@example.org>"
 
 @dataclass(frozen=True)
 class Release:
-    """One release in the demo: tag, era fixture, kernel version."""
+    """One release in the demo: tag and era fixture; the kernel version is the tag's."""
 
     tag: str
     fixture: str
-    version: str
+
+    @property
+    def version(self) -> str:
+        """``v5.10`` -> ``5.10.0``, ``v6.3-rc1`` -> ``6.3.0-rc1``: what the Makefile says."""
+        return str(KernelVersion.parse(self.tag))
 
 
-MAINLINE = [
-    Release("v4.4", "v4.4.c", "4.4.0"),
-    Release("v5.4", "v5.4.c", "5.4.0"),
-    Release("v5.7", "v5.7.c", "5.7.0"),
-    Release("v5.10", "v5.10.178.c", "5.10.0"),
-    Release("v5.15", "v5.15.108.c", "5.15.0"),
-    Release("v6.0", "v6.0.19.c", "6.0.0"),
-    Release("v6.1", "v6.1.25.c", "6.1.0"),
-    Release("v6.2", "v6.2.12.c", "6.2.0"),
-    Release("v6.3-rc1", "v6.3-rc1.c", "6.3.0-rc1"),
-]
-AFTER_FIX = [
-    Release("v6.3", "v6.3.c", "6.3.0"),
-    Release("v6.5", "v6.5.c", "6.5.0"),
-    Release("v6.6", "v6.6.c", "6.6.0"),
-    Release("v6.18", "v6.18.c", "6.18.0"),
-    Release("v6.19", "v6.19.c", "6.19.0"),
-    Release("v7.0", "v7.0.c", "7.0.0"),
-    Release("v7.1", "v7.1.c", "7.1.0"),
-]
+def _releases(table: str) -> list[Release]:
+    """Releases from ``tag:fixture`` words (one table, no repeated constructor calls)."""
+    return [Release(*word.split(":")) for word in table.split()]
+
+
+MAINLINE = _releases("""
+    v4.4:v4.4.c v5.4:v5.4.c v5.7:v5.7.c v5.10:v5.10.178.c v5.15:v5.15.108.c v6.0:v6.0.19.c
+    v6.1:v6.1.25.c v6.2:v6.2.12.c v6.3-rc1:v6.3-rc1.c
+""")
+AFTER_FIX = _releases("v6.3:v6.3.c v6.5:v6.5.c v6.6:v6.6.c v6.18:v6.18.c v6.19:v6.19.c v7.0:v7.0.c v7.1:v7.1.c")
 # (branch, base tag, releases before the fix, the fixed release, how the fix is recorded)
-STABLE = [
-    ("linux-5.4.y", "v5.4", [Release("v5.4.200", "v5.4.c", "5.4.200")], None, None),
-    ("linux-5.10.y", "v5.10", [Release("v5.10.178", "v5.10.178.c", "5.10.178")], Release("v5.10.179", "v5.10.179.c", "5.10.179"), "greg"),
-    ("linux-5.15.y", "v5.15", [Release("v5.15.108", "v5.15.108.c", "5.15.108")], Release("v5.15.109", "v5.15.109.c", "5.15.109"), "greg"),
+STABLE: list[tuple[str, str, list[Release], Release | None, str | None]] = [
+    ("linux-5.4.y", "v5.4", [Release("v5.4.200", "v5.4.c")], None, None),
+    ("linux-5.10.y", "v5.10", [Release("v5.10.178", "v5.10.178.c")], Release("v5.10.179", "v5.10.179.c"), "greg"),
+    ("linux-5.15.y", "v5.15", [Release("v5.15.108", "v5.15.108.c")], Release("v5.15.109", "v5.15.109.c"), "greg"),
     # 6.0 went end-of-life before the fix: its last release still needs it.
-    ("linux-6.0.y", "v6.0", [Release("v6.0.19", "v6.0.19.c", "6.0.19")], None, None),
-    ("linux-6.1.y", "v6.1", [Release("v6.1.25", "v6.1.25.c", "6.1.25")], Release("v6.1.26", "v6.1.26.c", "6.1.26"), "sasha"),
-    ("linux-6.2.y", "v6.2", [Release("v6.2.12", "v6.2.12.c", "6.2.12")], Release("v6.2.13", "v6.2.13.c", "6.2.13"), "cherry-pick"),
-    ("linux-6.6.y", "v6.6", [Release("v6.6.30", "v6.6.c", "6.6.30")], None, None),
+    ("linux-6.0.y", "v6.0", [Release("v6.0.19", "v6.0.19.c")], None, None),
+    ("linux-6.1.y", "v6.1", [Release("v6.1.25", "v6.1.25.c")], Release("v6.1.26", "v6.1.26.c"), "sasha"),
+    ("linux-6.2.y", "v6.2", [Release("v6.2.12", "v6.2.12.c")], Release("v6.2.13", "v6.2.13.c"), "cherry-pick"),
+    ("linux-6.6.y", "v6.6", [Release("v6.6.30", "v6.6.c")], None, None),
 ]
 
 
@@ -112,11 +106,14 @@ def uapi_header(version: str) -> bytes:
     return "\n".join(lines).encode()
 
 
-def tree(release: Release) -> dict[str, bytes]:
+def tree(release: Release) -> dict[str, bytes | None]:
     """The files of a release: Makefile, uapi header, khugepaged where it lived in that era."""
     v = KernelVersion.parse(release.version)
     src = fixture_text(release.fixture)
-    files = {"Makefile": makefile(release.version), "include/uapi/linux/userfaultfd.h": uapi_header(release.version)}
+    files: dict[str, bytes | None] = {
+        "Makefile": makefile(release.version),
+        "include/uapi/linux/userfaultfd.h": uapi_header(release.version),
+    }
     if v < KernelVersion(4, 8):
         files["mm/huge_memory.c"] = src
         files["mm/khugepaged.c"] = None
@@ -192,6 +189,7 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
             prev.update({p: c for p, c in files.items() if c is not None})
             builder.tag(rel.tag, mark)
         if after is not None:
+            assert style is not None  # every fixed branch says how the fix was recorded
             src = fixture_text(after.fixture)
             named[f"backport-{branch}"] = builder.commit(branch, {"mm/khugepaged.c": src}, stable_message(style, fix_sha, stable_body), author=FIX_AUTHOR)
             mark = builder.commit(branch, {"Makefile": makefile(after.version)}, f"Linux {after.version}")
@@ -237,9 +235,9 @@ def demo_refs(repo) -> list[str]:
 
 def check_demo(path: Path):
     """Check every release of the demo history; one FileResult per ref."""
-    from reviewbot.rules.spec import builtin_rules
     from reviewbot.git.repository import Repository
     from reviewbot.history.sweep import check_ref
+    from reviewbot.rules.spec import builtin_rules
 
     repo = Repository(path)
     rules = builtin_rules()
@@ -265,11 +263,11 @@ def report_demo(path: Path, output_dir: Path | None = None, cache=None):
     Writes ``report.html`` and ``report.md`` into ``output_dir`` (default: ``<demo>/report``)
     and returns the report and the two paths.
     """
-    from reviewbot.render import report as report_render
+    from reviewbot.git.repository import Repository
     from reviewbot.history.fixes import load_fix
     from reviewbot.history.report import build_report
+    from reviewbot.render import report as report_render
     from reviewbot.rules.spec import builtin_rules
-    from reviewbot.git.repository import Repository
 
     repo = Repository(path)
     fix = load_fix(repo, demo_fix_sha(repo))

@@ -24,8 +24,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from reviewbot.ctree import syntax
 from reviewbot.backport.statements import ID_KINDS, Block, Item, Side, _leaves, code, fragment
+from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
 EQUAL, RENAMED, HEAD, REWRITTEN, DIFFERENT = 4, 3, 2, 1, 0

@@ -14,11 +14,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from reviewbot.backport import align
-from reviewbot.backport import statements
-from reviewbot.ctree import syntax
+from reviewbot.backport import align, statements
 from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Known, Match
 from reviewbot.backport.statements import Block, Item, Side
+from reviewbot.ctree import syntax
 
 OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
 

@@ -24,14 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.model.errors import InputError, RepoError, ReviewbotError
-from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
-from reviewbot.model.results import SCHEMA
-from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, upstream_refs
 from reviewbot.backport.relocate import Failure, Placed, relocate_file
-from reviewbot.rules.spec import Rule
-from reviewbot.git.repository import Repository, Revision
-from reviewbot.history.sweep import version_at
 from reviewbot.backport.validate import (
     Need,
     Upstream,
@@ -44,7 +37,14 @@ from reviewbot.backport.validate import (
     tree_lookup,
     validate_files,
 )
+from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
+from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, upstream_refs
+from reviewbot.git.repository import Repository, Revision
+from reviewbot.history.sweep import version_at
+from reviewbot.model.errors import InputError, RepoError, ReviewbotError
+from reviewbot.model.results import SCHEMA
 from reviewbot.model.versions import KernelVersion
+from reviewbot.rules.spec import Rule
 
 STATUSES = ("generated", "already-fixed", "not-affected", "failed")
 

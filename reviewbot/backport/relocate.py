@@ -23,13 +23,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reviewbot.backport import align
-from reviewbot.backport import statements
-from reviewbot.ctree import syntax
+from reviewbot.backport import align, statements
 from reviewbot.backport.align import Evidence, Known
 from reviewbot.backport.anchors import Ctx, Failure, Group, insertion, norm, reindent, removal
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
+from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
 from reviewbot.diffs.patches import Applied, FilePatch, Hunk, apply_file
 from reviewbot.rules.spec import Rule

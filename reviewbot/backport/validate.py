@@ -22,15 +22,15 @@ import difflib
 from dataclasses import dataclass, field
 
 from reviewbot.backport import statements
-from reviewbot.ctree import syntax
-from reviewbot.checker.check import check_source
-from reviewbot.model.errors import InputError, PatchError, RepoError
-from reviewbot.model.results import FileResult, Status, VersionInfo
-from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, parse_mail
 from reviewbot.backport.relocate import Placed, relocate_file, section_function
-from reviewbot.rules.spec import Rule
+from reviewbot.checker.check import check_source
+from reviewbot.ctree import syntax
+from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, parse_mail
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
+from reviewbot.model.errors import InputError, PatchError, RepoError
+from reviewbot.model.results import FileResult, Status, VersionInfo
+from reviewbot.rules.spec import Rule
 
 CHECK_IDS = ("applies", "parses", "guards", "scope", "equivalence", "need")
 INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judging what a fix adds")

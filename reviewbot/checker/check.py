@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reviewbot.ctree import syntax
 from reviewbot.checker.cfg import Builder, reachable
-from reviewbot.model.errors import SourceError
 from reviewbot.checker.flow import Context, Entry, Result, explore
 from reviewbot.checker.locate import Located, entry_pointers, locate, loop_iterators, loops
-from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.checker.nearmiss import explain_loop, explain_vma
-from reviewbot.rules.spec import CheckSpec, Feature, Rule, Site
+from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
+from reviewbot.model.errors import SourceError
+from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.model.versions import KernelVersion
+from reviewbot.rules.spec import CheckSpec, Feature, Rule, Site
 
 # --- applicability --------------------------------------------------------------------
 

@@ -23,8 +23,8 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from reviewbot.ctree import syntax
 from reviewbot.checker.cfg import Builder, Graph, N
+from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
 MAX_DEPTH = 3

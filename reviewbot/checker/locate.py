@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewbot.ctree import syntax
-from reviewbot.rules.spec import Site
 from reviewbot.ctree.syntax import Function, Node, Unit
+from reviewbot.rules.spec import Site
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviewbot.ctree import syntax
 from reviewbot.checker.flow import Context, Evaluator, truth
+from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node
 
 

@@ -318,12 +318,12 @@ def sweep(
     """
 
     def work():
-        from reviewbot.render import sweep as sweep_render
-        from reviewbot.render.progress import progress_bar
-        from reviewbot.render.checks import plain_text
         from reviewbot.history.sweep import select_refs
         from reviewbot.history.sweep import sweep as run_sweep
         from reviewbot.model.versions import KernelVersion
+        from reviewbot.render import sweep as sweep_render
+        from reviewbot.render.checks import plain_text
+        from reviewbot.render.progress import progress_bar
 
         rules = _rules(_settings(repo).rules_or(rule))
         if since is not None:
@@ -373,10 +373,10 @@ def report(
     """
 
     def work():
-        from reviewbot.render import report as report_render
         from reviewbot.history.fixes import load_fix
-        from reviewbot.render.progress import progress_bar
         from reviewbot.history.report import build_report
+        from reviewbot.render import report as report_render
+        from reviewbot.render.progress import progress_bar
 
         rules = _rules(_settings(repo).rules_or(rule))
         r = _open_repo(repo)
@@ -480,9 +480,9 @@ def validate(
         import json
 
         from reviewbot import __version__
-        from reviewbot.model.results import SCHEMA
         from reviewbot.backport.validate import upstream_from_spec
         from reviewbot.backport.validate import validate as run_validate
+        from reviewbot.model.results import SCHEMA
 
         _text_only(fmt, "validate")
         rules = _rules(rule)
@@ -579,8 +579,8 @@ def hook_run(
     """
 
     def work():
-        from reviewbot.hooks.gate import run_hook
         from reviewbot.git.repository import Repository
+        from reviewbot.hooks.gate import run_hook
 
         settings = _settings(repo)
         rules = _rules(settings.rules_or(rule))

@@ -15,12 +15,12 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
 
 from reviewbot.model.errors import PatchError
+from reviewbot.model.paths import repo_relative
 
 SHA40 = re.compile(r"\b[0-9a-f]{40}\b")
 _FROM_LINE = re.compile(r"^From ([0-9a-f]{40}) ", re.M)
@@ -127,14 +127,6 @@ def upstream_refs(message: str) -> list[tuple[str, str]]:
     for form, rx in UPSTREAM_FORMS:
         out += [(form, m.group(1)) for m in rx.finditer(message)]
     return out
-
-
-def repo_relative(path: str) -> str | None:
-    """``path`` normalised, or None when it leaves the repository (absolute, ``..``, empty)."""
-    pp = PurePosixPath(path)
-    if pp.is_absolute() or ".." in pp.parts or not pp.parts:
-        return None
-    return str(pp)
 
 
 def _safe(path: str | None, what: str) -> str | None:

@@ -8,10 +8,11 @@ This module only ever writes into the new repository it is given, never into the
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reviewbot.git.runner import run_git
 from reviewbot.model.errors import RepoError
 
 AUTHOR = "Demo Maintainer <maintainer@example.org>"
@@ -46,11 +47,11 @@ class HistoryBuilder:
         self.path = Path(self.path)
         if not (self.path / ("HEAD" if self.bare else ".git")).exists():
             self.path.mkdir(parents=True, exist_ok=True)
-            args = ["git", "init", "-q", "-b", "master"] + (["--bare"] if self.bare else []) + [str(self.path)]
+            args = ["init", "-q", "-b", "master"] + (["--bare"] if self.bare else []) + [str(self.path)]
             _run(args)
 
     def commit(
-        self, branch: str, files: dict[str, bytes | str | None], message: str, *, parent: int | None = None,
+        self, branch: str, files: Mapping[str, bytes | str | None], message: str, *, parent: int | None = None,
         author: str = AUTHOR, when: int | None = None, merge: tuple[int, ...] = (),
     ) -> int:
         """Add a commit on ``branch`` (from its head, or from ``parent``); returns its mark.
@@ -99,15 +100,15 @@ class HistoryBuilder:
                 out.append(f"tag {name}\nfrom {self._ref(mark)}\ntagger {AUTHOR} {EPOCH + mark * 3600} +0000\n".encode())
                 out.append(b"data %d\n%s\n" % (len(msg), msg))
         marks = self.path / ("reviewbot-marks" if self.bare else ".git/reviewbot-marks")
-        args = ["git", "-C", str(self.path), "fast-import", "--quiet", "--force", f"--export-marks={marks}"]
+        args = ["-C", str(self.path), "fast-import", "--quiet", "--force", f"--export-marks={marks}"]
         if marks.exists():
             args.append(f"--import-marks={marks}")
         _run(args, b"".join(out))
         self._commits.clear()
         self._tags.clear()
         for row in marks.read_text().splitlines():
-            m, sha = row.split()
-            self.shas[int(m[1:])] = sha
+            label, sha = row.split()  # ":<mark> <sha>"
+            self.shas[int(label[1:])] = sha
         return dict(self.shas)
 
     def _ref(self, mark: int) -> str:
@@ -116,9 +117,6 @@ class HistoryBuilder:
 
 
 def _run(args: list[str], stdin: bytes | None = None) -> None:
-    try:
-        proc = subprocess.run(args, input=stdin, capture_output=True, check=False)
-    except FileNotFoundError as e:
-        raise RepoError("git is not installed") from e
+    proc = run_git(args, stdin=stdin)
     if proc.returncode != 0:
-        raise RepoError(f"{' '.join(args[:4])} failed: {proc.stderr.decode(errors='replace').strip()}")
+        raise RepoError(f"git {' '.join(args[:3])} failed: {proc.stderr.decode(errors='replace').strip()}")

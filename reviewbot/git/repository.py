@@ -16,7 +16,7 @@ import git
 from gitdb.exc import BadName, BadObject
 
 from reviewbot.model.errors import InputError, RepoError
-from reviewbot.diffs.patches import repo_relative
+from reviewbot.model.paths import repo_relative
 from reviewbot.model.versions import KernelVersion, version_from_makefile
 
 
@@ -158,7 +158,7 @@ class Repository:
 
     def is_ancestor(self, ancestor: str, rev: str) -> bool:
         """``git merge-base --is-ancestor``."""
-        return self.repo.is_ancestor(ancestor, rev)
+        return self.repo.is_ancestor(ancestor, rev)  # type: ignore[arg-type]  # GitPython accepts any rev (stubs say Commit)
 
     def merge_base(self, a: str, b: str) -> str | None:
         try:

@@ -14,11 +14,11 @@ Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``outpu
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewbot.model.errors import InputError
+from reviewbot.git.runner import run_git
+from reviewbot.model.errors import InputError, RepoError
 
 _TRUE = {"true", "yes", "on", "1", ""}
 _FALSE = {"false", "no", "off", "0"}
@@ -84,11 +84,8 @@ def load(directory: str | os.PathLike | None = None) -> Settings:
     if not cwd.is_dir():
         cwd = cwd.parent if cwd.parent.is_dir() else Path.cwd()
     try:
-        proc = subprocess.run(
-            ["git", "config", "-z", "--get-regexp", r"^reviewbot\."],
-            cwd=cwd, capture_output=True, check=False, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        )
-    except OSError:
+        proc = run_git(["config", "-z", "--get-regexp", r"^reviewbot\."], cwd=cwd, timeout=30)
+    except RepoError:  # no git at all: nothing configured
         return Settings()
     if proc.returncode not in (0, 1):  # 1: no such key
         return Settings()

@@ -24,15 +24,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewbot.store.cache import VerdictCache
-from reviewbot.model.errors import InputError, PatchError, RepoError
-from reviewbot.model.results import CheckResult, Status
+from reviewbot.ctree.syntax import parse
 from reviewbot.diffs.patches import Mail, read_mail, upstream_refs
-from reviewbot.rules.spec import Rule
 from reviewbot.git.repository import LogEntry, RefEntry, Repository
 from reviewbot.history.sweep import SweepRow, sweep
-from reviewbot.ctree.syntax import parse
+from reviewbot.model.errors import InputError, PatchError, RepoError
+from reviewbot.model.results import CheckResult, Status
 from reviewbot.model.versions import KernelVersion
+from reviewbot.rules.spec import Rule
+from reviewbot.store.cache import VerdictCache
 
 RECORDING = ("ancestor", "greg", "sasha", "cherry-pick", "patch-id", "subject")
 _REVERT = re.compile(r"This reverts commit ([0-9a-f]{40})")

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reviewbot.store.cache import VerdictCache
-from reviewbot.model.errors import RepoError
-from reviewbot.history.fixes import BranchStatus, Fix, branch_status, fix_targets
-from reviewbot.model.results import Status
-from reviewbot.rules.spec import Rule
 from reviewbot.git.repository import RefEntry, Repository
+from reviewbot.history.fixes import BranchStatus, Fix, branch_status, fix_targets
 from reviewbot.history.sweep import SweepRow, name_version, select_refs, sweep
+from reviewbot.model.errors import RepoError
+from reviewbot.model.results import Status
 from reviewbot.model.versions import KernelVersion
+from reviewbot.rules.spec import Rule
+from reviewbot.store.cache import VerdictCache
 
 
 @dataclass(frozen=True)

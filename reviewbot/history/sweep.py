@@ -15,14 +15,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from reviewbot.store.cache import VerdictCache, checks_from_json, checks_to_json
 from reviewbot.checker.check import applicability, check_source
+from reviewbot.ctree.syntax import parse
+from reviewbot.git.repository import RefEntry, Repository, Revision
 from reviewbot.model.errors import InputError, RepoError, SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
-from reviewbot.rules.spec import Rule, evidence_headers
-from reviewbot.git.repository import RefEntry, Repository, Revision
-from reviewbot.ctree.syntax import parse
 from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
+from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.store.cache import VerdictCache, checks_from_json, checks_to_json
 
 
 def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:

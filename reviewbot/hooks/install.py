@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewbot.git.runner import run_git
 from reviewbot.model.errors import InputError, RepoError
 
 HOOKS = ("pre-commit", "sendemail-validate")
@@ -55,14 +56,8 @@ class HookAction:
         return f"{self.hook}: {self.action} {self.path}"
 
 
-def _git(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=directory, capture_output=True, check=False,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        )
-    except OSError as e:
-        raise RepoError(f"cannot run git: {e.strerror}") from None
+def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return run_git(args, cwd=directory, timeout=60)
 
 
 def hooks_dir(repo: str | os.PathLike) -> Path:
@@ -188,7 +183,7 @@ def install(repo: str | os.PathLike, hooks: list[str], paths: list[str], force: 
     """
     directory = hooks_dir(repo)
     python = python or sys.executable
-    plan = []
+    plan: list[tuple[str, Path, Path | None, str]] = []
     for hook in hooks:
         path = directory / hook
         chained = directory / f"{hook}{CHAINED}"
@@ -208,11 +203,12 @@ def install(repo: str | os.PathLike, hooks: list[str], paths: list[str], force: 
             plan.append((hook, path, chained if chained.exists() else None, "updated" if exists else "installed"))
     directory.mkdir(parents=True, exist_ok=True)
     done = []
-    for hook, path, chained, action in plan:
+    for hook, path, previous, action in plan:
         if action == "chained":
-            os.rename(path, chained)
+            assert previous is not None  # planned with its destination above
+            os.rename(path, previous)
         _write(path, script(hook, paths, python))
-        done.append(HookAction(hook, path, action, chained))
+        done.append(HookAction(hook, path, action, previous))
     return done
 
 

@@ -12,12 +12,11 @@ import json
 from html import escape
 
 from reviewbot import __version__
-
-from reviewbot.render import htmlkit
 from reviewbot.history.fixes import BranchStatus
-from reviewbot.model.results import SCHEMA
 from reviewbot.history.report import Report
+from reviewbot.model.results import SCHEMA
 from reviewbot.model.versions import KernelVersion
+from reviewbot.render import htmlkit
 
 STABLE_GIT = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git/"
 

@@ -14,12 +14,11 @@ from rich.console import Console
 from rich.text import Text
 
 from reviewbot import __version__
-
-from reviewbot.render import htmlkit
+from reviewbot.history.sweep import SweepRow
 from reviewbot.model.results import SCHEMA, Status
+from reviewbot.render import htmlkit
 from reviewbot.render.checks import STYLE, to_sarif
 from reviewbot.rules.spec import Rule
-from reviewbot.history.sweep import SweepRow
 
 CHECK_IDS = ("scan", "isolate", "file")
 SHORT = {Status.PRESENT: "present", Status.MISSING: "MISSING", Status.NOT_APPLICABLE: "n/a"}
