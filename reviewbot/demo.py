@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from reviewbot.git.fastimport import HistoryBuilder
+from reviewbot.model.fileio import write_atomic
 from reviewbot.model.versions import KernelVersion
 
 DEMO_VERSION = 2
@@ -275,6 +276,6 @@ def report_demo(path: Path, output_dir: Path | None = None, cache=None):
     out = Path(output_dir) if output_dir is not None else Path(path) / "report"
     out.mkdir(parents=True, exist_ok=True)
     html_path, md_path = out / "report.html", out / "report.md"
-    html_path.write_text(report_render.html(report), encoding="utf-8")
-    md_path.write_text(report_render.markdown(report), encoding="utf-8")
+    write_atomic(html_path, report_render.html(report))
+    write_atomic(md_path, report_render.markdown(report))
     return report, html_path, md_path

@@ -6,22 +6,11 @@ import sys
 from pathlib import Path
 
 from reviewbot.checker.check import check_source
-from reviewbot.model.errors import InputError, SourceError
+from reviewbot.model.errors import InputError
+from reviewbot.model.fileio import read_file, write_atomic
 from reviewbot.model.results import FileResult, VersionInfo
 from reviewbot.model.versions import KernelVersion, defines_in, tree_root, version_from_makefile
 from reviewbot.rules.spec import Rule, evidence_headers
-
-
-def read_file(path: Path, what: str = "file") -> bytes:
-    """Read an input file; missing files, directories and unreadable files are input errors."""
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a {what}")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as e:
-        raise SourceError(f"{path}: cannot read: {e.strerror}") from None
 
 
 def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None) -> VersionInfo:
@@ -65,9 +54,5 @@ def write_output(output: Path | None, text: str) -> bool:
     if output is None:
         sys.stdout.write(text)
         return False
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{output}: cannot write: {e.strerror}") from None
+    write_atomic(output, text)
     return True

@@ -398,8 +398,8 @@ def report(
 
 
 def _read_patch(spec: str):
-    from reviewbot.checker.files import read_file
     from reviewbot.diffs.patches import read_mail
+    from reviewbot.model.fileio import read_file
 
     if spec == "-":
         return read_mail(sys.stdin.buffer.read(), "stdin")

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reviewbot.checker.check import check_source
-from reviewbot.checker.files import read_file
 from reviewbot.ctree.syntax import parse
 from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, read_mails
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
 from reviewbot.hooks.install import covered_paths
 from reviewbot.model.errors import InputError, RepoError
+from reviewbot.model.fileio import read_file
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.model.versions import version_from_makefile
 from reviewbot.rules.spec import Rule

@@ -21,12 +21,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from reviewbot.git.runner import run_git
 from reviewbot.model.errors import InputError, RepoError
+from reviewbot.model.fileio import write_atomic
 
 HOOKS = ("pre-commit", "sendemail-validate")
 MARKER = "# reviewbot-hook:"
@@ -164,15 +164,7 @@ def parse_hooks(names: list[str] | None) -> list[str]:
 
 def _write(path: Path, text: str) -> None:
     """Write an executable script atomically (a reader never sees half a hook)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=0o755)
 
 
 def install(repo: str | os.PathLike, hooks: list[str], paths: list[str], force: bool = False,

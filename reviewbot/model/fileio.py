@@ -1,0 +1,57 @@
+"""Files on disk, the same way for every stage: read an input, write an output atomically.
+
+Every writer goes through :func:`write_atomic`, so a reader (git running a hook, a browser
+opening a report, ``git am`` reading a mail) never sees half a file, and an interrupted write
+leaves no temporary file behind. Failures are :class:`InputError` / :class:`SourceError` with
+one line, as the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from reviewbot.model.errors import InputError, SourceError
+
+
+def read_file(path: Path, what: str = "file") -> bytes:
+    """Read an input file; missing files, directories and unreadable files are input errors."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a {what}")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, hint: str | None = None) -> bool:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Creates missing parent folders; ``mode`` sets the permission bits (an executable hook);
+    a file that already holds exactly ``data`` is left untouched (idempotent re-runs keep
+    their mtime). Returns True when the file was written.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if path.is_file() and mode is None and path.read_bytes() == raw:
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write: {e.strerror}", hint) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write: {e.strerror}", hint) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
