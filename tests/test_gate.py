@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text
-from reviewbot.hooks.gate import Change, check_blobs, compare, reverse
+from reviewbot.hooks.gate import Change, check_blobs, compare
 from reviewbot.model.results import CheckResult, FileResult, Status
 from reviewbot.model.results import VersionInfo as V
 from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail
@@ -53,9 +53,9 @@ def test_reverse_undoes_a_patch_exactly():
     old = fixture_text("v6.3-rc1.c")
     new = apply_file(old, fp)
     assert not isinstance(new, ApplyFailure)
-    back = apply_file(new.data, reverse(fp))
+    back = apply_file(new.data, fp.reversed())
     assert not isinstance(back, ApplyFailure) and back.data == old
-    assert isinstance(apply_file(old, reverse(fp)), ApplyFailure)
+    assert isinstance(apply_file(old, fp.reversed()), ApplyFailure)
 
 
 def test_check_blobs_follows_the_rule_paths_in_order():

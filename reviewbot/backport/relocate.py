@@ -154,7 +154,7 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
         a = apply_file(upstream_pre, fp)
         if isinstance(a, Applied):
             up_whole = statements.whole(upstream_pre, fp.source or path)
-            up_at = [(h.source_start - 1 if h.before else h.source_start) + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
+            up_at = [h.start_index + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
     glob = align.file_names(side.unit)[0]
     aliases = _alias_renames(rules, side.unit, frozenset(glob))
     tgt_toks: list[tuple] = []  # per-line tokens of the target, read only for removals
@@ -177,7 +177,7 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
         up_name = up_fn.name if up_fn is not None else section_function(h)
         exact_fn = None
         if isinstance(single, Applied):
-            at = (h.source_start - 1 if h.before else h.source_start) + single.offsets[0]
+            at = h.start_index + single.offsets[0]
             exact_fn = _function_at(side.unit, at + next((g.pre for g in groups(h)), 0))
             want = _target_function(up_name, side.unit, rules) if up_name else None
             if want is not None and (exact_fn is None or exact_fn.node.start_byte != want.node.start_byte):
@@ -192,9 +192,7 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
                 methods.append("exact")
             functions.append((hn, up_name, tfn.name if tfn else None))
             continue
-        undo = Hunk(h.target_start, h.target_length, h.source_start, h.source_length, h.section,
-                    tuple(({"+": "-", "-": "+"}.get(k, k), t) for k, t in h.lines))
-        if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (undo,))), Applied):
+        if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (h.reversed(),))), Applied):
             present += 1  # the hunk's result is already there
             tfn = _target_function(up_name, side.unit, rules)
             functions.append((hn, up_name, tfn.name if tfn else None))

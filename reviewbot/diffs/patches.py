@@ -68,6 +68,22 @@ class Hunk:
     def removed(self) -> list[str]:
         return [t for k, t in self.lines if k == "-"]
 
+    @property
+    def start_index(self) -> int:
+        """The 0-based line where the header says the pre-image starts.
+
+        A header's start is 1-based, except for an empty pre-image (``-N,0``): that start names
+        the line *after which* the hunk goes, which is already the 0-based insertion point.
+        A malformed ``-0,N`` header with context gives -1; :func:`apply_file` clamps it.
+        """
+        return self.source_start - 1 if self.before else self.source_start
+
+    def reversed(self) -> Hunk:
+        """The hunk that undoes this one (``git apply -R``): sides swapped, ``+`` and ``-`` too."""
+        flip = {"+": "-", "-": "+", " ": " "}
+        return Hunk(self.target_start, self.target_length, self.source_start, self.source_length,
+                    self.section, tuple((flip[k], t) for k, t in self.lines))
+
 
 @dataclass(frozen=True)
 class FilePatch:
@@ -79,6 +95,11 @@ class FilePatch:
     @property
     def path(self) -> str:
         return self.target or self.source or ""
+
+    def reversed(self) -> FilePatch:
+        """The patch that undoes this one (``git apply -R``): paths, blobs and hunks swapped."""
+        index = (self.index[1], self.index[0], self.index[2]) if self.index else None
+        return FilePatch(self.target, self.source, tuple(h.reversed() for h in self.hunks), index)
 
 
 @dataclass(frozen=True)
@@ -326,7 +347,7 @@ def apply_file(original: bytes, fp: FilePatch, max_offset: int | None = None) ->
     for i, h in enumerate(fp.hunks, 1):
         before = [t.encode() for t in h.before]
         after = [t.encode() for t in h.after]
-        want = max(h.source_start - 1, 0) if before else h.source_start
+        want = max(h.start_index, 0)
         at = _find(lines, before, want, pos, max_offset)
         if at is None:
             return _diagnose(lines, before, want, i)

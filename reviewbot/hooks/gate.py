@@ -28,7 +28,7 @@ from pathlib import Path
 
 from reviewbot.checker.check import check_source
 from reviewbot.ctree.syntax import parse
-from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, read_mails
+from reviewbot.diffs.patches import ApplyFailure, FilePatch, Mail, apply_file, read_mails
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
 from reviewbot.hooks.install import covered_paths
@@ -215,17 +215,6 @@ def _apply(blobs: Blobs, files: list[FilePatch]) -> dict[str, bytes | None] | st
     return out
 
 
-def reverse(fp: FilePatch) -> FilePatch:
-    """The patch that undoes ``fp`` (``git apply -R``)."""
-    flip = {"+": "-", "-": "+"}
-    hunks = tuple(
-        Hunk(h.target_start, h.target_length, h.source_start, h.source_length, h.section,
-             tuple((flip.get(k, k), t) for k, t in h.lines))
-        for h in fp.hunks
-    )
-    return FilePatch(fp.target, fp.source, hunks)
-
-
 @dataclass(frozen=True)
 class _Sides:
     before: Blobs
@@ -267,7 +256,7 @@ def _sides(repo: Repository, mail: Mail, paths: list[str]) -> _Sides | str:
         failures.append(f"{name}: {applied}")
     if head is not None:  # already committed at HEAD (git format-patch of the last commits)
         blobs = {p: repo.blob(head, p) for p in paths}
-        undone = _apply(blobs, [reverse(f) for f in reversed(files)])
+        undone = _apply(blobs, [f.reversed() for f in reversed(files)])
         if not isinstance(undone, str):
             return _Sides(undone, blobs, None, "HEAD without the patch")
     return "; ".join(failures)
