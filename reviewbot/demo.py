@@ -265,8 +265,8 @@ def report_demo(path: Path, output_dir: Path | None = None, cache=None):
     and returns the report and the two paths.
     """
     from reviewbot.git.repository import Repository
-    from reviewbot.history.fixes import load_fix
     from reviewbot.history.report import build_report
+    from reviewbot.history.upstream import load_fix
     from reviewbot.render import report as report_render
     from reviewbot.rules.spec import builtin_rules
 

@@ -23,7 +23,7 @@ from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.diffs.patches import read_mail
 from reviewbot.rules.spec import builtin_rules
 from reviewbot.git.repository import Repository
-from reviewbot.backport.validate import upstream_from_commit, upstream_from_mail
+from reviewbot.history.upstream import upstream_from_commit, upstream_from_mail
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 FIX_B = next(PATCHES.glob("0002-*.patch"))  # v7.1-era isolate change near renamed identifiers

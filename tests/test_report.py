@@ -10,7 +10,8 @@ from stable_history import EXPECTED, FIX_SUBJECT, build_stable
 from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
-from reviewbot.history.fixes import branch_status, fix_targets, load_fix
+from reviewbot.history.fixes import branch_status, fix_targets
+from reviewbot.history.upstream import load_fix
 from reviewbot.rules.spec import builtin_rules
 from reviewbot.git.repository import Repository
 

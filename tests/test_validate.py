@@ -16,7 +16,8 @@ from reviewbot.diffs.mailfmt import Edit, file_diff
 from reviewbot.model.results import VersionInfo
 from reviewbot.diffs.patches import Mail, parse_mail, read_mail
 from reviewbot.rules.spec import builtin_rules
-from reviewbot.backport.validate import Upstream, validate_files
+from reviewbot.backport.validate import validate_files
+from reviewbot.history.upstream import UpstreamFix
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 UPSTREAM = read_mail(next(PATCHES.glob("0001-*.patch")).read_bytes())
@@ -40,10 +41,10 @@ def proposal(*edits: Edit, message: str = "body\n") -> Mail:
     return parse_mail(f"Subject: [PATCH 5.10] mm/khugepaged: check again on anon uffd-wp during isolation\n\n{message}---\n{diff}")
 
 
-WITH_PRE = Upstream(UPSTREAM, None, {"mm/khugepaged.c": fixture_text("v6.3-rc1.c")})
+WITH_PRE = UpstreamFix(UPSTREAM, None, {"mm/khugepaged.c": fixture_text("v6.3-rc1.c")})
 
 
-def run(p: Mail, upstream: Upstream | None = WITH_PRE):
+def run(p: Mail, upstream: UpstreamFix | None = WITH_PRE):
     return validate_files({"mm/khugepaged.c": TARGET}, p, builtin_rules(), VersionInfo("5.10.178", "flag"),
                           ref="v5.10.178", upstream=upstream)
 
@@ -115,12 +116,12 @@ def test_need_fails_on_a_fixed_or_unaffected_target():
     fixed = fixture_text("v5.10.179.c")
     harmless = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", fixed, [Edit(0, 0, ("// x",))]))
     v = validate_files({"mm/khugepaged.c": fixed}, harmless, builtin_rules(), VersionInfo("5.10.179", "flag"),
-                       upstream=Upstream(UPSTREAM))
+                       upstream=UpstreamFix(UPSTREAM))
     assert v.verdict("need").status == "fail" and "already has the fix" in v.verdict("need").message
     old = fixture_text("v5.4.c")
     harmless = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", old, [Edit(0, 0, ("// x",))]))
     v = validate_files({"mm/khugepaged.c": old}, harmless, builtin_rules(), VersionInfo("5.4.200", "flag"),
-                       upstream=Upstream(UPSTREAM))
+                       upstream=UpstreamFix(UPSTREAM))
     assert v.verdict("need").status == "fail" and "not affected" in v.verdict("need").message
 
 

@@ -20,20 +20,21 @@ import fnmatch
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import TypedDict
 
 from reviewbot import __version__
-from reviewbot.backport.relocate import Failure, Placed, relocate_file
+from reviewbot.backport.relocate import METHODS, Failure, Method, Placed, relocate_file
 from reviewbot.backport.validate import (
     Need,
-    Upstream,
+    NeedStatus,
     Validation,
     ancestor_note,
     intent,
     need,
     results_for,
-    reverse,
     tree_lookup,
     validate_files,
 )
@@ -41,12 +42,20 @@ from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
 from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, upstream_refs
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
+from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import InputError, RepoError, ReviewbotError
 from reviewbot.model.results import SCHEMA
 from reviewbot.model.versions import KernelVersion
 from reviewbot.rules.spec import Rule
 
-STATUSES = ("generated", "already-fixed", "not-affected", "failed")
+
+class TargetStatus(StrEnum):
+    """What happened for one target: a patch, or why there is none."""
+
+    GENERATED = "generated"
+    ALREADY_FIXED = "already-fixed"
+    NOT_AFFECTED = "not-affected"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,8 @@ class TargetResult:
     ref: str
     sha: str
     kernel_version: str | None
-    status: str
-    method: str | None = None
+    status: TargetStatus
+    method: Method | None = None
     patch: str | None = None
     deviations: tuple[str, ...] = ()
     learned: tuple[str, ...] = ()
@@ -92,16 +101,24 @@ class TargetResult:
         }
 
 
+class _TargetId(TypedDict):
+    """The fields every :class:`TargetResult` of one target shares."""
+
+    ref: str
+    sha: str
+    kernel_version: str | None
+
+
 @dataclass(frozen=True)
 class BackportRun:
     """The upstream fix and one result per target."""
 
-    upstream: Upstream
+    upstream: UpstreamFix
     targets: tuple[TargetResult, ...]
 
     @property
     def failed(self) -> bool:
-        return any(t.status == "failed" for t in self.targets)
+        return any(t.status == TargetStatus.FAILED for t in self.targets)
 
     def lines(self) -> list[str]:
         """The text report: one line per target, then its deviations, reasons or evidence."""
@@ -110,10 +127,10 @@ class BackportRun:
         pad = " " * (width + 2)
         for t in self.targets:
             lead = f"{t.ref.ljust(width)}  {t.status:<13}"
-            if t.status == "generated":
+            if t.status == TargetStatus.GENERATED:
                 out.append(f"{lead}  {t.method:<11}  {t.patch or '(not written: no --output-dir)'}")
                 out += [f"{pad}{d}" for d in t.deviations]
-            elif t.status == "failed":
+            elif t.status == TargetStatus.FAILED:
                 out.append(f"{lead}  {t.reason}")
                 out += [f"{pad}{f.reason}" for f in t.failures[1:]]
                 out += [f"{pad}nearest candidate: {f.nearest}" for f in t.failures if f.nearest]
@@ -179,7 +196,7 @@ def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, 
     return None
 
 
-def _need(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], targets: dict[str, bytes],
+def _need(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], targets: dict[str, bytes],
           paths: dict[str, str], version) -> Need:
     """Does ``rev`` need the fix? The structural verdicts, cross-checked with ``fixes.branch_status``.
 
@@ -191,34 +208,33 @@ def _need(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule
     """
     pre = [r for tp in paths.values() for r in results_for(targets[tp], tp, rules, version, rev.name)]
     keys = intent(rules, upstream.mail, upstream.pre)
-    present = bool(paths) and all(not isinstance(apply_file(targets[paths[fp.source]], reverse(fp)), ApplyFailure)
+    present = bool(paths) and all(not isinstance(apply_file(targets[paths[fp.source]], fp.reversed()), ApplyFailure)
                                   for fp in upstream.mail.files if fp.source in paths)
-    structural = need(pre, keys, ancestor_note(repo, upstream.sha if upstream.local else None, rev), present)
-    if structural.status == "not-affected":
+    structural = need(pre, keys, ancestor_note(repo, upstream.sha if upstream.in_repo else None, rev), present)
+    if structural.status == NeedStatus.NOT_AFFECTED:
         return structural
     st = _branch_status(repo, upstream, rev, rules, keys)
     if st is None:
         return structural
-    if structural.status == "already-fixed":
+    if structural.status == NeedStatus.ALREADY_FIXED:
         recorded = tuple(e.detail for e in st.evidence if e.kind in ("greg", "sasha", "cherry-pick", "patch-id"))
-        return Need("already-fixed", structural.evidence + recorded)
+        return Need(NeedStatus.ALREADY_FIXED, structural.evidence + recorded)
     if st.status == "not-affected":
-        return Need("not-affected", tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability")) or structural.evidence)
+        return Need(NeedStatus.NOT_AFFECTED, tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability")) or structural.evidence)
     if st.status == "fixed":
         strong = [e.detail for e in st.evidence if e.kind in ("ancestor", "greg", "sasha", "cherry-pick", "patch-id")]
         if strong:
-            return Need("already-fixed", tuple(strong) + tuple(st.disagreements))
+            return Need(NeedStatus.ALREADY_FIXED, tuple(strong) + tuple(st.disagreements))
     if st.status == "regressed":
-        return Need("needs-backport", tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence)
+        return Need(NeedStatus.NEEDS_BACKPORT, tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence)
     return structural
 
 
-def _branch_status(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], keys: set[str]):
-    from reviewbot.history.fixes import Fix, branch_status
+def _branch_status(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], keys: set[str]):
+    from reviewbot.history.fixes import branch_status
 
     m = upstream.mail
-    fix = Fix(sha=upstream.sha, subject=m.subject, author=m.author, fixes=tuple(m.fixes), mail=m,
-              patch_id=repo.patch_id_of(m.diff) if m.diff else None, in_repo=upstream.local, origin=upstream.sha or m.subject)
+    fix = replace(upstream, patch_id=repo.patch_id_of(m.diff) if m.diff else None, origin=upstream.sha or m.subject)
     targets = tuple(sorted(k.split(":", 1)[1] for k in keys))
     try:
         return branch_status(repo, fix, rev.name, rules, targets=targets)
@@ -226,7 +242,7 @@ def _branch_status(repo: Repository, upstream: Upstream, rev: Revision, rules: t
         return None  # a shallow clone: history cannot tell; the structure already did
 
 
-def dependencies(repo: Repository, rev: Revision, upstream: Upstream, failures: list[Failure], paths: list[str],
+def dependencies(repo: Repository, rev: Revision, upstream: UpstreamFix, failures: list[Failure], paths: list[str],
                  mainline: str | None) -> tuple[Dependency, ...]:
     """Commits between the target and the fix that changed the text the target lacks."""
     import git
@@ -234,7 +250,7 @@ def dependencies(repo: Repository, rev: Revision, upstream: Upstream, failures: 
     needles = list(dict.fromkeys(n for f in failures for n in f.needles))[:4]
     if not needles:
         return ()
-    if upstream.sha and upstream.local:
+    if upstream.sha and upstream.in_repo:
         span = [f"{rev.sha}..{upstream.sha}^"]
     elif mainline:
         span = [f"{rev.sha}..{mainline}"]
@@ -263,7 +279,7 @@ def deviations(placed: list[Placed]) -> list[str]:
     for p in placed:
         if p.path != p.upstream_path:
             notes.append(f"[ {p.upstream_path} is {p.path} in this tree ]")
-    if any(p.method != "exact" and p.adjusted for p in placed):
+    if any(p.method != Method.EXACT and p.adjusted for p in placed):
         notes.append("[ adjusted context ]")
     renames = sorted({r for p in placed for r in p.renames})
     if renames:
@@ -273,7 +289,7 @@ def deviations(placed: list[Placed]) -> list[str]:
     return notes
 
 
-def body(upstream: Upstream, notes: list[str], sign: str | None) -> str:
+def body(upstream: UpstreamFix, notes: list[str], sign: str | None) -> str:
     """``commit <sha> upstream.``, the upstream message and trailers, notes, Signed-off-by."""
     msg = upstream.mail.message
     cited = upstream_refs(msg)
@@ -320,42 +336,48 @@ def out_path(output_dir: Path, ref: str, subject: str) -> Path:
 # --- one target ---------------------------------------------------------------------------
 
 
-def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tuple[Rule, ...], *,
+def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], *,
                  prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None,
                  sign: str | None = None) -> TargetResult:
     """Decide, generate, validate and (with ``output_dir``) write the backport for ``rev``."""
     version = version_at(repo, rev, rules)
-    base = dict(ref=rev.name, sha=rev.sha, kernel_version=version.version)
+    base: _TargetId = {"ref": rev.name, "sha": rev.sha, "kernel_version": version.version}
     paths: dict[str, str] = {}
     targets: dict[str, bytes] = {}
     missing_files = []
     for fp in upstream.mail.files:
         if fp.source is None or fp.target is None:
-            return TargetResult(status="failed", reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand", **base)
+            return TargetResult(status=TargetStatus.FAILED, reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand", **base)
         tp = _target_path(repo, rev, fp.source, rules)
         if tp is None:
             missing_files.append(fp.source)
             continue
         paths[fp.source] = tp
-        targets[tp] = repo.blob(rev, tp)
+        data = repo.blob(rev, tp)
+        assert data is not None  # _target_path found the blob
+        targets[tp] = data
     if missing_files:
         f = Failure(0, f"{', '.join(missing_files)} does not exist at {rev.name}", None, ", ".join(missing_files))
-        return TargetResult(status="failed", reason=f.reason, failures=(f,), **base)
+        return TargetResult(status=TargetStatus.FAILED, reason=f.reason, failures=(f,), **base)
     n = _need(repo, upstream, rev, rules, targets, paths, version)
-    if n.status != "needs-backport":
-        return TargetResult(status=n.status, evidence=n.evidence, **base)
+    if n.status != NeedStatus.NEEDS_BACKPORT:
+        return TargetResult(status=TargetStatus(n.status), evidence=n.evidence, **base)
     tree = tree_lookup(repo, rev)
-    placed = [relocate_file(fp, targets[paths[fp.source]], paths[fp.source], upstream_pre=upstream.pre.get(fp.source),
-                            rules=rules, tree=tree, where=rev.name) for fp in upstream.mail.files]
+    placed = []
+    for fp in upstream.mail.files:
+        assert fp.source is not None  # a fix that creates or deletes a file was refused above
+        tp = paths[fp.source]
+        placed.append(relocate_file(fp, targets[tp], tp, upstream_pre=upstream.pre.get(fp.source),
+                                    rules=rules, tree=tree, where=rev.name))
     warnings = tuple(dict.fromkeys(w for p in placed for w in p.warnings))
     learned = tuple(dict.fromkeys(x for p in placed for x in p.learned))
     failures = [f for p in placed for f in p.failures]
     if failures:
         deps = dependencies(repo, rev, upstream, failures, sorted({p.path for p in placed}), mainline)
-        return TargetResult(status="failed", reason=failures[0].reason, failures=tuple(failures), dependencies=deps,
+        return TargetResult(status=TargetStatus.FAILED, reason=failures[0].reason, failures=tuple(failures), dependencies=deps,
                             evidence=n.evidence, learned=learned, warnings=warnings, **base)
-    if all(p.method == "present" for p in placed):
-        return TargetResult(status="already-fixed", evidence=(f"the change is already in {', '.join(p.path for p in placed)}",), **base)
+    if all(p.method == Method.PRESENT for p in placed):
+        return TargetResult(status=TargetStatus.ALREADY_FIXED, evidence=(f"the change is already in {', '.join(p.path for p in placed)}",), **base)
     live = [p for p in placed if p.edits]
     notes = deviations(live)
     diff = ""
@@ -367,9 +389,9 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
         try:
             diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
         except ValueError as e:
-            return TargetResult(status="failed", reason=f"{p.path}: {e}", evidence=n.evidence, **base)
+            return TargetResult(status=TargetStatus.FAILED, reason=f"{p.path}: {e}", evidence=n.evidence, **base)
         stat.append((p.path, sum(len(e.add) for e in p.edits), sum(e.remove for e in p.edits)))
-    method = max((p.method for p in live), key=("exact", "relocated", "transformed").index)
+    method = max((p.method for p in live), key=METHODS.index)
     m = upstream.mail
     text = mail(subject=m.subject, prefix=_prefix(prefix, version.version), author=m.author or sign or "unknown <unknown>",
                 date=m.date, body=body(upstream, notes, sign), diff=diff, stat=diffstat(stat),
@@ -380,7 +402,7 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
                        placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)})
     if not v.accepted:
         why = "; ".join(f"{x.id}: {x.message}" + (f" ({x.details[0]})" if x.details else "") for x in v.failed)
-        return TargetResult(status="failed", method=method, reason=f"the generated patch fails its own validation: {why}",
+        return TargetResult(status=TargetStatus.FAILED, method=method, reason=f"the generated patch fails its own validation: {why}",
                             validation=v, deviations=tuple(notes), learned=learned, warnings=warnings, **base)
     written = None
     if output_dir is not None:
@@ -391,28 +413,27 @@ def backport_one(repo: Repository, upstream: Upstream, rev: Revision, rules: tup
         warnings += ("the upstream sha is unknown: the mail has no 'commit <sha> upstream.' line",)
     if sign is None:
         warnings += ("no user.name/user.email in git config: the mail has no Signed-off-by of yours",)
-    return TargetResult(status="generated", method=method, patch=written, deviations=tuple(notes), learned=learned,
+    return TargetResult(status=TargetStatus.GENERATED, method=method, patch=written, deviations=tuple(notes), learned=learned,
                         evidence=n.evidence, validation=v, warnings=warnings, text=text, **base)
 
 
-def _retarget(upstream: Upstream, paths: dict[str, str]) -> Upstream:
+def _retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:
     """The upstream fix with its paths renamed to where the files live in the target."""
     if all(a == b for a, b in paths.items()):
         return upstream
-    from dataclasses import replace
-
-    files = tuple(replace(fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target)) for fp in upstream.mail.files)
+    files = tuple(fp if fp.source is None else replace(fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target))
+                  for fp in upstream.mail.files)
     pre = {paths.get(k, k): v for k, v in upstream.pre.items()}
-    return Upstream(replace(upstream.mail, files=files), upstream.sha, pre)
+    return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
 
 
-def backport(repo: Repository, upstream: Upstream, refs: list[str], rules: tuple[Rule, ...], *,
+def backport(repo: Repository, upstream: UpstreamFix, refs: list[str], rules: tuple[Rule, ...], *,
              prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None) -> BackportRun:
     """Backport ``upstream`` to every ref (resolved first, so a typo fails before any output)."""
     if not refs:
         raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
     revs = [repo.resolve(r) for r in dict.fromkeys(refs)]
-    if mainline is None and not upstream.local:
+    if mainline is None and not upstream.in_repo:
         for cand in ("origin/master", "master", "origin/main", "main"):
             try:
                 mainline = repo.resolve(cand).sha
@@ -430,6 +451,6 @@ def backport(repo: Repository, upstream: Upstream, refs: list[str], rules: tuple
         except Exception as e:  # one odd target must not hide the others' results; never a traceback
             if os.environ.get("REVIEWBOT_TRACEBACK"):
                 raise
-            results.append(TargetResult(ref=rev.name, sha=rev.sha, kernel_version=None, status="failed",
+            results.append(TargetResult(ref=rev.name, sha=rev.sha, kernel_version=None, status=TargetStatus.FAILED,
                                         reason=f"internal error: {type(e).__name__}: {e} (set REVIEWBOT_TRACEBACK=1 for details)"))
     return BackportRun(upstream, tuple(results))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import Evidence, Known
@@ -30,10 +31,23 @@ from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
-from reviewbot.diffs.patches import Applied, FilePatch, Hunk, apply_file
+from reviewbot.diffs.patches import Applied, ApplyFailure, FilePatch, Hunk, apply_file
 from reviewbot.rules.spec import Rule
 
-METHODS = ("exact", "relocated", "transformed")
+
+class Method(StrEnum):
+    """How a file of the fix was placed on a target (the ladder, then the two other outcomes)."""
+
+    EXACT = "exact"  # the upstream hunk applies as is
+    RELOCATED = "relocated"  # placed by structure (anchor statements), renames allowed
+    TRANSFORMED = "transformed"  # placed by structure, with rewrites learned from the two trees
+    PRESENT = "present"  # the change is already there
+    FAILED = "failed"
+
+
+# the ladder, in order of growing deviation from upstream
+METHODS = (Method.EXACT, Method.RELOCATED, Method.TRANSFORMED)
+
 _SECTION_FN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
@@ -43,7 +57,7 @@ class Placed:
 
     upstream_path: str
     path: str
-    method: str  # exact | relocated | transformed | present | failed
+    method: Method
     edits: tuple[Edit, ...] = ()
     functions: tuple[tuple[int, str | None, str | None], ...] = ()  # (hunk, upstream fn, target fn)
     renames: tuple[tuple[str, str], ...] = ()
@@ -165,11 +179,11 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
     used_rewrites: list[str] = []
     learned: list[str] = []
     functions: list[tuple[int, str | None, str | None]] = []
-    methods: list[str] = []
+    methods: list[Method] = []
     adjusted = False
     present = 0
     for hn, h in enumerate(fp.hunks, 1):
-        single = apply_file(data, FilePatch(fp.source, fp.target, (h,)))
+        single: Applied | ApplyFailure | None = apply_file(data, FilePatch(fp.source, fp.target, (h,)))
         up_fn = None
         if up_whole is not None:
             f = _function_at(up_whole.unit, up_at[hn - 1] + next((g.pre for g in groups(h)), 0))
@@ -189,7 +203,7 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             ok = _symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, failures, warnings)
             if ok:
                 edits += hedits
-                methods.append("exact")
+                methods.append(Method.EXACT)
             functions.append((hn, up_name, tfn.name if tfn else None))
             continue
         if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (h.reversed(),))), Applied):
@@ -256,21 +270,21 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             used_renames |= set(tr.renames)
             used_rewrites += [r.show() for r in tr.rewrites if r.show() not in used_rewrites]
             adjusted = adjusted or place.adjusted
-            methods.append("transformed" if tr.rewrites or place.via_rewrite and place.remove else "relocated")
+            methods.append(Method.TRANSFORMED if tr.rewrites or place.via_rewrite and place.remove else Method.RELOCATED)
     learned = list(dict.fromkeys(learned))
     if failures:
-        return Placed(fp.source or path, path, "failed", (), tuple(functions), tuple(sorted(used_renames)), tuple(used_rewrites),
+        return Placed(fp.source or path, path, Method.FAILED, (), tuple(functions), tuple(sorted(used_renames)), tuple(used_rewrites),
                       tuple(learned), tuple(failures), tuple(warnings), adjusted)
     if not edits and present:
-        return Placed(fp.source or path, path, "present", (), tuple(functions), warnings=tuple(warnings))
+        return Placed(fp.source or path, path, Method.PRESENT, (), tuple(functions), warnings=tuple(warnings))
     edits.sort(key=lambda e: e.start)
-    for a, b in zip(edits, edits[1:], strict=False):
-        if a.start + a.remove > b.start:
-            return Placed(fp.source or path, path, "failed", (), tuple(functions),
+    for first, second in zip(edits, edits[1:], strict=False):
+        if first.start + first.remove > second.start:
+            return Placed(fp.source or path, path, Method.FAILED, (), tuple(functions),
                           failures=(Failure(0, "two hunks land on the same target lines"),))
-    method = max(methods, key=METHODS.index) if methods else "exact"
+    method = max(methods, key=METHODS.index) if methods else Method.EXACT
     return Placed(fp.source or path, path, method, tuple(edits), tuple(functions), tuple(sorted(used_renames)),
-                  tuple(used_rewrites), tuple(learned), (), tuple(warnings), adjusted or method != "exact")
+                  tuple(used_rewrites), tuple(learned), (), tuple(warnings), adjusted or method != Method.EXACT)
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

@@ -19,21 +19,40 @@ upstream fix. :func:`validate_files` works on bytes; :func:`validate` reads a re
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 
 from reviewbot.backport import statements
 from reviewbot.backport.relocate import Placed, relocate_file, section_function
 from reviewbot.checker.check import check_source
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import ApplyFailure, FilePatch, Hunk, Mail, apply_file, parse_mail
+from reviewbot.diffs.patches import ApplyFailure, FilePatch, Mail, apply_file
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
-from reviewbot.model.errors import InputError, PatchError, RepoError
-from reviewbot.model.results import FileResult, Status, VersionInfo
+from reviewbot.history.upstream import UpstreamFix, upstream_from_commit, upstream_from_mail
+from reviewbot.model.errors import PatchError, RepoError
+from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.rules.spec import Rule
 
 CHECK_IDS = ("applies", "parses", "guards", "scope", "equivalence", "need")
 INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judging what a fix adds")
+
+
+class VerdictStatus(StrEnum):
+    """One check's verdict."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"  # the check cannot run (the patch does not apply, no upstream fix)
+
+
+class NeedStatus(StrEnum):
+    """Whether a target needs the fix."""
+
+    NEEDS_BACKPORT = "needs-backport"
+    ALREADY_FIXED = "already-fixed"
+    NOT_AFFECTED = "not-affected"
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,7 @@ class Verdict:
     """One check's result: ``pass``, ``fail`` or ``skip``, a message and details."""
 
     id: str
-    status: str  # "pass" | "fail" | "skip"
+    status: VerdictStatus
     message: str
     details: tuple[str, ...] = ()
 
@@ -59,14 +78,14 @@ class Validation:
 
     @property
     def accepted(self) -> bool:
-        return all(v.status != "fail" for v in self.verdicts)
+        return all(v.status != VerdictStatus.FAIL for v in self.verdicts)
 
     def verdict(self, check_id: str) -> Verdict:
         return next(v for v in self.verdicts if v.id == check_id)
 
     @property
     def failed(self) -> list[Verdict]:
-        return [v for v in self.verdicts if v.status == "fail"]
+        return [v for v in self.verdicts if v.status == VerdictStatus.FAIL]
 
     @property
     def reasons(self) -> list[str]:
@@ -88,75 +107,17 @@ class Validation:
 
 
 @dataclass(frozen=True)
-class Upstream:
-    """The upstream fix: its mail, its sha when known, and its pre-image blobs when available."""
-
-    mail: Mail
-    sha: str | None = None
-    pre: dict[str, bytes] = field(default_factory=dict)
-    local: bool = False  # the commit is in the repository
-
-    @property
-    def label(self) -> str:
-        return f"{self.sha[:12]} (\"{self.mail.subject}\")" if self.sha else f"\"{self.mail.subject}\""
-
-
-@dataclass(frozen=True)
 class Need:
     """Whether a target needs the fix, with the evidence."""
 
-    status: str  # "needs-backport" | "already-fixed" | "not-affected"
+    status: NeedStatus
     evidence: tuple[str, ...]
 
 
 # --- upstream and the tree ---------------------------------------------------------------
 
 
-def upstream_from_commit(repo: Repository, rev: Revision) -> Upstream:
-    """The fix as ``git format-patch`` writes it, with its parent's blobs as the pre-image."""
-    if len(rev.commit.parents) != 1:
-        raise RepoError(f"{rev.name} is a {'root' if not rev.commit.parents else 'merge'} commit; give the fix commit itself")
-    text = repo.repo.git.format_patch("-1", "--stdout", "--no-signature", "--no-renames", rev.sha)
-    mail = parse_mail(text + ("\n" if not text.endswith("\n") else ""), f"commit {rev.sha[:12]}")
-    parent = Revision(rev.sha + "^", rev.commit.parents[0].hexsha, rev.commit.parents[0])
-    pre = {fp.source: b for fp in mail.files if fp.source and (b := repo.blob(parent, fp.source)) is not None}
-    return Upstream(mail, rev.sha, pre, True)
-
-
-def upstream_from_mail(repo: Repository | None, mail: Mail) -> Upstream:
-    """An upstream fix given as a mail: find its commit or its pre-image blobs in ``repo``."""
-    if repo is None:
-        return Upstream(mail, mail.from_sha)
-    if mail.from_sha and set(mail.from_sha) != {"0"}:
-        try:
-            rev = repo.resolve(mail.from_sha)
-            if len(rev.commit.parents) == 1:
-                up = upstream_from_commit(repo, rev)
-                return Upstream(mail, rev.sha, up.pre, True)
-        except RepoError:
-            pass
-    pre = {}
-    for fp in mail.files:
-        if fp.source and fp.index:
-            data = blob_by_prefix(repo, fp.index[0])
-            if data is not None and not isinstance(apply_file(data, fp), ApplyFailure):
-                pre[fp.source] = data
-    sha = mail.from_sha if mail.from_sha and set(mail.from_sha) != {"0"} else None
-    return Upstream(mail, sha, pre)
-
-
-def blob_by_prefix(repo: Repository, prefix: str) -> bytes | None:
-    """A blob named by an abbreviated id (a diff's ``index`` line), if the repository has it."""
-    import git
-
-    try:
-        full = repo.repo.git.rev_parse("--verify", "-q", f"{prefix}^{{blob}}")
-        return repo.repo.odb.stream(bytes.fromhex(full.strip())).read()
-    except (git.GitCommandError, ValueError):
-        return None
-
-
-def tree_lookup(repo: Repository, rev: Revision):
+def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
     """A cached ``name -> bool``: does the name occur as a word in any C file at ``rev``?"""
     import git
 
@@ -179,7 +140,7 @@ def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | Non
     if not sha:
         return None
     try:
-        if repo.repo.is_ancestor(sha, rev.sha):
+        if repo.is_ancestor(sha, rev.sha):
             return f"the fix {sha[:12]} is an ancestor of {rev.name}"
     except Exception:  # noqa: BLE001 - an unknown sha simply is not an ancestor
         return None
@@ -195,7 +156,7 @@ def results_for(data: bytes, path: str, rules: tuple[Rule, ...], version: Versio
     return check_source(data, path, applicable, version, ref=ref) if applicable else []
 
 
-def _statuses(results: list[FileResult]) -> dict[str, object]:
+def _statuses(results: list[FileResult]) -> dict[str, CheckResult]:
     return {f"{r.rule}:{c.key}": c for r in results for c in r.checks}
 
 
@@ -236,26 +197,18 @@ def need(pre: list[FileResult], keys: set[str], ancestor: str | None = None, pre
     """Is the target affected and still without the fix? (structural verdicts, ancestry)."""
     # integrate fixes.branch_status: recorded backports, patch-ids and regressions (issue 3)
     if ancestor:
-        return Need("already-fixed", (ancestor,))
+        return Need(NeedStatus.ALREADY_FIXED, (ancestor,))
     checks = _statuses(pre)
     mine = {k: checks[k] for k in sorted(keys) if k in checks}
     if mine:
         if all(c.status is Status.NOT_APPLICABLE for c in mine.values()):
-            return Need("not-affected", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
+            return Need(NeedStatus.NOT_AFFECTED, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
         if all(c.status is not Status.MISSING for c in mine.values()):
-            return Need("already-fixed", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
-        return Need("needs-backport", tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items() if c.status is Status.MISSING))
+            return Need(NeedStatus.ALREADY_FIXED, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
+        return Need(NeedStatus.NEEDS_BACKPORT, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items() if c.status is Status.MISSING))
     if present:
-        return Need("already-fixed", ("the change is already in the target",))
-    return Need("needs-backport", ("no rule check covers this change; assuming the target needs it",))
-
-
-def reverse(fp: FilePatch) -> FilePatch:
-    """The patch undone (to test whether its result is already in a blob)."""
-    swap = {"+": "-", "-": "+", " ": " "}
-    hunks = tuple(Hunk(h.target_start, h.target_length, h.source_start, h.source_length, h.section,
-                       tuple((swap[k], t) for k, t in h.lines)) for h in fp.hunks)
-    return FilePatch(fp.target, fp.source, hunks, fp.index)
+        return Need(NeedStatus.ALREADY_FIXED, ("the change is already in the target",))
+    return Need(NeedStatus.NEEDS_BACKPORT, ("no rule check covers this change; assuming the target needs it",))
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -267,7 +220,7 @@ def _changed(fp: FilePatch, offsets: tuple[int, ...]) -> tuple[set[int], set[int
     post_rows: set[int] = set()
     delta = 0
     for h, off in zip(fp.hunks, offsets, strict=True):
-        i = (h.source_start - 1 if h.before else h.source_start) + off
+        i = h.start_index + off
         j = i + delta
         for kind, _ in h.lines:
             if kind == " ":
@@ -322,8 +275,8 @@ def _compare(label: str, expected: list[str], got: list[str], details: list[str]
 
 
 def validate_files(
-    targets: dict[str, bytes | None], patch: Mail, rules: tuple[Rule, ...], version: VersionInfo, *,
-    ref: str | None = None, upstream: Upstream | None = None, tree=None, ancestor: str | None = None,
+    targets: Mapping[str, bytes | None], patch: Mail, rules: tuple[Rule, ...], version: VersionInfo, *,
+    ref: str | None = None, upstream: UpstreamFix | None = None, tree: Callable[[str], bool | None] | None = None, ancestor: str | None = None,
     placed: dict[str, Placed] | None = None,
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
@@ -351,10 +304,10 @@ def validate_files(
             post[fp.path] = r.data
             applied[fp.path] = r.offsets
     if problems:
-        verdicts.append(Verdict("applies", "fail", f"does not apply to {where} without fuzz", tuple(problems)))
+        verdicts.append(Verdict("applies", VerdictStatus.FAIL, f"does not apply to {where} without fuzz", tuple(problems)))
     else:
         moved = [f"{p}: hunks at offsets {', '.join(str(o) for o in off)}" for p, off in applied.items() if any(off)]
-        verdicts.append(Verdict("applies", "pass", f"applies to {where} exactly" + (" (with offsets)" if moved else ""), tuple(moved)))
+        verdicts.append(Verdict("applies", VerdictStatus.PASS, f"applies to {where} exactly" + (" (with offsets)" if moved else ""), tuple(moved)))
     pre_res = [r for fp in patch.files if (d := targets.get(fp.source or fp.path)) is not None
                for r in results_for(d, fp.path, rules, version, ref)]
     keys = intent(rules, upstream.mail, upstream.pre) if upstream else set()
@@ -364,14 +317,16 @@ def validate_files(
         keys = intent(rules, upstream.mail, {})
     if problems:
         for cid in ("parses", "guards", "scope", "equivalence"):
-            verdicts.append(Verdict(cid, "skip", "the patch does not apply"))
+            verdicts.append(Verdict(cid, VerdictStatus.SKIP, "the patch does not apply"))
     else:
         touched: dict[str, set[str]] = {}
         parse_errs: list[str] = []
         for fp in patch.files:
             if fp.path not in post:
                 continue
-            pre_u, post_u = syntax.parse(targets[fp.source or fp.path], fp.path), syntax.parse(post[fp.path], fp.path)
+            data = targets[fp.source or fp.path]
+            assert data is not None  # the patch applied to it
+            pre_u, post_u = syntax.parse(data, fp.path), syntax.parse(post[fp.path], fp.path)
             rows_pre, rows_post = _changed(fp, applied[fp.path])
             names = _functions_at(pre_u, rows_pre) | _functions_at(post_u, rows_post)
             touched[fp.path] = names
@@ -380,38 +335,41 @@ def validate_files(
                 after = len(post_u.errors_in(fn_post.node)) if fn_post else 0
                 before = len(pre_u.errors_in(fn_pre.node)) if fn_pre else 0
                 if after > before:
+                    assert fn_post is not None  # it has errors
                     lines = sorted({syntax.line(e) for e in post_u.errors_in(fn_post.node)})
                     parse_errs.append(f"{name}(): {after - before} new parse error(s) (lines {', '.join(map(str, lines[:5]))})")
         shown = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(touched.items()))
-        verdicts.append(Verdict("parses", "fail" if parse_errs else "pass",
+        verdicts.append(Verdict("parses", VerdictStatus.FAIL if parse_errs else VerdictStatus.PASS,
                                 "new parse errors in the touched functions" if parse_errs else f"parses cleanly ({shown})",
                                 tuple(parse_errs)))
         verdicts.append(_guards(patch, post, pre_res, rules, version, ref, keys))
         if upstream is None:
-            verdicts.append(Verdict("scope", "skip", "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"))
-            verdicts.append(Verdict("equivalence", "skip", "no upstream fix given"))
+            verdicts.append(Verdict("scope", VerdictStatus.SKIP, "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"))
+            verdicts.append(Verdict("equivalence", VerdictStatus.SKIP, "no upstream fix given"))
         else:
-            placed = placed or {fp.path: relocate_file(fp, targets[fp.source], fp.source, upstream_pre=upstream.pre.get(fp.source),
+            placed = placed or {fp.path: relocate_file(fp, data, fp.source, upstream_pre=upstream.pre.get(fp.source),
                                                        rules=rules, tree=tree, where=where)
-                                for fp in upstream.mail.files if targets.get(fp.source or "") is not None}
+                                for fp in upstream.mail.files
+                                if fp.source is not None and (data := targets.get(fp.source)) is not None}
             verdicts.append(_scope(upstream, placed, touched))
             verdicts.append(_equivalence(upstream, patch, placed, targets))
-    present = any(not isinstance(apply_file(d, reverse(fp)), ApplyFailure)
+    present = any(not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
                   for fp in (upstream.mail.files if upstream else patch.files)
                   if (d := targets.get(fp.target or fp.path)) is not None)
     n = need(pre_res, keys, ancestor, present)
-    verdicts.append(Verdict("need", "pass" if n.status == "needs-backport" else "fail",
-                            {"needs-backport": "the target is affected and lacks the fix",
-                             "already-fixed": f"{where} already has the fix",
-                             "not-affected": f"{where} is not affected"}[n.status], n.evidence))
+    verdicts.append(Verdict("need", VerdictStatus.PASS if n.status == NeedStatus.NEEDS_BACKPORT else VerdictStatus.FAIL,
+                            {NeedStatus.NEEDS_BACKPORT: "the target is affected and lacks the fix",
+                             NeedStatus.ALREADY_FIXED: f"{where} already has the fix",
+                             NeedStatus.NOT_AFFECTED: f"{where} is not affected"}[n.status], n.evidence))
     return Validation(ref, tuple(verdicts), upstream.label if upstream else None)
 
 
-def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rules, version, ref, keys: set[str]) -> Verdict:
+def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rules: tuple[Rule, ...], version: VersionInfo,
+            ref: str | None, keys: set[str]) -> Verdict:
     post_res = [r for fp in patch.files if fp.path in post for r in results_for(post[fp.path], fp.path, rules, version, ref)]
     before, after = _statuses(pre_res), _statuses(post_res)
     if not before and not after:
-        return Verdict("guards", "pass", "no rule covers the patched files")
+        return Verdict("guards", VerdictStatus.PASS, "no rule covers the patched files")
     details, bad = [], False
     for k in sorted(keys):
         c = after.get(k)
@@ -430,12 +388,12 @@ def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rule
         bad = True
         details.append(f"{k.split(':', 1)[1]}: was present, lost by the patch: {after[k].message}")
     if bad:
-        return Verdict("guards", "fail", "a guard the fix should add is not effective" if not lost else "the patch loses a guard", tuple(details))
+        return Verdict("guards", VerdictStatus.FAIL, "a guard the fix should add is not effective" if not lost else "the patch loses a guard", tuple(details))
     msg = "every guard the fix adds is present; none lost" if keys else "no guard is meant to be added; none lost"
-    return Verdict("guards", "pass", msg, tuple(details))
+    return Verdict("guards", VerdictStatus.PASS, msg, tuple(details))
 
 
-def _scope(upstream: Upstream, placed: dict[str, Placed], touched: dict[str, set[str]]) -> Verdict:
+def _scope(upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]) -> Verdict:
     expected: dict[str, set[str]] = {}
     for fp in upstream.mail.files:
         p = placed.get(fp.path)
@@ -450,11 +408,11 @@ def _scope(upstream: Upstream, placed: dict[str, Placed], touched: dict[str, set
             extra.append(f"{path}: {n}" + ("()" if not n.startswith("<") else "") + " is not touched by the upstream fix")
     want = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(expected.items()))
     if extra:
-        return Verdict("scope", "fail", f"changes outside the functions the upstream fix touches ({want})", tuple(extra))
-    return Verdict("scope", "pass", f"changes stay in {want}")
+        return Verdict("scope", VerdictStatus.FAIL, f"changes outside the functions the upstream fix touches ({want})", tuple(extra))
+    return Verdict("scope", VerdictStatus.PASS, f"changes stay in {want}")
 
 
-def _equivalence(upstream: Upstream, patch: Mail, placed: dict[str, Placed], targets: dict[str, bytes | None]) -> Verdict:
+def _equivalence(upstream: UpstreamFix, patch: Mail, placed: dict[str, Placed], targets: Mapping[str, bytes | None]) -> Verdict:
     details: list[str] = []
     ok = True
     notes = []
@@ -464,7 +422,9 @@ def _equivalence(upstream: Upstream, patch: Mail, placed: dict[str, Placed], tar
         got_del = [x for h in mine.hunks for x in h.removed] if mine else []
         p = placed.get(fp.path)
         if p is not None and p.ok:
-            lines = targets[fp.source].decode("utf-8", "replace").split("\n")
+            data = targets[fp.source or ""]
+            assert data is not None  # the fix was placed on it
+            lines = data.decode("utf-8", "replace").split("\n")
             exp_add = [x for e in p.edits for x in e.add]
             exp_del = [x for e in p.edits for x in lines[e.start:e.start + e.remove]]
             if p.renames:
@@ -484,19 +444,19 @@ def _equivalence(upstream: Upstream, patch: Mail, placed: dict[str, Placed], tar
             ok = False
             details.append(f"{fp.path}: not in the upstream fix")
     if ok:
-        return Verdict("equivalence", "pass", "the change equals upstream's modulo whitespace"
+        return Verdict("equivalence", VerdictStatus.PASS, "the change equals upstream's modulo whitespace"
                        + (" and the renames/rewrites between the trees" if notes else ""), tuple(notes + details))
-    return Verdict("equivalence", "fail", "the change differs from upstream's", tuple(details + notes))
+    return Verdict("equivalence", VerdictStatus.FAIL, "the change differs from upstream's", tuple(details + notes))
 
 
-def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, ...], upstream: Mail | Upstream | None = None) -> Validation:
+def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, ...], upstream: Mail | UpstreamFix | None = None) -> Validation:
     """Validate ``patch`` on ``onto``; the upstream fix comes from ``upstream`` or the patch's body."""
     targets = {}
     for fp in patch.files:
         if fp.source:
             targets[fp.source] = repo.blob(onto, fp.source)
-    up: Upstream | None
-    if isinstance(upstream, Upstream):
+    up: UpstreamFix | None
+    if isinstance(upstream, UpstreamFix):
         up = upstream
     elif isinstance(upstream, Mail):
         up = upstream_from_mail(repo, upstream)
@@ -516,18 +476,3 @@ def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, .
     return validate_files(targets, patch, rules, version, ref=onto.name, upstream=up, tree=tree_lookup(repo, onto),
                           ancestor=ancestor_note(repo, up.sha if up else None, onto))
 
-
-def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, option: str | None = None) -> Upstream:
-    """The upstream fix from a patch mail when given, else from a commit of the repository.
-
-    ``option`` names a flag that takes either (``--upstream``): an unknown commit is then
-    reported as "neither a file nor a commit".
-    """
-    if mail is not None:
-        return upstream_from_mail(repo, mail)
-    try:
-        return upstream_from_commit(repo, repo.resolve(commit))
-    except RepoError:
-        if option is None:
-            raise
-        raise InputError(f"{option} {commit!r} is neither a file nor a commit in the repository") from None

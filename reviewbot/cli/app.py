@@ -373,8 +373,8 @@ def report(
     """
 
     def work():
-        from reviewbot.history.fixes import load_fix
         from reviewbot.history.report import build_report
+        from reviewbot.history.upstream import load_fix
         from reviewbot.render import report as report_render
         from reviewbot.render.progress import progress_bar
 
@@ -437,7 +437,7 @@ def backport(
 
         from reviewbot.backport.generate import backport as run_backport
         from reviewbot.backport.generate import select_branches
-        from reviewbot.backport.validate import upstream_from_spec
+        from reviewbot.history.upstream import upstream_from_spec
 
         _text_only(fmt, "backport")
         rules = _rules(rule)
@@ -480,8 +480,8 @@ def validate(
         import json
 
         from reviewbot import __version__
-        from reviewbot.backport.validate import upstream_from_spec
         from reviewbot.backport.validate import validate as run_validate
+        from reviewbot.history.upstream import upstream_from_spec
         from reviewbot.model.results import SCHEMA
 
         _text_only(fmt, "validate")

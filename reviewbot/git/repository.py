@@ -213,9 +213,14 @@ class Repository:
             f.seek(0)
             return self.repo.git.patch_id("--stable", istream=f)
 
-    def format_patch(self, sha: str) -> str:
-        """The commit as a format-patch mail (``git format-patch -1 --stdout``)."""
-        return self.repo.git.format_patch("-1", "--stdout", "--no-signature", sha, strip_newline_in_stdout=False)
+    def format_patch(self, sha: str, *, renames: bool = True) -> str:
+        """The commit as a format-patch mail (``git format-patch -1 --stdout``).
+
+        ``renames=False`` adds ``--no-renames``: a rename is then a deletion and a creation, so
+        every hunk names the path its pre-image lives at.
+        """
+        flags = () if renames else ("--no-renames",)
+        return self.repo.git.format_patch("-1", "--stdout", "--no-signature", *flags, sha, strip_newline_in_stdout=False)
 
     def contained_in(self, sha: str) -> str | None:
         """The oldest release tag containing ``sha`` (``git describe --contains``, memoised), or None."""

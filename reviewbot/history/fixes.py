@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from reviewbot.ctree.syntax import parse
-from reviewbot.diffs.patches import Mail, read_mail, upstream_refs
+from reviewbot.diffs.patches import upstream_refs
 from reviewbot.git.repository import LogEntry, RefEntry, Repository
 from reviewbot.history.sweep import SweepRow, sweep
-from reviewbot.model.errors import InputError, PatchError, RepoError
+from reviewbot.history.upstream import UpstreamFix
+from reviewbot.model.errors import RepoError
 from reviewbot.model.results import CheckResult, Status
 from reviewbot.model.versions import KernelVersion
 from reviewbot.rules.spec import Rule
@@ -36,29 +36,6 @@ from reviewbot.store.cache import VerdictCache
 
 RECORDING = ("ancestor", "greg", "sasha", "cherry-pick", "patch-id", "subject")
 _REVERT = re.compile(r"This reverts commit ([0-9a-f]{40})")
-
-
-@dataclass(frozen=True)
-class Fix:
-    """The fix being tracked: an upstream commit, or a patch mail when the repository lacks it."""
-
-    sha: str | None  # full sha (in the repo, or the mail's ``From <sha>`` line)
-    subject: str
-    author: str | None
-    fixes: tuple[tuple[str, str | None], ...]  # ``Fixes:`` tags: (abbreviated sha, subject)
-    mail: Mail | None
-    patch_id: str | None
-    in_repo: bool = False  # the commit ``sha`` exists in the repository
-    origin: str = ""  # what the user gave: a sha/ref or a file path
-
-    @property
-    def short(self) -> str:
-        return self.sha[:12] if self.sha else "(no sha)"
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        """Files the fix changes."""
-        return tuple(sorted({f.path for f in self.mail.files})) if self.mail else ()
 
 
 @dataclass(frozen=True)
@@ -87,50 +64,12 @@ class BranchStatus:
     tip_sha: str = ""
 
 
-# --- loading the fix --------------------------------------------------------------------
-
-
-def load_fix(repo: Repository, spec: str) -> Fix:
-    """A fix from a sha/ref in the repository, or from a format-patch/mbox file (one patch)."""
-    p = Path(spec).expanduser()
-    if p.is_file():
-        try:
-            data = p.read_bytes()
-        except OSError as e:
-            raise InputError(f"{p}: cannot read: {e.strerror}") from None
-        mail = read_mail(data, str(p))
-        full = repo.commit_exists(mail.from_sha) if mail.from_sha else None
-        return Fix(
-            sha=full or mail.from_sha, subject=mail.subject, author=mail.author, fixes=tuple(mail.fixes),
-            mail=mail, patch_id=repo.patch_id_of(mail.diff), in_repo=full is not None, origin=spec,
-        )
-    if p.is_dir():
-        raise InputError(f"{spec}: is a directory", "give a commit or a format-patch file")
-    full = repo.commit_exists(spec)
-    if full is None:
-        if "/" in spec or spec.endswith((".patch", ".mbox", ".eml", ".diff")):
-            raise InputError(f"{spec}: no such file")
-        hint = "the clone is shallow: fetch more history" if repo.shallow else "give the patch file when the repository lacks the commit"
-        raise RepoError(f"unknown revision {spec!r} in {repo.path}", hint)
-    text = repo.format_patch(full)
-    try:
-        mail = read_mail(text.encode("utf-8", "surrogateescape"), f"commit {full[:12]}")
-    except PatchError as e:
-        raise InputError(f"commit {full[:12]} has no usable diff ({e.message})", "give the fix commit itself, not a merge") from None
-    return Fix(
-        sha=full, subject=mail.subject, author=mail.author, fixes=tuple(mail.fixes), mail=mail,
-        patch_id=repo.patch_id_of(text), in_repo=True, origin=spec,
-    )
-
-
-def fix_targets(repo: Repository, fix: Fix, rules: tuple[Rule, ...]) -> tuple[str, ...]:
+def fix_targets(repo: Repository, fix: UpstreamFix, rules: tuple[Rule, ...]) -> tuple[str, ...]:
     """The checks (``isolate``, ``file/retract``...) whose functions the fix's hunks touch.
 
     With the commit in the repository, the changed lines are located in the parsed post-image;
     for a mail alone, the hunk headers' function context is matched against the rule's names.
     """
-    if fix.mail is None:
-        return ()
     touched: set[str] = set()
     for fp in fix.mail.files:
         if not any(fp.path in r.paths for r in rules):
@@ -198,7 +137,7 @@ def _structural(row: SweepRow, targets: tuple[str, ...]) -> tuple[str, list[Chec
 
 
 def branch_status(
-    repo: Repository, fix: Fix, ref: str, rules: tuple[Rule, ...], *, cache: VerdictCache | None = None,
+    repo: Repository, fix: UpstreamFix, ref: str, rules: tuple[Rule, ...], *, cache: VerdictCache | None = None,
     targets: tuple[str, ...] | None = None,
 ) -> BranchStatus:
     """Decide ``not-affected`` / ``fixed`` / ``needs-backport`` / ``regressed`` for ``ref``."""

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reviewbot.git.repository import RefEntry, Repository
-from reviewbot.history.fixes import BranchStatus, Fix, branch_status, fix_targets
+from reviewbot.history.fixes import BranchStatus, branch_status, fix_targets
 from reviewbot.history.sweep import SweepRow, name_version, select_refs, sweep
+from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
 from reviewbot.model.results import Status
 from reviewbot.model.versions import KernelVersion
@@ -32,7 +33,7 @@ class Release:
 
 @dataclass(frozen=True)
 class Report:
-    fix: Fix
+    fix: UpstreamFix
     targets: tuple[str, ...]
     branches: tuple[BranchStatus, ...]
     timelines: tuple[tuple[str, tuple[Release, ...]], ...]
@@ -76,7 +77,7 @@ def branch_releases(repo: Repository, status: BranchStatus) -> list:
 
 
 def build_report(
-    repo: Repository, fix: Fix, branches: list[str] | None, rules: tuple[Rule, ...],
+    repo: Repository, fix: UpstreamFix, branches: list[str] | None, rules: tuple[Rule, ...],
     cache: VerdictCache | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Status of ``fix`` in every selected branch (globs; default ``linux-*.y``), with timelines."""
