@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from reviewbot.backport.statements import ID_KINDS, Block, Item, Side, _leaves, code, fragment
+from reviewbot.backport.statements import ID_KINDS, Block, Item, Side, code, fragment, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
@@ -74,7 +74,7 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
     glob: set[str] = set()
     anyid: set[str] = set()
     fields: set[str] = set()
-    for leaf in _leaves(unit.root):
+    for leaf in leaves(unit.root):
         kind = ID_KINDS.get(leaf.type)
         if kind == "field":
             fields.add(syntax.text(leaf))
@@ -94,9 +94,9 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
                     glob.add(name)
             stack.extend(n.children)
         elif n.type in ("preproc_def", "preproc_function_def"):
-            name = n.child_by_field_name("name")
-            if name is not None:
-                glob.add(syntax.text(name))
+            name_node = n.child_by_field_name("name")
+            if name_node is not None:
+                glob.add(syntax.text(name_node))
         elif n.type == "enumerator":
             glob.add(syntax.text(n.child_by_field_name("name")))
         elif n.type.startswith("preproc_") or n.type in ("enum_specifier", "enumerator_list", "ERROR", "declaration_list"):
@@ -168,7 +168,7 @@ class Rewrite:
 
     def show(self) -> str:
         if self.callee is not None:
-            parts = [_VARNAMES[v] if k == "var" else v for k, v in self.args]
+            parts = [_VARNAMES[v] if isinstance(v, int) else v for _, v in self.args]  # ("var", k) | ("lit", text)
             left = f"{self.callee}({', '.join(parts)})"
         else:
             left = self.const
@@ -232,7 +232,9 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
         return None
     # Template: t's text with each variable's (outermost, non-overlapping) occurrences replaced.
     base = t.start_byte
-    raw = t.text.decode("utf-8", "replace")
+    data = t.text
+    assert data is not None  # the tree keeps its source
+    raw = data.decode("utf-8", "replace")
     spans: list[tuple[int, int, int]] = []
     for k, vt in sorted(enumerate(var_texts), key=lambda kv: -len(kv[1])):
         for n in t_nodes:
@@ -241,11 +243,10 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
     if var_texts and not spans:
         return None
     out, pos = [], 0
-    data = t.text
-    for a, b, k in sorted(spans):
-        out.append(data[pos:a].decode("utf-8", "replace"))
+    for lo, hi, k in sorted(spans):
+        out.append(data[pos:lo].decode("utf-8", "replace"))
         out.append(_VAR.format(k))
-        pos = b
+        pos = hi
     out.append(data[pos:].decode("utf-8", "replace"))
     template = " ".join(("".join(out) if spans else raw).split())
     return Rewrite(u.type, callee, tuple(args), "" if callee else un, template)
@@ -522,7 +523,7 @@ def transform(lines: list[str], renames: dict[tuple[str, str], str], rewrites: l
     data = side.unit.data
     used_names: set[tuple[str, str]] = set()
     edits: list[tuple[int, int, str]] = []
-    for leaf in _leaves(side.unit.root):
+    for leaf in leaves(side.unit.root):
         if not side.visible(leaf.start_point[0]):
             continue
         kind = ID_KINDS.get(leaf.type)
@@ -574,8 +575,8 @@ def _instantiate(r: Rewrite, n: Node) -> str | None:
         if len(a) != len(r.args):
             return None
         binding: dict[int, str] = {}
-        for node, (k, v) in zip(a, r.args, strict=True):
-            if k == "lit":
+        for node, (_, v) in zip(a, r.args, strict=True):
+            if isinstance(v, str):  # ("lit", text); ("var", k) otherwise
                 if syntax.norm(node) != v:
                     return None
             else:
@@ -584,8 +585,8 @@ def _instantiate(r: Rewrite, n: Node) -> str | None:
                     return None
                 binding[v] = txt
         out = r.template
-        for k, txt in binding.items():
-            out = out.replace(_VAR.format(k), txt)
+        for var, txt in binding.items():
+            out = out.replace(_VAR.format(var), txt)
         return out
     if syntax.norm(n) != r.const:
         return None

@@ -20,6 +20,8 @@ from reviewbot.backport.statements import Block, Item, Side
 from reviewbot.ctree import syntax
 
 OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
+# what a change sits next to: a statement, or one of the three markers above
+Anchor = Item | str
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
     return min(m.level, HEAD) if m.ok else 0, m, align.strong(uo)
 
 
-def _anchor_cmp(u, ub: Block, t, tb: Block, known: Known) -> tuple[int, Match, bool]:
+def _anchor_cmp(u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known) -> tuple[int, Match, bool]:
     if u is UNKNOWN:
         return HEAD, Match(HEAD), False
     if isinstance(u, Item) and isinstance(t, Item):
@@ -121,7 +123,7 @@ def _extended(ub: Block, uj: int, tb: Block, tj: int, known: Known) -> int:
     return score
 
 
-def _describe(a, side: Side, block: Block | None = None) -> str:
+def _describe(a: Anchor, side: Side, block: Block | None = None) -> str:
     """How a maintainer would name an upstream anchor: its text as the hunk shows it."""
     if isinstance(a, Item):
         text = " ".join(x.strip() for x in side.lines[a.start:a.end + 1] if x.strip())
@@ -131,7 +133,7 @@ def _describe(a, side: Side, block: Block | None = None) -> str:
     return a
 
 
-def _target_label(a, tb: Block, side: Side) -> str:
+def _target_label(a: Anchor, tb: Block, side: Side) -> str:
     if isinstance(a, Item):
         return f"`{side.lines[a.start].strip()}` (line {a.start + 1})"
     if a is OPEN:
@@ -139,13 +141,35 @@ def _target_label(a, tb: Block, side: Side) -> str:
     return f"the end of the block at line {(tb.close_line or 0) + 1}"
 
 
-def _chain_evidence(ub: Block, tb: Block, known: Known, ev: Evidence) -> None:
+def _chain_evidence(ub: Block | None, tb: Block | None, known: Known, ev: Evidence) -> None:
     """Align the gap's block with its target counterpart, then each enclosing block pair."""
     while ub is not None and tb is not None:
         align.align_blocks(ub, tb, known, ev)
         if ub.owner is None or tb.owner is None:
             return
         ub, tb = ub.owner.parent, tb.owner.parent
+
+
+@dataclass
+class _Gap:
+    """A target gap scored as the place of an upstream one: the statements around it and how they match."""
+
+    block: Block
+    index: int  # code-item index in ``block``
+    before: Anchor
+    after: Anchor
+    level_before: int
+    level_after: int
+    match_before: Match
+    match_after: Match
+    strong_before: bool
+    strong_after: bool
+    extended: int = 0  # statements further out that match too (a tie-breaker)
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        """Better gaps first: the weaker side, then both sides, then the extended context."""
+        return min(self.level_before, self.level_after), self.level_before + self.level_after, self.extended
 
 
 @dataclass
@@ -171,7 +195,7 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
     uitems = ub.code_items()
     u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
     u_after = uitems[uj] if uj < len(uitems) else (CLOSE if ub.close_line is not None else UNKNOWN)
-    cands = []
+    cands: list[_Gap] = []
     for tb in statements.all_blocks(ctx.root):
         if not tb.braced:
             continue
@@ -181,19 +205,21 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
             t_after = titems[tj] if tj < len(titems) else CLOSE
             lb, mb, sb = _anchor_cmp(u_before, ub, t_before, tb, ctx.known)
             la, ma, sa = _anchor_cmp(u_after, ub, t_after, tb, ctx.known)
-            cands.append([tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa, 0])
-    good = [c for c in cands if c[4] >= REWRITTEN and c[5] >= REWRITTEN and ((c[8] and c[4] >= HEAD) or (c[9] and c[5] >= HEAD))]
+            cands.append(_Gap(tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa))
+    good = [c for c in cands if c.level_before >= REWRITTEN and c.level_after >= REWRITTEN
+            and ((c.strong_before and c.level_before >= HEAD) or (c.strong_after and c.level_after >= HEAD))]
     for c in good:
-        c[10] = _extended(ub, uj, c[0], c[1], ctx.known)
-    good.sort(key=lambda c: (min(c[4], c[5]), c[4] + c[5], c[10]), reverse=True)
+        c.extended = _extended(ub, uj, c.block, c.index, ctx.known)
+    good.sort(key=lambda c: c.rank, reverse=True)
     if not good:
-        near = max(cands, key=lambda c: (c[4] + c[5], max(c[4], c[5])), default=None)
-        missing = u_before if near is None or near[4] <= near[5] else u_after
+        near = max(cands, key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)), default=None)
+        missing = u_before if near is None or near.level_before <= near.level_after else u_after
         which = "before" if missing is u_before else "after"
         nearest = None
         needles: tuple[str, ...] = ()
-        if near is not None and max(near[4], near[5]) > 0:
-            nearest = f"{fname}() line {_ins_line(near[0], near[2]) + 1}, between {_target_label(near[2], near[0], ctx.side)} and {_target_label(near[3], near[0], ctx.side)}"
+        if near is not None and max(near.level_before, near.level_after) > 0:
+            nearest = (f"{fname}() line {_ins_line(near.block, near.before) + 1}, between {_target_label(near.before, near.block, ctx.side)}"
+                       f" and {_target_label(near.after, near.block, ctx.side)}")
         if isinstance(missing, Item):
             fn_text = {norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
             needles = tuple(dict.fromkeys(norm(up_side.lines[k]) for k in range(missing.start, missing.end + 1)
@@ -206,13 +232,13 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
                        if missing is not OPEN else f"hunk #{hunk_no}: {what} is not in {fname}() at {where}",
                        fname, what, nearest, needles)
     best = good[0]
-    key = (min(best[4], best[5]), best[4] + best[5], best[10])
-    ties = [c for c in good[1:] if (min(c[4], c[5]), c[4] + c[5], c[10]) == key]
+    ties = [c for c in good[1:] if c.rank == best.rank]
     if ties:
-        lines = ", ".join(str(_ins_line(c[0], c[2]) + 1) for c in [best, *ties])
+        lines = ", ".join(str(_ins_line(c.block, c.before) + 1) for c in [best, *ties])
         return Failure(hunk_no, f"hunk #{hunk_no}: the anchors match in {len(ties) + 1} places in {fname}() (lines {lines}); refusing to guess",
                        fname, None, None)
-    tb, tj, t_before, t_after, lb, la, mb, ma = best[:8]
+    tb, t_before, t_after = best.block, best.before, best.after
+    lb, la, mb, ma = best.level_before, best.level_after, best.match_before, best.match_after
     ev = Evidence()
     ev.add(mb)
     ev.add(ma)
@@ -222,7 +248,7 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
     else:
         _chain_evidence(ub, tb, ctx.known, ev)
     ins = _ins_line(tb, t_before) + 1
-    ubase = None if u_before is UNKNOWN else (ub.open_line if u_before is OPEN else u_before.end)
+    ubase = None if u_before is UNKNOWN else (u_before.end if isinstance(u_before, Item) else ub.open_line)
     if ubase is not None:
         between = [norm(x) for x in up_side.lines[ubase + 1:p]]
         have = [norm(x) for x in ctx.side.lines[ins:ins + len(between)]]
@@ -240,7 +266,7 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
     return _Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
 
 
-def _ins_line(tb: Block, t_before) -> int:
+def _ins_line(tb: Block, t_before: Anchor) -> int:
     if isinstance(t_before, Item):
         return t_before.end
     return tb.open_line if tb.open_line is not None else 0

@@ -33,7 +33,8 @@ class Tok:
     start: int = 0  # byte offset in the parsed unit (not compared)
 
 
-def _leaves(node: Node) -> Iterator[Node]:
+def leaves(node: Node) -> Iterator[Node]:
+    """The tokens below ``node`` in source order: non-empty leaves, parser-invented (missing) ones left out."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -65,7 +66,7 @@ class Side:
     def toks(self, node: Node) -> tuple[Tok, ...]:
         """Visible tokens of ``node`` (comments normalised, multi-word leaves split)."""
         out = []
-        for leaf in _leaves(node):
+        for leaf in leaves(node):
             row = leaf.start_point[0]
             if not self.visible(row):
                 continue
@@ -104,7 +105,7 @@ def fragment(lines: list[str], path: str = "<fragment>") -> Side:
     body = "\n".join(lines) + "\n"
     probe = syntax.parse(body.encode(), path)
     depth = low = 0
-    for leaf in _leaves(probe.root):
+    for leaf in leaves(probe.root):
         if leaf.type == "{":
             depth += 1
         elif leaf.type == "}":
@@ -251,6 +252,7 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
             k += 2
         elif c.type == "labeled_statement":
             label = c.child_by_field_name("label")
+            assert label is not None  # the grammar requires it
             it = _item(side, label, "label")
             block.items.append(it)
             it.parent = block
@@ -282,7 +284,9 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
 
 def function_block(side: Side, fn_node: Node) -> Block:
     """The body block of a function definition."""
-    return build_block(side, fn_node.child_by_field_name("body"), None)
+    body = fn_node.child_by_field_name("body")
+    assert body is not None  # a function definition has a body
+    return build_block(side, body, None)
 
 
 def fragment_block(side: Side) -> Block:
