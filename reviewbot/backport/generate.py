@@ -169,13 +169,7 @@ def select_branches(repo: Repository, pattern: str) -> list[str]:
 
 def signer(repo: Repository) -> str | None:
     """``Name <email>`` from the repository's git config (read only)."""
-    reader = repo.repo.config_reader()
-    try:
-        name = reader.get_value("user", "name", "")
-        email = reader.get_value("user", "email", "")
-    except Exception:  # noqa: BLE001 - configparser raises a zoo of errors for odd configs
-        return None
-    return f"{name} <{email}>" if name and email else None
+    return repo.identity()
 
 
 def _prefix(template: str | None, version: str | None) -> str:
@@ -245,8 +239,6 @@ def _branch_status(repo: Repository, upstream: UpstreamFix, rev: Revision, rules
 def dependencies(repo: Repository, rev: Revision, upstream: UpstreamFix, failures: list[Failure], paths: list[str],
                  mainline: str | None) -> tuple[Dependency, ...]:
     """Commits between the target and the fix that changed the text the target lacks."""
-    import git
-
     needles = list(dict.fromkeys(n for f in failures for n in f.needles))[:4]
     if not needles:
         return ()
@@ -258,14 +250,9 @@ def dependencies(repo: Repository, rev: Revision, upstream: UpstreamFix, failure
         span = ["--branches", "--tags", "--not", rev.sha]
     found: dict[str, tuple[int, str]] = {}
     for needle in needles:
-        try:
-            out = repo.repo.git.log("--format=%H%x00%ct%x00%s", "-S", needle, *span, "--", *paths)
-        except git.GitCommandError:
-            continue
-        for row in out.splitlines():
-            sha, when, subject = row.split("\0", 2)
+        for sha, when, subject in repo.pickaxe(needle, span, paths):
             if sha != upstream.sha:
-                found[sha] = (int(when), subject)
+                found[sha] = (when, subject)
     ordered = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]))
     return tuple(Dependency(sha, subject) for sha, (_, subject) in ordered[:5])
 

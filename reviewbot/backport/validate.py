@@ -119,17 +119,11 @@ class Need:
 
 def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
     """A cached ``name -> bool``: does the name occur as a word in any C file at ``rev``?"""
-    import git
-
     cache: dict[str, bool] = {}
 
     def has(name: str) -> bool:
         if name not in cache:
-            try:
-                repo.repo.git.grep("-q", "-w", "-F", "-e", name, rev.sha, "--", "*.c", "*.h")
-                cache[name] = True
-            except git.GitCommandError:
-                cache[name] = False
+            cache[name] = repo.has_word(rev, name, ("*.c", "*.h"))
         return cache[name]
 
     return has

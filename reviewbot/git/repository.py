@@ -239,6 +239,47 @@ class Repository:
         except git.GitCommandError:
             return None
 
+    def identity(self) -> str | None:
+        """``Name <email>`` from the repository's git config (read only), or None when unset."""
+        reader = self.repo.config_reader()
+        try:
+            name = reader.get_value("user", "name", "")
+            email = reader.get_value("user", "email", "")
+        except Exception:  # noqa: BLE001 - configparser raises a zoo of errors for odd configs
+            return None
+        return f"{name} <{email}>" if name and email else None
+
+    def blob_by_prefix(self, prefix: str) -> bytes | None:
+        """A blob named by an abbreviated id (a diff's ``index`` line), if the repository has it."""
+        try:
+            full = self.repo.git.rev_parse("--verify", "-q", f"{prefix}^{{blob}}")
+            return self.read_blob(full.strip())
+        except (git.GitCommandError, ValueError, RepoError):
+            return None
+
+    def has_word(self, rev: Revision, word: str, globs: tuple[str, ...]) -> bool:
+        """Does ``word`` occur as a whole word in a file matching ``globs`` at ``rev``? (git grep)"""
+        try:
+            self.repo.git.grep("-q", "-w", "-F", "-e", word, rev.sha, "--", *globs)
+            return True
+        except git.GitCommandError:  # exit 1: no match
+            return False
+
+    def pickaxe(self, needle: str, span: list[str], paths: list[str]) -> list[tuple[str, int, str]]:
+        """Commits in ``span`` that add or remove ``needle`` in ``paths`` (``git log -S``).
+
+        Each as (sha, commit time, subject); empty when git refuses the span.
+        """
+        try:
+            out = self.repo.git.log("--format=%H%x00%ct%x00%s", "-S", needle, *span, "--", *paths)
+        except git.GitCommandError:
+            return []
+        rows = []
+        for row in out.splitlines():
+            sha, when, subject = row.split("\0", 2)
+            rows.append((sha, int(when), subject))
+        return rows
+
     # --- the index (what ``git commit`` will record) ------------------------------------
     # Read with git itself, which honours GIT_INDEX_FILE: ``git commit -a`` and ``git commit
     # PATH`` hand their hooks a temporary index. Never the worktree, never written.

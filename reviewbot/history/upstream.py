@@ -125,7 +125,7 @@ def upstream_from_mail(repo: Repository | None, mail: Mail) -> UpstreamFix:
     pre = {}
     for fp in mail.files:
         if fp.source and fp.index:
-            data = blob_by_prefix(repo, fp.index[0])
+            data = repo.blob_by_prefix(fp.index[0])
             if data is not None and not isinstance(apply_file(data, fp), ApplyFailure):
                 pre[fp.source] = data
     sha = mail.from_sha if mail.from_sha and set(mail.from_sha) != {"0"} else None
@@ -148,13 +148,3 @@ def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, 
             raise
         raise InputError(f"{option} {commit!r} is neither a file nor a commit in the repository") from None
 
-
-def blob_by_prefix(repo: Repository, prefix: str) -> bytes | None:
-    """A blob named by an abbreviated id (a diff's ``index`` line), if the repository has it."""
-    import git
-
-    try:
-        full = repo.repo.git.rev_parse("--verify", "-q", f"{prefix}^{{blob}}")
-        return repo.repo.odb.stream(bytes.fromhex(full.strip())).read()
-    except (git.GitCommandError, ValueError):
-        return None
