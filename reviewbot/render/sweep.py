@@ -53,18 +53,22 @@ class Group:
 
     @property
     def first(self) -> SweepRow:
+        """The oldest ref of the group."""
         return self.rows[0]
 
     @property
     def last(self) -> SweepRow:
+        """The newest ref of the group."""
         return self.rows[-1]
 
     @property
     def refs(self) -> str:
+        """``v5.10.1 … v5.10.178``, or the one ref."""
         return self.first.ref if len(self.rows) == 1 else f"{self.first.ref} … {self.last.ref}"
 
     @property
     def kernels(self) -> str:
+        """``5.10.1 – 5.10.178``, or the one kernel version."""
         a, b = self.first.version.version or "?", self.last.version.version or "?"
         return a if a == b else f"{a} – {b}"
 
@@ -168,6 +172,7 @@ def to_json(rows: list[SweepRow]) -> str:
 
 
 def to_sarif_rows(rows: list[SweepRow], rules: tuple[Rule, ...]) -> str:
+    """SARIF 2.1.0 of every ref's results (one result per missing guard, its ref in properties)."""
     return to_sarif([r for row in rows for r in row.results], rules)
 
 

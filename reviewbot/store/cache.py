@@ -166,8 +166,11 @@ class VerdictCache:
         A prune that fails (a read-only file, another process holding the lock too long) is
         left for the next run; the cache works the same without it.
         """
-        with contextlib.suppress(sqlite3.Error), db:
-            db.execute("DELETE FROM verdicts WHERE tool_version != ?", (self.tool,))
+        with contextlib.suppress(sqlite3.Error):
+            # Look first: a DELETE takes the write lock even when it deletes nothing.
+            if db.execute("SELECT 1 FROM verdicts WHERE tool_version != ? LIMIT 1", (self.tool,)).fetchone():
+                with db:
+                    db.execute("DELETE FROM verdicts WHERE tool_version != ?", (self.tool,))
 
     # --- blob facts -----------------------------------------------------------------------
 
