@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 from gitenv import isolate_git
@@ -12,7 +13,7 @@ from histories import build, era
 from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
-from reviewbot.git.repository import RefEntry
+from reviewbot.git.repository import RefEntry, Repository
 from reviewbot.history.refs import match_refs, select_branches, select_refs
 from reviewbot.model.errors import InputError, RepoError
 
@@ -81,8 +82,6 @@ def test_backport_branches_that_match_nothing_exit_2(clone, patterns, needle):
 
 
 def test_sweep_and_backport_select_the_same_branches(clone):
-    from reviewbot.git.repository import Repository
-
     path, _ = clone
     repo = Repository(path)
     swept = sorted(r.name for r in select_refs(repo, None, ["linux-*.y"]))
@@ -103,15 +102,19 @@ class StubRepo:
         return list(self.refs)
 
 
+def stub(refs: list[tuple[str, str]]) -> Repository:
+    return cast(Repository, StubRepo(refs))
+
+
 def test_branches_sort_by_the_series_in_their_names():
-    repo = StubRepo([("branch", n) for n in ("master", "linux-6.1.y", "linux-5.10.y", "linux-5.9.y", "linux-4.19.y")])
-    got = select_branches(repo, ["*"])  # type: ignore[arg-type]
+    repo = stub([("branch", n) for n in ("master", "linux-6.1.y", "linux-5.10.y", "linux-5.9.y", "linux-4.19.y")])
+    got = select_branches(repo, ["*"])
     assert got == ["linux-4.19.y", "linux-5.9.y", "linux-5.10.y", "linux-6.1.y", "master"]
 
 
 def test_match_refs_reports_each_pattern():
-    repo = StubRepo([("tag", "v5.10"), ("tag", "v5.10.1"), ("remote", "stable/linux-5.10.y"), ("branch", "linux-5.10.y")])
-    sel = match_refs(repo, ["v5.10*", "v9*"], ["linux-*"])  # type: ignore[arg-type]
+    repo = stub([("tag", "v5.10"), ("tag", "v5.10.1"), ("remote", "stable/linux-5.10.y"), ("branch", "linux-5.10.y")])
+    sel = match_refs(repo, ["v5.10*", "v9*"], ["linux-*"])
     assert [(h.option, h.pattern, [r.name for r in h.refs]) for h in sel.patterns] == [
         ("--tags", "v5.10*", ["v5.10", "v5.10.1"]),
         ("--tags", "v9*", []),
@@ -123,11 +126,11 @@ def test_match_refs_reports_each_pattern():
 
 
 def test_select_refs_errors():
-    repo = StubRepo([("tag", "v5.10"), ("branch", "master")])
+    repo = stub([("tag", "v5.10"), ("branch", "master")])
     with pytest.raises(RepoError, match="unknown tag 'v5.11'"):
-        select_refs(repo, ["v5.11"])  # type: ignore[arg-type]
+        select_refs(repo, ["v5.11"])
     with pytest.raises(RepoError, match=r"no ref in /stub matches --tags 'v9\*' --branches 'x\*'"):
-        select_refs(repo, ["v9*"], ["x*"])  # type: ignore[arg-type]
+        select_refs(repo, ["v9*"], ["x*"])
     with pytest.raises(InputError, match="bad pattern"):
-        select_refs(repo, None, ["a..b"])  # type: ignore[arg-type]
-    assert [r.name for r in select_refs(repo)] == ["v5.10"]  # type: ignore[arg-type]
+        select_refs(repo, None, ["a..b"])
+    assert [r.name for r in select_refs(repo)] == ["v5.10"]
