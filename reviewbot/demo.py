@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.model.fileio import write_atomic
-from reviewbot.model.versions import KernelVersion
+from reviewbot.model.versions import KernelVersion, version_order_key
 
 DEMO_VERSION = 2
 FIX_SUBJECT = "mm/khugepaged: check again on anon uffd-wp during isolation"
@@ -230,7 +230,7 @@ def build_demo(directory: Path | None = None) -> Path:
 def demo_refs(repo) -> list[str]:
     """Every tag in version order, then the mm-unstable branch."""
     tags = [t.name for t in repo.repo.tags]
-    tags.sort(key=lambda t: KernelVersion.try_parse(t) or KernelVersion(0, 0))
+    tags.sort(key=version_order_key)
     return tags + ["mm-unstable"]
 
 

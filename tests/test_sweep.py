@@ -15,7 +15,8 @@ from reviewbot.store.cache import VerdictCache
 from reviewbot.cli.app import app
 from reviewbot.rules.spec import builtin_rules
 from reviewbot.git.repository import Repository
-from reviewbot.history.sweep import check_ref, select_refs, sweep
+from reviewbot.history.refs import select_refs
+from reviewbot.history.sweep import check_ref, sweep
 
 runner = CliRunner()
 

@@ -16,7 +16,6 @@ written atomically, byte-identical on a second run.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import re
 import tempfile
@@ -151,20 +150,6 @@ class BackportRun:
 
 
 # --- targets ------------------------------------------------------------------------------
-
-
-def select_branches(repo: Repository, pattern: str) -> list[str]:
-    """Local and remote branches whose short name matches ``pattern``, oldest kernel first."""
-    out = repo.repo.git.for_each_ref("--format=%(refname:short)", "refs/heads", "refs/remotes")
-    names = [n for n in out.splitlines() if n and fnmatch.fnmatchcase(n, pattern) and not n.endswith("/HEAD")]
-    if not names:
-        raise InputError(f"no branch matches {pattern!r}", "list them with git branch -a")
-
-    def key(name: str):
-        m = re.search(r"(\d+)\.(\d+)", name)
-        return (0, int(m.group(1)), int(m.group(2)), name) if m else (1, 0, 0, name)
-
-    return sorted(names, key=key)
 
 
 def signer(repo: Repository) -> str | None:

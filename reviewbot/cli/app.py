@@ -227,9 +227,8 @@ def demo(
             raise InputError(f"{directory}: not a directory", "choose an empty or new --dir")
         path = build_demo(directory)
         results = check_demo(path)
-        cache = _verdict_cache(False)
-        report, html_path, md_path = report_demo(path, _settings(None).output_dir_or(output_dir), cache)
-        cache.close()
+        with _verdict_cache(False) as cache:
+            report, html_path, md_path = report_demo(path, _settings(None).output_dir_or(output_dir), cache)
         if fmt is Format.text:
             from reviewbot.render import checks as render
 
@@ -318,7 +317,7 @@ def sweep(
     """
 
     def work():
-        from reviewbot.history.sweep import select_refs
+        from reviewbot.history.refs import select_refs
         from reviewbot.history.sweep import sweep as run_sweep
         from reviewbot.model.versions import KernelVersion
         from reviewbot.render import sweep as sweep_render
@@ -332,10 +331,8 @@ def sweep(
         refs = select_refs(r, tags, branches)  # (on a shallow clone its errors say so)
         if r.shallow:
             _warn(f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)")
-        cache = _verdict_cache(no_cache)
-        with progress_bar("sweeping") as bar:
+        with _verdict_cache(no_cache) as cache, progress_bar("sweeping") as bar:
             rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
-        cache.close()
         if not rows:
             raise InputError(f"no selected ref is at or after {since}", "lower --since or widen the patterns")
         if fmt is SweepFormat.json:
@@ -381,10 +378,8 @@ def report(
         rules = _rules(_settings(repo).rules_or(rule))
         r = _open_repo(repo)
         the_fix = load_fix(r, fix)
-        cache = _verdict_cache(no_cache)
-        with progress_bar("checking branches") as bar:
+        with _verdict_cache(no_cache) as cache, progress_bar("checking branches") as bar:
             rep = build_report(r, the_fix, branches, rules, cache, progress=bar)
-        cache.close()
         render_fn = {ReportFormat.md: report_render.markdown, ReportFormat.html: report_render.html,
                      ReportFormat.json: report_render.to_json, ReportFormat.text: report_render.text}[fmt]
         _write(output, render_fn(rep))
@@ -417,7 +412,7 @@ def backport(
     commit: Annotated[str | None, typer.Option("--commit", help="The upstream fix as a commit in the repository.")] = None,
     patch: Annotated[str | None, typer.Option("--patch", help="The upstream fix as a format-patch/mbox file ('-' for stdin).")] = None,
     onto: Annotated[list[str] | None, typer.Option("--onto", help="Target ref (repeatable).")] = None,
-    branches: Annotated[str | None, typer.Option("--branches", help="Every branch matching this glob, e.g. 'linux-*.y'.")] = None,
+    branches: Annotated[list[str] | None, typer.Option("--branches", help="Every branch matching this glob, e.g. 'linux-*.y' (repeatable; remote-tracking branches match without their remote).")] = None,
     output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Write one mail per generated target under DIR/<ref>/.")] = None,
     subject_prefix: Annotated[str | None, typer.Option("--subject-prefix", help="Subject prefix; {series} is the target's X.Y (default 'PATCH {series}').")] = None,
     mainline: Annotated[str | None, typer.Option("--mainline", help="Where to look for possible dependencies when the fix commit is not in the repository (default: master/main).")] = None,
@@ -436,7 +431,7 @@ def backport(
         import json
 
         from reviewbot.backport.generate import backport as run_backport
-        from reviewbot.backport.generate import select_branches
+        from reviewbot.history.refs import select_branches
         from reviewbot.history.upstream import upstream_from_spec
 
         _text_only(fmt, "backport")

@@ -29,8 +29,8 @@ from reviewbot.git.repository import LogEntry, RefEntry, Repository
 from reviewbot.history.sweep import SweepRow, sweep
 from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
-from reviewbot.model.results import CheckResult, Status
-from reviewbot.model.versions import KernelVersion
+from reviewbot.model.results import CheckResult, Status, worst
+from reviewbot.model.versions import KernelVersion, version_order_key
 from reviewbot.rules.spec import Rule
 from reviewbot.store.cache import VerdictCache
 
@@ -111,7 +111,7 @@ def _release_of(log: list[LogEntry], sha: str) -> str | None:
         return None
     for e in reversed(log[: idx + 1]):
         if e.tags:
-            return sorted(e.tags, key=lambda t: KernelVersion.try_parse(t) or KernelVersion(0, 0))[0]
+            return min(e.tags, key=version_order_key)
     return None
 
 
@@ -128,12 +128,7 @@ def _structural(row: SweepRow, targets: tuple[str, ...]) -> tuple[str, list[Chec
     checks = [c for r in row.results for c in r.checks if c.key in targets or c.id in targets]
     if not row.results or not checks:
         return "unknown", checks
-    states = {c.status for c in checks}
-    if Status.MISSING in states:
-        return "missing", checks
-    if states == {Status.NOT_APPLICABLE}:
-        return "not-applicable", checks
-    return "present", checks
+    return str(worst(c.status for c in checks)), checks
 
 
 def branch_status(

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from reviewbot.git.repository import RefEntry, Repository
 from reviewbot.history.fixes import BranchStatus, branch_status, fix_targets
-from reviewbot.history.sweep import SweepRow, name_version, select_refs, sweep
+from reviewbot.history.refs import name_version, select_refs
+from reviewbot.history.sweep import SweepRow, sweep
 from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
-from reviewbot.model.results import Status
-from reviewbot.model.versions import KernelVersion
+from reviewbot.model.kinds import CellState, FixStatus, RefKind
+from reviewbot.model.results import worst
+from reviewbot.model.versions import KernelVersion, version_order_key
 from reviewbot.rules.spec import Rule
 from reviewbot.store.cache import VerdictCache
 
@@ -27,12 +29,14 @@ class Release:
 
     ref: str
     version: str | None
-    state: str  # present | missing | not-applicable | no-file
+    state: CellState
     detail: str
 
 
 @dataclass(frozen=True)
 class Report:
+    """A fix's status in every selected branch, and each branch's release timeline."""
+
     fix: UpstreamFix
     targets: tuple[str, ...]
     branches: tuple[BranchStatus, ...]
@@ -40,35 +44,33 @@ class Report:
     repo: str
 
     def timeline(self, branch: str) -> tuple[Release, ...]:
+        """The releases of ``branch`` (empty for a branch not in the report)."""
         return next((t for b, t in self.timelines if b == branch), ())
 
     @property
     def actionable(self) -> tuple[BranchStatus, ...]:
         """Branches that need a maintainer: needs-backport and regressed."""
-        return tuple(b for b in self.branches if b.status in ("needs-backport", "regressed"))
+        return tuple(b for b in self.branches if FixStatus(b.status).actionable)
 
 
-def release_state(row: SweepRow, targets: tuple[str, ...]) -> tuple[str, str]:
+def release_state(row: SweepRow, targets: tuple[str, ...]) -> tuple[CellState, str]:
     """The colour of one release: the fix's checks there (all checks when it targets none)."""
     if not row.results:
-        return "no-file", row.note or "file absent"
+        return CellState.NO_FILE, row.note or "file absent"
     checks = [c for r in row.results for c in r.checks if not targets or c.key in targets or c.id in targets]
-    states = {c.status for c in checks}
     detail = "; ".join(f"{c.key} {c.status}" + (f" ({c.function}:{c.line})" if c.line else "") for c in checks)
-    for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
-        if s in states:
-            return str(s), detail
-    return "not-applicable", detail
+    status = worst(c.status for c in checks)
+    return (CellState.NOT_APPLICABLE if status is None else CellState.of(status)), detail
 
 
-def branch_releases(repo: Repository, status: BranchStatus) -> list:
+def branch_releases(repo: Repository, status: BranchStatus) -> list[RefEntry]:
     """Release tags of the branch's series up to its tip (``v5.10``, ``v5.10.1`` ... ``v5.10.198``)."""
     if not status.tip_version:
         return []
     tip = KernelVersion.parse(status.tip_version)
     out = []
     for ref in repo.list_refs():
-        if ref.kind != "tag" or ref.type != "commit" or not ref.name.startswith(f"v{tip.series}"):
+        if ref.kind != RefKind.TAG or ref.type != "commit" or not ref.name.startswith(f"v{tip.series}"):
             continue
         v = name_version(ref)
         if v is not None and v.series == tip.series and v.rc is None and v <= tip:
@@ -91,12 +93,11 @@ def build_report(
         statuses.append(branch_status(repo, fix, ref.name, rules, cache=cache, targets=targets))
         if progress is not None:
             progress(i, len(refs) * 2)
-    statuses.sort(key=lambda s: (KernelVersion.try_parse(s.tip_version or "") is None,
-                                 KernelVersion.try_parse(s.tip_version or "") or KernelVersion(0, 0), s.branch))
+    statuses.sort(key=lambda s: version_order_key(s.tip_version, s.branch))
     # One sweep (one batch of git and cache reads) for every branch's releases.
     # A tip with commits after its last release (a queue, an unreleased backport) gets a cell too.
-    wanted = {st.branch: sorted(branch_releases(repo, st), key=name_version) for st in statuses}
-    tips = {st.branch: RefEntry(st.branch, st.branch, "branch", st.tip_sha, "commit") for st in statuses
+    wanted = {st.branch: sorted(branch_releases(repo, st), key=lambda r: version_order_key(r.name)) for st in statuses}
+    tips = {st.branch: RefEntry(st.branch, st.branch, RefKind.BRANCH, st.tip_sha, "commit") for st in statuses
             if st.tip_sha and (not wanted[st.branch] or wanted[st.branch][-1].sha != st.tip_sha)}
     unique = {r.full: r for refs_ in wanted.values() for r in refs_} | {f"tip:{b}": r for b, r in tips.items()}
     rows = {row.ref: row for row in sweep(repo, list(unique.values()), rules, cache)}

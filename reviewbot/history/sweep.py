@@ -1,6 +1,6 @@
 """From refs to verdicts: check the rule's files at one revision, or sweep thousands of refs.
 
-:func:`check_ref` checks one revision. :func:`select_refs` picks refs by glob and
+:func:`check_ref` checks one revision. ``refs.select_refs`` picks refs by glob and
 :func:`sweep` checks them all, reading each distinct blob once and reusing verdicts from the
 on-disk cache (cache.py); its per-blob work is exactly ``check_ref``'s (same parse and
 ``run_rule`` calls), only memoised.
@@ -8,21 +8,28 @@ on-disk cache (cache.py); its per-blob work is exactly ``check_ref``'s (same par
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reviewbot.checker.check import applicability, check_source
-from reviewbot.ctree.syntax import parse
+from reviewbot.ctree.syntax import Unit, parse
 from reviewbot.git.repository import RefEntry, Repository, Revision
-from reviewbot.model.errors import InputError, RepoError, SourceError
-from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
-from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
+from reviewbot.history.refs import name_version, tag_version
+from reviewbot.model.errors import RepoError, SourceError
+from reviewbot.model.kinds import RefKind
+from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo, worst
+from reviewbot.model.versions import (
+    KernelVersion,
+    VersionOrderKey,
+    defines_in,
+    version_from_makefile,
+    version_order_key,
+)
 from reviewbot.rules.spec import Rule, evidence_headers
-from reviewbot.store.cache import VerdictCache, checks_from_json, checks_to_json
+from reviewbot.store.cache import VerdictCache, VerdictKey, checks_from_json, checks_to_json
 
 
 def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:
@@ -56,92 +63,14 @@ def check_ref(
             raise RepoError(f"none of {', '.join(candidates)} exists at {rev.name}")
         path, data = present[0]
         (result,) = check_source(data, path, (rule,), version, ref=rev.name)
-        extra = []
+        extra: list[Unit] = []
         for other_path, other in present[1:]:
-            if not any(c.function is None and c.status.value != "not-applicable" for c in result.checks):
+            if not _needs_more(result.checks):
                 break
             extra.append(parse(other, other_path))
             (result,) = check_source(data, path, (rule,), version, ref=rev.name, extra_units=extra)
         out.append(result)
     return out
-
-
-# --- ref selection ----------------------------------------------------------------------
-
-_GLOB_CHARS = set("*?[")
-_REF_FORBIDDEN = re.compile(r"[\s~^:\\]|\.\.|@\{|//|^/|/$")
-
-
-def validate_glob(pattern: str, option: str) -> None:
-    """Refuse patterns no ref name can match (git check-ref-format rules) or fnmatch cannot read."""
-    if not pattern.strip():
-        raise InputError(f"{option}: empty pattern", "give a glob like 'v5.10.*' or 'linux-*.y'")
-    depth = 0
-    for ch in pattern:
-        depth += ch == "["
-        depth -= ch == "]" and depth > 0
-    if depth or _REF_FORBIDDEN.search(pattern):
-        raise InputError(f"{option}: bad pattern {pattern!r}", "use shell globs like 'v5.10.*' or 'linux-*.y'")
-    try:
-        re.compile(fnmatch.translate(pattern))
-    except re.error as e:
-        raise InputError(f"{option}: bad pattern {pattern!r} ({e})") from None
-
-
-def _matches(ref: RefEntry, pattern: str) -> bool:
-    if fnmatch.fnmatchcase(ref.name, pattern):
-        return True
-    # A remote-tracking branch matches by its name without the remote: "linux-*.y" selects
-    # "stable/linux-5.10.y" in a checkout that only tracks stable.
-    return ref.kind == "remote" and fnmatch.fnmatchcase(ref.name.split("/", 1)[-1], pattern)
-
-
-def name_version(ref: RefEntry) -> KernelVersion | None:
-    """The kernel version a tag's name states (``v5.10.9``, ``v6.3-rc1``); None for branches."""
-    if ref.kind != "tag":
-        return None
-    return KernelVersion.try_parse(ref.name) if re.match(r"^v?\d+\.\d+", ref.name) else None
-
-
-def select_refs(
-    repo: Repository, tags: list[str] | None = None, branches: list[str] | None = None,
-) -> list[RefEntry]:
-    """Refs whose names match the tag and branch globs (repeatable; exact names work too).
-
-    A pattern without glob characters that names no ref is an unknown ref; a selection that
-    matches nothing at all is an error too (both raise, the CLI exits 2). With neither option,
-    every tag whose name is a kernel version is selected. Sorting happens after the versions
-    are known (:func:`order_rows`).
-    """
-    tags = list(tags or [])
-    branches = list(branches or [])
-    for p in tags:
-        validate_glob(p, "--tags")
-    for p in branches:
-        validate_glob(p, "--branches")
-    refs = repo.list_refs()
-    if not tags and not branches:
-        chosen = [r for r in refs if r.kind == "tag" and name_version(r) is not None]
-        if not chosen:
-            raise RepoError(f"no release tags (v<major>.<minor>...) in {repo.path}", "select refs with --tags or --branches")
-        return chosen
-    chosen: dict[str, RefEntry] = {}
-    for option, patterns, kinds in (("--tags", tags, ("tag",)), ("--branches", branches, ("branch", "remote"))):
-        for p in patterns:
-            hits = [r for r in refs if r.kind in kinds and _matches(r, p)]
-            if not hits and not (_GLOB_CHARS & set(p)):
-                hint = "the clone is shallow: fetch more history" if repo.shallow else f"list them with git {'tag' if option == '--tags' else 'branch -a'}"
-                raise RepoError(f"unknown {'tag' if option == '--tags' else 'branch'} {p!r} in {repo.path}", hint)
-            for r in hits:
-                short = r.name.split("/", 1)[-1] if r.kind == "remote" else r.name
-                key = f"{'tag' if r.kind == 'tag' else 'branch'}:{short}"
-                # A local branch wins over a remote-tracking branch of the same name.
-                if key not in chosen or (chosen[key].kind == "remote" and r.kind == "branch"):
-                    chosen[key] = r
-    if not chosen:
-        what = " ".join([f"--tags {p!r}" for p in tags] + [f"--branches {p!r}" for p in branches])
-        raise RepoError(f"no ref in {repo.path} matches {what}", "check the patterns with git for-each-ref")
-    return list(chosen.values())
 
 
 # --- the sweep --------------------------------------------------------------------------
@@ -152,7 +81,7 @@ class SweepRow:
     """One ref of a sweep: its kernel version and one result per rule, or why there is none."""
 
     ref: str
-    kind: str  # "tag" | "branch" | "remote"
+    kind: RefKind
     sha: str
     version: VersionInfo
     results: tuple[FileResult, ...] = ()
@@ -160,29 +89,33 @@ class SweepRow:
 
     @property
     def kernel(self) -> KernelVersion | None:
+        """The kernel version of the ref (its Makefile's), None when unknown."""
         return KernelVersion.try_parse(self.version.version) if self.version.version else None
 
     @property
     def source(self) -> str | None:
+        """The file the first rule was checked in, None when none exists at the ref."""
         return self.results[0].source if self.results else None
 
     def status_of(self, check_id: str) -> Status | None:
         """Aggregate status of a check over the rules (missing wins); None when nothing was checked."""
-        states = {r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks)}
-        for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
-            if s in states:
-                return s
-        return None
+        return worst(r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks))
 
     @property
     def missing(self) -> bool:
+        """Some rule misses a guard at this ref."""
         return any(r.missing for r in self.results)
 
     def uncertain(self, check_id: str) -> bool:
+        """Some verdict of the check at this ref is uncertain (parse errors, incomplete analysis)."""
         return any(c.uncertain for r in self.results for c in r.checks if c.id == check_id)
 
 
 Progress = Callable[[int, int], None]
+# The files a rule is checked in at one ref, first found first: (path, blob id).
+Present = list[tuple[str, str]]
+# A blob's verdicts in one mode: the checks, the extra files they looked into, an inferred version.
+Verdicts = tuple[tuple[CheckResult, ...], list[tuple[str, str]], VersionInfo | None]
 
 # A blob's verdicts depend on the kernel version only through ``check.applicability``: each
 # check either applies (perhaps with a reason appended to its message) or is "not applicable:
@@ -193,22 +126,25 @@ _NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
 
 
 def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
+    """A function of the rule was found nowhere yet: look into the rule's next file too."""
     return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
 
 
 class _Engine:
     """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
 
-    def __init__(self, repo: Repository, cache: VerdictCache, stored: dict):
+    def __init__(self, repo: Repository, cache: VerdictCache, stored: dict[VerdictKey, dict[str, Any]]):
         self.repo = repo
         self.cache = cache
         self.stored = stored
         self._data: dict[str, bytes] = {}
-        self._memo: dict[tuple, tuple] = {}
-        self._derived: dict[tuple, tuple[CheckResult, ...]] = {}
+        self._memo: dict[VerdictKey, Verdicts] = {}
+        self._derived: dict[tuple[tuple[tuple[str, str], ...], str, tuple[tuple[str, tuple[bool, str]], ...]],
+                            tuple[CheckResult, ...]] = {}
         self.checked = 0
 
     def data(self, blob: str) -> bytes:
+        """The blob's bytes, read once."""
         if blob not in self._data:
             self._data[blob] = self.repo.read_blob(blob)
         return self._data[blob]
@@ -217,13 +153,13 @@ class _Engine:
         """Drop a blob read only for a small fact (a Makefile), so memory stays flat."""
         self._data.pop(blob, None)
 
-    def _run(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list]:
+    def _run(self, rule: Rule, present: Present, version: VersionInfo, ref: str) -> tuple[FileResult, list[tuple[str, str]]]:
         """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
         path, blob = present[0]
         data = self.data(blob)
         (result,) = check_source(data, path, (rule,), version, ref=ref)
         extras: list[tuple[str, str]] = []
-        units = []
+        units: list[Unit] = []
         for other_path, other_blob in present[1:]:
             if not _needs_more(result.checks):
                 break
@@ -233,16 +169,18 @@ class _Engine:
         self.checked += 1
         return result, extras
 
-    def checks(self, rule: Rule, present: list[tuple[str, str]], mode: str, version: VersionInfo, ref: str):
+    def checks(
+        self, rule: Rule, present: Present, mode: str, version: VersionInfo, ref: str,
+    ) -> tuple[tuple[CheckResult, ...], VersionInfo | None]:
         """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
-        key = (present[0][1], present[0][0], rule.id, rule.version, mode)
+        key: VerdictKey = (present[0][1], present[0][0], rule.id, rule.version, mode)
         extras_now = present[1:]
         hit = self._memo.get(key)
         if hit is None and key in self.stored:
             value = self.stored[key]
-            inferred = value.get("inferred")
+            stored_inferred = value.get("inferred")
             hit = (checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
-                   VersionInfo(None, "inferred", inferred["detail"], version.evidence) if inferred else None)
+                   VersionInfo(None, "inferred", stored_inferred["detail"], version.evidence) if stored_inferred else None)
         if hit is not None:
             checks, extras, inferred = hit
             k = len(extras)
@@ -263,7 +201,7 @@ class _Engine:
         })
         return result.checks, inferred
 
-    def result(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> FileResult:
+    def result(self, rule: Rule, present: Present, version: VersionInfo, ref: str) -> FileResult:
         """The ``FileResult`` ``check_ref`` gives for this rule at a ref of ``version``."""
         path = present[0][0]
         if version.version is None:
@@ -275,10 +213,10 @@ class _Engine:
         if derived_key in self._derived:
             return FileResult(path, rule.id, self._derived[derived_key], ref, version, rule.version)
         structural, _ = self.checks(rule, present, "all", version, ref)
-        inapplicable = ()
+        inapplicable: tuple[CheckResult, ...] = ()
         if not all(ok for ok, _ in applies.values()):
             inapplicable, _ = self.checks(rule, present, "none", version, ref)
-        out = []
+        out: list[CheckResult] = []
         for c in structural:
             ok, reason = applies[c.id]
             if ok:
@@ -291,6 +229,7 @@ class _Engine:
 
 
 def _modes(rule: Rule, version: VersionInfo) -> list[str]:
+    """The verdict contexts a ref of ``version`` needs for ``rule`` (see ``_ALL``/``_NONE``)."""
     if version.version is None:
         return ["unknown:" + hashlib.sha1(json.dumps(version.evidence).encode()).hexdigest()[:16]]
     applies = [applicability(spec.feature, version, [], None)[0] for spec in rule.checks]
@@ -308,7 +247,9 @@ def sweep(
     row saying so. Rows come back in kernel version order (rc before the release); ``since``
     drops refs older than that version.
     """
-    cache = cache or VerdictCache(None)
+    if cache is None:
+        with VerdictCache(None) as scratch:
+            return sweep(repo, refs, rules, scratch, progress, since)
     floor = KernelVersion.parse(since) if since else None
     if floor is not None:
         refs = [r for r in refs if (v := name_version(r)) is None or v >= floor]
@@ -316,11 +257,13 @@ def sweep(
     paths = ["Makefile", *sorted(evidence)] + [p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence]
     commits = sorted({r.sha for r in refs if r.type == "commit"})
     ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
-    table = {c: dict(zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True)) for i, c in enumerate(commits)}
+    # commit -> {path: blob id} of the paths that exist there
+    table = {c: {p: blob for p, blob in zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True) if blob}
+             for i, c in enumerate(commits)}
     engine = _Engine(repo, cache, {})
 
     # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
-    makefiles = {t["Makefile"] for t in table.values() if t["Makefile"]}
+    makefiles = {t["Makefile"] for t in table.values() if "Makefile" in t}
     mk_versions = cache.get_info("makefile-version", makefiles)
     to_read = sorted(makefiles - set(mk_versions))
     total = len(to_read) + len(refs)  # progress: Makefiles to read, then refs to check
@@ -334,7 +277,7 @@ def sweep(
     defines: dict[tuple[str, str], list[str]] = {}
     for path, names in sorted(evidence.items()):
         kind = f"defines:{path}:{','.join(sorted(names))}"
-        blobs = {t[path] for t in table.values() if t[path]}
+        blobs = {t[path] for t in table.values() if path in t}
         got = cache.get_info(kind, blobs)
         for blob in sorted(blobs):
             if blob not in got:
@@ -343,21 +286,21 @@ def sweep(
             defines[(path, blob)] = list(got[blob])
 
     # What each ref needs; then one bulk cache lookup for all of it.
-    plans: list[tuple[RefEntry, VersionInfo, list]] = []
+    plans: list[tuple[RefEntry, VersionInfo, list[tuple[Rule, Present]]]] = []
     for ref in refs:
         if ref.type != "commit":
             plans.append((ref, VersionInfo(None, "unknown", f"{ref.name} names a {ref.type}, not a commit"), []))
             continue
         t = table[ref.sha]
-        ev = sorted({d for p in evidence if t[p] for d in defines[(p, t[p])]})
-        mk = mk_versions.get(t["Makefile"]) if t["Makefile"] else None
+        ev = sorted({d for p in evidence if p in t for d in defines[(p, t[p])]})
+        mk = mk_versions.get(t["Makefile"]) if "Makefile" in t else None
         if mk:
             vi = VersionInfo(mk, "makefile", f"Makefile at {ref.name}", tuple(ev))
         else:
             vi = VersionInfo(None, "unknown", f"no kernel Makefile at {ref.name}", tuple(ev))
         if floor is not None and name_version(ref) is None and (vi.version is None or KernelVersion.parse(vi.version) < floor):
             continue
-        plans.append((ref, vi, [(rule, [(p, t[p]) for p in rule.paths if t.get(p)]) for rule in rules]))
+        plans.append((ref, vi, [(rule, [(p, t[p]) for p in rule.paths if p in t]) for rule in rules]))
     keys = {(present[0][1], present[0][0], rule.id, rule.version, mode)
             for _, vi, per_rule in plans for rule, present in per_rule if present for mode in _modes(rule, vi)}
     engine.stored = cache.get_verdicts(keys)
@@ -365,7 +308,7 @@ def sweep(
     rows: list[SweepRow] = []
     for done, (ref, vi, per_rule) in enumerate(plans, 1):
         if ref.type != "commit":
-            rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, (), vi.detail))
+            rows.append(SweepRow(ref.name, RefKind(ref.kind), ref.sha, vi, (), vi.detail))
             continue
         results: list[FileResult] = []
         notes: list[str] = []
@@ -377,17 +320,17 @@ def sweep(
                 results.append(engine.result(rule, present, vi, ref.name))
             except SourceError as e:
                 notes.append(e.message)
-        rows.append(SweepRow(ref.name, ref.kind, ref.sha, vi, tuple(results), "; ".join(notes) or None))
+        rows.append(SweepRow(ref.name, RefKind(ref.kind), ref.sha, vi, tuple(results), "; ".join(notes) or None))
         if progress is not None:
             progress(len(to_read) + done, len(to_read) + len(plans))
     cache.flush()
     return order_rows(rows)
 
 
-def _order_key(row: SweepRow) -> tuple:
-    kv = KernelVersion.try_parse(row.ref) if row.kind == "tag" and re.match(r"^v?\d+\.\d+", row.ref) else None
-    kv = kv or row.kernel
-    return (kv is None, kv or KernelVersion(0, 0), row.kind != "tag", row.ref)
+def _order_key(row: SweepRow) -> VersionOrderKey:
+    # A tag's name states its version; a branch (or an odd tag) has its Makefile's.
+    kv = tag_version(row.ref, row.kind) or row.kernel
+    return version_order_key(kv, row.kind != RefKind.TAG, row.ref)
 
 
 def order_rows(rows: list[SweepRow]) -> list[SweepRow]:

@@ -5,16 +5,38 @@ Everything here is frozen and ordered deterministically so reports and snapshots
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Literal
 
 SCHEMA = "reviewbot/1"
 
 
 class Status(StrEnum):
+    """A check's verdict at one site (the ``status`` string of the JSON output)."""
+
     PRESENT = "present"
     MISSING = "missing"
     NOT_APPLICABLE = "not-applicable"
+
+
+# Worst first: one missing guard decides a group of checks, then one present guard.
+_SEVERITY = (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE)
+
+
+def worst(statuses: Iterable[Status]) -> Status | None:
+    """The status that wins for a group of checks: missing, else present, else not applicable.
+
+    None when there is nothing to judge; each caller says what an empty group means for it.
+    """
+    seen = set(statuses)
+    return next((s for s in _SEVERITY if s in seen), None)
+
+
+# Where a kernel version came from: --kernel-version, the tree's Makefile, the functions
+# the source defines, or nowhere.
+VersionOrigin = Literal["flag", "makefile", "inferred", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +67,8 @@ class CheckResult:
         """``isolate`` or ``file/retract``: the id used in rule metadata and summaries."""
         return self.id if self.site is None else f"{self.id}/{self.site}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of one check (schema ``reviewbot/1``)."""
         return {
             "id": self.id,
             "site": self.site,
@@ -61,7 +84,7 @@ class CheckResult:
         }
 
     @classmethod
-    def from_json(cls, d: dict) -> CheckResult:
+    def from_json(cls, d: dict[str, Any]) -> CheckResult:
         """Rebuild a check from :meth:`to_json` output (``title`` is optional)."""
         return cls(
             id=d["id"], status=Status(d["status"]), message=d["message"], site=d.get("site"),
@@ -76,7 +99,7 @@ class VersionInfo:
     """Which kernel version a source belongs to and how we know it."""
 
     version: str | None  # "6.1.20", "6.3.0-rc1" or None
-    origin: str  # "flag" | "makefile" | "inferred" | "unknown"
+    origin: VersionOrigin
     detail: str = ""  # e.g. "Makefile at v6.1.20", "inferred >= 6.1 from hpage_collapse_scan_pmd"
     evidence: tuple[str, ...] = ()  # uapi feature defines seen (vendor backports)
 
@@ -94,21 +117,20 @@ class FileResult:
 
     @property
     def kernel_version(self) -> str | None:
+        """The kernel version string (``6.1.20``), None when unknown."""
         return self.version.version
 
     @property
     def missing(self) -> tuple[CheckResult, ...]:
+        """The checks whose guard is missing."""
         return tuple(c for c in self.checks if c.status is Status.MISSING)
 
     def status_of(self, check_id: str) -> Status:
         """Aggregate status of a check id over its sites (missing wins, then present)."""
-        states = {c.status for c in self.checks if c.id == check_id}
-        for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
-            if s in states:
-                return s
-        return Status.NOT_APPLICABLE
+        return worst(c.status for c in self.checks if c.id == check_id) or Status.NOT_APPLICABLE
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of one result (schema ``reviewbot/1``)."""
         return {
             "source": self.source,
             "ref": self.ref,

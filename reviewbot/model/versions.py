@@ -1,4 +1,5 @@
-"""Kernel versions: parsing, ordering, and reading them from a top-level Makefile."""
+"""Kernel versions: parsing, ordering (the one sort key every ref list uses), and reading them
+from a top-level Makefile."""
 
 from __future__ import annotations
 
@@ -34,12 +35,13 @@ class KernelVersion:
 
     @classmethod
     def try_parse(cls, text: str) -> KernelVersion | None:
+        """Like :meth:`parse`, but None for text that is not a kernel version."""
         try:
             return cls.parse(text)
         except InputError:
             return None
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[int, int, int, int, int]:
         return (self.major, self.minor, self.patch, 0 if self.rc is not None else 1, self.rc or 0)
 
     def __lt__(self, other: KernelVersion) -> bool:
@@ -61,6 +63,39 @@ class KernelVersion:
         return f"{s}-rc{self.rc}" if self.rc is not None else s
 
 
+_NO_VERSION = KernelVersion(0, 0)
+_SERIES_IN_NAME = re.compile(r"(\d+)\.(\d+)")
+
+# (no version?, version, tie-breakers): sorts known versions first, in kernel order.
+VersionOrderKey = tuple[bool, KernelVersion, tuple[str | bool, ...]]
+
+
+def version_order_key(name_or_version: str | KernelVersion | None, *then: str | bool) -> VersionOrderKey:
+    """The sort key of kernel version order, for every list of refs, releases or branches.
+
+    A string is parsed as a version or tag name (``v5.10.9``, ``6.3-rc1``). Versions sort
+    numerically (v5.10.9 < v5.10.10) with rc releases before the release; anything without a
+    version (None, an unparseable name) sorts after every version. Ties are broken by ``then``
+    when given, else by the name itself, so the order never depends on the input order.
+    """
+    if isinstance(name_or_version, KernelVersion):
+        kv: KernelVersion | None = name_or_version
+    else:
+        kv = KernelVersion.try_parse(name_or_version) if name_or_version else None
+        if not then and name_or_version:
+            then = (name_or_version,)
+    return (kv is None, kv if kv is not None else _NO_VERSION, then)
+
+
+def series_in_name(name: str) -> KernelVersion | None:
+    """The series a branch name states: ``linux-5.10.y``, ``stable/linux-6.1.y`` -> 5.10, 6.1.
+
+    The first ``X.Y`` in the name; None when it has none (``master``, ``mm-unstable``).
+    """
+    m = _SERIES_IN_NAME.search(name)
+    return KernelVersion(int(m.group(1)), int(m.group(2))) if m else None
+
+
 _MAKEFILE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)[ \t]*$", re.M)
 
 
@@ -80,9 +115,9 @@ def version_from_makefile(data: bytes) -> KernelVersion | None:
         patch = 0
     extra = found.get(b"EXTRAVERSION", b"").decode("ascii", "replace")
     rc = None
-    m = re.match(r"^-rc(\d+)", extra)
-    if m:
-        rc, extra = int(m.group(1)), extra[m.end():]
+    rc_match = re.match(r"^-rc(\d+)", extra)
+    if rc_match:
+        rc, extra = int(rc_match.group(1)), extra[rc_match.end():]
     return KernelVersion(major, minor, patch, rc, extra.lstrip("-"))
 
 

@@ -7,6 +7,8 @@ the terminal). Output is sorted deterministically.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -82,6 +84,7 @@ def release_table(results: list[FileResult], console: Console) -> None:
 
 
 def to_json(results: list[FileResult]) -> str:
+    """Schema ``reviewbot/1``: one object per result."""
     doc = {
         "schema": SCHEMA,
         "tool": {"name": "reviewbot", "version": __version__},
@@ -92,7 +95,7 @@ def to_json(results: list[FileResult]) -> str:
 
 def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
     """SARIF 2.1.0: one reporting descriptor per check/site, one result per missing guard."""
-    descriptors = []
+    descriptors: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for rule in rules:
         for spec in rule.checks:
@@ -109,18 +112,18 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
                     "defaultConfiguration": {"level": "error"},
                     "properties": {"tags": ["linux-kernel", "khugepaged", "userfaultfd"], "precision": "high"},
                 })
-    sarif_results = []
+    sarif_results: list[dict[str, Any]] = []
     for r in results:
         for c in r.checks:
             if c.status is not Status.MISSING:
                 continue
             rid = f"{r.rule}/{c.id}" + (f"/{c.site}" if c.site else "")
-            loc: dict = {"physicalLocation": {"artifactLocation": {"uri": (c.path or r.source).lstrip("/")}}}
+            loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": (c.path or r.source).lstrip("/")}}}
             if c.line:
                 loc["physicalLocation"]["region"] = {"startLine": c.line}
             if c.function:
                 loc["logicalLocations"] = [{"name": c.function, "kind": "function"}]
-            entry = {
+            entry: dict[str, Any] = {
                 "ruleId": rid,
                 "level": "warning" if c.uncertain else "error",
                 "message": {"text": c.message},
@@ -142,7 +145,7 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def plain_text(render_fn) -> str:
+def plain_text(render_fn: Callable[[Console], None]) -> str:
     """What a rich renderer prints, as plain text (no colour), for writing to a file."""
     import io
 

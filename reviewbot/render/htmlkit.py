@@ -79,11 +79,13 @@ def page(title: str, subtitle: str, body: str) -> str:
 
 
 def pill(state: str, text: str | None = None) -> str:
+    """A rounded label in the colour of ``state`` (a verdict or a fix status), saying ``text``."""
     colour = COLOURS.get(state, "#59636e")
     return f'<span class="pill {escape(state)}" style="background:{colour}">{escape(text or state)}</span>'
 
 
 def legend(states: list[str]) -> str:
+    """One line naming the colour of each state."""
     items = "".join(f'<span><i style="background:{COLOURS[s]}"></i>{escape(LABELS[s])}</span>' for s in states)
     return f'<p class="legend">{items}</p>'
 
@@ -97,6 +99,7 @@ class Cell:
 
 
 def text_cell(text: str, sort: str = "", mono: bool = False) -> Cell:
+    """A cell showing escaped ``text`` (monospaced with ``mono``)."""
     inner = f'<span class="mono">{escape(text)}</span>' if mono else escape(text)
     return Cell(inner, sort)
 

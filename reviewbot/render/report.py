@@ -14,6 +14,7 @@ from html import escape
 from reviewbot import __version__
 from reviewbot.history.fixes import BranchStatus
 from reviewbot.history.report import Report
+from reviewbot.model.kinds import FIX_STATUS_ORDER, CellState, FixStatus
 from reviewbot.model.results import SCHEMA
 from reviewbot.model.versions import KernelVersion
 from reviewbot.render import htmlkit
@@ -49,7 +50,7 @@ def _fix_line(report: Report) -> str:
 
 
 def _headline(st: BranchStatus) -> str:
-    if st.status == "fixed":
+    if st.status == FixStatus.FIXED:
         by = f" by {st.fixed_by[:12]}" if st.fixed_by else ""
         return f"fixed{by}" + (f" in {st.fixed_in}" if st.fixed_in else "")
     return st.status
@@ -59,8 +60,7 @@ def _counts(report: Report) -> str:
     counts: dict[str, int] = {}
     for b in report.branches:
         counts[b.status] = counts.get(b.status, 0) + 1
-    order = ("needs-backport", "regressed", "fixed", "not-affected")
-    return ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
+    return ", ".join(f"{counts[s]} {s}" for s in FIX_STATUS_ORDER if s in counts)
 
 
 def markdown(report: Report) -> str:
@@ -75,7 +75,7 @@ def markdown(report: Report) -> str:
         "|---|---|---|---|---|---|",
     ]
     for b in report.branches:
-        status = f"**{b.status}**" if b.status in ("needs-backport", "regressed") else b.status
+        status = f"**{b.status}**" if FixStatus(b.status).actionable else b.status
         out.append(f"| {b.branch} | {b.tip} | {status} | {b.fixed_by[:12] if b.fixed_by else ''} | {b.fixed_in or ''} | "
                    f"{'`' + b.cve_range + '`' if b.cve_range else ''} |")
     for b in report.branches:
@@ -85,8 +85,8 @@ def markdown(report: Report) -> str:
             out.append(f"| {e.kind} | {e.sha[:12] if e.sha else ''} | {e.ref or ''} | {detail} |")
         for d in b.disagreements:
             out.append(f"\n> **Signals disagree:** {d}")
-        if b.status in ("needs-backport", "regressed"):
-            what = "backport" if b.status == "needs-backport" else "restore"
+        if FixStatus(b.status).actionable:
+            what = "backport" if b.status == FixStatus.NEEDS_BACKPORT else "restore"
             out += ["", f"To {what} the fix on {b.branch}:", "", "```", *commands(report, b), "```"]
     out += ["", f"-- reviewbot {__version__}", ""]
     return "\n".join(out)
@@ -107,7 +107,7 @@ def text(report: Report) -> str:
             out.append(f"  {e.kind:13} {e.sha[:12] if e.sha else '-':12}  {(e.ref or '-'):10}  {e.detail}")
         for d in b.disagreements:
             out.append(f"  ! signals disagree: {d}")
-        if b.status in ("needs-backport", "regressed"):
+        if FixStatus(b.status).actionable:
             out += ["  commands:", *("    " + c for c in commands(report, b))]
     return "\n".join(out) + "\n"
 
@@ -163,7 +163,7 @@ def html(report: Report) -> str:
         "<h2>Branches</h2><p class=\"sub\">Click a column to sort.</p>",
         htmlkit.table(["branch", "tip", "status", "fixed by", "fixed in", "CVE range", "disagreements"], summary_rows),
         "<h2>Releases of each branch</h2>",
-        htmlkit.legend(["present", "missing", "not-applicable", "no-file"]),
+        htmlkit.legend([CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]),
         "<p class=\"sub\">One cell per release, left to right in version order, coloured by the checks the fix targets; ▲ marks the release that brought the fix. Hover for details.</p>",
         htmlkit.timeline(lanes),
         "<h2>Evidence</h2>",
@@ -174,7 +174,7 @@ def html(report: Report) -> str:
         card = [f"<div class=\"card\"><b class=\"mono\">{escape(b.branch)}</b> ({escape(b.tip)}) {htmlkit.pill(b.status, _headline(b))}",
                 htmlkit.table(["signal", "commit", "release", "detail"], ev_rows)]
         card += [f"<p class=\"warn\">Signals disagree: {escape(d)}</p>" for d in b.disagreements]
-        if b.status in ("needs-backport", "regressed"):
+        if FixStatus(b.status).actionable:
             card.append(f"<pre>{escape(chr(10).join(commands(report, b)))}</pre>")
         card.append("</div>")
         body.append("".join(card))

@@ -15,7 +15,8 @@ from rich.text import Text
 
 from reviewbot import __version__
 from reviewbot.history.sweep import SweepRow
-from reviewbot.model.results import SCHEMA, Status
+from reviewbot.model.kinds import CellState, RefKind
+from reviewbot.model.results import SCHEMA, Status, worst
 from reviewbot.render import htmlkit
 from reviewbot.render.checks import STYLE, to_sarif
 from reviewbot.rules.spec import Rule
@@ -30,21 +31,18 @@ def check_ids(rows: list[SweepRow]) -> list[str]:
     return [c for c in CHECK_IDS if c in seen] + sorted(seen - set(CHECK_IDS))
 
 
-def state(row: SweepRow, check_id: str) -> str:
+def state(row: SweepRow, check_id: str) -> CellState:
     """``present`` / ``missing`` / ``not-applicable`` / ``no-file`` for one cell."""
     st = row.status_of(check_id)
-    return "no-file" if st is None else str(st)
+    return CellState.NO_FILE if st is None else CellState.of(st)
 
 
-def overall(row: SweepRow) -> str:
+def overall(row: SweepRow) -> CellState:
     """One colour per ref for timelines: missing wins, then present, then not applicable."""
-    states = {row.status_of(c) for c in check_ids([row])}
     if not row.results:
-        return "no-file"
-    for s in (Status.MISSING, Status.PRESENT, Status.NOT_APPLICABLE):
-        if s in states:
-            return str(s)
-    return "not-applicable"
+        return CellState.NO_FILE
+    st = worst(s for c in check_ids([row]) if (s := row.status_of(c)) is not None)
+    return CellState.NOT_APPLICABLE if st is None else CellState.of(st)
 
 
 @dataclass(frozen=True)
@@ -55,18 +53,22 @@ class Group:
 
     @property
     def first(self) -> SweepRow:
+        """The oldest ref of the group."""
         return self.rows[0]
 
     @property
     def last(self) -> SweepRow:
+        """The newest ref of the group."""
         return self.rows[-1]
 
     @property
     def refs(self) -> str:
+        """``v5.10.1 … v5.10.178``, or the one ref."""
         return self.first.ref if len(self.rows) == 1 else f"{self.first.ref} … {self.last.ref}"
 
     @property
     def kernels(self) -> str:
+        """``5.10.1 – 5.10.178``, or the one kernel version."""
         a, b = self.first.version.version or "?", self.last.version.version or "?"
         return a if a == b else f"{a} – {b}"
 
@@ -118,7 +120,7 @@ def text(rows: list[SweepRow], console: Console) -> None:
 
 def summary(rows: list[SweepRow]) -> str:
     """``312 refs (300 tags, 12 branches) in 9 groups; 180 with a missing guard; 3 lack the file``."""
-    tags = sum(1 for r in rows if r.kind == "tag")
+    tags = sum(1 for r in rows if r.kind == RefKind.TAG)
     missing = sum(1 for r in rows if r.missing)
     lacking = sum(1 for r in rows if not r.results)
     def n(k: int, word: str) -> str:
@@ -170,6 +172,7 @@ def to_json(rows: list[SweepRow]) -> str:
 
 
 def to_sarif_rows(rows: list[SweepRow], rules: tuple[Rule, ...]) -> str:
+    """SARIF 2.1.0 of every ref's results (one result per missing guard, its ref in properties)."""
     return to_sarif([r for row in rows for r in row.results], rules)
 
 
@@ -178,7 +181,7 @@ def series_lanes(rows: list[SweepRow]) -> list[tuple[str, list[htmlkit.Mark]]]:
     lanes: dict[str, list[htmlkit.Mark]] = {}
     for row in rows:
         kv = row.kernel
-        lane = "branches" if row.kind != "tag" else (kv.series if kv else "other")
+        lane = "branches" if row.kind != RefKind.TAG else (kv.series if kv else "other")
         tip = "; ".join(w for w, _ in _verdict_words(row, check_ids([row]))) or "-"
         lanes.setdefault(lane, []).append(htmlkit.Mark(row.ref, overall(row), f"kernel {row.version.version or '?'}: {tip}"))
     return list(lanes.items())
@@ -199,14 +202,14 @@ def html(rows: list[SweepRow], title: str = "reviewbot sweep") -> str:
             st = state(row, c)
             checks = [x for r in row.results for x in r.checks if x.id == c]
             where = ", ".join(f"{x.function or '?'}:{x.line}" for x in checks if x.line)
-            label = {"no-file": "—", "not-applicable": "n/a"}.get(st, st) + ("?" if row.uncertain(c) else "")
+            label = {CellState.NO_FILE: "—", CellState.NOT_APPLICABLE: "n/a"}.get(st, st.value) + ("?" if row.uncertain(c) else "")
             cells.append(htmlkit.Cell(htmlkit.pill(st, label) + (f' <span class="mono">{escape(where)}</span>' if where else ""), st))
         cells.append(htmlkit.text_cell(row.note or ""))
         table_rows.append(cells)
     body = [
         f"<p>{escape(summary(rows))}</p>",
         "<h2>Timeline</h2>",
-        htmlkit.legend(["present", "missing", "not-applicable", "no-file"]),
+        htmlkit.legend([CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]),
         "<p class=\"sub\">One cell per release, left to right in version order, coloured by its worst verdict (a missing guard wins). Hover for the ref.</p>",
         htmlkit.timeline(series_lanes(rows)),
         "<h2>Every ref</h2><p class=\"sub\">Click a column to sort.</p>",
