@@ -15,6 +15,7 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
@@ -27,7 +28,10 @@ _FROM_LINE = re.compile(r"^From ([0-9a-f]{40}) ", re.M)
 _MBOX_SPLIT = re.compile(r"^(?=From (?:[0-9a-f]{40}|\S+@\S+|-) .*\d{4}$)", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s*(.*)$")
 _PREFIX = re.compile(r"^\s*\[([^\]]*)\]\s*")
-UPSTREAM_FORMS = (
+#: How a backport names its upstream commit: Greg's, Sasha's, or ``git cherry-pick -x``.
+UpstreamForm = Literal["greg", "sasha", "cherry-pick"]
+
+UPSTREAM_FORMS: tuple[tuple[UpstreamForm, re.Pattern[str]], ...] = (
     ("greg", re.compile(r"^commit ([0-9a-f]{40}) upstream\.?\s*$", re.M)),
     ("sasha", re.compile(r"^\[ Upstream commit ([0-9a-f]{40}) \]\s*$", re.M)),
     ("cherry-pick", re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)\s*$", re.M)),
@@ -134,7 +138,7 @@ class Mail:
         return any("stable@vger.kernel.org" in v or "stable@kernel.org" in v for v in self.trailer_values("Cc"))
 
     @property
-    def upstream(self) -> list[tuple[str, str]]:
+    def upstream(self) -> list[tuple[UpstreamForm, str]]:
         """Upstream commits this mail says it backports: (form, sha)."""
         return upstream_refs(self.message)
 
@@ -142,7 +146,7 @@ class Mail:
         return next((f for f in self.files if f.path == path), None)
 
 
-def upstream_refs(message: str) -> list[tuple[str, str]]:
+def upstream_refs(message: str) -> list[tuple[UpstreamForm, str]]:
     """``commit X upstream.`` / ``[ Upstream commit X ]`` / ``(cherry picked from commit X)``."""
     out = []
     for form, rx in UPSTREAM_FORMS:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from reviewbot.ctree.syntax import parse
 from reviewbot.diffs.patches import upstream_refs
@@ -29,12 +30,17 @@ from reviewbot.git.repository import LogEntry, RefEntry, Repository
 from reviewbot.history.sweep import SweepRow, sweep
 from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
+from reviewbot.model.kinds import FixStatus
 from reviewbot.model.results import CheckResult, Status, worst
 from reviewbot.model.versions import KernelVersion, version_order_key
 from reviewbot.rules.spec import Rule
 from reviewbot.store.cache import VerdictCache
 
-RECORDING = ("ancestor", "greg", "sasha", "cherry-pick", "patch-id", "subject")
+#: How a branch can record a fix, strongest first.
+Recording = Literal["ancestor", "greg", "sasha", "cherry-pick", "patch-id", "subject"]
+RECORDING: tuple[Recording, ...] = get_args(Recording)
+#: Every kind of evidence a branch status cites.
+EvidenceKind = Literal[Recording, "structural", "introduced", "applicability", "revert"]
 _REVERT = re.compile(r"This reverts commit ([0-9a-f]{40})")
 
 
@@ -42,10 +48,15 @@ _REVERT = re.compile(r"This reverts commit ([0-9a-f]{40})")
 class Evidence:
     """One signal: how it was recognised, the commit that carries it, the release it is in."""
 
-    kind: str  # ancestor | greg | sasha | cherry-pick | patch-id | subject | structural | introduced | applicability | revert
+    kind: EvidenceKind
     sha: str | None
     ref: str | None
     detail: str
+
+    @property
+    def short(self) -> str:
+        """The carrying commit's 12-character abbreviation ("" when none)."""
+        return (self.sha or "")[:12]
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,7 @@ class BranchStatus:
     branch: str
     tip: str  # newest release tag at the branch tip, or the branch name
     tip_version: str | None
-    status: str  # not-affected | fixed | needs-backport | regressed
+    status: FixStatus
     fixed_by: str | None  # the commit on the branch that carries the fix
     fixed_in: str | None  # the release that brought it
     evidence: tuple[Evidence, ...]
@@ -216,7 +227,7 @@ def branch_status(
                 evidence.append(Evidence("revert", e.sha, _release_of(log, e.sha), f"{e.sha[:12]} reverts {m.group(1)[:12]}"))
     strong = [ev for ev in recorded if ev.kind != "subject"]
     if recorded and not strong:
-        disagree.append(f"only the subject matches ({recorded[0].sha[:12]}); no ancestry, upstream marker or patch-id confirms it")
+        disagree.append(f"only the subject matches ({recorded[0].short}); no ancestry, upstream marker or patch-id confirms it")
     evidence.extend(recorded)
 
     for c in checks:
@@ -240,37 +251,37 @@ def branch_status(
 
     fixed_by = fixed_in = None
     if not affected:
-        status = "not-affected"
+        status = FixStatus.NOT_AFFECTED
         if live:
-            disagree.append(f"the fix is recorded ({live[0].kind}: {live[0].sha[:12]}) although the branch predates the bug")
+            disagree.append(f"the fix is recorded ({live[0].kind}: {live[0].short}) although the branch predates the bug")
         if structural == "missing":
             disagree.append(f"the checker finds {', '.join(c.key for c in checks if c.status is Status.MISSING)} missing at {tip_tag} although the Fixes: commit is not in {ref}")
     elif carrier is not None and structural == "missing":
-        status = "regressed"
+        status = FixStatus.REGRESSED
         fixed_by, fixed_in = carrier.sha, carrier.ref
-        disagree.append(f"the fix is recorded ({carrier.kind}: {carrier.sha[:12]}) but the guard is missing at {tip_tag}")
+        disagree.append(f"the fix is recorded ({carrier.kind}: {carrier.short}) but the guard is missing at {tip_tag}")
     elif carrier is not None:
-        status = "fixed"
+        status = FixStatus.FIXED
         fixed_by, fixed_in = carrier.sha, carrier.ref
         if structural == "not-applicable":
             disagree.append(f"the fix is recorded but the checker says its checks do not apply at {tip_tag}")
     elif structural == "present":
-        status = "fixed"
+        status = FixStatus.FIXED
         disagree.append(f"the guard is present at {tip_tag} but no commit records the fix (no ancestor, upstream marker, patch-id or subject)")
     else:
-        status = "needs-backport"
+        status = FixStatus.NEEDS_BACKPORT
         if structural == "not-applicable":
             disagree.append(f"the Fixes: commit is in {ref} but the checker says the checks do not apply at {tip_tag}")
 
     cve = None
-    if status != "not-affected":
+    if status is not FixStatus.NOT_AFFECTED:
         if known:
             intro_v = _bare(repo.contained_in(known[0][2]))
             intro_sha = known[0][2][:12]
         else:
             intro_v = _feature_since(rules, targets)
             intro_sha = fix.fixes[0][0][:12] if fix.fixes else "0"
-        fixed = f"{_bare(fixed_in)}:{fixed_by[:12]}" if fixed_by and status == "fixed" else "0:0"
+        fixed = f"{_bare(fixed_in)}:{fixed_by[:12]}" if fixed_by and status is FixStatus.FIXED else "0:0"
         cve = f"{intro_v}:{intro_sha}:{fixed}"
     return BranchStatus(ref, tip_tag, tip_version, status, fixed_by, fixed_in, tuple(evidence), cve, tuple(disagree), tip_sha)
 

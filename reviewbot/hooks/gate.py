@@ -198,13 +198,14 @@ def _apply(blobs: Blobs, files: list[FilePatch]) -> dict[str, bytes | None] | st
     out = dict(blobs)
     for fp in files:
         if fp.source is None:
-            original = b""
-            if out.get(fp.target) is not None:
+            if fp.target is not None and out.get(fp.target) is not None:
                 return f"{fp.target}: the patch creates it, but it exists"
+            original = b""
         else:
-            original = out.get(fp.source)
-            if original is None:
+            existing = out.get(fp.source)
+            if existing is None:
                 return f"{fp.source}: no such file"
+            original = existing
         res = apply_file(original, fp)
         if isinstance(res, ApplyFailure):
             return f"{fp.path}: {res}"
