@@ -33,13 +33,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(tmp_path, monkeypatch):
-    # No user or system git config leaks in (GitPython reads ~/.gitconfig itself).
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+def _identity_from_repo_config(monkeypatch):
+    # conftest isolates git (no user or system config) and fixes an identity in the
+    # environment; here the signer must come from the demo repository's config instead.
     for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         monkeypatch.delenv(k, raising=False)
 
