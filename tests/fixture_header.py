@@ -1,4 +1,4 @@
-"""Read the expectation header of a fixture file (format: fixtures/README.md)."""
+"""Read a fixture's expectation header and its line annotations (format: fixtures/README.md)."""
 
 from __future__ import annotations
 
