@@ -1,4 +1,4 @@
-"""Read the expectation header of a fixture file (format: fixtures/README.md)."""
+"""Read a fixture's expectation header and its line annotations (format: fixtures/README.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ KEYS = {
     "expect-line", "expect-via", "expect-uncertain", "expect-message", "why",
 }
 _LINE = re.compile(r"^\s*\*?\s*([a-z][a-z-]*):\s*(.*?)\s*$")
+# The annotation that marks the line a check must report, appended to that very source line:
+# ``/* expect-line: isolate */``, or ``// expect-line: isolate`` where the line is itself inside a
+# block comment (a ``*/`` there would end that comment).
+ANNOTATION = re.compile(rb"(?:/\*\s*expect-line:\s*([a-z][a-z ]*?)\s*\*/|//\s*expect-line:\s*([a-z][a-z ]*?)\s*$)")
+# Era fixtures are the bundled demo's kernel tree (reviewbot.demo.fixture_text removes only the
+# header), so a comment on a code line would show in the demo's files and backports: they keep
+# absolute numbers in the header. Cases are test data only and must use annotations.
+ABSOLUTE_ALLOWED = {"eras"}
 
 
 @dataclass
@@ -41,6 +49,7 @@ def read(path: Path) -> Expectation:
     start = text.index("/*")
     block = text[start:text.index("*/", start)]
     exp = Expectation(path)
+    line_keys: list[str] = []  # expect-line keys whose line is given by an annotation
     last = None
     for raw in block.splitlines():
         m = _LINE.match(raw)
@@ -57,7 +66,16 @@ def read(path: Path) -> Expectation:
         elif key == "expect-function":
             exp.function.update(_pairs(value))
         elif key == "expect-line":
-            exp.line.update({k: int(v) for k, v in _pairs(value).items()})
+            for item in value.split():
+                k, eq, v = item.partition("=")
+                if eq and path.parent.name not in ABSOLUTE_ALLOWED:
+                    raise ValueError(f"{path.name}: expect-line {item!r}: annotate the line instead")
+                if k in exp.line or k in line_keys:
+                    raise ValueError(f"{path.name}: expect-line {k!r} given twice")
+                if eq:
+                    exp.line[k] = int(v)
+                else:
+                    line_keys.append(k)
         elif key == "expect-via":
             exp.via.update(_pairs(value))
         elif key == "expect-uncertain":
@@ -67,4 +85,20 @@ def read(path: Path) -> Expectation:
             exp.messages.append((check.strip(), needle.strip().strip('"')))
     if not exp.status:
         raise ValueError(f"{path.name}: no expect: line")
+    exp.line.update(_annotated_lines(path, path.read_bytes(), line_keys))
     return exp
+
+
+def _annotated_lines(path: Path, data: bytes, keys: list[str]) -> dict[str, int]:
+    """key -> 1-based number of the line carrying ``/* expect-line: key */``; every key the
+    header lists must be annotated exactly once, and no other key may be."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(data.split(b"\n"), 1):
+        for m in ANNOTATION.finditer(line):
+            for key in (m.group(1) or m.group(2)).decode().split():
+                if key in found:
+                    raise ValueError(f"{path.name}: expect-line {key!r} annotated twice")
+                found[key] = number
+    if sorted(found) != sorted(keys):
+        raise ValueError(f"{path.name}: header expect-line lists {sorted(keys)}, lines annotated {sorted(found)}")
+    return found

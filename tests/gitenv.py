@@ -22,19 +22,36 @@ SPEC = (
 
 
 def isolate_git(monkeypatch, tmp_path: Path) -> None:
-    """No user or system git config, a fixed identity: tests see only what they set up."""
+    """No user or system git config, a fixed identity: tests see only what they set up.
+
+    tests/conftest.py applies it to every test; calling it again with the same ``tmp_path``
+    sets the same values, so explicit calls are harmless.
+    """
     home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    gitconfig = home / ".gitconfig"
+    gitconfig.touch()  # an empty global config: `git config --global` reads and writes only this
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # the verdict cache and demo history
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for who in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{who}_NAME", "Test Dev")
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "dev@example.org")
-    for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "REVIEWBOT_TRACEBACK"):
+    for var in GIT_OVERRIDES:
         monkeypatch.delenv(var, raising=False)
+
+
+# Variables that would point git somewhere else than the repository a test names, or change
+# what it reads (a developer's shell, or a test run from inside a git hook, may have them set).
+GIT_OVERRIDES = (
+    "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE",
+    "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR",
+    "GIT_OPTIONAL_LOCKS", "GIT_QUARANTINE_PATH", "GIT_PREFIX", "REVIEWBOT_TRACEBACK",
+)
 
 
 def git(repo: Path, *args: str, check: bool = True, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:

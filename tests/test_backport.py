@@ -33,13 +33,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(tmp_path, monkeypatch):
-    # No user or system git config leaks in (GitPython reads ~/.gitconfig itself).
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+def _identity_from_repo_config(monkeypatch):
+    # conftest isolates git (no user or system config) and fixes an identity in the
+    # environment; here the signer must come from the demo repository's config instead.
     for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
         monkeypatch.delenv(k, raising=False)
 
@@ -74,6 +70,7 @@ def function_text(data: bytes, name: str) -> str:
     return text[start:text.index("\n}\n", start) + 3]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "ref, fixed, method",
     [
@@ -120,6 +117,7 @@ def test_not_affected_and_already_fixed_are_reported_with_evidence(demo, tmp_pat
     assert not run.failed
 
 
+@pytest.mark.slow
 def test_running_twice_gives_the_same_files(demo, tmp_path):
     path, named = demo
     repo = Repository(path)
@@ -135,6 +133,7 @@ def test_running_twice_gives_the_same_files(demo, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").rglob("*.patch")) == ["0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"] * 2
 
 
+@pytest.mark.slow
 def test_second_fix_relocates_with_renamed_identifiers(demo, tmp_path):
     # Written against v7.1 (addr, collapse_scan_pmd); 6.x says address/hpage_collapse_scan_pmd,
     # 5.x khugepaged_scan_pmd.
@@ -174,6 +173,7 @@ def test_second_fix_fails_honestly_without_its_prerequisite(demo):
     assert named["fix"] in {d.sha for d in t.dependencies}
 
 
+@pytest.mark.slow
 def test_transformed_learns_the_mmap_lock_rewrite(demo, tmp_path):
     # Written against 5.10 (mmap_write_trylock/unlock); 5.4 and 5.7 spell it with mmap_sem.
     path, _ = demo
@@ -228,6 +228,7 @@ def test_body_cites_upstream_once_and_signs_once(demo):
 # --- the command line -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_backport_json_contract(demo, tmp_path):
     path, named = demo
     out = tmp_path / "out"
@@ -247,6 +248,7 @@ def test_cli_backport_json_contract(demo, tmp_path):
     assert by["v6.6.30"]["status"] == "already-fixed"
 
 
+@pytest.mark.slow
 def test_cli_backport_branches(demo, tmp_path):
     path, named = demo
     r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--branches", "linux-*.y",
@@ -266,6 +268,7 @@ def test_cli_backport_branches(demo, tmp_path):
     assert "possible dependencies:" in block and named["fix"][:12] in block
 
 
+@pytest.mark.slow
 def test_cli_backport_failure_exits_1_and_writes_nothing_for_it(demo, tmp_path):
     path, named = demo
     r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--onto", "v5.10.178",
@@ -311,6 +314,7 @@ def test_cli_backport_needs_repo():
     assert r.exit_code == 2 and "--repo is required" in r.stderr
 
 
+@pytest.mark.slow
 def test_without_git_identity_the_mail_is_unsigned_and_says_so(demo, tmp_path):
     path, named = demo
     bare = tmp_path / "anon.git"
@@ -324,6 +328,7 @@ def test_without_git_identity_the_mail_is_unsigned_and_says_so(demo, tmp_path):
     assert "Signed-off-by: Stable Tester" not in Path(t.patch).read_text()
 
 
+@pytest.mark.slow
 def test_a_recorded_fix_whose_guard_is_gone_is_backported_again(demo, tmp_path):
     # History says 5.10.y has the fix (Greg's marker); a later commit dropped the guard.
     path, named = demo

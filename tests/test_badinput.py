@@ -172,6 +172,7 @@ def world(tmp_path, monkeypatch):
 CASES = [(name, args, needle) for name, rows in BAD.items() for args, needle in rows]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, args, needle", CASES, ids=[" ".join(a) for _, a, _ in CASES])
 def test_bad_input_is_one_line_and_exit_2(name, args, needle, world, tmp_path, monkeypatch):
     monkeypatch.chdir(world["plain"])
@@ -202,6 +203,7 @@ def test_a_path_leaving_the_repository_is_refused_before_any_blob_is_read(world,
     assert not (world["repo"].parent / "outside.c").exists()
 
 
+@pytest.mark.slow
 def test_real_processes_print_one_line_too(world):
     # Outside CliRunner: the console entry point, as a shell or a git hook sees it.
     for args in (["check", "--format", "bogus", "x.c"], ["hook", "run", "nope"], ["demo", "--dir", str(world["tmp"] / "file")],
@@ -212,6 +214,7 @@ def test_real_processes_print_one_line_too(world):
         assert p.stdout == ""
 
 
+@pytest.mark.slow
 def test_bare_invocation_prints_help(world):
     p = subprocess.run([sys.executable, "-m", "reviewbot", "hook"], capture_output=True, text=True)
     assert "install" in p.stdout + p.stderr and "Traceback" not in p.stderr

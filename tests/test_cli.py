@@ -24,6 +24,29 @@ def test_every_command_has_help():
         assert (cmd.callback.__doc__ or "").strip(), cmd.callback.__name__
         r = run(cmd.name or cmd.callback.__name__, "--help")
         assert r.exit_code == 0
+        assert "Usage" in r.stdout and r.stdout.strip(), cmd.callback.__name__
+
+
+def _commands_of_groups() -> list[tuple[list[str], object]]:
+    out = []
+    for group in app.registered_groups:
+        gname = group.name or group.typer_instance.info.name
+        for cmd in group.typer_instance.registered_commands:
+            out.append(([gname, cmd.name or cmd.callback.__name__.replace("_", "-")], cmd))
+    return out
+
+
+def test_every_subcommand_of_a_group_has_help():
+    subcommands = _commands_of_groups()
+    assert {" ".join(argv) for argv, _ in subcommands} >= {"hook install", "hook uninstall", "hook run"}
+    for argv, cmd in subcommands:
+        doc = (cmd.callback.__doc__ or "").strip()
+        assert doc, argv
+        r = run(*argv, "--help")
+        assert r.exit_code == 0, (argv, r.stdout, r.stderr)
+        assert r.stdout.strip() and "Usage: " in r.stdout and " ".join(argv) in r.stdout, (argv, r.stdout)
+        # The help shows the command's own description, not only the usage line.
+        assert doc.split()[0] in r.stdout, (argv, doc, r.stdout)
 
 
 def test_check_file_missing_guard_exits_1():
@@ -116,6 +139,7 @@ SPEC = (
 )
 
 
+@pytest.mark.slow
 def test_repo_mode_reads_blobs_at_refs_and_leaves_repo_untouched(tmp_path):
     repo, _ = build(tmp_path / "linux", SPEC)
     before = (repo / ".git" / "index").read_bytes()
@@ -143,6 +167,7 @@ def test_repo_mode_errors(tmp_path):
     assert r.exit_code == 2 and "outside the repository" in r.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs_on_bundled_history(tmp_path):
     r = run("demo", "--dir", str(tmp_path / "demo"))
     assert r.exit_code == 0, r.output
@@ -150,6 +175,7 @@ def test_demo_runs_on_bundled_history(tmp_path):
     assert "with a missing guard" in r.stdout
 
 
+@pytest.mark.slow
 def test_sarif_validates_against_the_sarif_2_1_0_model(tmp_path):
     import sarif_pydantic as sarif  # test extra: the SARIF 2.1.0 object model
     files = [str(FIX / "eras/v5.10.178.c"), str(FIX / "cases/file-missing-negated.c"), str(FIX / "eras/v6.6.c")]

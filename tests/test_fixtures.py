@@ -2,15 +2,17 @@
 
 Keys of ``expect``/``expect-line``/``expect-via``/... name a check (``scan``, ``isolate``,
 ``file``) or a file-path site (``collapse``, ``retract``). For ``file`` the status is the
-aggregate over its sites (missing wins).
+aggregate over its sites (missing wins). The expected line of a case is marked on the line
+itself (``/* expect-line: isolate */``); era fixtures give it as a number in the header.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from fixture_header import read
+from fixture_header import ANNOTATION, read
 
 from reviewbot.checker.check import check_source
 from reviewbot.model.results import VersionInfo
@@ -66,8 +68,6 @@ def test_every_fixture_has_an_expectation():
 def test_every_role_is_found_again_under_a_new_name(path: Path):
     """Rename each examined function (definition and callers) to a name no alias list has:
     the fingerprint must find it, report the new name, and reach the same verdict."""
-    import re
-
     exp = read(path)
     version = VersionInfo(exp.kernel_version or "7.1.0", "flag")
     rule = get_rule("khugepaged-uffd-wp")
@@ -85,3 +85,61 @@ def test_every_role_is_found_again_under_a_new_name(path: Path):
         assert "fingerprint" in again.message or "called by" in again.message
         renamed += 1
     assert renamed or {str(c.status) for c in base.checks} == {"not-applicable"}
+
+
+def _verdicts(data: bytes, name: str):
+    version = VersionInfo("6.1.20", "flag")
+    return [c for r in check_source(data, name, (get_rule("khugepaged-uffd-wp"),), version) for c in r.checks]
+
+
+ANNOTATED = [p for p in FILES if ANNOTATION.search(p.read_bytes())]
+
+
+@pytest.mark.parametrize("path", ANNOTATED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_annotations_do_not_change_what_the_checker_sees(path: Path):
+    """An annotation is a comment at the end of a line: without it, every verdict, message and
+    line is the same (so it cannot be what makes a fixture pass)."""
+    data = path.read_bytes()
+    stripped = ANNOTATION.sub(b"", data)
+    assert stripped != data
+    assert stripped.count(b"\n") == data.count(b"\n")
+    assert _verdicts(stripped, path.name) == _verdicts(data, path.name)
+    for line in data.split(b"\n"):
+        m = ANNOTATION.search(line)
+        if m:
+            assert line[: m.start()].strip(), f"{path.name}: annotation on a line of its own: {line!r}"
+            assert not line[m.end():].strip(), f"{path.name}: annotation not at the end of its line: {line!r}"
+
+
+def test_cases_mark_their_lines_with_annotations_not_numbers():
+    cases = [p for p in FILES if p.parent.name == "cases"]
+    assert len(ANNOTATED) >= 40 and set(ANNOTATED) <= set(cases)
+    for p in cases:
+        header = p.read_text("utf-8", errors="replace").split("*/", 1)[0]
+        assert not re.search(r"expect-line:.*=", header), f"{p.name}: absolute expect-line"
+
+
+@pytest.mark.parametrize(
+    "header, body, error",
+    [
+        ("expect-line: isolate", "\tcall();\n", "lines annotated []"),
+        ("expect-line: isolate", "\tcall(); /* expect-line: scan */\n", "lines annotated ['scan']"),
+        ("", "\tcall(); /* expect-line: isolate */\n", "lists [], lines annotated ['isolate']"),
+        ("expect-line: isolate", "\ta(); /* expect-line: isolate */\n\tb(); // expect-line: isolate\n", "annotated twice"),
+        ("expect-line: isolate=3", "\tcall();\n", "annotate the line instead"),
+    ],
+)
+def test_a_missing_or_stray_annotation_is_an_error(tmp_path, header, body, error):
+    case = tmp_path / "cases"
+    case.mkdir()
+    p = case / "x.c"
+    p.write_text(f"/*\n * reviewbot-fixture: x\n * expect: isolate=present\n * {header}\n */\nvoid f(void)\n{{\n{body}}}\n")
+    with pytest.raises(ValueError, match=re.escape(error)):
+        read(p)
+
+
+def test_annotation_gives_the_line_it_sits_on(tmp_path):
+    p = tmp_path / "x.c"
+    p.write_text("/*\n * expect: isolate=present scan=missing\n * expect-line: scan isolate\n */\n"
+                 "void f(void)\n{\n\ta(); /* expect-line: isolate */\n\t/*\n\t * b() // expect-line: scan\n\t */\n}\n")
+    assert read(p).line == {"isolate": 7, "scan": 9}

@@ -131,13 +131,23 @@ def _count(name: str, n: int, started: float) -> None:
     SECONDS[name] = SECONDS.get(name, 0.0) + time.perf_counter() - started
 
 
+@pytest.mark.slow
 def test_plan_reaches_ten_thousand_inputs():
     assert sum(PLAN.values()) >= 10_000
+    # ... of distinct inputs: the seeded mutations must not collapse onto a few repeats (or onto
+    # the unmutated sources, which the other tests already cover).
+    rng = random.Random(5000)
+    originals = {hash(s) for s in C_SOURCES} | {hash(p) for p, _ in PATCHES}
+    pools = [C_SOURCES] * (PLAN["c-parse"] + PLAN["c-check"] + PLAN["cli-check"] + PLAN["cli-pre-commit"])
+    pools += [[p for p, _ in PATCHES]] * (PLAN["patches"] + PLAN["cli-hook"])
+    inputs = {hash(mutate(rng.choice(pool), rng)) for pool in pools}  # hashes, not 10,000 source copies
+    assert len(inputs - originals) >= 0.9 * sum(PLAN.values()), len(inputs - originals)
 
 
 # --- parsers --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fuzz_patch_parsing_and_apply():
     rng = random.Random(5001)
     started = time.perf_counter()
@@ -160,16 +170,30 @@ def test_fuzz_patch_parsing_and_apply():
     assert 0 < parsed < PLAN["patches"]  # the mutations reach both outcomes
 
 
+@pytest.mark.slow
 def test_fuzz_c_parse():
     rng = random.Random(5002)
     started = time.perf_counter()
+    outcomes: set[bool] = set()
     for _ in range(PLAN["c-parse"]):
         data = mutate(rng.choice(C_SOURCES), rng)
         unit = parse(data, "fuzz.c")
-        assert unit.root is not None
+        root = unit.root
+        assert (root.type == "translation_unit" or root.is_error) and 0 <= root.start_byte <= root.end_byte <= len(data)
+        assert data[root.end_byte:].strip(b" \t\r\n\f\v") == b"", "the tree must cover every token"
+        bad = unit.bad_errors
+        assert all(n.is_error or n.is_missing for n in bad)
+        assert not bad or root.has_error
+        outcomes.add(bool(bad))
+        for name, defs in unit.functions.items():
+            for f in defs:
+                assert f.name == name and 1 <= f.start_line <= f.end_line <= data.count(b"\n") + 1
+                assert root.start_byte <= f.node.start_byte < f.node.end_byte <= root.end_byte
     _count("c-parse", PLAN["c-parse"], started)
+    assert outcomes == {False, True}  # the mutations reach both clean and broken parses
 
 
+@pytest.mark.slow
 def test_fuzz_check_source():
     rng = random.Random(5003)
     started = time.perf_counter()
@@ -201,6 +225,7 @@ def assert_contract(r, argv) -> None:
         assert len(lines) == 1 and lines[0].startswith("reviewbot: error: "), (argv, r.stderr)
 
 
+@pytest.mark.slow
 def test_fuzz_cli_check(tmp_path):
     rng = random.Random(5004)
     runner = CliRunner()
@@ -221,6 +246,7 @@ def test_fuzz_cli_check(tmp_path):
     assert codes == {0, 1, 2}
 
 
+@pytest.mark.slow
 def test_fuzz_cli_sendemail_validate(tmp_path):
     rng = random.Random(5005)
     runner = CliRunner()
@@ -245,6 +271,7 @@ def test_fuzz_cli_sendemail_validate(tmp_path):
     assert codes == {0, 1, 2}
 
 
+@pytest.mark.slow
 def test_fuzz_cli_pre_commit(tmp_path):
     # Mutated sources staged in a real index: the hook reads them from there.
     from gitenv import git
@@ -292,6 +319,7 @@ def unified_diffs(draw) -> bytes:
     return ("\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\n-- \n2.39.5\n"]))).encode()
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(unified_diffs())
@@ -329,12 +357,10 @@ STATEMENT = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(STATEMENT, max_size=6))
-def test_generated_isolate_loops(body):
-    started = time.perf_counter()
-    src = (
-        "static int __collapse_huge_page_isolate(struct vm_area_struct *vma, unsigned long address, pte_t *pte,\n"
+def isolate_loop(body: list[str], name: str = "__collapse_huge_page_isolate") -> str:
+    """An isolate function whose PTE loop runs ``body`` (one statement string per line)."""
+    return (
+        f"static int {name}(struct vm_area_struct *vma, unsigned long address, pte_t *pte,\n"
         "\t\t\t\t\tstruct collapse_control *cc, struct list_head *compound_pagelist)\n{\n"
         "\tstruct page *page = NULL;\n\tpte_t *_pte;\n\tint none_or_zero = 0, result = SCAN_FAIL, referenced = 0;\n"
         "\tfor (_pte = pte; _pte < pte + HPAGE_PMD_NR; _pte++, address += PAGE_SIZE) {\n"
@@ -342,11 +368,60 @@ def test_generated_isolate_loops(body):
         "out:\n\trelease_pte_pages(pte, _pte, compound_pagelist);\n"
         "\ttrace_mm_collapse_huge_page_isolate(page, none_or_zero, referenced, 0, result);\n\treturn result;\n}\n"
     )
+
+
+def isolate_verdict(src: str):
     (res,) = check_source(src.encode(), "gen.c", RULES, VersionInfo("6.1.20", "flag"))
-    iso = next(c for c in res.checks if c.id == "isolate")
+    return next(c for c in res.checks if c.id == "isolate")
+
+
+def unguarded(iso) -> bool:
+    """No guard: missing, or a loop no iteration of which can complete (a bare "goto out;"),
+    which is vacuously guarded and said to be uncertain."""
+    return iso.status is Status.MISSING or (iso.uncertain and "no path completes" in iso.message)
+
+
+GUARD_STMT = "if (pte_uffd_wp(pteval)) goto out;"
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(STATEMENT, max_size=6), st.data())
+def test_generated_isolate_loops(body, data):
+    """Metamorphic properties that hold on every generated loop, whatever its verdict."""
+    started = time.perf_counter()
+    src = isolate_loop(body)
+    iso = isolate_verdict(src)
+    verdict = (iso.status, iso.uncertain)
     assert iso.function == "__collapse_huge_page_isolate"
+    assert iso.status in (Status.PRESENT, Status.MISSING), iso
     if "pte_uffd_wp" not in src:
-        # No predicate anywhere: the guard cannot be there. (A loop no iteration of which can
-        # complete — a bare "goto out;" — is vacuously guarded, and said to be uncertain.)
-        assert iso.status is Status.MISSING or (iso.uncertain and "no path completes" in iso.message), iso
+        # No predicate anywhere: the guard cannot be there.
+        assert unguarded(iso), iso
+
+    # Comments and blank lines between statements never change the verdict.
+    noisy = [s for stmt in body for s in (data.draw(st.sampled_from(["", "/* pte_uffd_wp */", "// goto out;"])), stmt)]
+    again = isolate_verdict(isolate_loop(noisy))
+    assert (again.status, again.uncertain) == verdict, (again, iso)
+
+    # Every statement naming the predicate compiled out (#if 0): the guard is never there.
+    dead = [f"#if 0\n{s}\n#endif" if "pte_uffd_wp" in s else s for s in body]
+    assert unguarded(isolate_verdict(isolate_loop(dead))), dead
+
+    # The function renamed to a name no alias list has: the fingerprint finds it, same verdict.
+    renamed = isolate_verdict(isolate_loop(body, "collapse_isolate_renamed"))
+    assert (renamed.function, renamed.status, renamed.uncertain) == ("collapse_isolate_renamed", *verdict), renamed
+
+    # The older spelling of the predicate (pte_uffd) is the same predicate.
+    alias = isolate_verdict(src.replace("pte_uffd_wp(", "pte_uffd("))
+    assert (alias.status, alias.uncertain) == verdict, alias
+
+    # The real guard first in the loop always makes it present.
+    assert isolate_verdict(isolate_loop([GUARD_STMT, *body])).status is Status.PRESENT
+
+    # The same guard negated bails out only on PTEs without the bit: on a uffd-wp PTE the loop
+    # goes on as before, so the verdict is the body's own (in particular a negated guard never
+    # makes a missing guard present).
+    negated = isolate_verdict(isolate_loop([GUARD_STMT.replace("(pte_uffd_wp", "(!pte_uffd_wp"), *body]))
+    assert (negated.status, negated.uncertain) == verdict, (negated, iso)
     _count("hypothesis-c", 1, started)

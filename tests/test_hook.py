@@ -77,6 +77,7 @@ def install(repo: Path, *extra: str):
 # --- pre-commit through git commit -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lost_guard_blocks_the_commit_and_names_rule_function_line(repo):
     install(repo)
     line = drop_guard(repo)
@@ -93,6 +94,7 @@ def test_lost_guard_blocks_the_commit_and_names_rule_function_line(repo):
     assert commit(repo, "--no-verify").returncode == 0  # the bypass works
 
 
+@pytest.mark.slow
 def test_harmless_edit_of_the_guarded_file_passes_quietly(repo):
     install(repo)
     harmless(repo)
@@ -102,6 +104,7 @@ def test_harmless_edit_of_the_guarded_file_passes_quietly(repo):
     assert p.stderr == b""
 
 
+@pytest.mark.slow
 def test_the_index_is_checked_not_the_worktree(repo):
     install(repo)
     harmless(repo)
@@ -116,6 +119,7 @@ def test_the_index_is_checked_not_the_worktree(repo):
     assert p.returncode == 1 and b"loses the uffd-wp guard" in p.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [["-a"], [SRC]], ids=["commit -a", "commit PATH"])
 def test_temporary_index_of_commit_a_and_commit_path(repo, how):
     # git hands these hooks a temporary index (GIT_INDEX_FILE); the removal is only there.
@@ -126,6 +130,7 @@ def test_temporary_index_of_commit_a_and_commit_path(repo, how):
     assert b"__collapse_huge_page_isolate" in p.stderr
 
 
+@pytest.mark.slow
 def test_guard_already_missing_at_head_warns_unless_strict(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo, _ = build(tmp_path / "linux", 'commit r "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c"))
@@ -143,6 +148,7 @@ def test_guard_already_missing_at_head_warns_unless_strict(tmp_path, monkeypatch
     assert b"strict" in p.stderr and b"--no-verify" in p.stderr
 
 
+@pytest.mark.slow
 def test_first_commit_on_an_unborn_branch(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = tmp_path / "new"
@@ -218,6 +224,7 @@ def test_foreign_hook_is_refused_without_force_and_nothing_is_written(repo):
     assert not (hooks / "sendemail-validate").exists()  # refused before writing anything
 
 
+@pytest.mark.slow
 def test_force_chains_to_the_existing_hook_and_uninstall_restores_it(repo, tmp_path):
     hooks = repo / ".git" / "hooks"
     mine = hooks / "pre-commit"
@@ -258,6 +265,7 @@ def test_uninstall_leaves_foreign_hooks_alone(repo):
     assert mine.exists()
 
 
+@pytest.mark.slow
 def test_worktree_uses_the_shared_hooks_directory(repo, tmp_path):
     wt = tmp_path / "wt"
     git(repo, "worktree", "add", "-q", "-b", "side", str(wt))
@@ -273,6 +281,7 @@ def test_worktree_uses_the_shared_hooks_directory(repo, tmp_path):
     assert commit(wt).returncode == 0
 
 
+@pytest.mark.slow
 def test_core_hooks_path_is_honoured(repo, tmp_path):
     shared = tmp_path / "shared-hooks"
     git(repo, "config", "core.hooksPath", str(shared))
@@ -404,6 +413,7 @@ def test_cc_stable_without_the_validate_module_is_a_note(repo, tmp_path, monkeyp
     assert "backport validation skipped" in r.stderr
 
 
+@pytest.mark.slow
 def test_installed_sendemail_validate_script_end_to_end(repo, tmp_path):
     install(repo)
     lossy_commit(repo)

@@ -89,10 +89,15 @@ def test_every_command_has_an_entry():
     assert not stale, f"entries for commands that do not exist: {stale}"
 
 
-CASES = [(name, code, args) for name, rows in INVOCATIONS.items() for code, args in rows]
+# Building the whole demo history takes seconds: that invocation belongs to the slow tier.
+SLOW = {"demo"}
+CASES = [
+    pytest.param(name, code, args, id=" ".join(args), marks=[pytest.mark.slow] if name in SLOW else [])
+    for name, rows in INVOCATIONS.items() for code, args in rows
+]
 
 
-@pytest.mark.parametrize("name, code, args", CASES, ids=[" ".join(a) for _, _, a in CASES])
+@pytest.mark.parametrize("name, code, args", CASES)
 def test_command_leaves_repository_untouched(name, code, args, tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = kernel_repo(tmp_path)

@@ -100,11 +100,13 @@ def test_needs_backport_has_evidence_and_cve_range(by_sha):
     assert any(e.kind == "structural" and "isolate missing" in e.detail for e in st.evidence)
 
 
+@pytest.mark.slow
 def test_patch_file_gives_the_same_answers(history, patch_file, by_sha):
     from_mail = statuses(history, str(patch_file))
     assert {b: s.status for b, s in from_mail.items()} == {b: s.status for b, s in by_sha.items()}
 
 
+@pytest.mark.slow
 def test_patch_file_whose_commits_are_not_in_the_repo(history, tmp_path):
     """A mail from the list: no such sha, no such Fixes: commit — subject, applicability, structure."""
     path, shas = history
@@ -141,6 +143,7 @@ def test_guard_present_without_a_record_is_a_disagreement(history):
     assert st.status == "fixed" and any("no commit records the fix" in d for d in st.disagreements)
 
 
+@pytest.mark.slow
 def test_report_markdown_is_a_stable_list_reply(history):
     path, shas = history
     r = run("report", "--repo", str(path), "--fix", shas["fix"][:12], "--format", "md")
@@ -170,6 +173,7 @@ def test_report_json_contract(history):
     assert states == {"v5.10": "missing", "v5.10.9": "missing", "v5.10.10": "missing", "v5.10.179": "present"}
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained(history, tmp_path):
     path, shas = history
     out = tmp_path / "r.html"
@@ -223,6 +227,7 @@ def test_report_on_a_bare_repository(history, tmp_path):
     assert json.loads(r.stdout)["branches"][0]["status"] == "fixed"
 
 
+@pytest.mark.slow
 def test_demo_writes_the_full_report(tmp_path):
     r = run("demo", "--dir", str(tmp_path / "demo"), "--output-dir", str(tmp_path / "out"))
     assert r.exit_code == 0, r.output

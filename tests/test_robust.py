@@ -35,17 +35,25 @@ def _check(data: bytes, version: str | None) -> None:
     except ReviewbotError as e:
         assert str(e).strip() and "\n" not in str(e)
         return
+    lines = data.count(b"\n") + 1
     for r in results:
+        # Every check of the rule answers, once per site, about this input and nothing else.
+        assert {c.id for c in r.checks} == {c.id for c in RULE.checks}, r.checks
+        assert len({c.key for c in r.checks}) == len(r.checks), r.checks
         for c in r.checks:
-            assert c.status in Status and c.message
+            assert c.status in Status and c.message.strip() and isinstance(c.uncertain, bool)
+            assert c.line is None or 1 <= c.line <= lines, (c.line, lines)
+            assert c.function is None or c.function.encode() in data, c.function
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000), st.sampled_from([None, "6.1.20", "4.4.0"]))
 def test_arbitrary_bytes_never_crash(data, version):
     _check(data, version)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(range(len(SOURCES))), st.floats(0, 1), st.sampled_from([None, "6.1.20"]))
 def test_truncated_fixtures_never_crash(i, frac, version):
@@ -53,6 +61,7 @@ def test_truncated_fixtures_never_crash(i, frac, version):
     _check(src[: int(len(src) * frac)], version)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(range(len(SOURCES))),
@@ -80,6 +89,12 @@ def test_deep_nesting_is_uncertain_not_a_crash():
         + body + b"\n\t}\n\treturn 0;\n}\n"
     )
     _check(src, "6.1.20")
+    (result,) = check_source(src, "mm/khugepaged.c", (RULE,), VersionInfo("6.1.20", "flag"))
+    iso = next(c for c in result.checks if c.id == "isolate")
+    # Found, not analysed: the verdict says so, and never claims a guard it could not see.
+    assert iso.function == "__collapse_huge_page_isolate"
+    assert iso.uncertain and "nested too deeply" in iso.message, iso
+    assert iso.status is Status.MISSING, iso
 
 
 @pytest.mark.parametrize("path", ERAS + CASES, ids=lambda p: f"{p.parent.name}/{p.name}")

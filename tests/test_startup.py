@@ -36,6 +36,7 @@ def test_light_commands_import_no_parser_and_no_gitpython(args):
     assert not heavy_after(args) & {"git", "tree_sitter", "tree_sitter_c", "unidiff"}
 
 
+@pytest.mark.slow
 def test_hook_install_and_uninstall_stay_light(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = kernel_repo(tmp_path)

@@ -35,6 +35,7 @@ def refs_of(doc: dict) -> list[str]:
     return [r["ref"] for r in doc["results"]]
 
 
+@pytest.mark.slow
 def test_rows_equal_check_ref_for_every_ref(history, tmp_path):
     """The sweep's memoised, cached verdicts are exactly what check_ref computes per ref."""
     path, _ = history
@@ -44,9 +45,12 @@ def test_rows_equal_check_ref_for_every_ref(history, tmp_path):
     cold = sweep(repo, refs, rules, VerdictCache(tmp_path / "c.sqlite3"))
     warm = sweep(repo, refs, rules, VerdictCache(tmp_path / "c.sqlite3"))
     assert cold == warm
+    compared = 0
     for row in cold:
         if row.results:
             assert list(row.results) == check_ref(repo, repo.resolve(row.ref), rules), row.ref
+            compared += 1
+    assert compared >= 2 and compared >= len(cold) // 2, (compared, len(cold))
 
 
 def test_version_order_rc_before_release_and_numeric_patch(history):
@@ -68,6 +72,7 @@ def test_same_blob_gets_the_verdict_of_each_version(history):
         assert by["v5.7"]["scan"] == "present" and by["v5.7"]["isolate"] == "missing"
 
 
+@pytest.mark.slow
 def test_text_groups_consecutive_releases(history):
     path, _ = history
     r = run("sweep", "--repo", str(path), "--tags", "v5.*")
@@ -79,6 +84,7 @@ def test_text_groups_consecutive_releases(history):
     assert r.stderr == ""  # no progress bar in a pipe
 
 
+@pytest.mark.slow
 def test_ref_lacking_the_file_gets_a_row_not_a_failure(history):
     path, _ = history
     r = run("sweep", "--repo", str(path), "--tags", "v6.9", "--tags", "v6.3", "--format", "json")
@@ -109,6 +115,7 @@ def test_json_contract(history):
     assert {(c["id"], c["site"]) for c in res["checks"]} == {("scan", None), ("isolate", None), ("file", "collapse"), ("file", "retract")}
 
 
+@pytest.mark.slow
 def test_markdown_sarif_and_html(history, tmp_path):
     path, _ = history
     r = run("sweep", "--repo", str(path), "--tags", "v6.*", "--format", "md")
@@ -124,6 +131,7 @@ def test_markdown_sarif_and_html(history, tmp_path):
     assert "src=" not in page and "<link" not in page and "url(" not in page  # self-contained
 
 
+@pytest.mark.slow
 def test_cache_is_used_and_no_cache_leaves_nothing(history, tmp_path, monkeypatch):
     path, _ = history
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -237,6 +245,7 @@ def test_tag_of_a_tree_gets_a_row(tmp_path):
     assert res[0]["checks"] == [] and "names a tree, not a commit" in res[0]["note"]
 
 
+@pytest.mark.slow
 @given(st.lists(st.tuples(st.integers(2, 7), st.integers(0, 20), st.integers(0, 300), st.integers(0, 8)),
                 min_size=1, max_size=30, unique=True))
 def test_order_is_kernel_version_order(versions):

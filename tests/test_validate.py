@@ -135,6 +135,7 @@ def demo(tmp_path_factory):
     return path, named
 
 
+@pytest.mark.slow
 def test_cli_validate_accepts_the_recorded_stable_backport(demo, tmp_path):
     path, named = demo
     patch = tmp_path / "backport.patch"
