@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -77,11 +78,18 @@ STABLE: list[tuple[str, str, list[Release], Release | None, str | None]] = [
 
 
 def fixture_text(name: str) -> bytes:
-    """An era fixture's source as it would be in a tree: the expectation header removed."""
+    """An era fixture's source as it would be in a tree: expectation header and annotations removed.
+
+    Fixtures mark the line a verdict points at with ``/* expect-line: KEY */`` at its end
+    (tests read it); the demo's trees, fixes and backports must not carry the marker.
+    """
     data = resources.files("reviewbot.fixtures").joinpath("eras", name).read_bytes()
     if data.startswith(b"/*") and b"reviewbot-fixture:" in data[: data.find(b"*/")]:
         data = data[data.find(b"*/") + 2:].lstrip(b"\n")
-    return data
+    return _ANNOTATION.sub(b"", data)
+
+
+_ANNOTATION = re.compile(rb" /\* expect-line: [a-z ]+ \*/$", re.M)
 
 
 def makefile(version: str) -> bytes:

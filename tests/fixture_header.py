@@ -15,10 +15,6 @@ _LINE = re.compile(r"^\s*\*?\s*([a-z][a-z-]*):\s*(.*?)\s*$")
 # ``/* expect-line: isolate */``, or ``// expect-line: isolate`` where the line is itself inside a
 # block comment (a ``*/`` there would end that comment).
 ANNOTATION = re.compile(rb"(?:/\*\s*expect-line:\s*([a-z][a-z ]*?)\s*\*/|//\s*expect-line:\s*([a-z][a-z ]*?)\s*$)")
-# Era fixtures are the bundled demo's kernel tree (reviewbot.demo.fixture_text removes only the
-# header), so a comment on a code line would show in the demo's files and backports: they keep
-# absolute numbers in the header. Cases are test data only and must use annotations.
-ABSOLUTE_ALLOWED = {"eras"}
 
 
 @dataclass
@@ -68,7 +64,7 @@ def read(path: Path) -> Expectation:
         elif key == "expect-line":
             for item in value.split():
                 k, eq, v = item.partition("=")
-                if eq and path.parent.name not in ABSOLUTE_ALLOWED:
+                if eq:
                     raise ValueError(f"{path.name}: expect-line {item!r}: annotate the line instead")
                 if k in exp.line or k in line_keys:
                     raise ValueError(f"{path.name}: expect-line {k!r} given twice")

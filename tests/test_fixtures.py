@@ -111,10 +111,10 @@ def test_annotations_do_not_change_what_the_checker_sees(path: Path):
             assert not line[m.end():].strip(), f"{path.name}: annotation not at the end of its line: {line!r}"
 
 
-def test_cases_mark_their_lines_with_annotations_not_numbers():
-    cases = [p for p in FILES if p.parent.name == "cases"]
-    assert len(ANNOTATED) >= 40 and set(ANNOTATED) <= set(cases)
-    for p in cases:
+def test_fixtures_mark_their_lines_with_annotations_not_numbers():
+    assert len(ANNOTATED) >= 55 and set(ANNOTATED) <= set(FILES)
+    assert {p.parent.name for p in ANNOTATED} == {"cases", "eras"}
+    for p in FILES:
         header = p.read_text("utf-8", errors="replace").split("*/", 1)[0]
         assert not re.search(r"expect-line:.*=", header), f"{p.name}: absolute expect-line"
 
@@ -143,3 +143,15 @@ def test_annotation_gives_the_line_it_sits_on(tmp_path):
     p.write_text("/*\n * expect: isolate=present scan=missing\n * expect-line: scan isolate\n */\n"
                  "void f(void)\n{\n\ta(); /* expect-line: isolate */\n\t/*\n\t * b() // expect-line: scan\n\t */\n}\n")
     assert read(p).line == {"isolate": 7, "scan": 9}
+
+
+def test_the_demo_trees_carry_neither_header_nor_annotations():
+    from reviewbot.demo import fixture_text
+
+    eras = [p for p in ANNOTATED if p.parent.name == "eras"]
+    assert eras
+    for p in eras:
+        text = fixture_text(p.name)
+        assert b"expect-line" not in text and b"reviewbot-fixture" not in text, p.name
+        # only the markers go: every other byte of the fixture's body is kept
+        assert len(text.splitlines()) == len(p.read_bytes().split(b"*/", 1)[1].lstrip(b"\n").splitlines())
