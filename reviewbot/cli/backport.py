@@ -1,0 +1,178 @@
+"""``reviewbot backport`` and ``reviewbot validate``: stable mails generated, and proposed ones reviewed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reviewbot.cli.common import (
+    Format,
+    InputError,
+    RepoOpt,
+    RuleOpt,
+    open_repo,
+    read_patch,
+    rules_of,
+    run_command,
+    text_only,
+)
+
+
+def backport(
+    repo: RepoOpt = None,
+    commit: Annotated[
+        str | None, typer.Option("--commit", help="The upstream fix as a commit in the repository.")
+    ] = None,
+    patch: Annotated[
+        str | None,
+        typer.Option(
+            "--patch", help="The upstream fix as a format-patch/mbox file ('-' for stdin)."
+        ),
+    ] = None,
+    onto: Annotated[
+        list[str] | None, typer.Option("--onto", help="Target ref (repeatable).")
+    ] = None,
+    branches: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--branches",
+            help="Every branch matching this glob, e.g. 'linux-*.y' (repeatable; remote-tracking branches match without their remote).",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Write one mail per generated target under DIR/<ref>/."),
+    ] = None,
+    subject_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--subject-prefix",
+            help="Subject prefix; {series} is the target's X.Y (default 'PATCH {series}').",
+        ),
+    ] = None,
+    mainline: Annotated[
+        str | None,
+        typer.Option(
+            "--mainline",
+            help="Where to look for possible dependencies when the fix commit is not in the repository (default: master/main).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format (text or json).")
+    ] = Format.text,
+    rule: RuleOpt = None,
+) -> None:
+    """Generate stable backports that apply with git am, one per target ref.
+
+    Each target is generated (exact, relocated or transformed, validated before it is written),
+    already-fixed, not-affected, or failed with the hunk, the missing anchor, the nearest
+    candidate and possible dependencies. Exit 0 when nothing failed, 1 when a target failed,
+    2 on bad input.
+    """
+
+    def work():
+        import json
+
+        from reviewbot.backport.generate import backport as run_backport
+        from reviewbot.history.refs import select_branches
+        from reviewbot.history.upstream import upstream_from_spec
+
+        text_only(fmt, "backport")
+        rules = rules_of(rule)
+        if (commit is None) == (patch is None):
+            raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
+        if not onto and not branches:
+            raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
+        repository = open_repo(repo, required=True)
+        upstream = upstream_from_spec(
+            repository, commit, None if patch is None else read_patch(patch)
+        )
+        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+            raise InputError(f"--output-dir {output_dir}: not a directory")
+        refs = list(onto or []) + (select_branches(repository, branches) if branches else [])
+        main_sha = repository.resolve(mainline).sha if mainline else None
+        run = run_backport(
+            repository,
+            upstream,
+            refs,
+            rules,
+            prefix=subject_prefix,
+            output_dir=output_dir,
+            mainline=main_sha,
+        )
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
+        else:
+            typer.echo("\n".join(run.lines()))
+        return run.failed
+
+    failed = run_command(work)
+    raise typer.Exit(1 if failed else 0)
+
+
+def validate(
+    repo: RepoOpt = None,
+    patch: Annotated[
+        str | None,
+        typer.Option(
+            "--patch", help="The proposed backport (format-patch/mbox file, '-' for stdin)."
+        ),
+    ] = None,
+    onto: Annotated[str | None, typer.Option("--onto", help="The ref the backport is for.")] = None,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream",
+            help="The upstream fix: a commit or a patch file (default: the 'commit <sha> upstream.' line).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format (text or json).")
+    ] = Format.text,
+    rule: RuleOpt = None,
+) -> None:
+    """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
+
+    Exit 0 when accepted, 1 when a check fails, 2 on bad input.
+    """
+
+    def work():
+        import json
+
+        from reviewbot import __version__
+        from reviewbot.backport.validate import validate as run_validate
+        from reviewbot.history.upstream import upstream_from_spec
+        from reviewbot.model.results import SCHEMA
+
+        text_only(fmt, "validate")
+        rules = rules_of(rule)
+        if patch is None or onto is None:
+            raise InputError("validate needs --patch FILE and --onto REF")
+        repository = open_repo(repo, required=True)
+        proposed = read_patch(patch)
+        rev = repository.resolve(onto)
+        up = None
+        if upstream is not None:
+            mail = read_patch(upstream) if upstream == "-" or Path(upstream).is_file() else None
+            up = upstream_from_spec(repository, upstream, mail, "--upstream")
+        v = run_validate(repository, proposed, rev, rules, up)
+        if fmt is Format.json:
+            doc = {
+                "schema": SCHEMA,
+                "tool": {"name": "reviewbot", "version": __version__},
+                "validation": v.to_json(),
+            }
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        else:
+            typer.echo(
+                f"validate {proposed.subject!r} on {rev.name}"
+                + (f" (upstream {v.upstream})" if v.upstream else " (no upstream fix)")
+            )
+            typer.echo("\n".join(v.lines()))
+        return v.accepted
+
+    accepted = run_command(work)
+    raise typer.Exit(0 if accepted else 1)

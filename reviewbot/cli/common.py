@@ -1,0 +1,196 @@
+"""What every command shares: option spellings, output formats, and the one place
+library errors become one line on stderr.
+
+Every command spells a shared option the same way (sqlite-utils style); heavy modules
+(tree-sitter, GitPython) are imported inside the helpers so ``--help`` and the hooks start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reviewbot.model.errors import InputError, ReviewbotError
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class SweepFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+    html = "html"
+    sarif = "sarif"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+# Shared option spellings (every command spells them the same way).
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option("--repo", help="A linux git checkout (bare works); nothing is checked out."),
+]
+
+RuleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rule", help="Rule id to run (repeatable; default: all built-in rules)."),
+]
+
+KernelVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kernel-version",
+        help="Kernel version of the source, e.g. 6.1.20 (default: the tree's Makefile).",
+    ),
+]
+
+TagsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tags", help="Glob of tags to include, e.g. 'v5.10.*' (repeatable)."),
+]
+
+BranchesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--branches",
+        help="Glob of branches to include, e.g. 'linux-*.y' (repeatable; remote-tracking branches match without their remote).",
+    ),
+]
+
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Drop refs older than this kernel version, e.g. 5.4.")
+]
+
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the output to FILE instead of stdout.")
+]
+
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache", help="Neither read nor write the verdict cache ($XDG_CACHE_HOME/reviewbot)."
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"reviewbot: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"reviewbot: warning: {message}", err=True)
+
+
+def rules_of(ids: list[str] | None):
+    from reviewbot.rules.spec import builtin_rules, get_rule
+
+    return tuple(get_rule(i) for i in ids) if ids else builtin_rules()
+
+
+def settings_of(directory: Path | None):
+    """``git config reviewbot.*`` as seen from ``directory`` (default: the cwd)."""
+    from reviewbot.git.settings import load
+
+    return load(directory)
+
+
+def console():
+    from rich.console import Console
+
+    # Colour only on a real terminal; NO_COLOR is honoured by rich itself.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def emit(results, rules, fmt: Format) -> None:
+    from reviewbot.render import checks as render
+
+    if fmt is Format.json:
+        sys.stdout.write(render.to_json(results))
+    elif fmt is Format.sarif:
+        sys.stdout.write(render.to_sarif(results, rules))
+    else:
+        render.text(results, console())
+
+
+def run_command(fn):
+    """Call ``fn`` and turn library errors into one line on stderr + exit 2.
+
+    OSErrors the library did not anticipate (a path that is a file, not a directory; a full
+    disk) also become one line; anything else is a bug, said in one line too (set
+    REVIEWBOT_TRACEBACK=1 to see the traceback).
+    """
+    try:
+        return fn()
+    except ReviewbotError as e:
+        raise fail(str(e)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+    except BrokenPipeError:
+        raise typer.Exit(1) from None
+    except typer.Exit:
+        raise
+    except OSError as e:
+        if os.environ.get("REVIEWBOT_TRACEBACK"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        raise fail(f"{where}{e.strerror or e}") from None
+    except Exception as e:
+        if os.environ.get("REVIEWBOT_TRACEBACK"):
+            raise
+        raise fail(
+            f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]} "
+            "(please report it; REVIEWBOT_TRACEBACK=1 shows the traceback)"
+        ) from None
+
+
+def open_repo(repo_path: Path | None, required: bool = False):
+    from reviewbot.git.repository import Repository
+
+    if repo_path is None and required:
+        raise InputError("--repo is required", "give the linux checkout that holds the target refs")
+    return Repository(repo_path if repo_path is not None else Path.cwd())
+
+
+def verdict_cache(no_cache: bool):
+    from reviewbot.store.cache import VerdictCache
+
+    cache = VerdictCache(None) if no_cache else VerdictCache.default()
+    if cache.warning:
+        warn(cache.warning)
+    return cache
+
+
+def write(output: Path | None, text: str) -> None:
+    from reviewbot.checker.files import write_output
+
+    if write_output(output, text):
+        typer.echo(f"wrote {output}", err=True)
+
+
+def read_patch(spec: str):
+    from reviewbot.diffs.patches import read_mail
+    from reviewbot.model.fileio import read_file
+
+    if spec == "-":
+        return read_mail(sys.stdin.buffer.read(), "stdin")
+    return read_mail(read_file(Path(spec), "patch"), spec)
+
+
+def text_only(fmt: Format, command: str) -> None:
+    if fmt is Format.sarif:
+        raise InputError(f"--format sarif is not available for {command}", "use text or json")

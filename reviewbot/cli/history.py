@@ -1,0 +1,134 @@
+"""``reviewbot sweep`` and ``reviewbot report``: a history's verdicts, and where a fix stands in every stable branch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reviewbot.cli.common import (
+    BranchesOpt,
+    InputError,
+    NoCacheOpt,
+    OutputOpt,
+    RepoOpt,
+    ReportFormat,
+    RuleOpt,
+    SinceOpt,
+    SweepFormat,
+    TagsOpt,
+    console,
+    open_repo,
+    rules_of,
+    run_command,
+    settings_of,
+    verdict_cache,
+    warn,
+    write,
+)
+
+
+def sweep(
+    repo: RepoOpt = None,
+    tags: TagsOpt = None,
+    branches: BranchesOpt = None,
+    since: SinceOpt = None,
+    fmt: Annotated[
+        SweepFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = SweepFormat.text,
+    output: OutputOpt = None,
+    rule: RuleOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Check every selected release and branch: one row per ref, in kernel version order.
+
+    Each distinct blob is parsed once and verdicts are cached on disk. Exit 0 when every
+    applicable guard is present in every ref, 1 when a ref misses one, 2 on bad input.
+    """
+
+    def work():
+        from reviewbot.history.refs import select_refs
+        from reviewbot.history.sweep import sweep as run_sweep
+        from reviewbot.model.versions import KernelVersion
+        from reviewbot.render import sweep as sweep_render
+        from reviewbot.render.checks import plain_text
+        from reviewbot.render.progress import progress_bar
+
+        rules = rules_of(settings_of(repo).rules_or(rule))
+        if since is not None:
+            KernelVersion.parse(since)
+        r = open_repo(repo)
+        refs = select_refs(r, tags, branches)  # (on a shallow clone its errors say so)
+        if r.shallow:
+            warn(
+                f"{r.path} is a shallow clone: refs outside the fetched history are not visible (git fetch --unshallow)"
+            )
+        with verdict_cache(no_cache) as cache, progress_bar("sweeping") as bar:
+            rows = run_sweep(r, refs, rules, cache, progress=bar, since=since)
+        if not rows:
+            raise InputError(
+                f"no selected ref is at or after {since}", "lower --since or widen the patterns"
+            )
+        if fmt is SweepFormat.json:
+            write(output, sweep_render.to_json(rows))
+        elif fmt is SweepFormat.sarif:
+            write(output, sweep_render.to_sarif_rows(rows, rules))
+        elif fmt is SweepFormat.md:
+            write(output, sweep_render.markdown(rows))
+        elif fmt is SweepFormat.html:
+            write(output, sweep_render.html(rows, f"reviewbot sweep of {r.path.name}"))
+        elif output is not None:
+            write(output, plain_text(lambda c: sweep_render.text(rows, c)))
+        else:
+            sweep_render.text(rows, console())
+        return any(row.missing for row in rows)
+
+    missing = run_command(work)
+    raise typer.Exit(1 if missing else 0)
+
+
+def report(
+    fix: Annotated[
+        str,
+        typer.Option(
+            "--fix",
+            help="The fix: a commit (sha/ref) in the repository, or a format-patch/mbox file.",
+        ),
+    ],
+    repo: RepoOpt = None,
+    branches: BranchesOpt = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.text,
+    output: OutputOpt = None,
+    rule: RuleOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Where a fix stands in every stable branch: not-affected, fixed, needs-backport or regressed.
+
+    Exit 0 when no branch needs work, 1 when a branch needs the backport or regressed, 2 on
+    bad input.
+    """
+
+    def work():
+        from reviewbot.history.report import build_report
+        from reviewbot.history.upstream import load_fix
+        from reviewbot.render import report as report_render
+        from reviewbot.render.progress import progress_bar
+
+        rules = rules_of(settings_of(repo).rules_or(rule))
+        r = open_repo(repo)
+        the_fix = load_fix(r, fix)
+        with verdict_cache(no_cache) as cache, progress_bar("checking branches") as bar:
+            rep = build_report(r, the_fix, branches, rules, cache, progress=bar)
+        render_fn = {
+            ReportFormat.md: report_render.markdown,
+            ReportFormat.html: report_render.html,
+            ReportFormat.json: report_render.to_json,
+            ReportFormat.text: report_render.text,
+        }[fmt]
+        write(output, render_fn(rep))
+        return bool(rep.actionable)
+
+    actionable = run_command(work)
+    raise typer.Exit(1 if actionable else 0)
