@@ -13,6 +13,7 @@ from reviewbot.cli.common import (
     InputError,
     RepoOpt,
     RuleOpt,
+    TextOrJsonOpt,
     open_repo,
     read_patch,
     rules_of,
@@ -60,9 +61,7 @@ def backport(
             help="Where to look for possible dependencies when the fix commit is not in the repository (default: master/main).",
         ),
     ] = None,
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (text or json).")
-    ] = Format.text,
+    fmt: TextOrJsonOpt = Format.text,
     rule: RuleOpt = None,
 ) -> None:
     """Generate stable backports that apply with git am, one per target ref.
@@ -129,9 +128,7 @@ def validate(
             help="The upstream fix: a commit or a patch file (default: the 'commit <sha> upstream.' line).",
         ),
     ] = None,
-    fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format (text or json).")
-    ] = Format.text,
+    fmt: TextOrJsonOpt = Format.text,
     rule: RuleOpt = None,
 ) -> None:
     """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.

@@ -9,6 +9,7 @@ import typer
 
 from reviewbot.cli.common import (
     Format,
+    FormatOpt,
     InputError,
     KernelVersionOpt,
     RepoOpt,
@@ -30,7 +31,7 @@ def check(
         str | None, typer.Option("--rev", help="Revision to read with --repo (default HEAD).")
     ] = None,
     kernel_version: KernelVersionOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    fmt: FormatOpt = Format.text,
     rule: RuleOpt = None,
 ) -> None:
     """Check khugepaged's uffd-wp guards (scan, isolate, file path) in files or at a ref.
@@ -74,7 +75,7 @@ def check_repo(
 
 
 def rules(
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    fmt: FormatOpt = Format.text,
 ) -> None:
     """List the built-in rules and their checks."""
 

@@ -40,6 +40,12 @@ class ReportFormat(StrEnum):
 
 
 # Shared option spellings (every command spells them the same way).
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+TextOrJsonOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format (text or json).")
+]
+SweepFormatOpt = Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")]
+ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 RepoOpt = Annotated[
     Path | None,
     typer.Option("--repo", help="A linux git checkout (bare works); nothing is checked out."),

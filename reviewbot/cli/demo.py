@@ -9,6 +9,7 @@ import typer
 
 from reviewbot.cli.common import (
     Format,
+    FormatOpt,
     InputError,
     console,
     emit,
@@ -24,7 +25,7 @@ def demo(
         Path | None,
         typer.Option("--dir", help="Where to build the demo history (default: the user cache)."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    fmt: FormatOpt = Format.text,
     output_dir: Annotated[
         Path | None,
         typer.Option(

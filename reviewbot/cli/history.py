@@ -13,9 +13,11 @@ from reviewbot.cli.common import (
     OutputOpt,
     RepoOpt,
     ReportFormat,
+    ReportFormatOpt,
     RuleOpt,
     SinceOpt,
     SweepFormat,
+    SweepFormatOpt,
     TagsOpt,
     console,
     open_repo,
@@ -33,9 +35,7 @@ def sweep(
     tags: TagsOpt = None,
     branches: BranchesOpt = None,
     since: SinceOpt = None,
-    fmt: Annotated[
-        SweepFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = SweepFormat.text,
+    fmt: SweepFormatOpt = SweepFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
     no_cache: NoCacheOpt = False,
@@ -97,9 +97,7 @@ def report(
     ],
     repo: RepoOpt = None,
     branches: BranchesOpt = None,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ReportFormat.text,
+    fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
     no_cache: NoCacheOpt = False,
