@@ -12,7 +12,8 @@ are.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from reviewbot.ctree import syntax
 from reviewbot.checker.cfg import Builder, reachable
@@ -361,3 +362,46 @@ def check_source(
             result = run_rule(rule, [full, *(extra_units or [])], version, path, ref)
         out.append(result)
     return out
+
+
+def functions_missing(checks: Sequence[CheckResult]) -> bool:
+    """Did an applicable check find no function? Then a rule's later paths are worth searching."""
+    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
+
+
+@dataclass(frozen=True)
+class PathsChecked:
+    """The verdict of :func:`check_first_present` and the later files it searched."""
+
+    result: FileResult
+    extra_paths: tuple[str, ...]  # later paths parsed for functions the first one lacks, in order
+
+
+def check_first_present(
+    read: Callable[[str], bytes | None], rule: Rule, version: VersionInfo, ref: str | None,
+    paths: Sequence[str] | None = None,
+) -> PathsChecked | None:
+    """Check ``rule`` on the first of its paths (or ``paths``) that ``read`` finds (None: absent).
+
+    Later paths are parsed and searched, in order, only while an applicable check has not
+    found its function (pre-4.8 trees keep khugepaged in mm/huge_memory.c). None when none of
+    the paths exists. A later path is read only when it is needed.
+    """
+    rest = iter(rule.paths if paths is None else paths)
+    first = next(((p, d) for p in rest if (d := read(p)) is not None), None)  # leaves ``rest`` after it
+    if first is None:
+        return None
+    path, data = first
+    (result,) = check_source(data, path, (rule,), version, ref=ref)
+    extra: list[Unit] = []
+    used: list[str] = []
+    for other_path in rest:
+        if not functions_missing(result.checks):
+            break
+        other = read(other_path)
+        if other is None:
+            continue
+        used.append(other_path)
+        extra.append(syntax.parse(other, other_path))
+        (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=extra)
+    return PathsChecked(result, tuple(used))

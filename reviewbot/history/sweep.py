@@ -16,12 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from reviewbot.store.cache import VerdictCache, checks_from_json, checks_to_json
-from reviewbot.checker.check import applicability, check_source
+from reviewbot.checker.check import applicability, check_first_present, functions_missing
 from reviewbot.model.errors import InputError, RepoError, SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.rules.spec import Rule, evidence_headers
 from reviewbot.git.repository import RefEntry, Repository, Revision
-from reviewbot.ctree.syntax import parse
 from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
 
 
@@ -51,18 +50,11 @@ def check_ref(
     out: list[FileResult] = []
     for rule in rules:
         candidates = paths or list(rule.paths)
-        present = [(p, data) for p in candidates if (data := repo.blob(rev, p)) is not None]
-        if not present:
+        blobs = {p: repo.blob(rev, p) for p in candidates}
+        checked = check_first_present(blobs.get, rule, version, rev.name, candidates)
+        if checked is None:
             raise RepoError(f"none of {', '.join(candidates)} exists at {rev.name}")
-        path, data = present[0]
-        (result,) = check_source(data, path, (rule,), version, ref=rev.name)
-        extra = []
-        for other_path, other in present[1:]:
-            if not any(c.function is None and c.status.value != "not-applicable" for c in result.checks):
-                break
-            extra.append(parse(other, other_path))
-            (result,) = check_source(data, path, (rule,), version, ref=rev.name, extra_units=extra)
-        out.append(result)
+        out.append(checked.result)
     return out
 
 
@@ -192,10 +184,6 @@ _ALL = VersionInfo("9999.0.0", "makefile", "every feature applies")
 _NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
 
 
-def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
-    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
-
-
 class _Engine:
     """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
 
@@ -219,19 +207,11 @@ class _Engine:
 
     def _run(self, rule: Rule, present: list[tuple[str, str]], version: VersionInfo, ref: str) -> tuple[FileResult, list]:
         """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
-        path, blob = present[0]
-        data = self.data(blob)
-        (result,) = check_source(data, path, (rule,), version, ref=ref)
-        extras: list[tuple[str, str]] = []
-        units = []
-        for other_path, other_blob in present[1:]:
-            if not _needs_more(result.checks):
-                break
-            extras.append((other_path, other_blob))
-            units.append(parse(self.data(other_blob), other_path))
-            (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=units)
+        blobs = dict(present)
+        checked = check_first_present(lambda p: self.data(blobs[p]), rule, version, ref, [p for p, _ in present])
+        assert checked is not None  # every path in ``present`` exists
         self.checked += 1
-        return result, extras
+        return checked.result, [(p, blobs[p]) for p in checked.extra_paths]
 
     def checks(self, rule: Rule, present: list[tuple[str, str]], mode: str, version: VersionInfo, ref: str):
         """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
@@ -247,7 +227,7 @@ class _Engine:
             checks, extras, inferred = hit
             k = len(extras)
             # Valid when it used the same extra files this ref has, and would not have used more.
-            if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
+            if extras == extras_now[:k] and (k == len(extras_now) or not functions_missing(checks)):
                 self._memo[key] = hit
                 return checks, inferred
         if mode == "all":
