@@ -8,8 +8,8 @@ from pathlib import Path
 from reviewbot.checker.check import check_source
 from reviewbot.model.errors import InputError, SourceError
 from reviewbot.model.results import FileResult, VersionInfo
-from reviewbot.rules.spec import Rule, evidence_headers
 from reviewbot.model.versions import KernelVersion, defines_in, tree_root, version_from_makefile
+from reviewbot.rules.spec import Rule, evidence_headers
 
 
 def read_file(path: Path, what: str = "file") -> bytes:

@@ -19,7 +19,7 @@ from functools import cache, cached_property
 from importlib import resources
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range, Tree
 
 from reviewbot.model.errors import RuleError
 
@@ -62,7 +62,7 @@ def text(node: Node | None) -> str:
     """The source text of a node ('' for None); undecodable bytes are replaced."""
     if node is None:
         return ""
-    return node.text.decode("utf-8", "replace")
+    return (node.text or b"").decode("utf-8", "replace")  # text is None only without source bytes
 
 
 def norm(node: Node | None) -> str:
@@ -111,6 +111,7 @@ def calls(node: Node) -> Iterator[Node]:
 
 
 def contains(outer: Node, inner: Node) -> bool:
+    """Does ``inner`` lie within ``outer`` (by byte range)?"""
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
@@ -128,9 +129,11 @@ def declarator_name(decl: Node | None) -> str | None:
 
 
 def is_pointer_declarator(decl: Node) -> bool:
-    while decl is not None and decl.type == "init_declarator":
-        decl = decl.child_by_field_name("declarator")
-    return decl is not None and decl.type == "pointer_declarator"
+    """Does ``decl`` (possibly with an initialiser) declare a pointer?"""
+    inner: Node | None = decl
+    while inner is not None and inner.type == "init_declarator":
+        inner = inner.child_by_field_name("declarator")
+    return inner is not None and inner.type == "pointer_declarator"
 
 
 def loop_macro_body(stmt: Node) -> Node | None:
@@ -166,14 +169,17 @@ class Function:
 
     @property
     def start_line(self) -> int:
+        """1-based line of the definition's start."""
         return line(self.node)
 
     @property
     def end_line(self) -> int:
+        """1-based line of the definition's end."""
         return self.node.end_point[0] + 1
 
 
-def _function_of(node: Node) -> Function | None:
+def function_of(node: Node) -> Function | None:
+    """The :class:`Function` a ``function_definition`` node defines (None: no name or body)."""
     decl = node.child_by_field_name("declarator")
     fdecl = decl
     while fdecl is not None and fdecl.type != "function_declarator":
@@ -189,6 +195,10 @@ def _function_of(node: Node) -> Function | None:
     return Function(text(ident), node, body, params)
 
 
+# backport/align.py still calls the old private name; drop this once it calls function_of.
+_function_of = function_of
+
+
 def _benign(err: Node) -> bool:
     """Known-harmless kernel parse errors (see module docstring)."""
     parent = err.parent
@@ -197,7 +207,7 @@ def _benign(err: Node) -> bool:
         if parent is not None and parent.type == "expression_statement":
             return loop_macro_body(parent) is not None
         return False
-    body = err.text.strip()
+    body = (err.text or b"").strip()
     # __init, __read_mostly, __cold ... between type and name.
     if err.named_child_count <= 1 and ANNOTATION.match(body.decode("ascii", "replace")):
         return True
@@ -220,11 +230,12 @@ class Unit:
 
     data: bytes
     path: str
-    tree: object = field(repr=False)
+    tree: Tree = field(repr=False)
     partial: bool = False  # only some functions were parsed (see parse_functions)
 
     @cached_property
     def root(self) -> Node:
+        """The tree's root node."""
         return self.tree.root_node
 
     @cached_property
@@ -235,7 +246,7 @@ class Unit:
         while stack:
             n = stack.pop()
             if n.type == "function_definition":
-                f = _function_of(n)
+                f = function_of(n)
                 if f is not None:
                     out.setdefault(f.name, []).append(f)
             elif n.type.startswith("preproc_") or n.type in ("ERROR", "linkage_specification", "declaration_list"):
@@ -341,6 +352,7 @@ class Index:
 
     @classmethod
     def of(cls, node: Node) -> Index:
+        """Index the subtree of ``node`` with one pass of queries/structure.scm."""
         caps = QueryCursor(query("structure")).captures(node)
 
         def get(*names: str) -> tuple[Node, ...]:
@@ -356,6 +368,7 @@ class Index:
         return [c for c in self.calls if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
 
     def within(self, items: tuple[Node, ...], node: Node) -> list[Node]:
+        """The ``items`` (one of this index's lists) inside ``node``."""
         return [c for c in items if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
 
 
