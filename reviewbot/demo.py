@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-import re
 from importlib import resources
 from pathlib import Path
 

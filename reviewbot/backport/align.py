@@ -29,7 +29,13 @@ from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
 EQUAL, RENAMED, HEAD, REWRITTEN, DIFFERENT = 4, 3, 2, 1, 0
-LEVEL_NAMES = {EQUAL: "equal", RENAMED: "renamed", HEAD: "head", REWRITTEN: "rewritten", DIFFERENT: "different"}
+LEVEL_NAMES = {
+    EQUAL: "equal",
+    RENAMED: "renamed",
+    HEAD: "head",
+    REWRITTEN: "rewritten",
+    DIFFERENT: "different",
+}
 
 
 # --- what the target knows -------------------------------------------------------------
@@ -48,7 +54,9 @@ class Known:
     tree: Callable[[str], bool | None] | None = field(default=None, compare=False)
 
     def has(self, name: str) -> bool:
-        return name in self.local or name in self.anyid or name in self.fields or name in self.labels
+        return (
+            name in self.local or name in self.anyid or name in self.fields or name in self.labels
+        )
 
 
 def declared(fn_node: Node) -> tuple[set[str], set[str]]:
@@ -58,7 +66,12 @@ def declared(fn_node: Node) -> tuple[set[str], set[str]]:
     for n in syntax.walk(fn_node):
         if n.type in ("parameter_declaration", "declaration"):
             for c in n.named_children:
-                if c.type in ("identifier", "init_declarator", "pointer_declarator", "array_declarator"):
+                if c.type in (
+                    "identifier",
+                    "init_declarator",
+                    "pointer_declarator",
+                    "array_declarator",
+                ):
                     name = syntax.declarator_name(c)
                     if name:
                         names.add(name)
@@ -84,12 +97,16 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
     while stack:
         n = stack.pop()
         if n.type == "function_definition":
-            f = syntax._function_of(n)
+            f = syntax.function_of(n)
             if f is not None:
                 glob.add(f.name)
         elif n.type in ("declaration", "type_definition"):
             for c in n.named_children:
-                name = syntax.declarator_name(c) if c.type not in ("primitive_type", "storage_class_specifier") else None
+                name = (
+                    syntax.declarator_name(c)
+                    if c.type not in ("primitive_type", "storage_class_specifier")
+                    else None
+                )
                 if name:
                     glob.add(name)
             stack.extend(n.children)
@@ -99,19 +116,35 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
                 glob.add(syntax.text(name_node))
         elif n.type == "enumerator":
             glob.add(syntax.text(n.child_by_field_name("name")))
-        elif n.type.startswith("preproc_") or n.type in ("enum_specifier", "enumerator_list", "ERROR", "declaration_list"):
+        elif n.type.startswith("preproc_") or n.type in (
+            "enum_specifier",
+            "enumerator_list",
+            "ERROR",
+            "declaration_list",
+        ):
             stack.extend(n.children)
     return glob, anyid, fields
 
 
-def known_for(unit: Unit, fn_node: Node | None, up_fn: Node | None = None,
-              tree: Callable[[str], bool | None] | None = None) -> Known:
+def known_for(
+    unit: Unit,
+    fn_node: Node | None,
+    up_fn: Node | None = None,
+    tree: Callable[[str], bool | None] | None = None,
+) -> Known:
     """What the target knows: the function's declarations, file-scope names, names used."""
     glob, anyid, fields = file_names(unit)
     local, labels = declared(fn_node) if fn_node is not None else (set(), set())
     up_local = declared(up_fn)[0] if up_fn is not None else set()
-    return Known(frozenset(local), frozenset(labels), frozenset(glob), frozenset(anyid), frozenset(fields),
-                 frozenset(up_local), tree)
+    return Known(
+        frozenset(local),
+        frozenset(labels),
+        frozenset(glob),
+        frozenset(anyid),
+        frozenset(fields),
+        frozenset(up_local),
+        tree,
+    )
 
 
 def related_names(u: str, t: str) -> bool:
@@ -168,7 +201,9 @@ class Rewrite:
 
     def show(self) -> str:
         if self.callee is not None:
-            parts = [_VARNAMES[v] if isinstance(v, int) else v for _, v in self.args]  # ("var", k) | ("lit", text)
+            parts = [
+                _VARNAMES[v] if isinstance(v, int) else v for _, v in self.args
+            ]  # ("var", k) | ("lit", text)
             left = f"{self.callee}({', '.join(parts)})"
         else:
             left = self.const
@@ -186,11 +221,26 @@ def _named_desc(node: Node) -> Iterator[Node]:
 
 def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
     """Anti-unify one differing pair into a rewrite, or None when it is not a re-expression."""
-    if u.type not in ("call_expression", "field_expression", "pointer_expression", "identifier", "subscript_expression"):
+    if u.type not in (
+        "call_expression",
+        "field_expression",
+        "pointer_expression",
+        "identifier",
+        "subscript_expression",
+    ):
         return None
-    if t.type not in ("call_expression", "pointer_expression", "field_expression", "identifier", "subscript_expression"):
+    if t.type not in (
+        "call_expression",
+        "pointer_expression",
+        "field_expression",
+        "identifier",
+        "subscript_expression",
+    ):
         return None  # the target adds logic (a negation, a condition): a semantic change
-    if t.type == "pointer_expression" and syntax.text(t.child_by_field_name("operator")) not in ("*", "&"):
+    if t.type == "pointer_expression" and syntax.text(t.child_by_field_name("operator")) not in (
+        "*",
+        "&",
+    ):
         return None
     un, _tn = syntax.norm(u), syntax.norm(t)
     if un in {syntax.norm(n) for n in syntax.walk(t)}:
@@ -203,7 +253,11 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
         return None
     if u.type == "identifier" and (un in known.local or t.type == "identifier"):
         return None
-    if u.type in ("field_expression",) and t.type == "identifier" and syntax.text(t) not in known.local:
+    if (
+        u.type in ("field_expression",)
+        and t.type == "identifier"
+        and syntax.text(t) not in known.local
+    ):
         return None
     # Variables: maximal named subtrees of u (callee excluded) that reappear in t.
     t_nodes = [n for n in syntax.walk(t) if n.is_named]
@@ -217,16 +271,24 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
                     var_texts.append(an)
                 args.append(("var", var_texts.index(an)))
             else:
-                if a.type not in ("number_literal", "null", "true", "false") and not re.match(r"^[A-Z][A-Z0-9_]*$", an):
-                    return None  # an argument that is neither kept nor a constant: not a re-expression
+                if a.type not in ("number_literal", "null", "true", "false") and not re.match(
+                    r"^[A-Z][A-Z0-9_]*$", an
+                ):
+                    return (
+                        None  # an argument that is neither kept nor a constant: not a re-expression
+                    )
                 args.append(("lit", an))
         if args and not var_texts:
             return None
     else:
         for n in _named_desc(u):
             nn = syntax.norm(n)
-            if n.type in ("identifier", "field_expression", "pointer_expression", "call_expression") and nn not in var_texts \
-                    and any(syntax.norm(x) == nn for x in t_nodes):
+            if (
+                n.type
+                in ("identifier", "field_expression", "pointer_expression", "call_expression")
+                and nn not in var_texts
+                and any(syntax.norm(x) == nn for x in t_nodes)
+            ):
                 var_texts.append(nn)
     if len(var_texts) > len(_VARNAMES):
         return None
@@ -238,7 +300,9 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
     spans: list[tuple[int, int, int]] = []
     for k, vt in sorted(enumerate(var_texts), key=lambda kv: -len(kv[1])):
         for n in t_nodes:
-            if syntax.norm(n) == vt and not any(a <= n.start_byte - base < b or a < n.end_byte - base <= b for a, b, _ in spans):
+            if syntax.norm(n) == vt and not any(
+                a <= n.start_byte - base < b or a < n.end_byte - base <= b for a, b, _ in spans
+            ):
                 spans.append((n.start_byte - base, n.end_byte - base, k))
     if var_texts and not spans:
         return None
@@ -359,10 +423,10 @@ def compare_items(u: Item, t: Item, known: Known, role: str = "whole") -> Match:
     if u.cut_start:
         if len(tc) < len(uc):
             return NO
-        return compare_tokens(uc, tc[len(tc) - len(uc):], known)
+        return compare_tokens(uc, tc[len(tc) - len(uc) :], known)
     if u.cut_end:
         if len(tc) >= len(uc):
-            m = compare_tokens(uc, tc[:len(uc)], known)
+            m = compare_tokens(uc, tc[: len(uc)], known)
             if m.ok:
                 return m
         if u.kind == t.kind and u.blocks and t.blocks and u.head:
@@ -414,7 +478,11 @@ class Evidence:
         names: dict[tuple[str, str], set[str]] = {}
         for kind, u, t in self.renames:
             names.setdefault((kind, u), set()).add(t)
-        conflicts = {u: f"{u} -> {' / '.join(sorted(ts))}" for (_, u), ts in sorted(names.items()) if len(ts) > 1}
+        conflicts = {
+            u: f"{u} -> {' / '.join(sorted(ts))}"
+            for (_, u), ts in sorted(names.items())
+            if len(ts) > 1
+        }
         renames = {k: next(iter(ts)) for k, ts in names.items() if len(ts) == 1}
         by_key: dict[tuple, set[str]] = {}
         first: dict[tuple, Rewrite] = {}
@@ -424,13 +492,17 @@ class Evidence:
         rewrites = []
         for key, temps in by_key.items():
             if len(temps) > 1:
-                conflicts[first[key].callee or first[key].const] = f"{first[key].show()} (and other rewrites of the same call)"
+                conflicts[first[key].callee or first[key].const] = (
+                    f"{first[key].show()} (and other rewrites of the same call)"
+                )
             else:
                 rewrites.append(first[key])
         return renames, sorted(rewrites, key=lambda r: r.show()), conflicts
 
 
-def align_blocks(ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 0) -> list[tuple[Item, Item, Match]]:
+def align_blocks(
+    ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 0
+) -> list[tuple[Item, Item, Match]]:
     """Pair the items of two blocks: an LCS on strong matches, then equal-sized gaps positionally."""
     us, ts = ub.code_items(), tb.code_items()
     n, m = len(us), len(ts)
@@ -462,7 +534,11 @@ def align_blocks(ub: Block, tb: Block, known: Known, ev: Evidence, depth: int = 
     out: list[tuple[Item, Item, Match]] = []
     # A single statement between two matches (block ends count when visible) is the same
     # statement re-expressed; so is the first visible one past the last match of a cut block.
-    bounds = ([(-1, -1)] if ub.open_line is not None else []) + pairs + ([(n, m)] if ub.close_line is not None else [])
+    bounds = (
+        ([(-1, -1)] if ub.open_line is not None else [])
+        + pairs
+        + ([(n, m)] if ub.close_line is not None else [])
+    )
     for (a, b), (c, d) in zip(bounds, bounds[1:], strict=False):
         if c - a == 2 and d - b == 2:
             mm = cmp(a + 1, b + 1)
@@ -514,8 +590,12 @@ def _replace(text: bytes, edits: list[tuple[int, int, str]]) -> bytes:
     return b"".join(out)
 
 
-def transform(lines: list[str], renames: dict[tuple[str, str], str], rewrites: list[Rewrite],
-              comment_renames: dict[str, str]) -> Transformed:
+def transform(
+    lines: list[str],
+    renames: dict[tuple[str, str], str],
+    rewrites: list[Rewrite],
+    comment_renames: dict[str, str],
+) -> Transformed:
     """Apply renames (identifiers, labels, fields) and learned rewrites to added lines."""
     if not lines:
         return Transformed((), (), ())
@@ -560,7 +640,7 @@ def transform(lines: list[str], renames: dict[tuple[str, str], str], rewrites: l
                     break
         data = _replace(data, redits)
     text = data.decode("utf-8", "replace").split("\n")
-    body = text[1:1 + len(lines)]
+    body = text[1 : 1 + len(lines)]
     # The synthetic head/tail of the fragment sit on their own lines; restore any prefix/suffix.
     return Transformed(tuple(body), tuple(sorted(used_names)), tuple(used_rw))
 

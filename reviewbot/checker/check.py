@@ -12,18 +12,20 @@ are.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 
 from reviewbot.checker.cfg import Builder, reachable
 from reviewbot.checker.flow import Context, Entry, Result, explore
-from reviewbot.checker.locate import Located, entry_pointers, locate, loop_iterators, loops
+from reviewbot.checker.locate import FoundBy, Located, entry_pointers, locate, loop_iterators, loops
 from reviewbot.checker.nearmiss import explain_loop, explain_vma
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.model.errors import SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.model.versions import KernelVersion
-from reviewbot.rules.spec import CheckSpec, Feature, Rule, Site
+from reviewbot.rules.spec import CheckKind, CheckSpec, Feature, Rule, Site
 
 # --- applicability --------------------------------------------------------------------
 
@@ -49,7 +51,7 @@ def applicability(feature: Feature | None, version: VersionInfo, units: list[Uni
         for name, ln in u.identifiers(feature.names).items():
             seen.setdefault(name, ln)
     if seen:
-        name = min(seen, key=seen.get)
+        name = min(seen, key=seen.__getitem__)
         return True, f"kernel version unknown; {name} at line {seen[name]} shows {feature.name} uffd-wp support"
     if inferred is not None and inferred >= since:
         return True, f"kernel version unknown; the source looks like >= {inferred.series}"
@@ -90,6 +92,7 @@ def entry_of(unit: Unit, fn: Function, loop: Node, spec: CheckSpec) -> Entry:
             iters = {syntax.text(a[0])}
     entry = Entry(frozenset(iters), frozenset(), spec.entry_readers)
     body = loop.child_by_field_name("body") or syntax.loop_macro_body(loop)
+    assert body is not None  # ``loops`` yields only loops with a body
     idx = unit.index(fn.node)
     writes = idx.within(idx.inits, body) + idx.within(idx.assigns, body)
     values: set[str] = set()
@@ -146,14 +149,15 @@ def _guard_text(call: Node) -> str:
 
 
 def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
+    """Decide a ``loop-bail`` check on the located function (see the module docstring)."""
     fn, unit = loc.function, loc.unit
-    base = dict(id=spec.id, site=site.id, function=fn.name, path=unit.path, title=spec.title)
-    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how == "fingerprint" else ""
+    result = partial(CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=spec.title)
+    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how is FoundBy.FINGERPRINT else ""
     hit = find_loop(unit, fn, spec)
     if hit is None:
         notes = _uncertainty(unit, fn, None, [])
-        return CheckResult(status=Status.MISSING, line=fn.start_line, uncertain=True,
-                           message=f"no loop over {spec.entry_type or 'entries'} found in {fn.name}(){found_by}" + _suffix(notes), **base)
+        return result(status=Status.MISSING, line=fn.start_line, uncertain=True,
+                           message=f"no loop over {spec.entry_type or 'entries'} found in {fn.name}(){found_by}" + _suffix(notes))
     loop, entry = hit
     ctx = Context(unit, spec.predicates, spec.vma_predicates, spec.assumptions, entry)
     graph = Builder(loop, unit.index(fn.node)).graph(fn.body)
@@ -171,13 +175,13 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             msg, line = miss.text, miss.line
         if spec.upstream:
             msg += f" (upstream fix: {spec.upstream})"
-        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
+        return result(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
     inside = [d for d in res.decisions if syntax.contains(loop, d.node)]
     before = [d for d in res.decisions if d.node.start_byte < loop.start_byte]
     chosen = min(inside or before or res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
-        return CheckResult(status=Status.PRESENT, line=syntax.line(loop), uncertain=True,
-                           message=f"no path completes a loop iteration in {fn.name}(){found_by}" + _suffix(notes), **base)
+        return result(status=Status.PRESENT, line=syntax.line(loop), uncertain=True,
+                           message=f"no path completes a loop iteration in {fn.name}(){found_by}" + _suffix(notes))
     call = chosen.deciders[0]
     name = syntax.callee(call)
     via = name if name not in spec.predicates and name not in spec.vma_predicates else None
@@ -191,8 +195,8 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         msg = f"{_guard_text(call)} at line {syntax.line(call)} bails out of the loop"
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
-    return CheckResult(status=Status.PRESENT, line=syntax.line(call), via=via, vma_level=vma_level,
-                       conditional=conditional, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
+    return result(status=Status.PRESENT, line=syntax.line(call), via=via, vma_level=vma_level,
+                       conditional=conditional, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
 
 
 # --- vma-bail -------------------------------------------------------------------------
@@ -213,16 +217,17 @@ def _action_holder(unit: Unit, fn: Function, actions: frozenset[str], depth: int
 
 
 def _callees(unit: Unit, fn: Function) -> set[str]:
-    return {syntax.callee(c) for c in unit.index(fn.node).calls} - {None}
+    return {name for c in unit.index(fn.node).calls if (name := syntax.callee(c)) is not None}
 
 
 def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
+    """Decide a ``vma-bail`` check at one site (see the module docstring)."""
     unit = loc.unit
     fn = _action_holder(unit, loc.function, site.actions)
-    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how == "fingerprint" else ""
+    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how is FoundBy.FINGERPRINT else ""
     if fn.name != loc.function.name:
         found_by += f" (in {fn.name}(), called by {loc.function.name}())"
-    base = dict(id=spec.id, site=site.id, function=fn.name, path=unit.path, title=f"{spec.title}: {site.title}")
+    result = partial(CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=f"{spec.title}: {site.title}")
     ctx = Context(unit, frozenset(), spec.predicates, {}, Entry())
     graph = Builder(None, unit.index(fn.node)).graph(fn.body)
     res = explore(graph, ctx, site.actions)
@@ -240,11 +245,11 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             msg, line = f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {syntax.callee(first)}() at line {syntax.line(first)}", syntax.line(first)
         else:
             msg, line = miss.text, miss.line
-        return CheckResult(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
+        return result(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
     chosen = min(res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
-        return CheckResult(status=Status.PRESENT, line=fn.start_line, uncertain=True,
-                           message=f"no action is reachable in {fn.name}()" + _suffix(notes), **base)
+        return result(status=Status.PRESENT, line=fn.start_line, uncertain=True,
+                           message=f"no action is reachable in {fn.name}()" + _suffix(notes))
     call = chosen.deciders[0]
     name = syntax.callee(call)
     via = name if name not in spec.predicates else None
@@ -253,8 +258,8 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     msg = f"{what} keeps uffd-wp VMAs out of the {site.title}"
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
-    return CheckResult(status=Status.PRESENT, line=syntax.line(call), via=via, conditional=conditional,
-                       uncertain=bool(notes), message=msg + found_by + _suffix(notes), **base)
+    return result(status=Status.PRESENT, line=syntax.line(call), via=via, conditional=conditional,
+                       uncertain=bool(notes), message=msg + found_by + _suffix(notes))
 
 
 def _suffix(notes: list[str]) -> str:
@@ -295,7 +300,7 @@ def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, r
                 ))
                 continue
             try:
-                r = check_loop(spec, site, loc) if spec.kind == "loop-bail" else check_vma(spec, site, loc)
+                r = check_loop(spec, site, loc) if spec.kind is CheckKind.LOOP_BAIL else check_vma(spec, site, loc)
             except RecursionError:  # pathological nesting: say we cannot tell
                 r = CheckResult(
                     id=spec.id, site=site.id, status=Status.MISSING, title=spec.title, function=loc.function.name,
@@ -361,3 +366,46 @@ def check_source(
             result = run_rule(rule, [full, *(extra_units or [])], version, path, ref)
         out.append(result)
     return out
+
+
+def functions_missing(checks: Sequence[CheckResult]) -> bool:
+    """Did an applicable check find no function? Then a rule's later paths are worth searching."""
+    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
+
+
+@dataclass(frozen=True)
+class PathsChecked:
+    """The verdict of :func:`check_first_present` and the later files it searched."""
+
+    result: FileResult
+    extra_paths: tuple[str, ...]  # later paths parsed for functions the first one lacks, in order
+
+
+def check_first_present(
+    read: Callable[[str], bytes | None], rule: Rule, version: VersionInfo, ref: str | None,
+    paths: Sequence[str] | None = None,
+) -> PathsChecked | None:
+    """Check ``rule`` on the first of its paths (or ``paths``) that ``read`` finds (None: absent).
+
+    Later paths are parsed and searched, in order, only while an applicable check has not
+    found its function (pre-4.8 trees keep khugepaged in mm/huge_memory.c). None when none of
+    the paths exists. A later path is read only when it is needed.
+    """
+    rest = iter(rule.paths if paths is None else paths)
+    first = next(((p, d) for p in rest if (d := read(p)) is not None), None)  # leaves ``rest`` after it
+    if first is None:
+        return None
+    path, data = first
+    (result,) = check_source(data, path, (rule,), version, ref=ref)
+    extra: list[Unit] = []
+    used: list[str] = []
+    for other_path in rest:
+        if not functions_missing(result.checks):
+            break
+        other = read(other_path)
+        if other is None:
+            continue
+        used.append(other_path)
+        extra.append(syntax.parse(other, other_path))
+        (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=extra)
+    return PathsChecked(result, tuple(used))

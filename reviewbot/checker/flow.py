@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from reviewbot.checker.cfg import Builder, Graph, N
+from reviewbot.checker.cfg import Builder, CfgNode, Graph
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
@@ -33,7 +34,14 @@ WRAPPERS = frozenset({"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON",
 CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
 _CONST = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
-Val = bool | int | str | None
+Val = bool | int | str | None  # a value in three-valued evaluation: None is "unknown"
+# Literals, not enums, for the tags below: they are compared in the exploration's inner loop.
+EntryRole = Literal["value", "iter"]  # how a call argument carries the entry into a helper
+Taken = Literal["then", "else", "case", "return"]  # the outcome a decision records
+ShapeTag = Literal["call", "un", "bin", "const", "var", "fwd", "none"]
+Shape = tuple[ShapeTag, *tuple[Any, ...]]  # (tag, operands...): see ``_compile``
+Env = dict[str, tuple[Val, Node | None]]  # flag variable -> (value, predicate call it came from)
+Assignment = tuple[str, Node | None]  # (variable, value expression or None for 'unknown')
 
 
 # --- the loop's current entry ---------------------------------------------------------
@@ -48,6 +56,7 @@ class Entry:
     readers: frozenset[str] = frozenset()
 
     def is_current(self, node: Node | None) -> bool:
+        """Does expression ``node`` denote the loop's current entry?"""
         node = syntax.unwrap(node)
         if node is None:
             return False
@@ -68,15 +77,16 @@ class Entry:
         return False
 
     def mentions(self, node: Node) -> bool:
+        """Does ``node`` name the entry's iterator or a value read from it?"""
         names = self.iters | self.values
         return any(n.type == "identifier" and syntax.text(n) in names for n in syntax.walk(node))
 
-    def role_of(self, node: Node) -> str | None:
+    def role_of(self, node: Node) -> EntryRole | None:
         """How an argument carries the entry into a helper: 'value', 'iter' or None."""
         if self.is_current(node):
             return "value"
-        node = syntax.unwrap(node)
-        if node is not None and node.type == "identifier" and syntax.text(node) in self.iters:
+        bare = syntax.unwrap(node)
+        if bare is not None and bare.type == "identifier" and syntax.text(bare) in self.iters:
             return "iter"
         return None
 
@@ -94,8 +104,8 @@ class Context:
     assume: dict[str, bool] = field(default_factory=dict)
     entry: Entry = field(default_factory=Entry)
     depth: int = 0
-    summaries: dict = field(default_factory=dict)  # shared memo across depths
-    _relevant: dict = field(default_factory=dict)
+    summaries: dict[tuple[str, tuple[EntryRole | None, ...]], Summary] = field(default_factory=dict)  # across depths
+    _relevant: dict[str, bool] = field(default_factory=dict)
 
     def relevant(self, name: str, depth: int = 0) -> bool:
         """Does ``name`` (defined here) test a predicate, directly or through helpers?"""
@@ -125,6 +135,7 @@ class Summary:
 
 
 def truth(v: Val, unit: Unit) -> bool | None:
+    """The truth of a value: nonzero, an ``-E...`` error code, or a nonzero enumerator."""
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, int):
@@ -137,6 +148,7 @@ def truth(v: Val, unit: Unit) -> bool | None:
 
 
 def same(a: Val, b: Val, unit: Unit) -> bool | None:
+    """Are two values equal (None: cannot tell)? Enumerators compare by value."""
     if a is None or b is None:
         return None
     a = unit.enum_values.get(a, a) if isinstance(a, str) else a
@@ -148,7 +160,7 @@ def same(a: Val, b: Val, unit: Unit) -> bool | None:
     return int(a) == int(b)
 
 
-def _compile(node: Node | None) -> tuple:
+def _compile(node: Node | None) -> Shape:
     """The evaluation-relevant shape of an expression (cached per node: conditions are
     evaluated once per explored state)."""
     node = syntax.unwrap(node)
@@ -208,7 +220,8 @@ class Evaluator:
             v = self._mentions[node.id] = self.ctx.entry.mentions(node)
         return v
 
-    def ev(self, node: Node | None, env: dict, masked: bool = False) -> Val:
+    def ev(self, node: Node | None, env: Env, masked: bool = False) -> Val:
+        """The value of expression ``node`` under ``env`` (None: unknown)."""
         if node is None:
             return None
         sh = self.shapes.get(node.id)
@@ -284,6 +297,7 @@ class Evaluator:
 def summarise(ctx: Context, name: str, call_args: list[Node]) -> Summary:
     """Summarise helper ``name`` called with ``call_args`` under the caller's assumptions."""
     fn = ctx.unit.function(name)
+    assert fn is not None  # callers summarise only helpers defined in the unit
     roles = tuple(ctx.entry.role_of(a) for a in call_args)
     key = (name, roles)
     if key in ctx.summaries:
@@ -319,13 +333,15 @@ class Decision:
     """A condition whose outcome the predicate decided on some path."""
 
     node: Node  # the condition / switch expression
-    taken: str  # "then", "else", "case"
+    taken: Taken
     deciders: tuple[Node, ...]  # predicate / helper calls it depended on
     configs: tuple[str, ...]
 
 
 @dataclass
 class Result:
+    """What an exploration reached: accepted iterations, actions, returns, and decisions."""
+
     accepted: list[Node] = field(default_factory=list)  # loop-next nodes reached
     actions: list[Node] = field(default_factory=list)  # action calls reached
     returns: list[tuple[Val, Node]] = field(default_factory=list)
@@ -334,9 +350,9 @@ class Result:
     complete: bool = True
 
 
-def _assignments(stmt: Node, reads: str) -> list[tuple[str, Node | None]]:
+def _assignments(stmt: Node, reads: str) -> list[Assignment]:
     """(variable, value expression or None for 'unknown') for each assignment in ``stmt``."""
-    out: list[tuple[str, Node | None]] = []
+    out: list[Assignment] = []
     todo = [stmt]
     while todo:
         n = todo.pop()
@@ -363,7 +379,7 @@ def _assignments(stmt: Node, reads: str) -> list[tuple[str, Node | None]]:
     return out
 
 
-def _apply(assigns: list[tuple[str, Node | None]], env: dict, ev: Evaluator) -> dict:
+def _apply(assigns: list[Assignment], env: Env, ev: Evaluator) -> Env:
     """Update flag variables for the assignments of one statement."""
     if not assigns:
         return env
@@ -379,7 +395,7 @@ def _apply(assigns: list[tuple[str, Node | None]], env: dict, ev: Evaluator) -> 
     return changed
 
 
-def _freeze(env: dict) -> tuple:
+def _freeze(env: Env) -> tuple[tuple[str, Val, int | None], ...]:
     if not env:
         return ()
     return tuple(sorted((k, v, o.id if o is not None else None) for k, (v, o) in env.items()))
@@ -390,13 +406,14 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
     res = Result()
     ev = Evaluator(ctx)
     seen: set[tuple[int, tuple]] = set()
-    queue: deque[tuple[N, dict]] = deque([(graph.entry, {})])
-    decided: set[tuple[int, str]] = set()
-    keep: list[dict] = []
+    queue: deque[tuple[CfgNode, Env]] = deque([(graph.entry, {})])
+    decided: set[tuple[int, Taken]] = set()
+    keep: list[Env] = []
 
     frozen: dict[int, tuple] = {}
 
-    def push(node: N | None, env: dict) -> None:
+    def push(node: CfgNode | None, env: Env) -> None:
+        """Queue ``node`` under ``env`` unless that state was seen."""
         # Skip statements that neither act nor assign a tracked variable: fewer states.
         while node is not None and node.kind == "stmt" and node.ast is not None and transparent(node.ast):
             node = node.succ
@@ -413,7 +430,7 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
             queue.append((node, env))
 
     hit_cache: dict[int, list[Node]] = {}
-    assign_cache: dict[int, list] = {}
+    assign_cache: dict[int, list[Assignment]] = {}
 
     def acting(ast: Node) -> list[Node]:
         """The action calls in a statement (cached: states revisit statements)."""
@@ -422,27 +439,31 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
             found = hit_cache[ast.id] = [c for c in syntax.calls(ast) if syntax.callee(c) in actions] if actions else []
         return found
 
-    def assigning(ast: Node) -> list:
+    def assigning(ast: Node) -> list[Assignment]:
+        """The tracked assignments in a statement (cached like ``acting``)."""
         assigns = assign_cache.get(ast.id)
         if assigns is None:
             assigns = assign_cache[ast.id] = _assignments(ast, graph.reads)
         return assigns
 
     def transparent(ast: Node) -> bool:
+        """A statement that neither acts nor assigns a tracked variable."""
         return not acting(ast) and not assigning(ast)
 
     def hits(ast: Node | None) -> None:
+        """Record the action calls in ``ast``."""
         if ast is not None:
             res.actions.extend(acting(ast))
 
-    def decide(node: N, value: Val, taken: str) -> None:
+    def decide(node: CfgNode, ast: Node, taken: Taken) -> None:
+        """Record a definite outcome of ``node`` (on ``ast``) if only the predicate made it definite."""
         before = len(ev.used)
-        masked = ev.ev(node.ast, env, masked=True)
+        masked = ev.ev(ast, env, masked=True)
         deciders = tuple(ev.used[before:])
         del ev.used[before:]
-        if masked is None and deciders and (node.ast.id, taken) not in decided:
-            decided.add((node.ast.id, taken))
-            res.decisions.append(Decision(node.ast, taken, deciders, node.configs))
+        if masked is None and deciders and (ast.id, taken) not in decided:
+            decided.add((ast.id, taken))
+            res.decisions.append(Decision(ast, taken, deciders, node.configs))
 
     while queue:
         if len(seen) > MAX_STATES:
@@ -455,17 +476,20 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
                 res.falls_off = True
             continue
         if k == "return":
-            hits(node.ast)
-            expr = node.ast.named_children[0] if node.ast.named_children else None
+            ast = node.ast
+            assert ast is not None  # return nodes are built from their statement
+            hits(ast)
+            expr = ast.named_children[0] if ast.named_children else None
             before = len(ev.used)
             val = ev.ev(expr, env) if expr is not None else None
-            res.returns.append((val, node.ast))
+            res.returns.append((val, ast))
             if val is not None and len(ev.used) > before:
                 deciders = tuple(ev.used[before:])
-                res.decisions.append(Decision(node.ast, "return", deciders, node.configs))
+                res.decisions.append(Decision(ast, "return", deciders, node.configs))
             continue
         if k == "nop":
             if node.accept:
+                assert node.ast is not None  # accepting nodes are built from their loop
                 res.accepted.append(node.ast)
             push(node.succ, env)
             continue
@@ -477,35 +501,37 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
             push(node.succ, _apply(assigning(node.ast), env, ev))
             continue
         if k == "cond":
-            if node.ast is None:
+            ast = node.ast
+            if ast is None:
                 if node.label == "forever":
                     push(node.succ, env)
                 else:
                     push(node.succ, env)
                     push(node.alt, env)
                 continue
-            hits(node.ast)
-            v = truth(ev.ev(node.ast, env), ctx.unit)
+            hits(ast)
+            v = truth(ev.ev(ast, env), ctx.unit)
             if v is None:
                 push(node.succ, env)
                 push(node.alt, env)
             else:
-                decide(node, v, "then" if v else "else")
+                decide(node, ast, "then" if v else "else")
                 push(node.succ if v else node.alt, env)
             continue
         if k == "switch":
-            hits(node.ast)
-            v = ev.ev(node.ast, env)
-            default = next((e for val, e in node.cases if val is None), node.succ)
-            if v is None:
+            ast = node.ast
+            hits(ast)
+            value = ev.ev(ast, env)
+            default = next((e for case, e in node.cases if case is None), node.succ)
+            if value is None or ast is None:  # (no expression evaluates to None too)
                 for _, e in node.cases:
                     push(e, env)
                 push(default, env)
                 continue
-            decide(node, v, "case")
+            decide(node, ast, "case")
             target = default
-            for val, e in node.cases:
-                if val is not None and same(v, ev.ev(val, env), ctx.unit):
+            for case, e in node.cases:
+                if case is not None and same(value, ev.ev(case, env), ctx.unit):
                     target = e
                     break
             push(target, env)

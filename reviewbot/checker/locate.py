@@ -9,17 +9,27 @@ reported under the new name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.rules.spec import Site
 
 
+class FoundBy(StrEnum):
+    """How :func:`locate` found a site's function."""
+
+    NAME = "name"  # one of the site's aliases
+    FINGERPRINT = "fingerprint"  # a function making all the calls of one fingerprint
+
+
 @dataclass(frozen=True)
 class Located:
+    """The function a site examines and where (which unit) and how it was found."""
+
     unit: Unit
     function: Function
-    how: str  # "name" | "fingerprint"
+    how: FoundBy
     fingerprint: tuple[str, ...] = ()
 
 
@@ -29,7 +39,7 @@ def locate(units: list[Unit], site: Site, exclude: frozenset[str]) -> Located | 
         for unit in units:
             fn = unit.function(name)
             if fn is not None:
-                return Located(unit, fn, "name")
+                return Located(unit, fn, FoundBy.NAME)
     callees: dict[tuple[int, int], set[str | None]] = {}  # per function, once for every fingerprint
 
     def calls_of(unit: Unit, fn: Function) -> set[str | None]:
@@ -46,7 +56,7 @@ def locate(units: list[Unit], site: Site, exclude: frozenset[str]) -> Located | 
                     continue
                 for fn in defs:
                     if not syntax.in_if0(fn.node) and want <= calls_of(unit, fn):
-                        return Located(unit, fn, "fingerprint", fp)
+                        return Located(unit, fn, FoundBy.FINGERPRINT, fp)
     return None
 
 

@@ -17,6 +17,8 @@ from reviewbot.ctree.syntax import Function, Node
 
 @dataclass(frozen=True)
 class NearMiss:
+    """A test that looks like a guard but is not one, worded for the message."""
+
     line: int
     text: str
     rank: int  # lower is nearer
@@ -75,7 +77,7 @@ def _enclosing(call: Node, scope: Node, ctx: Context, labels: dict[str, str]) ->
             cond = anc.child_by_field_name("condition")
             v = truth(ev.ev(cond, {}), ctx.unit)
             in_then = _in_field(anc, "consequence", child)
-            if (in_then and v is False) or (not in_then and v is True):
+            if cond is not None and ((in_then and v is False) or (not in_then and v is True)):
                 return f"is inside the {_branch_label(cond, ctx, labels)} branch, which present PTEs never enter"
             if v is None:
                 return f"is only reached when `{syntax.norm(cond)}`" if in_then else f"is only reached unless `{syntax.norm(cond)}`"
@@ -102,7 +104,8 @@ def explain_loop(
                 continue
             if not in_loop:
                 where = "before the loop" if call.start_byte < loop.start_byte else "after the loop"
-                extra = "" if ctx.entry.is_current((syntax.args(call) or [None])[0]) else " and tests another PTE"
+                call_args = syntax.args(call)
+                extra = "" if ctx.entry.is_current(call_args[0] if call_args else None) else " and tests another PTE"
                 misses.append(NearMiss(syntax.line(call), f"{what} is {where}{extra}", 3))
                 continue
             a = syntax.args(call)

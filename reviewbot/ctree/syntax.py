@@ -19,7 +19,7 @@ from functools import cache, cached_property
 from importlib import resources
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range, Tree
 
 from reviewbot.model.errors import RuleError
 
@@ -33,11 +33,25 @@ _TYPE_ARG = re.compile(rb"^(struct|union|enum|const|unsigned|signed)\b|^[a-z_][a
 
 STATEMENT_TYPES = frozenset(
     {
-        "expression_statement", "declaration", "if_statement", "for_statement",
-        "while_statement", "do_statement", "switch_statement", "case_statement",
-        "return_statement", "goto_statement", "break_statement", "continue_statement",
-        "labeled_statement", "compound_statement", "preproc_if", "preproc_ifdef",
-        "preproc_else", "preproc_elif", "ERROR",
+        "expression_statement",
+        "declaration",
+        "if_statement",
+        "for_statement",
+        "while_statement",
+        "do_statement",
+        "switch_statement",
+        "case_statement",
+        "return_statement",
+        "goto_statement",
+        "break_statement",
+        "continue_statement",
+        "labeled_statement",
+        "compound_statement",
+        "preproc_if",
+        "preproc_ifdef",
+        "preproc_else",
+        "preproc_elif",
+        "ERROR",
     }
 )
 
@@ -62,7 +76,7 @@ def text(node: Node | None) -> str:
     """The source text of a node ('' for None); undecodable bytes are replaced."""
     if node is None:
         return ""
-    return node.text.decode("utf-8", "replace")
+    return (node.text or b"").decode("utf-8", "replace")  # text is None only without source bytes
 
 
 def norm(node: Node | None) -> str:
@@ -111,6 +125,7 @@ def calls(node: Node) -> Iterator[Node]:
 
 
 def contains(outer: Node, inner: Node) -> bool:
+    """Does ``inner`` lie within ``outer`` (by byte range)?"""
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
@@ -128,9 +143,11 @@ def declarator_name(decl: Node | None) -> str | None:
 
 
 def is_pointer_declarator(decl: Node) -> bool:
-    while decl is not None and decl.type == "init_declarator":
-        decl = decl.child_by_field_name("declarator")
-    return decl is not None and decl.type == "pointer_declarator"
+    """Does ``decl`` (possibly with an initialiser) declare a pointer?"""
+    inner: Node | None = decl
+    while inner is not None and inner.type == "init_declarator":
+        inner = inner.child_by_field_name("declarator")
+    return inner is not None and inner.type == "pointer_declarator"
 
 
 def loop_macro_body(stmt: Node) -> Node | None:
@@ -166,14 +183,17 @@ class Function:
 
     @property
     def start_line(self) -> int:
+        """1-based line of the definition's start."""
         return line(self.node)
 
     @property
     def end_line(self) -> int:
+        """1-based line of the definition's end."""
         return self.node.end_point[0] + 1
 
 
-def _function_of(node: Node) -> Function | None:
+def function_of(node: Node) -> Function | None:
+    """The :class:`Function` a ``function_definition`` node defines (None: no name or body)."""
     decl = node.child_by_field_name("declarator")
     fdecl = decl
     while fdecl is not None and fdecl.type != "function_declarator":
@@ -185,7 +205,9 @@ def _function_of(node: Node) -> Function | None:
     if ident is None or ident.type != "identifier":
         return None
     plist = fdecl.child_by_field_name("parameters")
-    params = tuple(p for p in plist.named_children if p.type == "parameter_declaration") if plist else ()
+    params = (
+        tuple(p for p in plist.named_children if p.type == "parameter_declaration") if plist else ()
+    )
     return Function(text(ident), node, body, params)
 
 
@@ -197,14 +219,18 @@ def _benign(err: Node) -> bool:
         if parent is not None and parent.type == "expression_statement":
             return loop_macro_body(parent) is not None
         return False
-    body = err.text.strip()
+    body = (err.text or b"").strip()
     # __init, __read_mostly, __cold ... between type and name.
     if err.named_child_count <= 1 and ANNOTATION.match(body.decode("ascii", "replace")):
         return True
     # Macro arguments that are types or lock expressions: list_entry(p, struct page, lru),
     # __releases(&lock).
     anc = parent
-    while anc is not None and anc.type not in ("argument_list",) and anc.type in ("ERROR", "binary_expression", "comma_expression"):
+    while (
+        anc is not None
+        and anc.type not in ("argument_list",)
+        and anc.type in ("ERROR", "binary_expression", "comma_expression")
+    ):
         anc = anc.parent
     if anc is not None and anc.type == "argument_list":
         call = anc.parent
@@ -220,11 +246,12 @@ class Unit:
 
     data: bytes
     path: str
-    tree: object = field(repr=False)
+    tree: Tree = field(repr=False)
     partial: bool = False  # only some functions were parsed (see parse_functions)
 
     @cached_property
     def root(self) -> Node:
+        """The tree's root node."""
         return self.tree.root_node
 
     @cached_property
@@ -235,10 +262,14 @@ class Unit:
         while stack:
             n = stack.pop()
             if n.type == "function_definition":
-                f = _function_of(n)
+                f = function_of(n)
                 if f is not None:
                     out.setdefault(f.name, []).append(f)
-            elif n.type.startswith("preproc_") or n.type in ("ERROR", "linkage_specification", "declaration_list"):
+            elif n.type.startswith("preproc_") or n.type in (
+                "ERROR",
+                "linkage_specification",
+                "declaration_list",
+            ):
                 stack.extend(reversed(n.children))
         return out
 
@@ -269,7 +300,11 @@ class Unit:
 
     def errors_in(self, node: Node) -> list[Node]:
         """Non-benign parse errors overlapping ``node``."""
-        return [e for e in self.bad_errors if e.start_byte < node.end_byte and node.start_byte < e.end_byte]
+        return [
+            e
+            for e in self.bad_errors
+            if e.start_byte < node.end_byte and node.start_byte < e.end_byte
+        ]
 
     @cached_property
     def enum_values(self) -> dict[str, int]:
@@ -278,7 +313,9 @@ class Unit:
         stack = list(self.root.children)
         while stack:
             n = stack.pop()
-            if n.type in ("declaration", "type_definition", "enum_specifier") or n.type.startswith("preproc_"):
+            if n.type in ("declaration", "type_definition", "enum_specifier") or n.type.startswith(
+                "preproc_"
+            ):
                 stack.extend(n.children)
             if n.type != "enumerator_list":
                 continue
@@ -301,13 +338,19 @@ class Unit:
         found: dict[str, int] = {}
         if not names:
             return found
-        pattern = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+        pattern = re.compile(
+            rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b"
+        )
         for m in pattern.finditer(self.data):
             name = m.group(1).decode()
             if name in found:
                 continue
             node = self.root.descendant_for_byte_range(m.start(1), m.end(1))
-            if node is not None and node.type in ("identifier", "field_identifier", "type_identifier"):
+            if node is not None and node.type in (
+                "identifier",
+                "field_identifier",
+                "type_identifier",
+            ):
                 found[name] = line(node)
         return found
 
@@ -341,6 +384,7 @@ class Index:
 
     @classmethod
     def of(cls, node: Node) -> Index:
+        """Index the subtree of ``node`` with one pass of queries/structure.scm."""
         caps = QueryCursor(query("structure")).captures(node)
 
         def get(*names: str) -> tuple[Node, ...]:
@@ -353,9 +397,12 @@ class Index:
 
     def calls_in(self, node: Node) -> list[Node]:
         """Calls inside ``node`` (which must lie within the indexed subtree)."""
-        return [c for c in self.calls if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
+        return [
+            c for c in self.calls if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte
+        ]
 
     def within(self, items: tuple[Node, ...], node: Node) -> list[Node]:
+        """The ``items`` (one of this index's lists) inside ``node``."""
         return [c for c in items if node.start_byte <= c.start_byte and c.end_byte <= node.end_byte]
 
 
@@ -404,7 +451,9 @@ def config_conditions(node: Node, stop: Node | None = None) -> list[str]:
         if anc.type in ("preproc_ifdef", "preproc_if", "preproc_elif"):
             cond = anc.child_by_field_name("name") or anc.child_by_field_name("condition")
             alt = anc.child_by_field_name("alternative")
-            negated = anc.type == "preproc_ifdef" and anc.children and anc.children[0].type == "#ifndef"
+            negated = (
+                anc.type == "preproc_ifdef" and anc.children and anc.children[0].type == "#ifndef"
+            )
             in_alt = alt is not None and contains(alt, child)
             label = text(cond)
             if negated != in_alt:
@@ -413,7 +462,6 @@ def config_conditions(node: Node, stop: Node | None = None) -> list[str]:
                 out.append(label)
         child, anc = anc, anc.parent
     return out
-
 
 
 # --- partial parsing --------------------------------------------------------------------
@@ -425,7 +473,9 @@ def config_conditions(node: Node, stop: Node | None = None) -> list[str]:
 # and callers verify that every function they need came out whole, or parse the whole file.
 
 _ENUM_BLOCK = re.compile(rb"^(?:typedef\s+)?enum\b[^;{\n]*\{.*?^\}[^\n]*;", re.M | re.S)
-_DEF_HEAD = re.compile(rb"^(?P<head>[A-Za-z_][^\n;{}()=#]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
+_DEF_HEAD = re.compile(
+    rb"^(?P<head>[A-Za-z_][^\n;{}()=#]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\(", re.M
+)
 
 
 def definitions(data: bytes) -> dict[str, tuple[int, int]]:
@@ -446,13 +496,17 @@ def definitions(data: bytes) -> dict[str, tuple[int, int]]:
         if close < 0:
             return out
         start = m.start()
-        if m.group("head") is None and start > 0:  # "static int\nname(": the type is on the line before
+        if (
+            m.group("head") is None and start > 0
+        ):  # "static int\nname(": the type is on the line before
             start = data.rfind(b"\n", 0, start - 1) + 1
         out.setdefault(m.group("name").decode(), (start, close + 2))
         pos = close + 2
 
 
-def parse_functions(data: bytes, path: str, names: set[str], markers: set[str], depth: int = 3) -> Unit | None:
+def parse_functions(
+    data: bytes, path: str, names: set[str], markers: set[str], depth: int = 3
+) -> Unit | None:
     """Parse only the definitions of ``names`` and of helpers they call that mention ``markers``.
 
     A helper is followed when its text mentions a marker (the rule's predicates) or another
@@ -474,7 +528,7 @@ def parse_functions(data: bytes, path: str, names: set[str], markers: set[str], 
             at = data.find(needle)
             while at >= 0:
                 i = bisect.bisect_right(starts, at) - 1
-                before = data[at - 1:at]
+                before = data[at - 1 : at]
                 if i >= 0 and at < order[i][1][1] and not (before.isalnum() or before == b"_"):
                     out.add(order[i][0])
                 at = data.find(needle, at + 1)
@@ -492,10 +546,12 @@ def parse_functions(data: bytes, path: str, names: set[str], markers: set[str], 
     # Helpers: relevant definitions called (textually) from a wanted function, transitively.
     frontier = set(wanted)
     while frontier and relevant - wanted:
-        chunks = [data[defs[f][0]:defs[f][1]] for f in frontier]
+        chunks = [data[defs[f][0] : defs[f][1]] for f in frontier]
         frontier = {h for h in relevant - wanted if any(h.encode() + b"(" in c for c in chunks)}
         wanted |= frontier
-    spans = sorted({defs[n] for n in wanted} | {(m.start(), m.end()) for m in _ENUM_BLOCK.finditer(data)})
+    spans = sorted(
+        {defs[n] for n in wanted} | {(m.start(), m.end()) for m in _ENUM_BLOCK.finditer(data)}
+    )
     merged: list[tuple[int, int]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:

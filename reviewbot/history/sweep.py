@@ -14,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reviewbot.checker.check import applicability, check_source
-from reviewbot.ctree.syntax import Unit, parse
+from reviewbot.checker.check import (
+    applicability,
+    check_first_present,
+    functions_missing,
+)
 from reviewbot.git.repository import RefEntry, Repository, Revision
 from reviewbot.history.refs import name_version, tag_version
 from reviewbot.model.errors import RepoError, SourceError
@@ -58,18 +61,11 @@ def check_ref(
     out: list[FileResult] = []
     for rule in rules:
         candidates = paths or list(rule.paths)
-        present = [(p, data) for p in candidates if (data := repo.blob(rev, p)) is not None]
-        if not present:
+        blobs = {p: repo.blob(rev, p) for p in candidates}
+        checked = check_first_present(blobs.get, rule, version, rev.name, candidates)
+        if checked is None:
             raise RepoError(f"none of {', '.join(candidates)} exists at {rev.name}")
-        path, data = present[0]
-        (result,) = check_source(data, path, (rule,), version, ref=rev.name)
-        extra: list[Unit] = []
-        for other_path, other in present[1:]:
-            if not _needs_more(result.checks):
-                break
-            extra.append(parse(other, other_path))
-            (result,) = check_source(data, path, (rule,), version, ref=rev.name, extra_units=extra)
-        out.append(result)
+        out.append(checked.result)
     return out
 
 
@@ -125,11 +121,6 @@ _ALL = VersionInfo("9999.0.0", "makefile", "every feature applies")
 _NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
 
 
-def _needs_more(checks: tuple[CheckResult, ...]) -> bool:
-    """A function of the rule was found nowhere yet: look into the rule's next file too."""
-    return any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in checks)
-
-
 class _Engine:
     """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
 
@@ -155,19 +146,11 @@ class _Engine:
 
     def _run(self, rule: Rule, present: Present, version: VersionInfo, ref: str) -> tuple[FileResult, list[tuple[str, str]]]:
         """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
-        path, blob = present[0]
-        data = self.data(blob)
-        (result,) = check_source(data, path, (rule,), version, ref=ref)
-        extras: list[tuple[str, str]] = []
-        units: list[Unit] = []
-        for other_path, other_blob in present[1:]:
-            if not _needs_more(result.checks):
-                break
-            extras.append((other_path, other_blob))
-            units.append(parse(self.data(other_blob), other_path))
-            (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=units)
+        blobs = dict(present)
+        checked = check_first_present(lambda p: self.data(blobs[p]), rule, version, ref, [p for p, _ in present])
+        assert checked is not None  # every path in ``present`` exists
         self.checked += 1
-        return result, extras
+        return checked.result, [(p, blobs[p]) for p in checked.extra_paths]
 
     def checks(
         self, rule: Rule, present: Present, mode: str, version: VersionInfo, ref: str,
@@ -185,7 +168,7 @@ class _Engine:
             checks, extras, inferred = hit
             k = len(extras)
             # Valid when it used the same extra files this ref has, and would not have used more.
-            if extras == extras_now[:k] and (k == len(extras_now) or not _needs_more(checks)):
+            if extras == extras_now[:k] and (k == len(extras_now) or not functions_missing(checks)):
                 self._memo[key] = hit
                 return checks, inferred
         if mode == "all":

@@ -26,8 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reviewbot.checker.check import check_source
-from reviewbot.ctree.syntax import parse
+from reviewbot.checker.check import check_first_present
 from reviewbot.diffs.patches import ApplyFailure, FilePatch, Mail, apply_file, read_mails
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
@@ -112,18 +111,8 @@ def check_blobs(blobs: Blobs, rule: Rule, version: VersionInfo, label: str | Non
     The first of the rule's paths that exists is checked; later ones are searched only for
     functions not found in it. None when none of the rule's files exists.
     """
-    present = [(p, d) for p in rule.paths if (d := blobs.get(p)) is not None]
-    if not present:
-        return None
-    path, data = present[0]
-    (result,) = check_source(data, path, (rule,), version, ref=label)
-    extra = []
-    for other_path, other in present[1:]:
-        if not any(c.function is None and c.status is not Status.NOT_APPLICABLE for c in result.checks):
-            break
-        extra.append(parse(other, other_path))
-        (result,) = check_source(data, path, (rule,), version, ref=label, extra_units=extra)
-    return result
+    checked = check_first_present(blobs.get, rule, version, label)
+    return checked.result if checked is not None else None
 
 
 def compare(rule: str, before: FileResult | None, after: FileResult | None) -> list[Change]:

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from reviewbot.model.errors import RuleError
 from reviewbot.model.versions import KernelVersion
 
-KINDS = ("loop-bail", "vma-bail")
+
+class CheckKind(StrEnum):
+    """How a check decides a guard (the ``kind`` key of a rule file's check)."""
+
+    LOOP_BAIL = "loop-bail"
+    VMA_BAIL = "vma-bail"
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,10 @@ class Site:
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """One check of a rule: its kind, the predicate spellings, the sites it examines."""
+
     id: str
-    kind: str
+    kind: CheckKind
     title: str
     description: str
     feature: Feature | None
@@ -71,22 +80,26 @@ class CheckSpec:
 
     @property
     def assumptions(self) -> dict[str, bool]:
+        """What the loop's entry makes of other tests: ``{"pte_present": True, ...}``."""
         return dict(self.assume)
 
     @property
     def branch_labels(self) -> dict[str, str]:
+        """How to name a branch present entries never enter, by the test leading into it."""
         return dict(self.branches)
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule file: where the code lives, its name groups, features, markers and checks."""
+
     id: str
     version: int
     title: str
     help: str
     help_uri: str
     paths: tuple[str, ...]
-    names: dict
+    names: dict[str, tuple[str, ...]]
     features: tuple[Feature, ...]
     markers: tuple[tuple[str, KernelVersion], ...]
     checks: tuple[CheckSpec, ...]
@@ -97,10 +110,11 @@ class Rule:
 
     @property
     def all_functions(self) -> frozenset[str]:
+        """Every function name (alias) any check's sites examine."""
         return frozenset(f for c in self.checks for s in c.sites for f in s.functions)
 
 
-def _req(table: dict, key: str, where: str, typ: type | tuple = str):
+def _req(table: dict, key: str, where: str, typ: type | tuple[type, ...] = str) -> Any:
     if key not in table:
         raise RuleError(f"{where}: missing key {key!r}")
     val = table[key]
@@ -109,7 +123,7 @@ def _req(table: dict, key: str, where: str, typ: type | tuple = str):
     return val
 
 
-def _strs(val, where: str) -> tuple[str, ...]:
+def _strs(val: object, where: str) -> tuple[str, ...]:
     if isinstance(val, str):
         val = [val]
     if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
@@ -117,16 +131,14 @@ def _strs(val, where: str) -> tuple[str, ...]:
     return tuple(val)
 
 
-def _version(val, where: str) -> KernelVersion | None:
-    if val is None:
-        return None
+def _version(val: object, where: str) -> KernelVersion:
     v = KernelVersion.try_parse(str(val))
     if v is None:
         raise RuleError(f"{where}: {val!r} is not a kernel version")
     return v
 
 
-def _names(ref, names: dict[str, tuple[str, ...]], where: str) -> frozenset[str]:
+def _names(ref: object, names: dict[str, tuple[str, ...]], where: str) -> frozenset[str]:
     """Resolve a reference to [names] groups (a group name or list of names/groups)."""
     out: set[str] = set()
     for item in _strs(ref, where):
@@ -161,7 +173,8 @@ def parse_rule(data: dict, origin: str) -> Rule:
     for fname, ft in data.get("features", {}).items():
         fw = f"{where}: features.{fname}"
         evidence = tuple((_req(e, "path", fw), _req(e, "define", fw)) for e in ft.get("evidence", []))
-        features.append(Feature(fname, _version(ft.get("since"), fw), evidence, _names(ft.get("names", []), names, fw)))
+        since = _version(ft["since"], fw) if ft.get("since") is not None else None
+        features.append(Feature(fname, since, evidence, _names(ft.get("names", []), names, fw)))
     by_feature = {f.name: f for f in features}
     markers = tuple((_req(m, "name", where), _version(_req(m, "since", where), where)) for m in data.get("markers", []))
     checks = []
@@ -169,9 +182,11 @@ def parse_rule(data: dict, origin: str) -> Rule:
     for i, ct in enumerate(_req(data, "checks", where, list)):
         cw = f"{where}: checks[{i}]"
         cid = _req(ct, "id", cw)
-        kind = _req(ct, "kind", cw)
-        if kind not in KINDS:
-            raise RuleError(f"{cw}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        kind_text = _req(ct, "kind", cw)
+        try:
+            kind = CheckKind(kind_text)
+        except ValueError:
+            raise RuleError(f"{cw}: unknown kind {kind_text!r} (known: {', '.join(CheckKind)})") from None
         if cid in seen:
             raise RuleError(f"{cw}: duplicate check id {cid!r}")
         seen.add(cid)
@@ -180,7 +195,7 @@ def parse_rule(data: dict, origin: str) -> Rule:
             feature = by_feature.get(ct["feature"])
             if feature is None:
                 raise RuleError(f"{cw}: unknown feature {ct['feature']!r}")
-        if kind == "vma-bail":
+        if kind is CheckKind.VMA_BAIL:
             sites = tuple(_site(s, f"{cw}.sites[{j}]") for j, s in enumerate(_req(ct, "sites", cw, list)))
             if any(not s.actions for s in sites):
                 raise RuleError(f"{cw}: every vma-bail site needs a non-empty 'actions' list")
@@ -260,6 +275,7 @@ def builtin_rules() -> tuple[Rule, ...]:
 
 
 def get_rule(rule_id: str) -> Rule:
+    """The built-in rule ``rule_id``; an unknown id is a :class:`RuleError` naming the known ones."""
     for r in builtin_rules():
         if r.id == rule_id:
             return r
