@@ -56,9 +56,15 @@ def in_process(files: list[Path], version: str | None, runs: int) -> tuple[float
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--kernel-file", type=Path, default=Path("/work/realkernel/linux-source-6.1/mm/khugepaged.c"))
+    ap.add_argument(
+        "--kernel-file",
+        type=Path,
+        default=Path("/work/realkernel/linux-source-6.1/mm/khugepaged.c"),
+    )
     args = ap.parse_args()
     spatch = shutil.which("spatch")
     reviewbot = shutil.which("reviewbot") or str(Path(sys.executable).parent / "reviewbot")
@@ -69,7 +75,18 @@ def main() -> int:
     for _ in range(args.runs):
         rb.append(wall([reviewbot, "check", *map(str, files), "--format", "json"]))
         if spatch:
-            sp.append(wall([spatch, "--very-quiet", "--sp-file", str(COCCI), "--dir", str(ROOT / "fixtures")]))
+            sp.append(
+                wall(
+                    [
+                        spatch,
+                        "--very-quiet",
+                        "--sp-file",
+                        str(COCCI),
+                        "--dir",
+                        str(ROOT / "fixtures"),
+                    ]
+                )
+            )
     per_all, lines_all = in_process(files, "6.1.20", args.runs)
     per_unknown, _ = in_process(files, None, args.runs)
     eras = sorted((ROOT / "fixtures" / "eras").glob("*.c"))
@@ -79,32 +96,57 @@ def main() -> int:
     if args.kernel_file.is_file():
         t, ln = in_process([args.kernel_file], "6.1.176", max(args.runs, 15))
         tu, _ = in_process([args.kernel_file], None, max(args.runs, 15))
-        sp_real = statistics.median(wall([spatch, "--very-quiet", "--sp-file", str(COCCI), str(args.kernel_file)]) for _ in range(args.runs)) if spatch else None
+        sp_real = (
+            statistics.median(
+                wall([spatch, "--very-quiet", "--sp-file", str(COCCI), str(args.kernel_file)])
+                for _ in range(args.runs)
+            )
+            if spatch
+            else None
+        )
         real = (t, tu, ln, sp_real)
 
     cpu = platform.processor() or platform.machine()
     print(f"### `reviewbot check` vs Coccinelle — {time.strftime('%Y-%m-%d')}\n")
-    print(f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
-          f"spatch {'present' if spatch else 'absent'}. Command: `python bench/check_bench.py --runs {args.runs}`. "
-          f"Medians of {args.runs} alternating runs.\n")
+    print(
+        f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
+        f"spatch {'present' if spatch else 'absent'}. Command: `python bench/check_bench.py --runs {args.runs}`. "
+        f"Medians of {args.runs} alternating runs.\n"
+    )
     print("| measurement | reviewbot | spatch | ratio (spatch / reviewbot) |")
     print("|---|---|---|---|")
     rbm = statistics.median(rb)
     spm = statistics.median(sp) if sp else None
-    print(f"| all {len(files)} fixture files ({n_lines} lines), one process, wall | {rbm * 1000:.0f} ms | "
-          + (f"{spm * 1000:.0f} ms | {spm / rbm:.1f}× |" if spm else "n/a | n/a |"))
-    print(f"| same, in-process after start-up (version known) | {per_all * 1000:.1f} ms "
-          f"({per_all / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
-    print(f"| same, in-process, version unknown (full parse) | {per_unknown * 1000:.1f} ms "
-          f"({per_unknown / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
-    print(f"| the {len(eras)} era files only ({lines_eras} lines), in-process, version known | {per_eras * 1000:.1f} ms "
-          f"({per_eras / len(eras) * 1000:.2f} ms per file, {per_eras / lines_eras * 3000 * 1000:.2f} ms per 3,000 lines) | | |")
+    print(
+        f"| all {len(files)} fixture files ({n_lines} lines), one process, wall | {rbm * 1000:.0f} ms | "
+        + (f"{spm * 1000:.0f} ms | {spm / rbm:.1f}× |" if spm else "n/a | n/a |")
+    )
+    print(
+        f"| same, in-process after start-up (version known) | {per_all * 1000:.1f} ms "
+        f"({per_all / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |"
+    )
+    print(
+        f"| same, in-process, version unknown (full parse) | {per_unknown * 1000:.1f} ms "
+        f"({per_unknown / lines_all * 3000 * 1000:.2f} ms per 3,000 lines) | | |"
+    )
+    print(
+        f"| the {len(eras)} era files only ({lines_eras} lines), in-process, version known | {per_eras * 1000:.1f} ms "
+        f"({per_eras / len(eras) * 1000:.2f} ms per file, {per_eras / lines_eras * 3000 * 1000:.2f} ms per 3,000 lines) | | |"
+    )
     if real:
         t, tu, ln, sp_real = real
-        print(f"| real mm/khugepaged.c 6.1.176 ({ln} lines), in-process, version known | {t * 1000:.2f} ms "
-              f"({t / ln * 3000 * 1000:.2f} ms per 3,000 lines) | "
-              + (f"{sp_real * 1000:.0f} ms (whole process) | {sp_real / t:.0f}× |" if sp_real else "n/a | |"))
-        print(f"| real mm/khugepaged.c, in-process, version unknown (full parse) | {tu * 1000:.2f} ms | | |")
+        print(
+            f"| real mm/khugepaged.c 6.1.176 ({ln} lines), in-process, version known | {t * 1000:.2f} ms "
+            f"({t / ln * 3000 * 1000:.2f} ms per 3,000 lines) | "
+            + (
+                f"{sp_real * 1000:.0f} ms (whole process) | {sp_real / t:.0f}× |"
+                if sp_real
+                else "n/a | |"
+            )
+        )
+        print(
+            f"| real mm/khugepaged.c, in-process, version unknown (full parse) | {tu * 1000:.2f} ms | | |"
+        )
     return 0
 
 

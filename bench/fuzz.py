@@ -38,22 +38,30 @@ def main() -> None:
         report = Path(tmp) / "fuzz.json"
         env = {**os.environ, "REVIEWBOT_FUZZ_REPORT": str(report)}
         t = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"], cwd=ROOT, env=env)
+        p = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_fuzz.py"],
+            cwd=ROOT,
+            env=env,
+        )
         wall = time.perf_counter() - t
         if p.returncode != 0:
             raise SystemExit("the fuzz tests failed")
         doc = json.loads(report.read_text())
     print(f"### Fuzzing the parsers and the CLI — {time.strftime('%Y-%m-%d')}\n")
-    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}. "
-          "Command: `python bench/fuzz.py` (runs `pytest tests/test_fuzz.py`, seeded, deterministic).\n")
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}. "
+        "Command: `python bench/fuzz.py` (runs `pytest tests/test_fuzz.py`, seeded, deterministic).\n"
+    )
     print("| target | inputs | seconds |")
     print("|---|---|---|")
     for key, n in doc["counts"].items():
         print(f"| {WHAT.get(key, key)} | {n:,} | {doc['seconds'][key]:.1f} |")
     print(f"| **total** | **{doc['total']:,}** | **{wall:.1f}** (whole pytest run, wall) |")
-    print("\nContract checked on every input: parsers return or raise a `ReviewbotError`; the CLI exits "
-          "0/1/2, never with a traceback or an internal error, with exactly one `reviewbot: error:` line on 2; "
-          "the repository `sendemail-validate` ran against 400 times is byte-identical afterwards.")
+    print(
+        "\nContract checked on every input: parsers return or raise a `ReviewbotError`; the CLI exits "
+        "0/1/2, never with a traceback or an internal error, with exactly one `reviewbot: error:` line on 2; "
+        "the repository `sendemail-validate` ran against 400 times is byte-identical afterwards."
+    )
 
 
 if __name__ == "__main__":

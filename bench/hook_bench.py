@@ -34,11 +34,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GUARD = b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
+GUARD = (
+    b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
+)
 
 
-def git(repo: Path, *args: str, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=check, input=stdin)
+def git(
+    repo: Path, *args: str, check: bool = True, stdin: bytes | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, check=check, input=stdin
+    )
 
 
 def build(repo: Path, files: int, kernel_dir: Path | None) -> None:
@@ -48,7 +54,9 @@ def build(repo: Path, files: int, kernel_dir: Path | None) -> None:
     git(repo.parent, "init", "-q", "-b", "master", str(repo))
     tree: dict[str, bytes] = {}
     for i in range(files):
-        tree[f"drivers/fill/d{i // 200:03d}/f{i:05d}.c"] = f"/* filler {i} */\nint filler_{i};\n".encode()
+        tree[f"drivers/fill/d{i // 200:03d}/f{i:05d}.c"] = (
+            f"/* filler {i} */\nint filler_{i};\n".encode()
+        )
     if kernel_dir is not None:
         for p in kernel_dir.rglob("*"):
             if p.is_file():
@@ -57,7 +65,11 @@ def build(repo: Path, files: int, kernel_dir: Path | None) -> None:
         tree["mm/khugepaged.c"] = fixture_text("v6.1.26.c")
         tree["Makefile"] = makefile("6.1.26")
         tree["include/uapi/linux/userfaultfd.h"] = uapi_header("6.1.26")
-    out = [b"commit refs/heads/master\n", b"committer Bench <bench@example.org> 1600000000 +0000\n", b"data 5\nbase\n"]
+    out = [
+        b"commit refs/heads/master\n",
+        b"committer Bench <bench@example.org> 1600000000 +0000\n",
+        b"data 5\nbase\n",
+    ]
     for path, data in sorted(tree.items()):
         out.append(f"M 100644 inline {path}\n".encode())
         out.append(b"data %d\n%s\n" % (len(data), data))
@@ -83,18 +95,29 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="reviewbot-hook-bench-"))
     env_keep = dict(os.environ)
     try:
-        os.environ.update({
-            "GIT_CONFIG_GLOBAL": str(tmp / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
-        })
+        os.environ.update(
+            {
+                "GIT_CONFIG_GLOBAL": str(tmp / "gitconfig"),
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_AUTHOR_NAME": "Bench",
+                "GIT_AUTHOR_EMAIL": "bench@example.org",
+                "GIT_COMMITTER_NAME": "Bench",
+                "GIT_COMMITTER_EMAIL": "bench@example.org",
+            }
+        )
         repo = tmp / "linux"
         build(repo, args.files, kernel_dir)
         entries = len(git(repo, "ls-files", "-z").stdout.split(b"\0")) - 1
-        subprocess.run([sys.executable, "-m", "reviewbot", "hook", "install", "--repo", str(repo)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "reviewbot", "hook", "install", "--repo", str(repo)],
+            check=True,
+            capture_output=True,
+        )
         src = repo / "mm" / "khugepaged.c"
         other = repo / "drivers" / "fill" / "d000" / "f00000.c"
-        samples: dict[str, list[float]] = {k: [] for k in ("other-hook", "other-noverify", "guarded-hook", "guarded-noverify")}
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("other-hook", "other-noverify", "guarded-hook", "guarded-noverify")
+        }
         for n in range(args.runs + 1):  # round 0 warms the page cache and is dropped
             round_times = {}
             for key, path in (("other", other), ("guarded", src)):
@@ -128,20 +151,30 @@ def main() -> None:
     extra_guarded = med["guarded-hook"] - med["guarded-noverify"]
     source = f"real mm/khugepaged.c from {kernel_dir}" if kernel_dir else "the v6.1.26 fixture"
     print(f"### pre-commit hook overhead — {time.strftime('%Y-%m-%d')}\n")
-    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-          f"git {git(Path('.'), '--version').stdout.decode().split()[-1]}. Command: `python bench/hook_bench.py --runs {args.runs} --files {args.files}`. "
-          f"Repository: {entries} index entries, {source}. Medians of {args.runs} alternating rounds; "
-          "peer: `git commit --no-verify` in the same rounds.\n")
+    print(
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"git {git(Path('.'), '--version').stdout.decode().split()[-1]}. Command: `python bench/hook_bench.py --runs {args.runs} --files {args.files}`. "
+        f"Repository: {entries} index entries, {source}. Medians of {args.runs} alternating rounds; "
+        "peer: `git commit --no-verify` in the same rounds.\n"
+    )
     print("| commit | with the hook | --no-verify | extra (target) |")
     print("|---|---|---|---|")
-    print(f"| touches no guarded file | {med['other-hook']:.1f} ms | {med['other-noverify']:.1f} ms | "
-          f"**{extra_other:.1f} ms** (< 100 ms) |")
-    print(f"| harmless edit of mm/khugepaged.c | {med['guarded-hook']:.1f} ms | {med['guarded-noverify']:.1f} ms | "
-          f"**{extra_guarded:.1f} ms** (< 500 ms) |")
+    print(
+        f"| touches no guarded file | {med['other-hook']:.1f} ms | {med['other-noverify']:.1f} ms | "
+        f"**{extra_other:.1f} ms** (< 100 ms) |"
+    )
+    print(
+        f"| harmless edit of mm/khugepaged.c | {med['guarded-hook']:.1f} ms | {med['guarded-noverify']:.1f} ms | "
+        f"**{extra_guarded:.1f} ms** (< 500 ms) |"
+    )
     if blocked:
         print(f"| drops the isolate guard (refused) | {statistics.median(blocked):.1f} ms | | |")
     spread = {k: (min(v), max(v)) for k, v in samples.items()}
-    print("\nMin–max per series: " + ", ".join(f"{k} {a:.0f}–{b:.0f} ms" for k, (a, b) in spread.items()) + ".")
+    print(
+        "\nMin–max per series: "
+        + ", ".join(f"{k} {a:.0f}–{b:.0f} ms" for k, (a, b) in spread.items())
+        + "."
+    )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ Cc: <stable@vger.kernel.org>
 def isolate_pre(src: str) -> str:
     i = src.index("__collapse_huge_page_isolate(struct vm_area_struct")
     j = src.index(GUARD, i)
-    return src[:j] + src[j + len(GUARD):]
+    return src[:j] + src[j + len(GUARD) :]
 
 
 def mutations(src: str) -> dict[str, tuple[str, str]]:
@@ -52,25 +52,39 @@ def mutations(src: str) -> dict[str, tuple[str, str]]:
     out = {"isolate guard removed": (isolate_pre(src), "isolate")}
     i = src.index("__collapse_huge_page_isolate(struct vm_area_struct")
     j = src.index(GUARD, i)
-    out["isolate guard continues"] = (src[:j] + "\t\tif (pte_uffd_wp(pteval))\n\t\t\tcontinue;\n" + src[j + len(GUARD):], "isolate")
-    out["isolate guard only sets result"] = (src[:j] + "\t\tif (pte_uffd_wp(pteval))\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n" + src[j + len(GUARD):], "isolate")
+    out["isolate guard continues"] = (
+        src[:j] + "\t\tif (pte_uffd_wp(pteval))\n\t\t\tcontinue;\n" + src[j + len(GUARD) :],
+        "isolate",
+    )
+    out["isolate guard only sets result"] = (
+        src[:j]
+        + "\t\tif (pte_uffd_wp(pteval))\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n"
+        + src[j + len(GUARD) :],
+        "isolate",
+    )
     for name in ("hpage_collapse_scan_pmd(struct", "khugepaged_scan_pmd(struct"):
         if name in src:
             k = src.index("\t\tif (pte_uffd_wp(pteval)) {", src.index(name))
             end = src.index("\t\t}\n", src.index("goto out_unmap;", k)) + 4
             out["scan guard removed"] = (src[:k] + src[end:], "scan")
             break
-    for old in ("\tif (userfaultfd_wp(vma))\n\t\treturn SCAN_PTE_UFFD_WP;\n", "\tif (userfaultfd_wp(vma))\n\t\treturn;\n"):
+    for old in (
+        "\tif (userfaultfd_wp(vma))\n\t\treturn SCAN_PTE_UFFD_WP;\n",
+        "\tif (userfaultfd_wp(vma))\n\t\treturn;\n",
+    ):
         if old in src:
-            out["collapse-site check negated"] = (src.replace(old, old.replace("(userfaultfd_wp", "(!userfaultfd_wp"), 1), "file")
+            out["collapse-site check negated"] = (
+                src.replace(old, old.replace("(userfaultfd_wp", "(!userfaultfd_wp"), 1),
+                "file",
+            )
     return out
 
 
 def main() -> int:
     from reviewbot.checker.check import check_source
     from reviewbot.model.results import VersionInfo
-    from reviewbot.rules.spec import builtin_rules
     from reviewbot.model.versions import version_from_makefile
+    from reviewbot.rules.spec import builtin_rules
 
     trees = [Path(a) for a in sys.argv[1:]]
     if not trees:
@@ -90,11 +104,15 @@ def main() -> int:
         base = ", ".join(f"{c.key} {c.status}" for c in r.checks)
         rows.append(f"| {v} | {src.count(chr(10))} | {base} | {ms:.1f} ms |")
         for name, (mutated, check_id) in mutations(src).items():
-            (m,) = check_source(mutated.encode(), "mm/khugepaged.c", rules, VersionInfo(v, "makefile"))
+            (m,) = check_source(
+                mutated.encode(), "mm/khugepaged.c", rules, VersionInfo(v, "makefile")
+            )
             turned = sorted({c.key for c in m.checks if str(c.status) == "missing"})
             ok = turned and all(k.split("/")[0] == check_id for k in turned)
             why = next(c.message for c in m.checks if str(c.status) == "missing") if turned else "-"
-            rows.append(f"| {v} | | {name}: {'ok' if ok else 'WRONG'} ({', '.join(turned) or 'nothing missing'}): {why.split(' (upstream')[0]} | |")
+            rows.append(
+                f"| {v} | | {name}: {'ok' if ok else 'WRONG'} ({', '.join(turned) or 'nothing missing'}): {why.split(' (upstream')[0]} | |"
+            )
 
     # The real backport: upstream diff rebuilt from the first tree, applied to every tree.
     work = Path(tempfile.mkdtemp(prefix="reviewbot-real-"))
@@ -104,11 +122,27 @@ def main() -> int:
         (work / "b/mm").mkdir(parents=True)
         (work / "a/mm/khugepaged.c").write_text(isolate_pre(first))
         (work / "b/mm/khugepaged.c").write_text(first)
-        diff = subprocess.run(["git", "diff", "--no-index", "a/mm/khugepaged.c", "b/mm/khugepaged.c"], cwd=work,
-                              capture_output=True, text=True).stdout.replace("a/a/mm", "a/mm").replace("b/b/mm", "b/mm")
+        diff = (
+            subprocess.run(
+                ["git", "diff", "--no-index", "a/mm/khugepaged.c", "b/mm/khugepaged.c"],
+                cwd=work,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.replace("a/a/mm", "a/mm")
+            .replace("b/b/mm", "b/mm")
+        )
         (work / "fix.patch").write_text(MESSAGE + diff + "-- \n2.39.1\n")
         repo = work / "repo"
-        git = ["git", "-C", str(repo), "-c", "user.name=Bench", "-c", "user.email=bench@example.org"]
+        git = [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=Bench",
+            "-c",
+            "user.email=bench@example.org",
+        ]
         subprocess.run(["git", "init", "-q", str(repo)], check=True)
         tags = []
         for t in trees:
@@ -116,15 +150,27 @@ def main() -> int:
             (repo / "mm").mkdir(exist_ok=True)
             (repo / "include/uapi/linux").mkdir(parents=True, exist_ok=True)
             shutil.copy(t / "Makefile", repo / "Makefile")
-            shutil.copy(t / "include/uapi/linux/userfaultfd.h", repo / "include/uapi/linux/userfaultfd.h")
+            shutil.copy(
+                t / "include/uapi/linux/userfaultfd.h", repo / "include/uapi/linux/userfaultfd.h"
+            )
             (repo / "mm/khugepaged.c").write_text(isolate_pre((t / "mm/khugepaged.c").read_text()))
             subprocess.run(git + ["add", "-A"], check=True)
             subprocess.run(git + ["commit", "-qm", f"{v} without the isolate guard"], check=True)
             subprocess.run(git + ["tag", f"pre-{v}"], check=True)
             tags.append((f"pre-{v}", t))
         exe = shutil.which("reviewbot") or str(Path(sys.executable).parent / "reviewbot")
-        args = [exe, "backport", "--repo", str(repo), "--patch", str(work / "fix.patch"), "--output-dir", str(work / "out"),
-                "--format", "json"]
+        args = [
+            exe,
+            "backport",
+            "--repo",
+            str(repo),
+            "--patch",
+            str(work / "fix.patch"),
+            "--output-dir",
+            str(work / "out"),
+            "--format",
+            "json",
+        ]
         for tag, _ in tags:
             args += ["--onto", tag]
         import json
@@ -135,17 +181,31 @@ def main() -> int:
             if target["status"] == "generated":
                 subprocess.run(git + ["checkout", "-q", tag], check=True)
                 am = subprocess.run(git + ["am", "-q", target["patch"]], capture_output=True)
-                same = "identical" if am.returncode == 0 and (repo / "mm/khugepaged.c").read_bytes() == (t / "mm/khugepaged.c").read_bytes() else "DIFFERENT"
-            bp_rows.append(f"| {tag} | {target['status']} | {target.get('method') or '-'} | {same} |")
+                same = (
+                    "identical"
+                    if am.returncode == 0
+                    and (repo / "mm/khugepaged.c").read_bytes()
+                    == (t / "mm/khugepaged.c").read_bytes()
+                    else "DIFFERENT"
+                )
+            bp_rows.append(
+                f"| {tag} | {target['status']} | {target.get('method') or '-'} | {same} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"### Real kernel sources — {time.strftime('%Y-%m-%d')}\n")
-    print(f"Command: `python bench/real_kernel.py {' '.join(str(t) for t in trees)}` (Debian linux-source packages).\n")
-    print("| kernel | lines | verdicts (then each mutation) | check time (median of 7, in-process) |\n|---|---|---|---|")
+    print(
+        f"Command: `python bench/real_kernel.py {' '.join(str(t) for t in trees)}` (Debian linux-source packages).\n"
+    )
+    print(
+        "| kernel | lines | verdicts (then each mutation) | check time (median of 7, in-process) |\n|---|---|---|---|"
+    )
     print("\n".join(rows))
-    print("\nBackport of dd47ac428c3f (rebuilt from the first tree) onto each tree with its isolate guard removed;"
-          " `identical` = after `git am`, the file equals the real release's, which carries the fix stable shipped.\n")
+    print(
+        "\nBackport of dd47ac428c3f (rebuilt from the first tree) onto each tree with its isolate guard removed;"
+        " `identical` = after `git am`, the file equals the real release's, which carries the fix stable shipped.\n"
+    )
     print("| target | status | method | after git am |\n|---|---|---|---|")
     print("\n".join(bp_rows))
     return 0

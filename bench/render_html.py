@@ -33,9 +33,21 @@ def screenshot(page: Path, png: Path, height: int) -> None:
     if chromium is None:
         raise SystemExit("chromium is not installed (apt-get install chromium)")
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-         "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={png}", page.as_uri()],
-        capture_output=True, check=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--window-size=1280,{height}",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
     )
     print(png)
 
@@ -45,10 +57,30 @@ def main() -> None:
     demo = OUT / "demo-history"
     reviewbot("demo", "--dir", str(demo), "--output-dir", str(OUT / "demo-report"))
     screenshot(OUT / "demo-report" / "report.html", OUT / "demo-report.png", 1800)
-    reviewbot("sweep", "--repo", str(demo), "--branches", "*", "--format", "html", "-o", str(OUT / "demo-sweep.html"))
+    reviewbot(
+        "sweep",
+        "--repo",
+        str(demo),
+        "--branches",
+        "*",
+        "--format",
+        "html",
+        "-o",
+        str(OUT / "demo-sweep.html"),
+    )
     screenshot(OUT / "demo-sweep.html", OUT / "demo-sweep.png", 1400)
     if BENCH_REPO.exists():
-        reviewbot("sweep", "--repo", str(BENCH_REPO), "--tags", "v*", "--format", "html", "-o", str(OUT / "bench-sweep.html"))
+        reviewbot(
+            "sweep",
+            "--repo",
+            str(BENCH_REPO),
+            "--tags",
+            "v*",
+            "--format",
+            "html",
+            "-o",
+            str(OUT / "bench-sweep.html"),
+        )
         screenshot(OUT / "bench-sweep.html", OUT / "bench-sweep.png", 2000)
 
 

@@ -39,14 +39,47 @@ REPO = WORK / "linux.git"
 LAYOUT_VERSION = "4"
 
 # (first series it applies to, era fixture); the latest entry <= a series wins.
-ERAS = [((4, 4), "v4.4.c"), ((4, 8), "v5.4.c"), ((5, 7), "v5.7.c"), ((5, 10), "v5.10.178.c"),
-        ((5, 15), "v5.15.108.c"), ((6, 1), "v6.1.25.c"), ((6, 2), "v6.2.12.c"), ((6, 3), "v6.3.c"),
-        ((6, 5), "v6.5.c"), ((6, 6), "v6.6.c"), ((6, 18), "v6.18.c"), ((6, 19), "v6.19.c"),
-        ((7, 0), "v7.0.c"), ((7, 1), "v7.1.c")]
+ERAS = [
+    ((4, 4), "v4.4.c"),
+    ((4, 8), "v5.4.c"),
+    ((5, 7), "v5.7.c"),
+    ((5, 10), "v5.10.178.c"),
+    ((5, 15), "v5.15.108.c"),
+    ((6, 1), "v6.1.25.c"),
+    ((6, 2), "v6.2.12.c"),
+    ((6, 3), "v6.3.c"),
+    ((6, 5), "v6.5.c"),
+    ((6, 6), "v6.6.c"),
+    ((6, 18), "v6.18.c"),
+    ((6, 19), "v6.19.c"),
+    ((7, 0), "v7.0.c"),
+    ((7, 1), "v7.1.c"),
+]
 # Stable branches that received the isolate fix: (series, first fixed point release, fixture).
-BACKPORTS = {(5, 10): (179, "v5.10.179.c"), (5, 15): (109, "v5.15.109.c"), (6, 1): (26, "v6.1.26.c"), (6, 2): (13, "v6.2.13.c")}
-LTS = {(4, 4): 302, (4, 9): 337, (4, 14): 336, (4, 19): 325, (5, 4): 290, (5, 10): 236, (5, 15): 180, (6, 1): 160, (6, 6): 110, (6, 12): 60}
-SERIES = [(4, m) for m in range(4, 21)] + [(5, m) for m in range(0, 20)] + [(6, m) for m in range(0, 20)] + [(7, 0), (7, 1)]
+BACKPORTS = {
+    (5, 10): (179, "v5.10.179.c"),
+    (5, 15): (109, "v5.15.109.c"),
+    (6, 1): (26, "v6.1.26.c"),
+    (6, 2): (13, "v6.2.13.c"),
+}
+LTS = {
+    (4, 4): 302,
+    (4, 9): 337,
+    (4, 14): 336,
+    (4, 19): 325,
+    (5, 4): 290,
+    (5, 10): 236,
+    (5, 15): 180,
+    (6, 1): 160,
+    (6, 6): 110,
+    (6, 12): 60,
+}
+SERIES = (
+    [(4, m) for m in range(4, 21)]
+    + [(5, m) for m in range(0, 20)]
+    + [(6, m) for m in range(0, 20)]
+    + [(7, 0), (7, 1)]
+)
 CHANGE_EVERY = 20
 
 
@@ -98,9 +131,14 @@ def khugepaged(series: tuple[int, int], revision: int, fixture: str | None = Non
 
 def makefile(v: tuple[int, int, int], rc: int | None) -> bytes:
     extra = f"-rc{rc}" if rc else ""
-    head = (f"# SPDX-License-Identifier: GPL-2.0\nVERSION = {v[0]}\nPATCHLEVEL = {v[1]}\nSUBLEVEL = {v[2]}\n"
-            f"EXTRAVERSION = {extra}\nNAME = Bench Kernel\n\n")
-    rules = "".join(f"# rule {i}\nobj-$(CONFIG_BENCH_{i}) += bench/obj{i}.o\nccflags-y += -DBENCH_{i}=1\n" for i in range(900))
+    head = (
+        f"# SPDX-License-Identifier: GPL-2.0\nVERSION = {v[0]}\nPATCHLEVEL = {v[1]}\nSUBLEVEL = {v[2]}\n"
+        f"EXTRAVERSION = {extra}\nNAME = Bench Kernel\n\n"
+    )
+    rules = "".join(
+        f"# rule {i}\nobj-$(CONFIG_BENCH_{i}) += bench/obj{i}.o\nccflags-y += -DBENCH_{i}=1\n"
+        for i in range(900)
+    )
     return (head + rules).encode()
 
 
@@ -111,15 +149,28 @@ def build(path: Path) -> dict:
 
     rnd = random.Random(7)
     b = HistoryBuilder(path)
-    tree = {f"drivers/d{d:03d}/f{f:02d}.c": f"/* file {d}/{f} */\nint f_{d}_{f}(void) {{ return {d * f}; }}\n"
-            for d in range(420) for f in range(50)}
+    tree = {
+        f"drivers/d{d:03d}/f{f:02d}.c": f"/* file {d}/{f} */\nint f_{d}_{f}(void) {{ return {d * f}; }}\n"
+        for d in range(420)
+        for f in range(50)
+    }
     tree["mm/huge_memory.c"] = "/* transparent huge pages */\n"
     counter = {"tags": 0, "khugepaged": set()}
     state = {"rev": 0, "since_change": 0}
 
-    def release(branch: str, series, point: int, rc: int | None, parent: int | None, fixture: str | None = None, bump: bool = False) -> int:
-        files = {"Makefile": makefile((*series, point), rc),
-                 f"drivers/d{rnd.randrange(420):03d}/f{rnd.randrange(50):02d}.c": f"/* touched {counter['tags']} */\n"}
+    def release(
+        branch: str,
+        series,
+        point: int,
+        rc: int | None,
+        parent: int | None,
+        fixture: str | None = None,
+        bump: bool = False,
+    ) -> int:
+        files = {
+            "Makefile": makefile((*series, point), rc),
+            f"drivers/d{rnd.randrange(420):03d}/f{rnd.randrange(50):02d}.c": f"/* touched {counter['tags']} */\n",
+        }
         state["since_change"] += 1
         if state["since_change"] >= CHANGE_EVERY or bump:
             state["since_change"] = 0
@@ -133,8 +184,14 @@ def build(path: Path) -> dict:
                 files["mm/huge_memory.c"] = b"/* transparent huge pages (khugepaged moved out) */\n"
         files["include/uapi/linux/userfaultfd.h"] = uapi_header(f"{series[0]}.{series[1]}.0")
         counter["khugepaged"].add(src)
-        name = f"v{series[0]}.{series[1]}" + (f".{point}" if point else "") + (f"-rc{rc}" if rc else "")
-        mark = b.commit(branch, files if counter["tags"] else {**tree, **files}, f"Linux {name}", parent=parent)
+        name = (
+            f"v{series[0]}.{series[1]}"
+            + (f".{point}" if point else "")
+            + (f"-rc{rc}" if rc else "")
+        )
+        mark = b.commit(
+            branch, files if counter["tags"] else {**tree, **files}, f"Linux {name}", parent=parent
+        )
         b.tag(name, mark)
         counter["tags"] += 1
         return mark
@@ -150,12 +207,23 @@ def build(path: Path) -> dict:
         first = True
         for p in range(1, n + 1):
             fixed = s in BACKPORTS and p >= BACKPORTS[s][0]
-            release(f"linux-{s[0]}.{s[1]}.y", s, p, None, bases[s] if first else None,
-                    BACKPORTS[s][1] if fixed else None, bump=fixed and p == BACKPORTS[s][0])
+            release(
+                f"linux-{s[0]}.{s[1]}.y",
+                s,
+                p,
+                None,
+                bases[s] if first else None,
+                BACKPORTS[s][1] if fixed else None,
+                bump=fixed and p == BACKPORTS[s][0],
+            )
             first = False
     b.flush()
     subprocess.run(["git", "-C", str(path), "repack", "-adq"], check=True)
-    return {"tags": counter["tags"], "files": len(tree) + 4, "khugepaged_blobs": len(counter["khugepaged"])}
+    return {
+        "tags": counter["tags"],
+        "files": len(tree) + 4,
+        "khugepaged_blobs": len(counter["khugepaged"]),
+    }
 
 
 def ensure_repo(rebuild: bool) -> dict:
@@ -166,13 +234,22 @@ def ensure_repo(rebuild: bool) -> dict:
         t0 = time.perf_counter()
         counts = build(REPO)
         counts["build_s"] = round(time.perf_counter() - t0, 1)
-        stamp.write_text(f"{LAYOUT_VERSION} {counts['tags']} {counts['files']} {counts['khugepaged_blobs']} {counts['build_s']}\n")
+        stamp.write_text(
+            f"{LAYOUT_VERSION} {counts['tags']} {counts['files']} {counts['khugepaged_blobs']} {counts['build_s']}\n"
+        )
     _, tags, files, blobs, build_s = stamp.read_text().split()
-    return {"tags": int(tags), "files": int(files), "khugepaged_blobs": int(blobs), "build_s": float(build_s)}
+    return {
+        "tags": int(tags),
+        "files": int(files),
+        "khugepaged_blobs": int(blobs),
+        "build_s": float(build_s),
+    }
 
 
 def tag_specs() -> list[str]:
-    out = subprocess.run(["git", "-C", str(REPO), "tag", "-l", "v*"], capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["git", "-C", str(REPO), "tag", "-l", "v*"], capture_output=True, text=True, check=True
+    ).stdout.split()
     specs = []
     for t in out:
         major, minor = (int(x) for x in t[1:].split("-")[0].split(".")[:2])
@@ -186,7 +263,11 @@ def floor_once(specs: list[str], distinct: list[bytes]) -> tuple[float, float]:
     from tree_sitter import Language, Parser
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen(["git", "-C", str(REPO), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["git", "-C", str(REPO), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     out, _ = proc.communicate(("\n".join(specs) + "\n").encode())
     t1 = time.perf_counter()
     assert len(out) > 1_000_000
@@ -200,7 +281,18 @@ def floor_once(specs: list[str], distinct: list[bytes]) -> tuple[float, float]:
 
 def sweep_once(cache_dir: Path) -> float:
     env = dict(os.environ, XDG_CACHE_HOME=str(cache_dir))
-    cmd = [str(Path(sys.executable).parent / "reviewbot"), "sweep", "--repo", str(REPO), "--tags", "v*", "--format", "json", "-o", os.devnull]
+    cmd = [
+        str(Path(sys.executable).parent / "reviewbot"),
+        "sweep",
+        "--repo",
+        str(REPO),
+        "--tags",
+        "v*",
+        "--format",
+        "json",
+        "-o",
+        os.devnull,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
@@ -212,9 +304,26 @@ def sweep_once(cache_dir: Path) -> float:
 def report_once(cache_dir: Path) -> float:
     """`reviewbot report` of the fixture fix (a mail: its sha is not in this history) over every branch."""
     env = dict(os.environ, XDG_CACHE_HOME=str(cache_dir))
-    patch = ROOT / "fixtures" / "patches" / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"
-    cmd = [str(Path(sys.executable).parent / "reviewbot"), "report", "--repo", str(REPO), "--fix", str(patch),
-           "--branches", "linux-*.y", "--format", "json", "-o", os.devnull]
+    patch = (
+        ROOT
+        / "fixtures"
+        / "patches"
+        / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"
+    )
+    cmd = [
+        str(Path(sys.executable).parent / "reviewbot"),
+        "report",
+        "--repo",
+        str(REPO),
+        "--fix",
+        str(patch),
+        "--branches",
+        "linux-*.y",
+        "--format",
+        "json",
+        "-o",
+        os.devnull,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
@@ -230,10 +339,20 @@ def main() -> None:
     args = ap.parse_args()
     counts = ensure_repo(args.rebuild)
     specs = tag_specs()
-    ids = subprocess.run(["git", "-C", str(REPO), "cat-file", "--batch-check=%(objectname)"], input="\n".join(specs) + "\n",
-                         capture_output=True, text=True, check=True).stdout.split()
+    ids = subprocess.run(
+        ["git", "-C", str(REPO), "cat-file", "--batch-check=%(objectname)"],
+        input="\n".join(specs) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     distinct_ids = sorted(set(ids))
-    distinct = [subprocess.run(["git", "-C", str(REPO), "cat-file", "blob", i], capture_output=True, check=True).stdout for i in distinct_ids]
+    distinct = [
+        subprocess.run(
+            ["git", "-C", str(REPO), "cat-file", "blob", i], capture_output=True, check=True
+        ).stdout
+        for i in distinct_ids
+    ]
     lines = sum(d.count(b"\n") for d in distinct) // len(distinct)
     floor_once(specs, distinct[:3])  # warm-up: page cache, imports
     reads, parses, floors, colds, warms, reports = [], [], [], [], [], []
@@ -248,11 +367,11 @@ def main() -> None:
             reports.append(report_once(Path(d)))
     med = statistics.median
     fl, cold, warm = med(floors), med(colds), med(warms)
-    print(f"""### `reviewbot sweep` over a synthetic kernel history — {time.strftime('%Y-%m-%d')}
+    print(f"""### `reviewbot sweep` over a synthetic kernel history — {time.strftime("%Y-%m-%d")}
 
-Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}.
+Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, git {subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.split()[-1]}.
 Command: `python bench/sweep_bench.py --runs {args.runs}`. Medians of {args.runs} alternating runs.
-History (`bench/work/`, built in {counts['build_s']} s): {counts['tags']} release tags, a tree of {counts['files']} files,
+History (`bench/work/`, built in {counts["build_s"]} s): {counts["tags"]} release tags, a tree of {counts["files"]} files,
 {len(distinct_ids)} distinct khugepaged blobs (~{lines} lines each), a ~{len(makefile((6, 1, 1), None)) // 1024} KB Makefile changing every release.
 
 | measurement | median | ratio to floor |
@@ -264,7 +383,7 @@ History (`bench/work/`, built in {counts['build_s']} s): {counts['tags']} releas
 | `reviewbot sweep --tags 'v*'` warm (whole process) | {warm:.2f} s | {warm / fl:.2f}× (target ≤ 1 s) |
 | `reviewbot report --fix <mail> --branches 'linux-*.y'` ({len(LTS) and len(SERIES)} branches, cache warm) | {med(reports):.2f} s | |
 
-Runs (s): floor {', '.join(f'{x:.2f}' for x in floors)}; cold {', '.join(f'{x:.2f}' for x in colds)}; warm {', '.join(f'{x:.2f}' for x in warms)}; report {', '.join(f'{x:.2f}' for x in reports)}.
+Runs (s): floor {", ".join(f"{x:.2f}" for x in floors)}; cold {", ".join(f"{x:.2f}" for x in colds)}; warm {", ".join(f"{x:.2f}" for x in warms)}; report {", ".join(f"{x:.2f}" for x in reports)}.
 """)
 
 

@@ -63,16 +63,42 @@ MAINLINE = _releases("""
     v4.4:v4.4.c v5.4:v5.4.c v5.7:v5.7.c v5.10:v5.10.178.c v5.15:v5.15.108.c v6.0:v6.0.19.c
     v6.1:v6.1.25.c v6.2:v6.2.12.c v6.3-rc1:v6.3-rc1.c
 """)
-AFTER_FIX = _releases("v6.3:v6.3.c v6.5:v6.5.c v6.6:v6.6.c v6.18:v6.18.c v6.19:v6.19.c v7.0:v7.0.c v7.1:v7.1.c")
+AFTER_FIX = _releases(
+    "v6.3:v6.3.c v6.5:v6.5.c v6.6:v6.6.c v6.18:v6.18.c v6.19:v6.19.c v7.0:v7.0.c v7.1:v7.1.c"
+)
 # (branch, base tag, releases before the fix, the fixed release, how the fix is recorded)
 STABLE: list[tuple[str, str, list[Release], Release | None, str | None]] = [
     ("linux-5.4.y", "v5.4", [Release("v5.4.200", "v5.4.c")], None, None),
-    ("linux-5.10.y", "v5.10", [Release("v5.10.178", "v5.10.178.c")], Release("v5.10.179", "v5.10.179.c"), "greg"),
-    ("linux-5.15.y", "v5.15", [Release("v5.15.108", "v5.15.108.c")], Release("v5.15.109", "v5.15.109.c"), "greg"),
+    (
+        "linux-5.10.y",
+        "v5.10",
+        [Release("v5.10.178", "v5.10.178.c")],
+        Release("v5.10.179", "v5.10.179.c"),
+        "greg",
+    ),
+    (
+        "linux-5.15.y",
+        "v5.15",
+        [Release("v5.15.108", "v5.15.108.c")],
+        Release("v5.15.109", "v5.15.109.c"),
+        "greg",
+    ),
     # 6.0 went end-of-life before the fix: its last release still needs it.
     ("linux-6.0.y", "v6.0", [Release("v6.0.19", "v6.0.19.c")], None, None),
-    ("linux-6.1.y", "v6.1", [Release("v6.1.25", "v6.1.25.c")], Release("v6.1.26", "v6.1.26.c"), "sasha"),
-    ("linux-6.2.y", "v6.2", [Release("v6.2.12", "v6.2.12.c")], Release("v6.2.13", "v6.2.13.c"), "cherry-pick"),
+    (
+        "linux-6.1.y",
+        "v6.1",
+        [Release("v6.1.25", "v6.1.25.c")],
+        Release("v6.1.26", "v6.1.26.c"),
+        "sasha",
+    ),
+    (
+        "linux-6.2.y",
+        "v6.2",
+        [Release("v6.2.12", "v6.2.12.c")],
+        Release("v6.2.13", "v6.2.13.c"),
+        "cherry-pick",
+    ),
     ("linux-6.6.y", "v6.6", [Release("v6.6.30", "v6.6.c")], None, None),
 ]
 
@@ -85,7 +111,7 @@ def fixture_text(name: str) -> bytes:
     """
     data = resources.files("reviewbot.fixtures").joinpath("eras", name).read_bytes()
     if data.startswith(b"/*") and b"reviewbot-fixture:" in data[: data.find(b"*/")]:
-        data = data[data.find(b"*/") + 2:].lstrip(b"\n")
+        data = data[data.find(b"*/") + 2 :].lstrip(b"\n")
     return _ANNOTATION.sub(b"", data)
 
 
@@ -105,8 +131,13 @@ def makefile(version: str) -> bytes:
 def uapi_header(version: str) -> bytes:
     """include/uapi/linux/userfaultfd.h with the feature defines of that era."""
     v = KernelVersion.parse(version)
-    lines = ["/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */", "#ifndef _LINUX_USERFAULTFD_H",
-             "#define _LINUX_USERFAULTFD_H", "", "#define UFFDIO_REGISTER_MODE_MISSING\t((__u64)1<<0)"]
+    lines = [
+        "/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */",
+        "#ifndef _LINUX_USERFAULTFD_H",
+        "#define _LINUX_USERFAULTFD_H",
+        "",
+        "#define UFFDIO_REGISTER_MODE_MISSING\t((__u64)1<<0)",
+    ]
     if v >= KernelVersion(5, 7):
         lines.append("#define UFFDIO_REGISTER_MODE_WP\t\t((__u64)1<<1)")
     if v >= KernelVersion(5, 19):
@@ -128,7 +159,9 @@ def tree(release: Release) -> dict[str, bytes | None]:
         files["mm/khugepaged.c"] = None
     else:
         files["mm/khugepaged.c"] = src
-        files["mm/huge_memory.c"] = b"// SPDX-License-Identifier: GPL-2.0\n/* Transparent huge pages (khugepaged moved to mm/khugepaged.c in 4.8). */\n"
+        files["mm/huge_memory.c"] = (
+            b"// SPDX-License-Identifier: GPL-2.0\n/* Transparent huge pages (khugepaged moved to mm/khugepaged.c in 4.8). */\n"
+        )
     return files
 
 
@@ -143,7 +176,9 @@ def stable_message(style: str, sha: str, body: str) -> str:
 
 def _digest() -> str:
     h = hashlib.sha256(f"demo-{DEMO_VERSION}".encode())
-    for entry in sorted(resources.files("reviewbot.fixtures").joinpath("eras").iterdir(), key=lambda e: e.name):
+    for entry in sorted(
+        resources.files("reviewbot.fixtures").joinpath("eras").iterdir(), key=lambda e: e.name
+    ):
         h.update(entry.name.encode())
         h.update(entry.read_bytes())
     return h.hexdigest()[:12]
@@ -161,7 +196,9 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
 
     def release_commit(branch: str, rel: Release, message: str | None = None) -> int:
         files = tree(rel)
-        changed = {p: c for p, c in files.items() if prev.get(p) != c and not (c is None and p not in prev)}
+        changed = {
+            p: c for p, c in files.items() if prev.get(p) != c and not (c is None and p not in prev)
+        }
         mark = builder.commit(branch, changed, message or f"Linux {rel.version}")
         prev.update({p: c for p, c in files.items() if c is not None})
         for p, c in files.items():
@@ -174,13 +211,20 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
     for rel in MAINLINE:
         if rel.tag == "v5.7":
             # e1e267c7928f's shape: the scan learns the uffd-wp check (one commit before v5.7).
-            named["scan-fix"] = builder.commit("master", {"mm/khugepaged.c": fixture_text("v5.7.c")}, "khugepaged: skip collapse if uffd-wp detected\n\nDon't collapse the huge PMD if there is any userfault write protected\nsmall PTEs.\n\nSigned-off-by: Demo Author <author@example.org>\n", author=FIX_AUTHOR)
+            named["scan-fix"] = builder.commit(
+                "master",
+                {"mm/khugepaged.c": fixture_text("v5.7.c")},
+                "khugepaged: skip collapse if uffd-wp detected\n\nDon't collapse the huge PMD if there is any userfault write protected\nsmall PTEs.\n\nSigned-off-by: Demo Author <author@example.org>\n",
+                author=FIX_AUTHOR,
+            )
             prev["mm/khugepaged.c"] = fixture_text("v5.7.c")
         marks[rel.tag] = release_commit("master", rel)
     shas = builder.flush()
     body = FIX_BODY.format(fixes=shas[named["scan-fix"]][:12])
     fixed = fixture_text("v6.3.c")
-    named["fix"] = builder.commit("master", {"mm/khugepaged.c": fixed}, f"{FIX_SUBJECT}\n\n{body}", author=FIX_AUTHOR)
+    named["fix"] = builder.commit(
+        "master", {"mm/khugepaged.c": fixed}, f"{FIX_SUBJECT}\n\n{body}", author=FIX_AUTHOR
+    )
     prev["mm/khugepaged.c"] = fixed
     for rel in AFTER_FIX:
         marks[rel.tag] = release_commit("master", rel)
@@ -193,17 +237,31 @@ def populate(builder: HistoryBuilder) -> dict[str, str]:
         for rel in before:
             files = tree(rel)
             changed = {p: c for p, c in files.items() if prev.get(p) != c and c is not None}
-            mark = builder.commit(branch, changed, f"Linux {rel.version}", parent=marks[base] if first else None)
+            mark = builder.commit(
+                branch, changed, f"Linux {rel.version}", parent=marks[base] if first else None
+            )
             first = False
             prev.update({p: c for p, c in files.items() if c is not None})
             builder.tag(rel.tag, mark)
         if after is not None:
             assert style is not None  # every fixed branch says how the fix was recorded
             src = fixture_text(after.fixture)
-            named[f"backport-{branch}"] = builder.commit(branch, {"mm/khugepaged.c": src}, stable_message(style, fix_sha, stable_body), author=FIX_AUTHOR)
-            mark = builder.commit(branch, {"Makefile": makefile(after.version)}, f"Linux {after.version}")
+            named[f"backport-{branch}"] = builder.commit(
+                branch,
+                {"mm/khugepaged.c": src},
+                stable_message(style, fix_sha, stable_body),
+                author=FIX_AUTHOR,
+            )
+            mark = builder.commit(
+                branch, {"Makefile": makefile(after.version)}, f"Linux {after.version}"
+            )
             builder.tag(after.tag, mark)
-    builder.commit("mm-unstable", {"mm/khugepaged.c": fixture_text("mm-2026.c")}, "mm: khugepaged: share the PTE checks of scan and isolate in collapse_check_pte()", parent=marks["v7.1"])
+    builder.commit(
+        "mm-unstable",
+        {"mm/khugepaged.c": fixture_text("mm-2026.c")},
+        "mm: khugepaged: share the PTE checks of scan and isolate in collapse_check_pte()",
+        parent=marks["v7.1"],
+    )
     shas = builder.flush()
     return {k: shas[m] for k, m in named.items()}
 
@@ -221,7 +279,9 @@ def build_demo(directory: Path | None = None) -> Path:
     if target.exists() and any(target.iterdir()):
         from reviewbot.model.errors import InputError
 
-        raise InputError(f"{target} exists and is not a reviewbot demo history", "choose an empty or new --dir")
+        raise InputError(
+            f"{target} exists and is not a reviewbot demo history", "choose an empty or new --dir"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
     try:
@@ -263,7 +323,10 @@ def demo_fix_sha(repo) -> str:
             return entry.sha
     from reviewbot.model.errors import RepoError
 
-    raise RepoError(f"{repo.path}: the demo history has no commit {FIX_SUBJECT!r}", "delete it and run reviewbot demo again")
+    raise RepoError(
+        f"{repo.path}: the demo history has no commit {FIX_SUBJECT!r}",
+        "delete it and run reviewbot demo again",
+    )
 
 
 def report_demo(path: Path, output_dir: Path | None = None, cache=None):

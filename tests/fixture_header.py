@@ -7,14 +7,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KEYS = {
-    "reviewbot-fixture", "era", "kernel-version", "expect", "expect-site", "expect-function",
-    "expect-line", "expect-via", "expect-uncertain", "expect-message", "why",
+    "reviewbot-fixture",
+    "era",
+    "kernel-version",
+    "expect",
+    "expect-site",
+    "expect-function",
+    "expect-line",
+    "expect-via",
+    "expect-uncertain",
+    "expect-message",
+    "why",
 }
 _LINE = re.compile(r"^\s*\*?\s*([a-z][a-z-]*):\s*(.*?)\s*$")
 # The annotation that marks the line a check must report, appended to that very source line:
 # ``/* expect-line: isolate */``, or ``// expect-line: isolate`` where the line is itself inside a
 # block comment (a ``*/`` there would end that comment).
-ANNOTATION = re.compile(rb"(?:/\*\s*expect-line:\s*([a-z][a-z ]*?)\s*\*/|//\s*expect-line:\s*([a-z][a-z ]*?)\s*$)")
+ANNOTATION = re.compile(
+    rb"(?:/\*\s*expect-line:\s*([a-z][a-z ]*?)\s*\*/|//\s*expect-line:\s*([a-z][a-z ]*?)\s*$)"
+)
 
 
 @dataclass
@@ -43,7 +54,7 @@ def read(path: Path) -> Expectation:
     """Parse the first comment block of ``path``; unknown keys are an error."""
     text = path.read_text("utf-8", errors="replace")
     start = text.index("/*")
-    block = text[start:text.index("*/", start)]
+    block = text[start : text.index("*/", start)]
     exp = Expectation(path)
     line_keys: list[str] = []  # expect-line keys whose line is given by an annotation
     last = None
@@ -65,7 +76,9 @@ def read(path: Path) -> Expectation:
             for item in value.split():
                 k, eq, v = item.partition("=")
                 if eq:
-                    raise ValueError(f"{path.name}: expect-line {item!r}: annotate the line instead")
+                    raise ValueError(
+                        f"{path.name}: expect-line {item!r}: annotate the line instead"
+                    )
                 if k in exp.line or k in line_keys:
                     raise ValueError(f"{path.name}: expect-line {k!r} given twice")
                 if eq:
@@ -96,5 +109,7 @@ def _annotated_lines(path: Path, data: bytes, keys: list[str]) -> dict[str, int]
                     raise ValueError(f"{path.name}: expect-line {key!r} annotated twice")
                 found[key] = number
     if sorted(found) != sorted(keys):
-        raise ValueError(f"{path.name}: header expect-line lists {sorted(keys)}, lines annotated {sorted(found)}")
+        raise ValueError(
+            f"{path.name}: header expect-line lists {sorted(keys)}, lines annotated {sorted(found)}"
+        )
     return found

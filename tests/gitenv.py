@@ -16,7 +16,9 @@ PATCH = next((FIX / "patches").glob("0001-*.patch"))
 
 # Two 6.1 releases: v6.1.25 lacks the isolate guard, v6.1.26 (master) has it.
 SPEC = (
-    'commit r6125 "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c") + "  file README = @text kernel\n"
+    'commit r6125 "Linux 6.1.25" tag v6.1.25\n'
+    + era("6.1.25", "v6.1.25.c")
+    + "  file README = @text kernel\n"
     'commit r6126 "Linux 6.1.26" tag v6.1.26\n' + era("6.1.26", "v6.1.26.c")
 )
 
@@ -46,18 +48,41 @@ def isolate_git(monkeypatch, tmp_path: Path) -> None:
 # Variables that would point git somewhere else than the repository a test names, or change
 # what it reads (a developer's shell, or a test run from inside a git hook, may have them set).
 GIT_OVERRIDES = (
-    "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-    "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE",
-    "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR",
-    "GIT_OPTIONAL_LOCKS", "GIT_QUARANTINE_PATH", "GIT_PREFIX", "REVIEWBOT_TRACEBACK",
+    "GIT_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_WORK_TREE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_DATE",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+    "GIT_PAGER",
+    "GIT_EXEC_PATH",
+    "GIT_TEMPLATE_DIR",
+    "GIT_OPTIONAL_LOCKS",
+    "GIT_QUARANTINE_PATH",
+    "GIT_PREFIX",
+    "REVIEWBOT_TRACEBACK",
 )
 
 
-def git(repo: Path, *args: str, check: bool = True, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+def git(
+    repo: Path, *args: str, check: bool = True, env: dict | None = None, input: bytes | None = None
+) -> subprocess.CompletedProcess:
     """Run git in ``repo``; output as text."""
     return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, check=check, input=input,
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        check=check,
+        input=input,
         env={**os.environ, **(env or {})},
     )
 
@@ -98,7 +123,9 @@ def snapshot(repo: Path, allow_hooks: bool = False) -> dict:
     gitdir = repo / ".git"
     return {
         "index": (gitdir / "index").read_bytes(),
-        "status": git(repo, "status", "--porcelain=v2", "--untracked-files=all", "--ignored", env=quiet).stdout,
+        "status": git(
+            repo, "status", "--porcelain=v2", "--untracked-files=all", "--ignored", env=quiet
+        ).stdout,
         "refs": git(repo, "for-each-ref", env=quiet).stdout,
         "config": (gitdir / "config").read_bytes(),
         "worktree": _tree_digest(repo, (".git",)),

@@ -85,7 +85,14 @@ def build(path: Path, spec: str, bare: bool = False) -> tuple[Path, dict[str, st
                         raise ValueError(f"unknown start {words[3]!r}")
             elif words[0] == "commit":
                 tag = words[4] if len(words) > 4 and words[3] == "tag" else None
-                pending = {"label": words[1], "subject": words[2], "tag": tag, "files": {}, "body": [], "author": AUTHOR}
+                pending = {
+                    "label": words[1],
+                    "subject": words[2],
+                    "tag": tag,
+                    "files": {},
+                    "body": [],
+                    "author": AUTHOR,
+                }
             else:
                 raise ValueError(f"unknown statement {line!r}")
             continue
@@ -107,7 +114,11 @@ def build(path: Path, spec: str, bare: bool = False) -> tuple[Path, dict[str, st
     if not bare:
         import subprocess
 
-        subprocess.run(["git", "-C", str(path), "checkout", "-q", "-f", "master"], check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(path), "checkout", "-q", "-f", "master"],
+            check=True,
+            capture_output=True,
+        )
     return path, {label: b.shas[m] for label, m in labels.items()}
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot.backport import align
-from reviewbot.backport import statements
+from reviewbot.backport import align, statements
 from reviewbot.ctree import syntax
 
 
@@ -24,13 +23,32 @@ def stmt(src: str) -> align.Item:
 
 
 def test_fragment_closes_braces_and_marks_cut_statements():
-    side = statements.fragment(["\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
-                        "\t\tpage = vm_normal_page(vma, address, pteval);", "\t\tif (unlikely(!page)) {",
-                        "\t\t\tresult = SCAN_PAGE_NULL;"])
+    side = statements.fragment(
+        [
+            "\t\t\tresult = SCAN_PTE_NON_PRESENT;",
+            "\t\t\tgoto out;",
+            "\t\t}",
+            "\t\tpage = vm_normal_page(vma, address, pteval);",
+            "\t\tif (unlikely(!page)) {",
+            "\t\t\tresult = SCAN_PAGE_NULL;",
+        ]
+    )
     items = statements.fragment_block(side).code_items()
     assert [(i.kind, i.cut_start, i.cut_end) for i in items] == [
-        ("compound_statement", True, False), ("expression_statement", False, False), ("if_statement", False, True)]
-    assert statements.texts(items[0].code) == ("result", "=", "SCAN_PTE_NON_PRESENT", ";", "goto", "out", ";", "}")
+        ("compound_statement", True, False),
+        ("expression_statement", False, False),
+        ("if_statement", False, True),
+    ]
+    assert statements.texts(items[0].code) == (
+        "result",
+        "=",
+        "SCAN_PTE_NON_PRESENT",
+        ";",
+        "goto",
+        "out",
+        ";",
+        "}",
+    )
     assert (items[1].start, items[1].end) == (3, 3)
 
 
@@ -44,8 +62,11 @@ LOCAL = """static int f(struct vm_area_struct *vma, unsigned long address, pte_t
 
 def test_rename_to_the_target_functions_own_declaration():
     k = known(LOCAL)
-    m = align.compare_tokens(stmt("page = vm_normal_page(vma, addr, pteval);").code,
-                          stmt("page = vm_normal_page(vma, address, pteval);").code, k)
+    m = align.compare_tokens(
+        stmt("page = vm_normal_page(vma, addr, pteval);").code,
+        stmt("page = vm_normal_page(vma, address, pteval);").code,
+        k,
+    )
     assert m.level == align.RENAMED and m.renames == (("id", "addr", "address"),)
 
 
@@ -55,13 +76,21 @@ def test_rename_to_the_target_functions_own_declaration():
         ("id", "addr", "address", True),  # address is the target function's parameter
         ("id", "vma", "address", False),  # vma exists in the target function: never renamed
         ("id", "SCAN_PTE_UFFD_WP", "SCAN_PTE_NON_PRESENT", False),  # unrelated constants
-        ("id", "hpage_collapse_test_exit", "khugepaged_test_exit", True),  # shared tail: a renamed function
+        (
+            "id",
+            "hpage_collapse_test_exit",
+            "khugepaged_test_exit",
+            True,
+        ),  # shared tail: a renamed function
         ("id", "pte_uffd_wp", "pte_present", False),  # different predicates
         ("label", "out_unmap", "out", True),
     ],
 )
 def test_rename_validity(kind, u, t, ok):
-    target = LOCAL.replace("return 0;", "if (khugepaged_test_exit(mm) || pte_present(x) || SCAN_PTE_NON_PRESENT) goto out;\nout:\n\treturn 0;")
+    target = LOCAL.replace(
+        "return 0;",
+        "if (khugepaged_test_exit(mm) || pte_present(x) || SCAN_PTE_NON_PRESENT) goto out;\nout:\n\treturn 0;",
+    )
     assert align.valid_rename(kind, u, t, known(target)) is ok
 
 
@@ -85,9 +114,18 @@ def test_rewrite_is_learned_by_anti_unification():
 @pytest.mark.parametrize(
     "u, t",
     [
-        ("if (pte_uffd_wp(pteval)) {", "if (!pte_present(pteval)) {"),  # a negation is logic, not an API
-        ("if (mmap_write_trylock(mm)) {", "if ((cc->is_khugepaged || is_target) && mmap_write_trylock(mm)) {"),  # extension
-        ("if (unlikely(!referenced)) {", "if (likely(writable)) {"),  # the arguments change entirely
+        (
+            "if (pte_uffd_wp(pteval)) {",
+            "if (!pte_present(pteval)) {",
+        ),  # a negation is logic, not an API
+        (
+            "if (mmap_write_trylock(mm)) {",
+            "if ((cc->is_khugepaged || is_target) && mmap_write_trylock(mm)) {",
+        ),  # extension
+        (
+            "if (unlikely(!referenced)) {",
+            "if (likely(writable)) {",
+        ),  # the arguments change entirely
     ],
 )
 def test_semantic_changes_are_not_rewrites(u, t):
@@ -95,7 +133,9 @@ def test_semantic_changes_are_not_rewrites(u, t):
 
 
 def test_ptep_get_versus_dereference_is_a_rewrite():
-    m = align.compare_items(stmt("pte_t pteval = ptep_get(_pte);"), stmt("pte_t pteval = *_pte;"), known(LOCAL))
+    m = align.compare_items(
+        stmt("pte_t pteval = ptep_get(_pte);"), stmt("pte_t pteval = *_pte;"), known(LOCAL)
+    )
     assert m.level == align.REWRITTEN and m.rewrites[0].show() == "ptep_get(X) -> *X"
 
 
@@ -107,17 +147,37 @@ def test_heads_match_when_bodies_differ():
 
 def test_conflicting_evidence_is_dropped():
     ev = align.Evidence()
-    ev.renames += [("id", "addr", "address"), ("id", "addr", "haddr"), ("id", "start_addr", "address")]
+    ev.renames += [
+        ("id", "addr", "address"),
+        ("id", "addr", "haddr"),
+        ("id", "start_addr", "address"),
+    ]
     renames, _, conflicts = ev.resolve()
     assert renames == {("id", "start_addr"): "address"}
     assert "addr" in conflicts
 
 
 def test_transform_renames_code_and_function_names_in_comments():
-    out = align.transform(["\t/* See collapse_scan_pmd(); addr stays */", "\tif (addr < vma->vm_start)", "\t\tgoto out;"],
-                       {("id", "addr"): "address", ("label", "out"): "out_unmap"}, [], {"collapse_scan_pmd": "khugepaged_scan_pmd"})
-    assert out.lines == ("\t/* See khugepaged_scan_pmd(); addr stays */", "\tif (address < vma->vm_start)", "\t\tgoto out_unmap;")
-    assert set(out.renames) == {("addr", "address"), ("out", "out_unmap"), ("collapse_scan_pmd", "khugepaged_scan_pmd")}
+    out = align.transform(
+        [
+            "\t/* See collapse_scan_pmd(); addr stays */",
+            "\tif (addr < vma->vm_start)",
+            "\t\tgoto out;",
+        ],
+        {("id", "addr"): "address", ("label", "out"): "out_unmap"},
+        [],
+        {"collapse_scan_pmd": "khugepaged_scan_pmd"},
+    )
+    assert out.lines == (
+        "\t/* See khugepaged_scan_pmd(); addr stays */",
+        "\tif (address < vma->vm_start)",
+        "\t\tgoto out_unmap;",
+    )
+    assert set(out.renames) == {
+        ("addr", "address"),
+        ("out", "out_unmap"),
+        ("collapse_scan_pmd", "khugepaged_scan_pmd"),
+    }
 
 
 def test_related_names():
@@ -128,11 +188,16 @@ def test_related_names():
 
 def test_a_field_read_the_target_keeps_in_a_local_is_a_rewrite():
     target = LOCAL.replace("{\n", "{\n\tstruct mm_struct *mm = vma->vm_mm;\n", 1)
-    m = align.compare_items(stmt("referenced += mmu_notifier_test_young(vma->vm_mm, address);"),
-                         stmt("referenced += mmu_notifier_test_young(mm, address);"), known(target))
+    m = align.compare_items(
+        stmt("referenced += mmu_notifier_test_young(vma->vm_mm, address);"),
+        stmt("referenced += mmu_notifier_test_young(mm, address);"),
+        known(target),
+    )
     assert m.level == align.REWRITTEN
     (r,) = m.rewrites
     assert r.show() == "vma->vm_mm -> mm"
-    assert align.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == ("\tmmap_assert_locked(mm);",)
+    assert align.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == (
+        "\tmmap_assert_locked(mm);",
+    )
     # without a local mm the same difference is no rewrite
     assert not align.compare_items(stmt("x(vma->vm_mm);"), stmt("x(mm);"), known(LOCAL)).ok

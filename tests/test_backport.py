@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from reviewbot.backport.generate import backport, body, out_path
 from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text, populate
-from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.diffs.patches import read_mail
-from reviewbot.rules.spec import builtin_rules
+from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.git.repository import Repository
 from reviewbot.history.upstream import upstream_from_commit, upstream_from_mail
+from reviewbot.rules.spec import builtin_rules
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 FIX_B = next(PATCHES.glob("0002-*.patch"))  # v7.1-era isolate change near renamed identifiers
@@ -45,13 +45,17 @@ def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "linux.git"
     named = populate(HistoryBuilder(path, bare=True))
     subprocess.run(["git", "-C", str(path), "config", "user.name", "Stable Tester"], check=True)
-    subprocess.run(["git", "-C", str(path), "config", "user.email", "stable-tester@example.org"], check=True)
+    subprocess.run(
+        ["git", "-C", str(path), "config", "user.email", "stable-tester@example.org"], check=True
+    )
     return path, named
 
 
 def git(*args: str, cwd: Path) -> str:
     env = {**os.environ, "GIT_COMMITTER_NAME": "Am Tester", "GIT_COMMITTER_EMAIL": "am@example.org"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def am(demo_path: Path, ref: str, patch: str, where: Path) -> bytes:
@@ -67,20 +71,26 @@ def function_text(data: bytes, name: str) -> str:
     text = data.decode()
     start = text.index(f"{name}(")
     start = text.rindex("\n", 0, start) + 1
-    return text[start:text.index("\n}\n", start) + 3]
+    return text[start : text.index("\n}\n", start) + 3]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "ref, fixed, method",
     [
-        ("v5.10.178", "v5.10.179.c", "relocated"),  # trailing context differs: if (unlikely(!page)) {
+        (
+            "v5.10.178",
+            "v5.10.179.c",
+            "relocated",
+        ),  # trailing context differs: if (unlikely(!page)) {
         ("v5.15.108", "v5.15.109.c", "relocated"),
         ("v6.1.25", "v6.1.26.c", "exact"),
         ("v6.2.12", "v6.2.13.c", "exact"),
     ],
 )
-def test_generated_backport_passes_git_am_and_equals_what_stable_shipped(demo, tmp_path, ref, fixed, method):
+def test_generated_backport_passes_git_am_and_equals_what_stable_shipped(
+    demo, tmp_path, ref, fixed, method
+):
     path, named = demo
     repo = Repository(path)
     up = upstream_from_commit(repo, repo.resolve(named["fix"]))
@@ -90,12 +100,19 @@ def test_generated_backport_passes_git_am_and_equals_what_stable_shipped(demo, t
     text = Path(t.patch).read_text()
     assert f"\n\ncommit {named['fix']} upstream.\n\n" in text
     assert text.startswith("From 0000000000000000000000000000000000000000 ")
-    assert f"Subject: [PATCH {ref[1:ref.rindex('.')]}] mm/khugepaged: check again on anon uffd-wp during isolation\n" in text
+    assert (
+        f"Subject: [PATCH {ref[1 : ref.rindex('.')]}] mm/khugepaged: check again on anon uffd-wp during isolation\n"
+        in text
+    )
     assert "From: Demo Author <author@example.org>\n" in text
     assert ("[ adjusted context ]\n" in text) == (method == "relocated")
-    assert text.index("Cc: <stable@vger.kernel.org>") < text.index(f"Signed-off-by: {SIGNER}\n---\n")
+    assert text.index("Cc: <stable@vger.kernel.org>") < text.index(
+        f"Signed-off-by: {SIGNER}\n---\n"
+    )
     patched = am(path, ref, t.patch, tmp_path)
-    assert function_text(patched, "__collapse_huge_page_isolate") == function_text(fixture_text(fixed), "__collapse_huge_page_isolate")
+    assert function_text(patched, "__collapse_huge_page_isolate") == function_text(
+        fixture_text(fixed), "__collapse_huge_page_isolate"
+    )
     assert patched == fixture_text(fixed)  # the era pairs differ only by the fix
 
 
@@ -103,7 +120,9 @@ def test_not_affected_and_already_fixed_are_reported_with_evidence(demo, tmp_pat
     path, named = demo
     repo = Repository(path)
     up = upstream_from_commit(repo, repo.resolve(named["fix"]))
-    run = backport(repo, up, ["v5.4.200", "v6.6.30", "v5.10.179"], builtin_rules(), output_dir=tmp_path / "out")
+    run = backport(
+        repo, up, ["v5.4.200", "v6.6.30", "v5.10.179"], builtin_rules(), output_dir=tmp_path / "out"
+    )
     by = {t.ref: t for t in run.targets}
     assert by["v5.4.200"].status == "not-affected"
     assert "uffd-wp arrived in 5.7" in by["v5.4.200"].evidence[0]
@@ -112,7 +131,9 @@ def test_not_affected_and_already_fixed_are_reported_with_evidence(demo, tmp_pat
     # a stable release that has the backport: the guard is there (never add it twice)
     assert by["v5.10.179"].status == "already-fixed"
     assert "pte_uffd_wp(pteval)" in by["v5.10.179"].evidence[0]
-    assert by["v5.10.179"].evidence[1].endswith(f'says "commit {named["fix"]} upstream."')  # and history records it
+    assert (
+        by["v5.10.179"].evidence[1].endswith(f'says "commit {named["fix"]} upstream."')
+    )  # and history records it
     assert not (tmp_path / "out").exists()
     assert not run.failed
 
@@ -130,7 +151,10 @@ def test_running_twice_gives_the_same_files(demo, tmp_path):
     assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == snap
     assert {p: p.stat().st_mtime_ns for p in snap} == mtimes  # identical files are not rewritten
     assert [t.patch for t in first.targets] == [t.patch for t in second.targets]
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*.patch")) == ["0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"] * 2
+    assert (
+        sorted(p.name for p in (tmp_path / "out").rglob("*.patch"))
+        == ["0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"] * 2
+    )
 
 
 @pytest.mark.slow
@@ -140,11 +164,19 @@ def test_second_fix_relocates_with_renamed_identifiers(demo, tmp_path):
     path, _ = demo
     repo = Repository(path)
     up = upstream_from_mail(repo, read_mail(FIX_B.read_bytes()))
-    run = backport(repo, up, ["v5.10.179", "v6.6.30", "v7.1"], builtin_rules(), output_dir=tmp_path / "out")
+    run = backport(
+        repo, up, ["v5.10.179", "v6.6.30", "v7.1"], builtin_rules(), output_dir=tmp_path / "out"
+    )
     by = {t.ref: t for t in run.targets}
     assert by["v7.1"].method == "exact" and by["v7.1"].deviations == ()
-    assert by["v6.6.30"].deviations == ("[ adjusted context ]", "[ renamed addr -> address, collapse_scan_pmd -> hpage_collapse_scan_pmd ]")
-    assert by["v5.10.179"].deviations == ("[ adjusted context ]", "[ renamed addr -> address, collapse_scan_pmd -> khugepaged_scan_pmd ]")
+    assert by["v6.6.30"].deviations == (
+        "[ adjusted context ]",
+        "[ renamed addr -> address, collapse_scan_pmd -> hpage_collapse_scan_pmd ]",
+    )
+    assert by["v5.10.179"].deviations == (
+        "[ adjusted context ]",
+        "[ renamed addr -> address, collapse_scan_pmd -> khugepaged_scan_pmd ]",
+    )
     patched = am(path, "v5.10.179", by["v5.10.179"].patch, tmp_path)
     expected = fixture_text("v5.10.179.c").replace(
         b"\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n\t\tpage = vm_normal_page(vma, address, pteval);\n",
@@ -153,7 +185,9 @@ def test_second_fix_relocates_with_renamed_identifiers(demo, tmp_path):
         b"\t\t * at this range with the mmap lock dropped.\n\t\t */\n"
         b"\t\tif (unlikely(address < vma->vm_start || address >= vma->vm_end)) {\n"
         b"\t\t\tresult = SCAN_ADDRESS_RANGE;\n\t\t\tgoto out;\n\t\t}\n"
-        b"\t\tpage = vm_normal_page(vma, address, pteval);\n", 1)
+        b"\t\tpage = vm_normal_page(vma, address, pteval);\n",
+        1,
+    )
     assert patched == expected
     am(path, "v6.6.30", by["v6.6.30"].patch, tmp_path)
 
@@ -179,7 +213,9 @@ def test_transformed_learns_the_mmap_lock_rewrite(demo, tmp_path):
     path, _ = demo
     repo = Repository(path)
     up = upstream_from_mail(repo, read_mail(FIX_C.read_bytes()))
-    run = backport(repo, up, ["v5.4.200", "v5.10.178"], builtin_rules(), output_dir=tmp_path / "out")
+    run = backport(
+        repo, up, ["v5.4.200", "v5.10.178"], builtin_rules(), output_dir=tmp_path / "out"
+    )
     old, new = run.targets
     assert (new.status, new.method) == ("generated", "exact")
     assert (old.status, old.method) == ("generated", "transformed"), old.reason
@@ -187,16 +223,18 @@ def test_transformed_learns_the_mmap_lock_rewrite(demo, tmp_path):
     assert "mmap_write_trylock(X) -> down_write_trylock(&X->mmap_sem)" in old.learned
     patched = am(path, "v5.4.200", old.patch, tmp_path)
     retract = function_text(patched, "retract_page_tables")
-    assert ("\t\tif (down_write_trylock(&mm->mmap_sem)) {\n"
-            "\t\t\t/*\n"
-            "\t\t\t * ->anon_vma may have appeared since the racy check\n"
-            "\t\t\t * above: the page table may then map anonymous pages.\n"
-            "\t\t\t */\n"
-            "\t\t\tif (vma->anon_vma) {\n"
-            "\t\t\t\tup_write(&mm->mmap_sem);\n"
-            "\t\t\t\tcontinue;\n"
-            "\t\t\t}\n"
-            "\t\t\tif (!khugepaged_test_exit(mm)) {\n") in retract
+    assert (
+        "\t\tif (down_write_trylock(&mm->mmap_sem)) {\n"
+        "\t\t\t/*\n"
+        "\t\t\t * ->anon_vma may have appeared since the racy check\n"
+        "\t\t\t * above: the page table may then map anonymous pages.\n"
+        "\t\t\t */\n"
+        "\t\t\tif (vma->anon_vma) {\n"
+        "\t\t\t\tup_write(&mm->mmap_sem);\n"
+        "\t\t\t\tcontinue;\n"
+        "\t\t\t}\n"
+        "\t\t\tif (!khugepaged_test_exit(mm)) {\n"
+    ) in retract
     assert "mmap_write" not in retract
 
 
@@ -206,7 +244,10 @@ def test_missing_function_and_rewritten_block_fail_with_reasons(demo):
     up = upstream_from_mail(repo, read_mail(FIX_C.read_bytes()))
     run = backport(repo, up, ["v4.4", "v6.1.25"], builtin_rules())
     old, new = run.targets
-    assert old.status == "failed" and "function retract_page_tables() is not in mm/huge_memory.c at v4.4" in old.reason
+    assert (
+        old.status == "failed"
+        and "function retract_page_tables() is not in mm/huge_memory.c at v4.4" in old.reason
+    )
     assert new.status == "failed"
     assert "if (mmap_write_trylock(mm)) {" in new.reason
 
@@ -217,12 +258,24 @@ def test_body_cites_upstream_once_and_signs_once(demo):
     up = upstream_from_commit(repo, repo.resolve(named["fix"]))
     text = body(up, ["[ adjusted context ]"], SIGNER)
     assert text.startswith(f"commit {named['fix']} upstream.\n\nHugh found")
-    assert text.endswith(f"Cc: <stable@vger.kernel.org>\n[ adjusted context ]\nSigned-off-by: {SIGNER}\n")
+    assert text.endswith(
+        f"Cc: <stable@vger.kernel.org>\n[ adjusted context ]\nSigned-off-by: {SIGNER}\n"
+    )
     # like git commit -s: no second sign-off when the last trailer already is that sign-off
-    own = replace(up, mail=replace(up.mail, message=up.mail.message.replace("Cc: <stable@vger.kernel.org>\n", "")))
-    assert body(own, [], "Demo Author <author@example.org>").count("Signed-off-by: Demo Author") == 1
+    own = replace(
+        up,
+        mail=replace(
+            up.mail, message=up.mail.message.replace("Cc: <stable@vger.kernel.org>\n", "")
+        ),
+    )
+    assert (
+        body(own, [], "Demo Author <author@example.org>").count("Signed-off-by: Demo Author") == 1
+    )
     assert body(up, [], "Demo Author <author@example.org>").count("Signed-off-by: Demo Author") == 2
-    assert out_path(Path("out"), "origin/linux-5.10.y", "a/b: c").as_posix() == "out/origin_linux-5.10.y/0001-a-b-c.patch"
+    assert (
+        out_path(Path("out"), "origin/linux-5.10.y", "a/b: c").as_posix()
+        == "out/origin_linux-5.10.y/0001-a-b-c.patch"
+    )
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -232,18 +285,49 @@ def test_body_cites_upstream_once_and_signs_once(demo):
 def test_cli_backport_json_contract(demo, tmp_path):
     path, named = demo
     out = tmp_path / "out"
-    r = runner.invoke(app, ["backport", "--repo", str(path), "--commit", named["fix"][:12], "--onto", "v5.10.178",
-                            "--onto", "v5.4.200", "--onto", "v6.6.30", "--output-dir", str(out), "--format", "json"])
+    r = runner.invoke(
+        app,
+        [
+            "backport",
+            "--repo",
+            str(path),
+            "--commit",
+            named["fix"][:12],
+            "--onto",
+            "v5.10.178",
+            "--onto",
+            "v5.4.200",
+            "--onto",
+            "v6.6.30",
+            "--output-dir",
+            str(out),
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert r.stderr == ""
     doc = json.loads(r.stdout)
     assert doc["schema"] == "reviewbot/1" and doc["upstream"]["sha"] == named["fix"]
     by = {t["ref"]: t for t in doc["targets"]}
     t = by["v5.10.178"]
-    assert t["status"] == "generated" and t["method"] == "relocated" and t["deviations"] == ["[ adjusted context ]"]
-    assert t["patch"] == str(out / "v5.10.178" / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch")
+    assert (
+        t["status"] == "generated"
+        and t["method"] == "relocated"
+        and t["deviations"] == ["[ adjusted context ]"]
+    )
+    assert t["patch"] == str(
+        out / "v5.10.178" / "0001-mm-khugepaged-check-again-on-anon-uffd-wp-during-iso.patch"
+    )
     assert t["validation"]["accepted"] is True
-    assert [c["id"] for c in t["validation"]["checks"]] == ["applies", "parses", "guards", "scope", "equivalence", "need"]
+    assert [c["id"] for c in t["validation"]["checks"]] == [
+        "applies",
+        "parses",
+        "guards",
+        "scope",
+        "equivalence",
+        "need",
+    ]
     assert by["v5.4.200"]["status"] == "not-affected" and by["v5.4.200"]["patch"] is None
     assert by["v6.6.30"]["status"] == "already-fixed"
 
@@ -251,41 +335,96 @@ def test_cli_backport_json_contract(demo, tmp_path):
 @pytest.mark.slow
 def test_cli_backport_branches(demo, tmp_path):
     path, named = demo
-    r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--branches", "linux-*.y",
-                            "--output-dir", str(tmp_path / "out")])
+    r = runner.invoke(
+        app,
+        [
+            "backport",
+            "--repo",
+            str(path),
+            "--patch",
+            str(FIX_B),
+            "--branches",
+            "linux-*.y",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+    )
     assert r.exit_code == 1, r.output  # one branch fails
     lines = r.stdout.splitlines()
     assert lines[0].startswith("upstream: a2ee639a74a4")
     rows = {x.split()[0]: x.split()[1] for x in lines if x.startswith("linux-")}
-    assert list(rows) == ["linux-5.4.y", "linux-5.10.y", "linux-5.15.y", "linux-6.0.y", "linux-6.1.y", "linux-6.2.y", "linux-6.6.y"]
+    assert list(rows) == [
+        "linux-5.4.y",
+        "linux-5.10.y",
+        "linux-5.15.y",
+        "linux-6.0.y",
+        "linux-6.1.y",
+        "linux-6.2.y",
+        "linux-6.6.y",
+    ]
     # 5.4 predates the bug the fix's Fixes: tag names; 6.0 went end-of-life without the isolate
     # guard this fix is written after (a dependency); every other branch gets a mail
     assert rows.pop("linux-5.4.y") == "not-affected"
     assert rows.pop("linux-6.0.y") == "failed"
     assert set(rows.values()) == {"generated"}
     assert sorted(p.parent.name for p in (tmp_path / "out").rglob("*.patch")) == sorted(rows)
-    block = r.stdout[r.stdout.index("\nlinux-6.0.y "):r.stdout.index("\nlinux-6.1.y ")]
+    block = r.stdout[r.stdout.index("\nlinux-6.0.y ") : r.stdout.index("\nlinux-6.1.y ")]
     assert "possible dependencies:" in block and named["fix"][:12] in block
 
 
 @pytest.mark.slow
 def test_cli_backport_failure_exits_1_and_writes_nothing_for_it(demo, tmp_path):
     path, named = demo
-    r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", str(FIX_B), "--onto", "v5.10.178",
-                            "--onto", "v5.10.179", "--output-dir", str(tmp_path / "out")])
+    r = runner.invoke(
+        app,
+        [
+            "backport",
+            "--repo",
+            str(path),
+            "--patch",
+            str(FIX_B),
+            "--onto",
+            "v5.10.178",
+            "--onto",
+            "v5.10.179",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+    )
     assert r.exit_code == 1, r.output
-    assert "v5.10.178  failed" in r.stdout and "nearest candidate: __collapse_huge_page_isolate() line" in r.stdout
+    assert (
+        "v5.10.178  failed" in r.stdout
+        and "nearest candidate: __collapse_huge_page_isolate() line" in r.stdout
+    )
     assert "possible dependencies:\n" in r.stdout and named["fix"][:12] in r.stdout
     assert [p.parent.name for p in (tmp_path / "out").rglob("*.patch")] == ["v5.10.179"]
 
 
 def test_cli_backport_patch_from_stdin_and_subject_prefix(demo, tmp_path):
     path, _ = demo
-    r = runner.invoke(app, ["backport", "--repo", str(path), "--patch", "-", "--onto", "v6.6.30",
-                            "--subject-prefix", "PATCH {series}.y", "--output-dir", str(tmp_path)], input=FIX_B.read_bytes())
+    r = runner.invoke(
+        app,
+        [
+            "backport",
+            "--repo",
+            str(path),
+            "--patch",
+            "-",
+            "--onto",
+            "v6.6.30",
+            "--subject-prefix",
+            "PATCH {series}.y",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        input=FIX_B.read_bytes(),
+    )
     assert r.exit_code == 0, r.output
     (p,) = tmp_path.rglob("*.patch")
-    assert "\nSubject: [PATCH 6.6.y] mm/khugepaged: recheck the VMA range of each PTE during isolation\n" in p.read_text()
+    assert (
+        "\nSubject: [PATCH 6.6.y] mm/khugepaged: recheck the VMA range of each PTE during isolation\n"
+        in p.read_text()
+    )
 
 
 @pytest.mark.parametrize(
@@ -298,7 +437,10 @@ def test_cli_backport_patch_from_stdin_and_subject_prefix(demo, tmp_path):
         (["--commit", "nope", "--onto", "v5.10.178"], "unknown revision 'nope'"),
         (["--patch", "/nonexistent.patch", "--onto", "v5.10.178"], "no such file"),
         (["--commit", "HEAD", "--branches", "nothing-*"], "no branch matches"),
-        (["--commit", "HEAD", "--onto", "v5.10.178", "--format", "sarif"], "sarif is not available"),
+        (
+            ["--commit", "HEAD", "--onto", "v5.10.178", "--format", "sarif"],
+            "sarif is not available",
+        ),
     ],
 )
 def test_cli_backport_bad_input_exit_2(demo, args, needle):
@@ -336,7 +478,16 @@ def test_a_recorded_fix_whose_guard_is_gone_is_backported_again(demo, tmp_path):
     git("clone", "-q", str(path), str(clone), cwd=tmp_path)
     git("checkout", "-q", "-b", "regress", "v5.10.179", cwd=clone)
     (clone / "mm/khugepaged.c").write_bytes(fixture_text("v5.10.178.c"))
-    git("-c", "user.name=X", "-c", "user.email=x@example.org", "commit", "-qam", "mm: tidy the isolate loop", cwd=clone)
+    git(
+        "-c",
+        "user.name=X",
+        "-c",
+        "user.email=x@example.org",
+        "commit",
+        "-qam",
+        "mm: tidy the isolate loop",
+        cwd=clone,
+    )
     repo = Repository(clone)
     up = upstream_from_commit(repo, repo.resolve(named["fix"]))
     (t,) = backport(repo, up, ["regress"], builtin_rules(), output_dir=tmp_path / "out").targets
@@ -351,7 +502,16 @@ def test_a_patch_that_fails_its_own_validation_is_never_written(demo, tmp_path, 
     path, named = demo
     repo = Repository(path)
     up = upstream_from_commit(repo, repo.resolve(named["fix"]))
-    monkeypatch.setattr(bp, "validate_files", lambda *a, **k: Validation("v5.10.178", (Verdict("guards", "fail", "injected"),)))
-    (t,) = bp.backport(repo, up, ["v5.10.178"], builtin_rules(), output_dir=tmp_path / "out").targets
-    assert t.status == "failed" and t.reason == "the generated patch fails its own validation: guards: injected"
+    monkeypatch.setattr(
+        bp,
+        "validate_files",
+        lambda *a, **k: Validation("v5.10.178", (Verdict("guards", "fail", "injected"),)),
+    )
+    (t,) = bp.backport(
+        repo, up, ["v5.10.178"], builtin_rules(), output_dir=tmp_path / "out"
+    ).targets
+    assert (
+        t.status == "failed"
+        and t.reason == "the generated patch fails its own validation: guards: injected"
+    )
     assert not (tmp_path / "out").exists()

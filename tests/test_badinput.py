@@ -27,7 +27,8 @@ FILES: dict[str, bytes] = {
     "crlf.patch": GOOD.replace(b"\n", b"\r\n"),
     "latin1.patch": GOOD.replace(b"Demo Author", b"D\xe9mo Author"),
     "nul.patch": GOOD.replace(b"goto out;\n", b"goto out;\0\n", 1),
-    "gitbinary.patch": GOOD[: GOOD.index(b"diff --git")] + b"diff --git a/mm/khugepaged.c b/mm/khugepaged.c\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmV+\n\n",
+    "gitbinary.patch": GOOD[: GOOD.index(b"diff --git")]
+    + b"diff --git a/mm/khugepaged.c b/mm/khugepaged.c\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmV+\n\n",
     "truncated.patch": GOOD[: GOOD.index(b"+\t\tif (pte_uffd_wp") + 5],
     "dotdot.patch": GOOD.replace(b"a/mm/khugepaged.c", b"a/../../outside.c"),
     "absolute.patch": GOOD.replace(b"+++ b/mm/khugepaged.c", b"+++ /tmp/outside.c"),
@@ -84,39 +85,213 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
     "backport": [
         (["backport", "--repo", "{repo}"], "exactly one of"),
         (["backport", "--repo", "{repo}", "--patch", "{tmp}/good.c"], "no target given"),
-        (["backport", "--repo", "{repo}", "--commit", "no-such-commit", "--onto", "v6.1.25"], "unknown revision"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/missing.patch", "--onto", "v6.1.25"], "no such file"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/crlf.patch", "--onto", "v6.1.25"], "CRLF"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/latin1.patch", "--onto", "v6.1.25"], "not UTF-8"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/nul.patch", "--onto", "v6.1.25"], "binary"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/gitbinary.patch", "--onto", "v6.1.25"], "binary patch"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/truncated.patch", "--onto", "v6.1.25"], "truncated"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/dotdot.patch", "--onto", "v6.1.25"], "leaves the repository"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/nodiff.patch", "--onto", "v6.1.25"], "no diff"),
-        (["backport", "--repo", "{repo}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"], "empty"),
-        (["backport", "--repo", "{repo}", "--commit", "v6.1.26", "--onto", "v6.1.25", "--onto", "nope"], "unknown revision"),
-        (["backport", "--repo", "{repo}", "--commit", "v6.1.26", "--branches", "nomatch*"], "no branch matches"),
-        (["backport", "--repo", "{repo}", "--commit", "v6.1.26", "--onto", "v6.1.25", "--output-dir", "{tmp}/file"], "not a directory"),
-        (["backport", "--repo", "{repo}", "--commit", "v6.1.26", "--onto", "v6.1.25", "--format", "sarif"], "sarif"),
-        (["backport", "--repo", "{plain}", "--commit", "v6.1.26", "--onto", "v6.1.25"], "not a git repository"),
+        (
+            ["backport", "--repo", "{repo}", "--commit", "no-such-commit", "--onto", "v6.1.25"],
+            "unknown revision",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/missing.patch", "--onto", "v6.1.25"],
+            "no such file",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/crlf.patch", "--onto", "v6.1.25"],
+            "CRLF",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/latin1.patch", "--onto", "v6.1.25"],
+            "not UTF-8",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/nul.patch", "--onto", "v6.1.25"],
+            "binary",
+        ),
+        (
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/gitbinary.patch",
+                "--onto",
+                "v6.1.25",
+            ],
+            "binary patch",
+        ),
+        (
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/truncated.patch",
+                "--onto",
+                "v6.1.25",
+            ],
+            "truncated",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/dotdot.patch", "--onto", "v6.1.25"],
+            "leaves the repository",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/nodiff.patch", "--onto", "v6.1.25"],
+            "no diff",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"],
+            "empty",
+        ),
+        (
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--commit",
+                "v6.1.26",
+                "--onto",
+                "v6.1.25",
+                "--onto",
+                "nope",
+            ],
+            "unknown revision",
+        ),
+        (
+            ["backport", "--repo", "{repo}", "--commit", "v6.1.26", "--branches", "nomatch*"],
+            "no branch matches",
+        ),
+        (
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--commit",
+                "v6.1.26",
+                "--onto",
+                "v6.1.25",
+                "--output-dir",
+                "{tmp}/file",
+            ],
+            "not a directory",
+        ),
+        (
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--commit",
+                "v6.1.26",
+                "--onto",
+                "v6.1.25",
+                "--format",
+                "sarif",
+            ],
+            "sarif",
+        ),
+        (
+            ["backport", "--repo", "{plain}", "--commit", "v6.1.26", "--onto", "v6.1.25"],
+            "not a git repository",
+        ),
         (["backport", "--commit", "v6.1.26", "--onto", "v6.1.25"], "--repo"),
     ],
     "validate": [
         (["validate", "--repo", "{repo}", "--onto", "v6.1.25"], "--patch"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/missing.patch", "--onto", "v6.1.25"], "no such file"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}", "--onto", "v6.1.25"], "is a directory"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/crlf.patch", "--onto", "v6.1.25"], "CRLF"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/nul.patch", "--onto", "v6.1.25"], "binary"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/truncated.patch", "--onto", "v6.1.25"], "truncated"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/absolute.patch", "--onto", "v6.1.25"], "leaves the repository"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/badhunk.patch", "--onto", "v6.1.25"], "patch"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/crlf.patch", "--onto", "no-such-ref"], "CRLF"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/truncated.patch", "--onto", "v6.1.25", "--upstream", "{tmp}/good.c"], "truncated"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"], "empty"),
-        (["validate", "--repo", "{plain}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"], "not a git repository"),
-        (["validate", "--repo", "{repo}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25", "--format", "sarif"], "sarif"),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}/missing.patch", "--onto", "v6.1.25"],
+            "no such file",
+        ),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}", "--onto", "v6.1.25"],
+            "is a directory",
+        ),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}/crlf.patch", "--onto", "v6.1.25"],
+            "CRLF",
+        ),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}/nul.patch", "--onto", "v6.1.25"],
+            "binary",
+        ),
+        (
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/truncated.patch",
+                "--onto",
+                "v6.1.25",
+            ],
+            "truncated",
+        ),
+        (
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/absolute.patch",
+                "--onto",
+                "v6.1.25",
+            ],
+            "leaves the repository",
+        ),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}/badhunk.patch", "--onto", "v6.1.25"],
+            "patch",
+        ),
+        (
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/crlf.patch",
+                "--onto",
+                "no-such-ref",
+            ],
+            "CRLF",
+        ),
+        (
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/truncated.patch",
+                "--onto",
+                "v6.1.25",
+                "--upstream",
+                "{tmp}/good.c",
+            ],
+            "truncated",
+        ),
+        (
+            ["validate", "--repo", "{repo}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"],
+            "empty",
+        ),
+        (
+            ["validate", "--repo", "{plain}", "--patch", "{tmp}/empty.patch", "--onto", "v6.1.25"],
+            "not a git repository",
+        ),
+        (
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{tmp}/empty.patch",
+                "--onto",
+                "v6.1.25",
+                "--format",
+                "sarif",
+            ],
+            "sarif",
+        ),
     ],
-    "demo": [(["demo", "--dir", "{tmp}/file"], "not a directory"), (["demo", "--dir", "{nonempty}"], "not a reviewbot demo")],
+    "demo": [
+        (["demo", "--dir", "{tmp}/file"], "not a directory"),
+        (["demo", "--dir", "{nonempty}"], "not a reviewbot demo"),
+    ],
     "hook install": [
         (["hook", "install", "--repo", "{plain}"], "not a git repository"),
         (["hook", "install", "--repo", "{tmp}/missing-dir"], "no such directory"),
@@ -128,16 +303,37 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         (["hook", "run", "pre-commit", "--repo", "{plain}"], "not a git repository"),
         (["hook", "run", "pre-commit", "{tmp}/good.c", "--repo", "{repo}"], "takes no FILE"),
         (["hook", "run", "sendemail-validate", "--repo", "{repo}"], "needs the patch"),
-        (["hook", "run", "sendemail-validate", "{tmp}/missing.patch", "--repo", "{repo}"], "no such file"),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/missing.patch", "--repo", "{repo}"],
+            "no such file",
+        ),
         (["hook", "run", "sendemail-validate", "{tmp}", "--repo", "{repo}"], "is a directory"),
         (["hook", "run", "sendemail-validate", "{tmp}/crlf.patch", "--repo", "{repo}"], "CRLF"),
-        (["hook", "run", "sendemail-validate", "{tmp}/latin1.patch", "--repo", "{repo}"], "not UTF-8"),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/latin1.patch", "--repo", "{repo}"],
+            "not UTF-8",
+        ),
         (["hook", "run", "sendemail-validate", "{tmp}/nul.patch", "--repo", "{repo}"], "binary"),
-        (["hook", "run", "sendemail-validate", "{tmp}/gitbinary.patch", "--repo", "{repo}"], "binary patch"),
-        (["hook", "run", "sendemail-validate", "{tmp}/truncated.patch", "--repo", "{repo}"], "truncated"),
-        (["hook", "run", "sendemail-validate", "{tmp}/dotdot.patch", "--repo", "{repo}"], "leaves the repository"),
-        (["hook", "run", "sendemail-validate", "{tmp}/absolute.patch", "--repo", "{repo}"], "leaves the repository"),
-        (["hook", "run", "sendemail-validate", "{tmp}/nodiff.patch", "--repo", "{repo}"], "no diff"),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/gitbinary.patch", "--repo", "{repo}"],
+            "binary patch",
+        ),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/truncated.patch", "--repo", "{repo}"],
+            "truncated",
+        ),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/dotdot.patch", "--repo", "{repo}"],
+            "leaves the repository",
+        ),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/absolute.patch", "--repo", "{repo}"],
+            "leaves the repository",
+        ),
+        (
+            ["hook", "run", "sendemail-validate", "{tmp}/nodiff.patch", "--repo", "{repo}"],
+            "no diff",
+        ),
         (["hook", "run", "sendemail-validate", "{tmp}/empty.patch", "--repo", "{repo}"], "empty"),
         (["hook", "run", "sendemail-validate", "{tmp}/badhunk.patch", "--repo", "{repo}"], "patch"),
         (["hook", "run", "pre-commit", "--repo", "{repo}", "--strict", "maybe"], "takes no FILE"),
@@ -177,7 +373,9 @@ CASES = [(name, args, needle) for name, rows in BAD.items() for args, needle in 
 def test_bad_input_is_one_line_and_exit_2(name, args, needle, world, tmp_path, monkeypatch):
     monkeypatch.chdir(world["plain"])
     argv = [a.format(**world) for a in args]
-    before = _tree_digest(tmp_path, ("home",))  # home: the verdict cache may be written, it is no output
+    before = _tree_digest(
+        tmp_path, ("home",)
+    )  # home: the verdict cache may be written, it is no output
     r = CliRunner().invoke(app, argv)
     assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr, r.exception)
     lines = r.stderr.strip().splitlines()
@@ -198,7 +396,17 @@ def test_a_path_leaving_the_repository_is_refused_before_any_blob_is_read(world,
     monkeypatch.setattr(source.Repository, "blob", boom)
     monkeypatch.setattr(source.Repository, "index_blobs", boom)
     for name in ("dotdot.patch", "absolute.patch"):
-        r = CliRunner().invoke(app, ["hook", "run", "sendemail-validate", str(world["tmp"] / name), "--repo", str(world["repo"])])
+        r = CliRunner().invoke(
+            app,
+            [
+                "hook",
+                "run",
+                "sendemail-validate",
+                str(world["tmp"] / name),
+                "--repo",
+                str(world["repo"]),
+            ],
+        )
         assert r.exit_code == 2 and "leaves the repository" in r.stderr
     assert not (world["repo"].parent / "outside.c").exists()
 
@@ -206,11 +414,19 @@ def test_a_path_leaving_the_repository_is_refused_before_any_blob_is_read(world,
 @pytest.mark.slow
 def test_real_processes_print_one_line_too(world):
     # Outside CliRunner: the console entry point, as a shell or a git hook sees it.
-    for args in (["check", "--format", "bogus", "x.c"], ["hook", "run", "nope"], ["demo", "--dir", str(world["tmp"] / "file")],
-                 ["check", "--repo", str(world["repo"]), "--rev", "HEAD:README"]):
-        p = subprocess.run([sys.executable, "-m", "reviewbot", *args], capture_output=True, text=True)
+    for args in (
+        ["check", "--format", "bogus", "x.c"],
+        ["hook", "run", "nope"],
+        ["demo", "--dir", str(world["tmp"] / "file")],
+        ["check", "--repo", str(world["repo"]), "--rev", "HEAD:README"],
+    ):
+        p = subprocess.run(
+            [sys.executable, "-m", "reviewbot", *args], capture_output=True, text=True
+        )
         assert p.returncode == 2, p.stderr
-        assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("reviewbot: error:"), p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith(
+            "reviewbot: error:"
+        ), p.stderr
         assert p.stdout == ""
 
 
@@ -224,8 +440,16 @@ def test_bare_invocation_prints_help(world):
 
 
 def latin1_era() -> bytes:
-    data = fixture_text("v6.1.26.c").replace(b"// SPDX-License-Identifier: GPL-2.0", b"// SPDX-License-Identifier: GPL-2.0\n/* (c) Fran\xe7ois M\xfcller, modifi\xe9 */", 1)
-    data = data.replace(b"\t\tif (pte_uffd_wp(pteval)) {", b"\t\t/* prot\xe9g\xe9e */\n\t\tif (pte_uffd_wp(pteval)) {", 1)
+    data = fixture_text("v6.1.26.c").replace(
+        b"// SPDX-License-Identifier: GPL-2.0",
+        b"// SPDX-License-Identifier: GPL-2.0\n/* (c) Fran\xe7ois M\xfcller, modifi\xe9 */",
+        1,
+    )
+    data = data.replace(
+        b"\t\tif (pte_uffd_wp(pteval)) {",
+        b"\t\t/* prot\xe9g\xe9e */\n\t\tif (pte_uffd_wp(pteval)) {",
+        1,
+    )
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     return data
@@ -238,7 +462,10 @@ def test_check_file_with_latin1_comments(tmp_path):
     assert r.exit_code == 0, r.output
     import json
 
-    checks = {c["id"] + (f"/{c['site']}" if c["site"] else ""): c for c in json.loads(r.stdout)["results"][0]["checks"]}
+    checks = {
+        c["id"] + (f"/{c['site']}" if c["site"] else ""): c
+        for c in json.loads(r.stdout)["results"][0]["checks"]
+    }
     assert {c["status"] for c in checks.values()} == {"present"}
     assert checks["isolate"]["function"] == "__collapse_huge_page_isolate"
     r = CliRunner().invoke(app, ["check", str(p), "--kernel-version", "6.1.26"])
@@ -283,7 +510,9 @@ def test_internal_errors_are_one_line_and_can_show_the_traceback(tmp_path, monke
     p = tmp_path / "x.c"
     p.write_bytes(SRC)
     r = CliRunner().invoke(app, ["check", str(p)])
-    assert r.exit_code == 2 and r.stderr.startswith("reviewbot: error: internal error: ZeroDivisionError: oops")
+    assert r.exit_code == 2 and r.stderr.startswith(
+        "reviewbot: error: internal error: ZeroDivisionError: oops"
+    )
     monkeypatch.setenv("REVIEWBOT_TRACEBACK", "1")
     r = CliRunner().invoke(app, ["check", str(p)])
     assert isinstance(r.exception, ZeroDivisionError)

@@ -22,15 +22,30 @@ def rows(db: Path, table: str = "verdicts") -> list[tuple]:
 
 
 def test_the_digest_reads_every_module_of_every_subpackage():
-    names = [n for n, _ in digest_inputs(resources.files("reviewbot"), resources.files("reviewbot.queries"))]
-    assert {"checker/flow.py", "store/cache.py", "history/sweep.py", "cli/app.py", "demo.py"} <= set(names)
+    names = [
+        n
+        for n, _ in digest_inputs(
+            resources.files("reviewbot"), resources.files("reviewbot.queries")
+        )
+    ]
+    assert {
+        "checker/flow.py",
+        "store/cache.py",
+        "history/sweep.py",
+        "cli/app.py",
+        "demo.py",
+    } <= set(names)
     assert any(n.endswith(".toml") for n in names)  # the rule files too
-    assert tool_version().endswith("+" + source_digest(resources.files("reviewbot"), resources.files("reviewbot.queries")))
+    assert tool_version().endswith(
+        "+" + source_digest(resources.files("reviewbot"), resources.files("reviewbot.queries"))
+    )
 
 
 def test_a_change_in_a_subpackage_module_changes_the_digest(tmp_path):
     package = tmp_path / "reviewbot"
-    shutil.copytree(Path(reviewbot.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(reviewbot.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     queries = tmp_path / "queries"
     queries.mkdir()
     for entry in resources.files("reviewbot.queries").iterdir():

@@ -38,13 +38,20 @@ def _commands_of_groups() -> list[tuple[list[str], object]]:
 
 def test_every_subcommand_of_a_group_has_help():
     subcommands = _commands_of_groups()
-    assert {" ".join(argv) for argv, _ in subcommands} >= {"hook install", "hook uninstall", "hook run"}
+    assert {" ".join(argv) for argv, _ in subcommands} >= {
+        "hook install",
+        "hook uninstall",
+        "hook run",
+    }
     for argv, cmd in subcommands:
         doc = (cmd.callback.__doc__ or "").strip()
         assert doc, argv
         r = run(*argv, "--help")
         assert r.exit_code == 0, (argv, r.stdout, r.stderr)
-        assert r.stdout.strip() and "Usage: " in r.stdout and " ".join(argv) in r.stdout, (argv, r.stdout)
+        assert r.stdout.strip() and "Usage: " in r.stdout and " ".join(argv) in r.stdout, (
+            argv,
+            r.stdout,
+        )
         # The help shows the command's own description, not only the usage line.
         assert doc.split()[0] in r.stdout, (argv, doc, r.stdout)
 
@@ -64,12 +71,18 @@ def test_check_file_all_present_exits_0():
 
 
 def test_check_json_contract():
-    r = run("check", str(FIX / "eras/v5.10.178.c"), "--kernel-version", "5.10.178", "--format", "json")
+    r = run(
+        "check", str(FIX / "eras/v5.10.178.c"), "--kernel-version", "5.10.178", "--format", "json"
+    )
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["schema"] == "reviewbot/1"
     (res,) = doc["results"]
-    assert res["ref"] is None and res["kernel_version"] == "5.10.178" and res["rule"] == "khugepaged-uffd-wp"
+    assert (
+        res["ref"] is None
+        and res["kernel_version"] == "5.10.178"
+        and res["rule"] == "khugepaged-uffd-wp"
+    )
     by = {(c["id"], c["site"]): c for c in res["checks"]}
     assert by[("scan", None)]["status"] == "present"
     assert by[("scan", None)]["function"] == "khugepaged_scan_pmd"
@@ -132,10 +145,14 @@ def test_not_a_repository(tmp_path):
 
 
 SPEC = (
-    "commit old \"Linux 4.4\" tag v4.4\n" + era("4.4.0", "v4.4.c", huge_memory=True)
-    + "commit r510 \"Linux 5.10.178\" tag v5.10.178\n" + era("5.10.178", "v5.10.178.c") + "  delete mm/huge_memory.c\n"
-    + "commit r61 \"Linux 6.1.26\" tag v6.1.26\n" + era("6.1.26", "v6.1.26.c")
-    + "commit nofile \"drop it\" tag v9.9\n  delete mm/khugepaged.c\n"
+    'commit old "Linux 4.4" tag v4.4\n'
+    + era("4.4.0", "v4.4.c", huge_memory=True)
+    + 'commit r510 "Linux 5.10.178" tag v5.10.178\n'
+    + era("5.10.178", "v5.10.178.c")
+    + "  delete mm/huge_memory.c\n"
+    + 'commit r61 "Linux 6.1.26" tag v6.1.26\n'
+    + era("6.1.26", "v6.1.26.c")
+    + 'commit nofile "drop it" tag v9.9\n  delete mm/khugepaged.c\n'
 )
 
 
@@ -146,7 +163,11 @@ def test_repo_mode_reads_blobs_at_refs_and_leaves_repo_untouched(tmp_path):
     r = run("check", "--repo", str(repo), "--rev", "v5.10.178", "--format", "json")
     assert r.exit_code == 1
     res = json.loads(r.stdout)["results"][0]
-    assert res["ref"] == "v5.10.178" and res["kernel_version"] == "5.10.178" and res["version_origin"] == "makefile"
+    assert (
+        res["ref"] == "v5.10.178"
+        and res["kernel_version"] == "5.10.178"
+        and res["version_origin"] == "makefile"
+    )
     r = run("check", "--repo", str(repo), "--rev", "v4.4", "--format", "json")
     assert r.exit_code == 0
     res = json.loads(r.stdout)["results"][0]
@@ -178,20 +199,30 @@ def test_demo_runs_on_bundled_history(tmp_path):
 @pytest.mark.slow
 def test_sarif_validates_against_the_sarif_2_1_0_model(tmp_path):
     import sarif_pydantic as sarif  # test extra: the SARIF 2.1.0 object model
-    files = [str(FIX / "eras/v5.10.178.c"), str(FIX / "cases/file-missing-negated.c"), str(FIX / "eras/v6.6.c")]
+
+    files = [
+        str(FIX / "eras/v5.10.178.c"),
+        str(FIX / "cases/file-missing-negated.c"),
+        str(FIX / "eras/v6.6.c"),
+    ]
     r = run("check", *files, "--kernel-version", "6.6.0", "--format", "sarif")
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     model = sarif.Sarif.model_validate(doc)
     assert model.version == "2.1.0"
     results = doc["runs"][0]["results"]
-    assert {x["ruleId"] for x in results} >= {"khugepaged-uffd-wp/isolate", "khugepaged-uffd-wp/file/retract"}
+    assert {x["ruleId"] for x in results} >= {
+        "khugepaged-uffd-wp/isolate",
+        "khugepaged-uffd-wp/file/retract",
+    }
     assert all(x["level"] in ("error", "warning") for x in results)
 
 
 def test_file_without_any_rule_function_is_an_input_error(tmp_path):
     p = tmp_path / "huge_memory.c"
-    p.write_text("// SPDX-License-Identifier: GPL-2.0\nstatic int thp_enabled(void)\n{\n\treturn 1;\n}\n")
+    p.write_text(
+        "// SPDX-License-Identifier: GPL-2.0\nstatic int thp_enabled(void)\n{\n\treturn 1;\n}\n"
+    )
     r = run("check", str(p), "--kernel-version", "6.1.0")
     assert r.exit_code == 2
     assert "defines none of the functions" in r.stderr and r.stdout == ""

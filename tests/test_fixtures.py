@@ -34,28 +34,45 @@ def _select(result, key):
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture(path: Path):
     exp = read(path)
-    version = VersionInfo(exp.kernel_version, "flag") if exp.kernel_version else VersionInfo(None, "unknown")
-    (result,) = check_source(path.read_bytes(), path.name, (get_rule("khugepaged-uffd-wp"),), version)
-    summary = "\n".join(f"  {c.key}: {c.status} {c.function} L{c.line} via={c.via} unc={c.uncertain} | {c.message}" for c in result.checks)
+    version = (
+        VersionInfo(exp.kernel_version, "flag")
+        if exp.kernel_version
+        else VersionInfo(None, "unknown")
+    )
+    (result,) = check_source(
+        path.read_bytes(), path.name, (get_rule("khugepaged-uffd-wp"),), version
+    )
+    summary = "\n".join(
+        f"  {c.key}: {c.status} {c.function} L{c.line} via={c.via} unc={c.uncertain} | {c.message}"
+        for c in result.checks
+    )
     for key, status in exp.status.items():
         checks = _select(result, key)
         assert checks, f"no check {key}\n{summary}"
         got = result.status_of(key) if key in ("scan", "isolate", "file") else checks[0].status
         assert str(got) == status, f"{key}: expected {status}, got {got}\n{summary}"
     for key, name in exp.function.items():
-        assert any(c.function == name for c in _select(result, key)), f"{key}: function {name}\n{summary}"
+        assert any(c.function == name for c in _select(result, key)), (
+            f"{key}: function {name}\n{summary}"
+        )
     for key, line in exp.line.items():
         assert any(c.line == line for c in _select(result, key)), f"{key}: line {line}\n{summary}"
     for key, via in exp.via.items():
         assert any(c.via == via for c in _select(result, key)), f"{key}: via {via}\n{summary}"
     for key in exp.uncertain:
-        assert any(c.uncertain for c in _select(result, key)), f"{key}: not marked uncertain\n{summary}"
+        assert any(c.uncertain for c in _select(result, key)), (
+            f"{key}: not marked uncertain\n{summary}"
+        )
     for key in exp.status:
         if key not in exp.uncertain:
-            assert not any(c.uncertain for c in _select(result, key)), f"{key}: unexpectedly uncertain\n{summary}"
+            assert not any(c.uncertain for c in _select(result, key)), (
+                f"{key}: unexpectedly uncertain\n{summary}"
+            )
     for key, needle in exp.messages:
         msgs = [c.message for c in _select(result, key)]
-        assert any(needle.lower() in m.lower() for m in msgs), f"{key}: message lacks {needle!r}\n{summary}"
+        assert any(needle.lower() in m.lower() for m in msgs), (
+            f"{key}: message lacks {needle!r}\n{summary}"
+        )
 
 
 def test_every_fixture_has_an_expectation():
@@ -89,7 +106,11 @@ def test_every_role_is_found_again_under_a_new_name(path: Path):
 
 def _verdicts(data: bytes, name: str):
     version = VersionInfo("6.1.20", "flag")
-    return [c for r in check_source(data, name, (get_rule("khugepaged-uffd-wp"),), version) for c in r.checks]
+    return [
+        c
+        for r in check_source(data, name, (get_rule("khugepaged-uffd-wp"),), version)
+        for c in r.checks
+    ]
 
 
 ANNOTATED = [p for p in FILES if ANNOTATION.search(p.read_bytes())]
@@ -107,8 +128,12 @@ def test_annotations_do_not_change_what_the_checker_sees(path: Path):
     for line in data.split(b"\n"):
         m = ANNOTATION.search(line)
         if m:
-            assert line[: m.start()].strip(), f"{path.name}: annotation on a line of its own: {line!r}"
-            assert not line[m.end():].strip(), f"{path.name}: annotation not at the end of its line: {line!r}"
+            assert line[: m.start()].strip(), (
+                f"{path.name}: annotation on a line of its own: {line!r}"
+            )
+            assert not line[m.end() :].strip(), (
+                f"{path.name}: annotation not at the end of its line: {line!r}"
+            )
 
 
 def test_fixtures_mark_their_lines_with_annotations_not_numbers():
@@ -125,7 +150,11 @@ def test_fixtures_mark_their_lines_with_annotations_not_numbers():
         ("expect-line: isolate", "\tcall();\n", "lines annotated []"),
         ("expect-line: isolate", "\tcall(); /* expect-line: scan */\n", "lines annotated ['scan']"),
         ("", "\tcall(); /* expect-line: isolate */\n", "lists [], lines annotated ['isolate']"),
-        ("expect-line: isolate", "\ta(); /* expect-line: isolate */\n\tb(); // expect-line: isolate\n", "annotated twice"),
+        (
+            "expect-line: isolate",
+            "\ta(); /* expect-line: isolate */\n\tb(); // expect-line: isolate\n",
+            "annotated twice",
+        ),
         ("expect-line: isolate=3", "\tcall();\n", "annotate the line instead"),
     ],
 )
@@ -133,15 +162,19 @@ def test_a_missing_or_stray_annotation_is_an_error(tmp_path, header, body, error
     case = tmp_path / "cases"
     case.mkdir()
     p = case / "x.c"
-    p.write_text(f"/*\n * reviewbot-fixture: x\n * expect: isolate=present\n * {header}\n */\nvoid f(void)\n{{\n{body}}}\n")
+    p.write_text(
+        f"/*\n * reviewbot-fixture: x\n * expect: isolate=present\n * {header}\n */\nvoid f(void)\n{{\n{body}}}\n"
+    )
     with pytest.raises(ValueError, match=re.escape(error)):
         read(p)
 
 
 def test_annotation_gives_the_line_it_sits_on(tmp_path):
     p = tmp_path / "x.c"
-    p.write_text("/*\n * expect: isolate=present scan=missing\n * expect-line: scan isolate\n */\n"
-                 "void f(void)\n{\n\ta(); /* expect-line: isolate */\n\t/*\n\t * b() // expect-line: scan\n\t */\n}\n")
+    p.write_text(
+        "/*\n * expect: isolate=present scan=missing\n * expect-line: scan isolate\n */\n"
+        "void f(void)\n{\n\ta(); /* expect-line: isolate */\n\t/*\n\t * b() // expect-line: scan\n\t */\n}\n"
+    )
     assert read(p).line == {"isolate": 7, "scan": 9}
 
 
@@ -154,4 +187,6 @@ def test_the_demo_trees_carry_neither_header_nor_annotations():
         text = fixture_text(p.name)
         assert b"expect-line" not in text and b"reviewbot-fixture" not in text, p.name
         # only the markers go: every other byte of the fixture's body is kept
-        assert len(text.splitlines()) == len(p.read_bytes().split(b"*/", 1)[1].lstrip(b"\n").splitlines())
+        assert len(text.splitlines()) == len(
+            p.read_bytes().split(b"*/", 1)[1].lstrip(b"\n").splitlines()
+        )

@@ -29,19 +29,31 @@ from typer.testing import CliRunner
 
 from reviewbot.checker.check import check_source
 from reviewbot.cli.app import app
+from reviewbot.ctree.syntax import parse
 from reviewbot.demo import fixture_text
+from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mails
 from reviewbot.model.errors import ReviewbotError
 from reviewbot.model.results import Status, VersionInfo
-from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mails
 from reviewbot.rules.spec import builtin_rules
-from reviewbot.ctree.syntax import parse
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 C_SOURCES = [p.read_bytes() for p in sorted(FIX.glob("eras/*.c")) + sorted(FIX.glob("cases/*.c"))]
 RULES = builtin_rules()
-VERSIONS = [VersionInfo("6.1.20", "flag"), VersionInfo("5.10.178", "flag"), VersionInfo("4.4.0", "flag"), VersionInfo(None, "unknown")]
+VERSIONS = [
+    VersionInfo("6.1.20", "flag"),
+    VersionInfo("5.10.178", "flag"),
+    VersionInfo("4.4.0", "flag"),
+    VersionInfo(None, "unknown"),
+]
 
-PLAN = {"patches": 4500, "c-parse": 2000, "c-check": 2500, "cli-check": 600, "cli-hook": 400, "cli-pre-commit": 150}
+PLAN = {
+    "patches": 4500,
+    "c-parse": 2000,
+    "c-check": 2500,
+    "cli-check": 600,
+    "cli-hook": 400,
+    "cli-pre-commit": 150,
+}
 COUNTS: dict[str, int] = {}
 SECONDS: dict[str, float] = {}
 
@@ -60,20 +72,73 @@ PATCHES = [
 ]
 
 SNIPPETS = [
-    b"{", b"}", b"{\n", b"}\n", b"(", b")", b";", b"\0", b"\r\n", b"\xff\xfe", b"\xe9", b"/*", b"*/", b'"', b"'", b"\\\n",
-    b"#ifdef CONFIG_USERFAULTFD\n", b"#ifndef CONFIG_MMU\n", b"#if 0\n", b"#else\n", b"#endif\n", b"#define X(a) {\n",
-    b"list_for_each_entry(p, &head, lru) {\n", b"__releases(&mm->mmap_lock)\n", b"static int __init f(void)\n",
-    b"if (pte_uffd_wp(pteval)) goto out;\n", b"if (!pte_uffd_wp(pteval)) continue;\n", b"if (userfaultfd_wp(vma)) return 0;\n",
-    b"goto out;\n", b"out:\n", b"for (;;) {\n", b"while (1)\n", b"switch (x) { case 1: break; }\n", b"do { } while (0);\n",
-    b"@@ -1,3 +1,4 @@\n", b"@@ -0,0 +1 @@\n", b"+++ b/../outside.c\n", b"--- /dev/null\n", b"--- a/mm/khugepaged.c\n",
-    b"diff --git a/x b/x\n", b"GIT binary patch\n", b"rename from mm/khugepaged.c\n", b"-- \n",
-    b"From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n", b"Subject: [PATCH 5.10] x\n",
-    b"Cc: stable@vger.kernel.org\n", b"\n\n", b"+\n", b"-\n", b" \n", b"\\ No newline at end of file\n",
+    b"{",
+    b"}",
+    b"{\n",
+    b"}\n",
+    b"(",
+    b")",
+    b";",
+    b"\0",
+    b"\r\n",
+    b"\xff\xfe",
+    b"\xe9",
+    b"/*",
+    b"*/",
+    b'"',
+    b"'",
+    b"\\\n",
+    b"#ifdef CONFIG_USERFAULTFD\n",
+    b"#ifndef CONFIG_MMU\n",
+    b"#if 0\n",
+    b"#else\n",
+    b"#endif\n",
+    b"#define X(a) {\n",
+    b"list_for_each_entry(p, &head, lru) {\n",
+    b"__releases(&mm->mmap_lock)\n",
+    b"static int __init f(void)\n",
+    b"if (pte_uffd_wp(pteval)) goto out;\n",
+    b"if (!pte_uffd_wp(pteval)) continue;\n",
+    b"if (userfaultfd_wp(vma)) return 0;\n",
+    b"goto out;\n",
+    b"out:\n",
+    b"for (;;) {\n",
+    b"while (1)\n",
+    b"switch (x) { case 1: break; }\n",
+    b"do { } while (0);\n",
+    b"@@ -1,3 +1,4 @@\n",
+    b"@@ -0,0 +1 @@\n",
+    b"+++ b/../outside.c\n",
+    b"--- /dev/null\n",
+    b"--- a/mm/khugepaged.c\n",
+    b"diff --git a/x b/x\n",
+    b"GIT binary patch\n",
+    b"rename from mm/khugepaged.c\n",
+    b"-- \n",
+    b"From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n",
+    b"Subject: [PATCH 5.10] x\n",
+    b"Cc: stable@vger.kernel.org\n",
+    b"\n\n",
+    b"+\n",
+    b"-\n",
+    b" \n",
+    b"\\ No newline at end of file\n",
 ]
 SWAPS = [
-    (b"pte_uffd_wp", b"pte_uffd"), (b"goto out", b"continue"), (b"if (", b"if (!"), (b"{", b""), (b"}", b""),
-    (b"@@ -", b"@@ +"), (b"+\t", b"-\t"), (b"-\t", b" \t"), (b"\n", b"\r\n"), (b"a/mm/", b"a/../"), (b"pte_present", b"pte_none"),
-    (b"__collapse_huge_page_isolate", b"isolate_renamed"), (b"\t", b"    "), (b"(", b""),
+    (b"pte_uffd_wp", b"pte_uffd"),
+    (b"goto out", b"continue"),
+    (b"if (", b"if (!"),
+    (b"{", b""),
+    (b"}", b""),
+    (b"@@ -", b"@@ +"),
+    (b"+\t", b"-\t"),
+    (b"-\t", b" \t"),
+    (b"\n", b"\r\n"),
+    (b"a/mm/", b"a/../"),
+    (b"pte_present", b"pte_none"),
+    (b"__collapse_huge_page_isolate", b"isolate_renamed"),
+    (b"\t", b"    "),
+    (b"(", b""),
 ]
 
 
@@ -88,9 +153,9 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         if op == 0:
             data = data[:i]
         elif op == 1:
-            data = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1:]
+            data = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
         elif op == 2:
-            data = data[:i] + bytes([rng.randrange(256)]) + data[i + 1:]
+            data = data[:i] + bytes([rng.randrange(256)]) + data[i + 1 :]
         elif op in (3, 4, 5):
             lines = data.split(b"\n")
             j, k = rng.randrange(len(lines)), rng.randrange(len(lines))
@@ -114,7 +179,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
                 at = -1
                 for _ in range(k + 1):
                     at = data.find(old, at + 1)
-                data = data[:at] + new + data[at + len(old):]
+                data = data[:at] + new + data[at + len(old) :]
     return data
 
 
@@ -123,7 +188,11 @@ def report():
     yield
     out = os.environ.get("REVIEWBOT_FUZZ_REPORT")
     if out:
-        Path(out).write_text(json.dumps({"counts": COUNTS, "seconds": SECONDS, "total": sum(COUNTS.values())}, indent=2))
+        Path(out).write_text(
+            json.dumps(
+                {"counts": COUNTS, "seconds": SECONDS, "total": sum(COUNTS.values())}, indent=2
+            )
+        )
 
 
 def _count(name: str, n: int, started: float) -> None:
@@ -138,9 +207,13 @@ def test_plan_reaches_ten_thousand_inputs():
     # the unmutated sources, which the other tests already cover).
     rng = random.Random(5000)
     originals = {hash(s) for s in C_SOURCES} | {hash(p) for p, _ in PATCHES}
-    pools = [C_SOURCES] * (PLAN["c-parse"] + PLAN["c-check"] + PLAN["cli-check"] + PLAN["cli-pre-commit"])
+    pools = [C_SOURCES] * (
+        PLAN["c-parse"] + PLAN["c-check"] + PLAN["cli-check"] + PLAN["cli-pre-commit"]
+    )
     pools += [[p for p, _ in PATCHES]] * (PLAN["patches"] + PLAN["cli-hook"])
-    inputs = {hash(mutate(rng.choice(pool), rng)) for pool in pools}  # hashes, not 10,000 source copies
+    inputs = {
+        hash(mutate(rng.choice(pool), rng)) for pool in pools
+    }  # hashes, not 10,000 source copies
     assert len(inputs - originals) >= 0.9 * sum(PLAN.values()), len(inputs - originals)
 
 
@@ -179,8 +252,10 @@ def test_fuzz_c_parse():
         data = mutate(rng.choice(C_SOURCES), rng)
         unit = parse(data, "fuzz.c")
         root = unit.root
-        assert (root.type == "translation_unit" or root.is_error) and 0 <= root.start_byte <= root.end_byte <= len(data)
-        assert data[root.end_byte:].strip(b" \t\r\n\f\v") == b"", "the tree must cover every token"
+        assert (
+            root.type == "translation_unit" or root.is_error
+        ) and 0 <= root.start_byte <= root.end_byte <= len(data)
+        assert data[root.end_byte :].strip(b" \t\r\n\f\v") == b"", "the tree must cover every token"
         bad = unit.bad_errors
         assert all(n.is_error or n.is_missing for n in bad)
         assert not bad or root.has_error
@@ -297,12 +372,33 @@ def test_fuzz_cli_pre_commit(tmp_path):
 
 # --- hypothesis: generated diffs and generated isolate loops --------------------------
 
-C_LINE = st.sampled_from([
-    "\t\tif (!pte_present(pteval)) {", "\t\t\tresult = SCAN_PTE_NON_PRESENT;", "\t\t\tgoto out;", "\t\t}",
-    "\t\tif (pte_uffd_wp(pteval)) {", "\t\tpage = vm_normal_page(vma, address, pteval);", "",
-    "#ifdef CONFIG_USERFAULTFD", "#endif", "\t\t/* comment */", "\t\tcontinue;", "\t\tpte_t pteval = *_pte;",
-])
-PATH = st.sampled_from(["mm/khugepaged.c", "mm/collapse.c", "README", "../evil.c", "/etc/passwd", "a b.c", "mm/khugepaged.c\t2024"])
+C_LINE = st.sampled_from(
+    [
+        "\t\tif (!pte_present(pteval)) {",
+        "\t\t\tresult = SCAN_PTE_NON_PRESENT;",
+        "\t\t\tgoto out;",
+        "\t\t}",
+        "\t\tif (pte_uffd_wp(pteval)) {",
+        "\t\tpage = vm_normal_page(vma, address, pteval);",
+        "",
+        "#ifdef CONFIG_USERFAULTFD",
+        "#endif",
+        "\t\t/* comment */",
+        "\t\tcontinue;",
+        "\t\tpte_t pteval = *_pte;",
+    ]
+)
+PATH = st.sampled_from(
+    [
+        "mm/khugepaged.c",
+        "mm/collapse.c",
+        "README",
+        "../evil.c",
+        "/etc/passwd",
+        "a b.c",
+        "mm/khugepaged.c\t2024",
+    ]
+)
 
 
 @st.composite
@@ -320,8 +416,13 @@ def unified_diffs(draw) -> bytes:
 
 
 @pytest.mark.slow
-@settings(max_examples=600, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=600,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(unified_diffs())
 def test_generated_diffs_parse_or_are_refused(data):
     started = time.perf_counter()
@@ -339,16 +440,37 @@ def test_generated_diffs_parse_or_are_refused(data):
 
 
 STATEMENT = st.recursive(
-    st.sampled_from([
-        "result = SCAN_FAIL;", "goto out;", "continue;", "break;", "return result;", "none_or_zero++;",
-        "page = vm_normal_page(vma, address, pteval);", "referenced++;", "if (pte_uffd_wp(pteval)) goto out;",
-        "if (pte_uffd_wp(pteval)) result = SCAN_PTE_UFFD_WP;", "if (!pte_uffd_wp(pteval)) continue;",
-    ]),
+    st.sampled_from(
+        [
+            "result = SCAN_FAIL;",
+            "goto out;",
+            "continue;",
+            "break;",
+            "return result;",
+            "none_or_zero++;",
+            "page = vm_normal_page(vma, address, pteval);",
+            "referenced++;",
+            "if (pte_uffd_wp(pteval)) goto out;",
+            "if (pte_uffd_wp(pteval)) result = SCAN_PTE_UFFD_WP;",
+            "if (!pte_uffd_wp(pteval)) continue;",
+        ]
+    ),
     lambda inner: st.one_of(
-        st.builds(lambda c, b: f"if ({c}) {{ {b} }}", st.sampled_from([
-            "!pte_present(pteval)", "pte_none(pteval)", "pte_uffd_wp(pteval)", "unlikely(pte_uffd_wp(pteval))",
-            "pte_uffd_wp(*pte)", "!pte_present(pteval) || pte_uffd_wp(pteval)", "cc->is_khugepaged",
-        ]), inner),
+        st.builds(
+            lambda c, b: f"if ({c}) {{ {b} }}",
+            st.sampled_from(
+                [
+                    "!pte_present(pteval)",
+                    "pte_none(pteval)",
+                    "pte_uffd_wp(pteval)",
+                    "unlikely(pte_uffd_wp(pteval))",
+                    "pte_uffd_wp(*pte)",
+                    "!pte_present(pteval) || pte_uffd_wp(pteval)",
+                    "cc->is_khugepaged",
+                ]
+            ),
+            inner,
+        ),
         st.builds(lambda b: f"#ifdef CONFIG_USERFAULTFD\n{b}\n#endif", inner),
         st.builds(lambda b: f"#if 0\n{b}\n#endif", inner),
         st.builds(lambda a, b: f"{a} {b}", inner, inner),
@@ -385,7 +507,13 @@ GUARD_STMT = "if (pte_uffd_wp(pteval)) goto out;"
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(STATEMENT, max_size=6), st.data())
 def test_generated_isolate_loops(body, data):
     """Metamorphic properties that hold on every generated loop, whatever its verdict."""
@@ -400,7 +528,11 @@ def test_generated_isolate_loops(body, data):
         assert unguarded(iso), iso
 
     # Comments and blank lines between statements never change the verdict.
-    noisy = [s for stmt in body for s in (data.draw(st.sampled_from(["", "/* pte_uffd_wp */", "// goto out;"])), stmt)]
+    noisy = [
+        s
+        for stmt in body
+        for s in (data.draw(st.sampled_from(["", "/* pte_uffd_wp */", "// goto out;"])), stmt)
+    ]
     again = isolate_verdict(isolate_loop(noisy))
     assert (again.status, again.uncertain) == verdict, (again, iso)
 
@@ -410,7 +542,10 @@ def test_generated_isolate_loops(body, data):
 
     # The function renamed to a name no alias list has: the fingerprint finds it, same verdict.
     renamed = isolate_verdict(isolate_loop(body, "collapse_isolate_renamed"))
-    assert (renamed.function, renamed.status, renamed.uncertain) == ("collapse_isolate_renamed", *verdict), renamed
+    assert (renamed.function, renamed.status, renamed.uncertain) == (
+        "collapse_isolate_renamed",
+        *verdict,
+    ), renamed
 
     # The older spelling of the predicate (pte_uffd) is the same predicate.
     alias = isolate_verdict(src.replace("pte_uffd_wp(", "pte_uffd("))
@@ -422,6 +557,8 @@ def test_generated_isolate_loops(body, data):
     # The same guard negated bails out only on PTEs without the bit: on a uffd-wp PTE the loop
     # goes on as before, so the verdict is the body's own (in particular a negated guard never
     # makes a missing guard present).
-    negated = isolate_verdict(isolate_loop([GUARD_STMT.replace("(pte_uffd_wp", "(!pte_uffd_wp"), *body]))
+    negated = isolate_verdict(
+        isolate_loop([GUARD_STMT.replace("(pte_uffd_wp", "(!pte_uffd_wp"), *body])
+    )
     assert (negated.status, negated.uncertain) == verdict, (negated, iso)
     _count("hypothesis-c", 1, started)

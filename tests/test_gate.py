@@ -8,10 +8,10 @@ from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text
+from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail
 from reviewbot.hooks.gate import Change, check_blobs, compare
 from reviewbot.model.results import CheckResult, FileResult, Status
 from reviewbot.model.results import VersionInfo as V
-from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail
 from reviewbot.rules.spec import get_rule
 
 P, M, NA = Status.PRESENT, Status.MISSING, Status.NOT_APPLICABLE
@@ -19,7 +19,11 @@ RULE = get_rule("khugepaged-uffd-wp")
 
 
 def result(**statuses) -> FileResult:
-    return FileResult("mm/khugepaged.c", RULE.id, tuple(CheckResult(k, s, "m", function="f", line=3) for k, s in statuses.items()))
+    return FileResult(
+        "mm/khugepaged.c",
+        RULE.id,
+        tuple(CheckResult(k, s, "m", function="f", line=3) for k, s in statuses.items()),
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,7 +41,9 @@ def result(**statuses) -> FileResult:
     ],
 )
 def test_compare(before, after, kind):
-    changes = compare(RULE.id, result(**before) if before else None, result(**after) if after else None)
+    changes = compare(
+        RULE.id, result(**before) if before else None, result(**after) if after else None
+    )
     assert [c.kind for c in changes] == ([kind] if kind else [])
 
 

@@ -41,14 +41,18 @@ def test_a_global_config_in_the_real_home_is_not_seen(tmp_path, monkeypatch):
     # config injected on the command line: isolate_git (what conftest applies) drops them all.
     real = tmp_path / "real-home"
     (real / ".config" / "git").mkdir(parents=True)
-    (real / ".gitconfig").write_text("[user]\n\tname = Leaked Name\n[core]\n\thooksPath = /leaked/hooks\n")
+    (real / ".gitconfig").write_text(
+        "[user]\n\tname = Leaked Name\n[core]\n\thooksPath = /leaked/hooks\n"
+    )
     (real / ".config" / "git" / "config").write_text("[user]\n\temail = leaked@example.org\n")
     monkeypatch.setenv("HOME", str(real))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(real / ".config"))
     monkeypatch.delenv("GIT_CONFIG_GLOBAL")
     monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere.git"))
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'user.name'='Injected'")
-    assert git_config("--get", "user.name", cwd=tmp_path).stdout.strip() == "Injected"  # the leak is real
+    assert (
+        git_config("--get", "user.name", cwd=tmp_path).stdout.strip() == "Injected"
+    )  # the leak is real
 
     isolate_git(monkeypatch, tmp_path / "isolated")
     repo = tmp_path / "repo"
@@ -57,7 +61,9 @@ def test_a_global_config_in_the_real_home_is_not_seen(tmp_path, monkeypatch):
         r = git_config("--get", key, cwd=repo)
         assert (r.returncode, r.stdout) == (1, ""), (key, r.stdout)
     assert git_config("--global", "--list").stdout == ""
-    ident = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], capture_output=True, text=True, cwd=repo, check=True)
+    ident = subprocess.run(
+        ["git", "var", "GIT_COMMITTER_IDENT"], capture_output=True, text=True, cwd=repo, check=True
+    )
     assert ident.stdout.startswith("Test Dev <dev@example.org> ")
 
 
@@ -70,7 +76,11 @@ def test_isolate_git_called_again_changes_nothing(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def module_git_config():
     # Module-scoped fixtures run before any per-test fixture: the session isolation covers them.
-    return os.environ["GIT_CONFIG_GLOBAL"], os.environ["HOME"], git_config("--global", "--list").stdout
+    return (
+        os.environ["GIT_CONFIG_GLOBAL"],
+        os.environ["HOME"],
+        git_config("--global", "--list").stdout,
+    )
 
 
 def test_module_scoped_fixtures_are_isolated_too(module_git_config, tmp_path_factory):

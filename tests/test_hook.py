@@ -27,7 +27,9 @@ from reviewbot.hooks.install import install as install_hooks
 from reviewbot.rules.spec import builtin_rules
 
 runner = CliRunner()
-GUARD = b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
+GUARD = (
+    b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
+)
 SRC = "mm/khugepaged.c"
 
 
@@ -133,13 +135,18 @@ def test_temporary_index_of_commit_a_and_commit_path(repo, how):
 @pytest.mark.slow
 def test_guard_already_missing_at_head_warns_unless_strict(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
-    repo, _ = build(tmp_path / "linux", 'commit r "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c"))
+    repo, _ = build(
+        tmp_path / "linux", 'commit r "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c")
+    )
     install(repo)
     harmless(repo)
     git(repo, "add", SRC)
     p = commit(repo)
     assert p.returncode == 0, p.stderr
-    assert b"warning: __collapse_huge_page_isolate() has no uffd-wp guard in the staged version (nor in HEAD)" in p.stderr
+    assert (
+        b"warning: __collapse_huge_page_isolate() has no uffd-wp guard in the staged version (nor in HEAD)"
+        in p.stderr
+    )
     git(repo, "config", "reviewbot.strict", "true")
     harmless(repo)
     git(repo, "add", SRC)
@@ -169,7 +176,9 @@ def test_the_shell_decides_before_python_starts(repo, tmp_path):
     fake = tmp_path / "fake-python"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 0\n')
     fake.chmod(0o755)
-    install_hooks(repo, ["pre-commit", "sendemail-validate"], covered_paths(builtin_rules()), python=str(fake))
+    install_hooks(
+        repo, ["pre-commit", "sendemail-validate"], covered_paths(builtin_rules()), python=str(fake)
+    )
     harmless(repo, "README")
     git(repo, "add", "README")
     assert commit(repo).returncode == 0
@@ -189,7 +198,9 @@ def test_the_shell_decides_before_python_starts(repo, tmp_path):
 
 
 def test_missing_interpreter_warns_and_lets_the_commit_through(repo):
-    install_hooks(repo, ["pre-commit"], covered_paths(builtin_rules()), python="/nonexistent/python")
+    install_hooks(
+        repo, ["pre-commit"], covered_paths(builtin_rules()), python="/nonexistent/python"
+    )
     harmless(repo)
     git(repo, "add", SRC)
     p = commit(repo)
@@ -286,7 +297,9 @@ def test_core_hooks_path_is_honoured(repo, tmp_path):
     shared = tmp_path / "shared-hooks"
     git(repo, "config", "core.hooksPath", str(shared))
     install(repo)
-    assert (shared / "pre-commit").exists() and not (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert (shared / "pre-commit").exists() and not (
+        repo / ".git" / "hooks" / "pre-commit"
+    ).exists()
     drop_guard(repo)
     git(repo, "add", SRC)
     assert commit(repo).returncode == 1
@@ -374,7 +387,15 @@ def test_mbox_with_several_patches_is_checked_one_by_one(repo, tmp_path):
 
 def test_cc_stable_patch_goes_through_backport_validation(repo, tmp_path, monkeypatch):
     harmless(repo)
-    git(repo, "commit", "-q", "-a", "--no-verify", "-m", "mm: comment\n\nCc: stable@vger.kernel.org\nSigned-off-by: A <a@example.org>")
+    git(
+        repo,
+        "commit",
+        "-q",
+        "-a",
+        "--no-verify",
+        "-m",
+        "mm: comment\n\nCc: stable@vger.kernel.org\nSigned-off-by: A <a@example.org>",
+    )
     patch = tmp_path / "stable.patch"
     patch.write_bytes(format_patch(repo))
     monkeypatch.delitem(sys.modules, "reviewbot.backport.validate", raising=False)
@@ -382,7 +403,9 @@ def test_cc_stable_patch_goes_through_backport_validation(repo, tmp_path, monkey
 
     def fake_validate(repo_, mail, onto, rules, upstream=None):
         seen["onto"] = onto.sha
-        return types.SimpleNamespace(accepted=False, reasons=["touches functions the upstream fix does not"])
+        return types.SimpleNamespace(
+            accepted=False, reasons=["touches functions the upstream fix does not"]
+        )
 
     fake = types.ModuleType("reviewbot.backport.validate")
     fake.validate = fake_validate
@@ -405,7 +428,15 @@ def test_cc_stable_without_the_validate_module_is_a_note(repo, tmp_path, monkeyp
 
     monkeypatch.setattr(importlib, "import_module", no_validate)
     harmless(repo)
-    git(repo, "commit", "-q", "-a", "--no-verify", "-m", "mm: comment\n\nCc: stable@vger.kernel.org\nSigned-off-by: A <a@example.org>")
+    git(
+        repo,
+        "commit",
+        "-q",
+        "-a",
+        "--no-verify",
+        "-m",
+        "mm: comment\n\nCc: stable@vger.kernel.org\nSigned-off-by: A <a@example.org>",
+    )
     patch = tmp_path / "stable.patch"
     patch.write_bytes(format_patch(repo))
     r = validate(repo, patch)

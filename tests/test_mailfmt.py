@@ -19,23 +19,47 @@ def test_the_backport_hunk_is_what_git_diff_writes(tmp_path):
     new = fixture_text("v5.10.179.c")
     lines = OLD.decode().split("\n")
     at = next(k for k, row in enumerate(lines) if "SCAN_PTE_NON_PRESENT;" in row) + 3
-    edits = [Edit(at, 0, ("\t\tif (pte_uffd_wp(pteval)) {", "\t\t\tresult = SCAN_PTE_UFFD_WP;", "\t\t\tgoto out;", "\t\t}"))]
+    edits = [
+        Edit(
+            at,
+            0,
+            (
+                "\t\tif (pte_uffd_wp(pteval)) {",
+                "\t\t\tresult = SCAN_PTE_UFFD_WP;",
+                "\t\t\tgoto out;",
+                "\t\t}",
+            ),
+        )
+    ]
     assert apply_edits(OLD, edits) == new
     (tmp_path / "a").write_bytes(OLD)
     (tmp_path / "b").write_bytes(new)
-    git = subprocess.run(["git", "diff", "--no-index", "--no-color", "a", "b"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert git[git.index("@@"):] == "".join(hunks(OLD, edits))
+    git = subprocess.run(
+        ["git", "diff", "--no-index", "--no-color", "a", "b"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert git[git.index("@@") :] == "".join(hunks(OLD, edits))
 
 
 def test_hunk_ranges_near_the_edges():
     data = b"a\nb\nc\n"
-    assert hunks(data, [Edit(0, 0, ("x",))]) == ["@@ -0,0 +1 @@\n+x\n a\n b\n c\n".replace("@@ -0,0 +1 @@", "@@ -1,3 +1,4 @@")]
+    assert hunks(data, [Edit(0, 0, ("x",))]) == [
+        "@@ -0,0 +1 @@\n+x\n a\n b\n c\n".replace("@@ -0,0 +1 @@", "@@ -1,3 +1,4 @@")
+    ]
     assert hunks(data, [Edit(2, 1, ())]) == ["@@ -1,3 +1,2 @@\n a\n b\n-c\n"]
-    assert hunks(b"a\nb", [Edit(0, 1, ("z",))]) == ["@@ -1,2 +1,2 @@\n-a\n+z\n b\n\\ No newline at end of file\n"]
+    assert hunks(b"a\nb", [Edit(0, 1, ("z",))]) == [
+        "@@ -1,2 +1,2 @@\n-a\n+z\n b\n\\ No newline at end of file\n"
+    ]
 
 
 edit_lists = st.lists(
-    st.tuples(st.integers(0, N - 1), st.integers(0, 3), st.lists(st.sampled_from(["\tx++;", "", "\t/* y */", "}"]), max_size=3)),
+    st.tuples(
+        st.integers(0, N - 1),
+        st.integers(0, 3),
+        st.lists(st.sampled_from(["\tx++;", "", "\t/* y */", "}"]), max_size=3),
+    ),
     max_size=5,
 )
 
@@ -64,7 +88,15 @@ def test_any_edits_round_trip_through_the_patch(raw):
 
 
 def test_diffstat_and_file_names():
-    assert diffstat([("mm/khugepaged.c", 4, 0)]) == " mm/khugepaged.c | 4 ++++\n 1 file changed, 4 insertions(+)\n"
-    assert diffstat([("a.c", 1, 1), ("b.c", 0, 2)]).endswith(" 2 files changed, 1 insertion(+), 3 deletions(-)\n")
-    assert slug("mm/khugepaged: check again on anon uffd-wp during isolation") == "mm-khugepaged-check-again-on-anon-uffd-wp-during-iso"
+    assert (
+        diffstat([("mm/khugepaged.c", 4, 0)])
+        == " mm/khugepaged.c | 4 ++++\n 1 file changed, 4 insertions(+)\n"
+    )
+    assert diffstat([("a.c", 1, 1), ("b.c", 0, 2)]).endswith(
+        " 2 files changed, 1 insertion(+), 3 deletions(-)\n"
+    )
+    assert (
+        slug("mm/khugepaged: check again on anon uffd-wp during isolation")
+        == "mm-khugepaged-check-again-on-anon-uffd-wp-during-iso"
+    )
     assert slug("[x] ..weird!!") == "x-.weird"

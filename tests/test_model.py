@@ -15,7 +15,14 @@ from reviewbot.model.versions import KernelVersion, series_in_name, version_orde
 def test_version_order_rc_before_release_numeric_and_unparseable_last():
     names = ["master", "v6.3", "v5.10.10", "v6.3-rc1", "v5.10", "linux-next", "v5.10.9", "v4.4"]
     assert sorted(names, key=version_order_key) == [
-        "v4.4", "v5.10", "v5.10.9", "v5.10.10", "v6.3-rc1", "v6.3", "linux-next", "master",
+        "v4.4",
+        "v5.10",
+        "v5.10.9",
+        "v5.10.10",
+        "v6.3-rc1",
+        "v6.3",
+        "linux-next",
+        "master",
     ]
 
 
@@ -27,7 +34,12 @@ def test_version_order_ties_break_by_name_or_by_what_the_caller_gives():
     assert version_order_key("") == version_order_key(None)
 
 
-@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 30), st.integers(0, 300), st.integers(0, 9)), max_size=20))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 30), st.integers(0, 300), st.integers(0, 9)),
+        max_size=20,
+    )
+)
 def test_version_order_agrees_with_kernel_version_order(parts):
     names = [f"v{a}.{b}.{c}" + (f"-rc{rc}" if rc else "") for a, b, c, rc in parts]
     got = sorted(names, key=version_order_key)

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from reviewbot.demo import fixture_text
-from reviewbot.model.errors import PatchError
 from reviewbot.diffs.patches import ApplyFailure, apply_file, read_mail, read_mails, upstream_refs
+from reviewbot.model.errors import PatchError
 
-PATCH = next((Path(__file__).resolve().parent.parent / "fixtures" / "patches").glob("0001-*.patch")).read_bytes()
+PATCH = next(
+    (Path(__file__).resolve().parent.parent / "fixtures" / "patches").glob("0001-*.patch")
+).read_bytes()
 
 
 def test_format_patch_headers_and_trailers():
@@ -41,7 +43,11 @@ def test_offsets_are_allowed_fuzz_is_not():
     assert not isinstance(out, ApplyFailure) and out.offsets == (1,)
     fail = apply_file(fixture_text("v5.10.178.c"), m.files[0])
     assert isinstance(fail, ApplyFailure)
-    assert fail.hunk == 1 and "is_zone_device_page" in fail.expected and fail.found.strip() == "if (unlikely(!page)) {"
+    assert (
+        fail.hunk == 1
+        and "is_zone_device_page" in fail.expected
+        and fail.found.strip() == "if (unlikely(!page)) {"
+    )
 
 
 def test_upstream_reference_forms():
@@ -66,7 +72,10 @@ def test_mbox_with_two_patches():
         (lambda p: p.replace(b"goto out;\n", b"\0", 1), "binary"),
         (lambda p: p[: p.index(b"+\t\tif (pte_uffd_wp") + 5], "truncated"),
         (lambda p: p.replace(b"a/mm/khugepaged.c", b"a/../../etc/passwd"), "leaves the repository"),
-        (lambda p: p.replace(b"+++ b/mm/khugepaged.c", b"+++ /etc/passwd"), "leaves the repository"),
+        (
+            lambda p: p.replace(b"+++ b/mm/khugepaged.c", b"+++ /etc/passwd"),
+            "leaves the repository",
+        ),
         (lambda p: p[: p.index(b"diff --git")], "no diff"),
         (lambda p: b"", "empty"),
     ],

@@ -27,35 +27,136 @@ INVOCATIONS: dict[str, list[tuple[int, list[str]]]] = {
     "check": [
         (0, ["check", "--repo", "{repo}"]),
         (1, ["check", "--repo", "{repo}", "--rev", "v6.1.25", "--format", "json"]),
-        (1, ["check", "--repo", "{repo}", "--rev", "v6.1.25", "--format", "sarif", "mm/khugepaged.c"]),
+        (
+            1,
+            [
+                "check",
+                "--repo",
+                "{repo}",
+                "--rev",
+                "v6.1.25",
+                "--format",
+                "sarif",
+                "mm/khugepaged.c",
+            ],
+        ),
         (0, ["check", "{repo}/mm/khugepaged.c"]),
         (2, ["check", "--repo", "{repo}", "--rev", "no-such-ref"]),
     ],
     "rules": [(0, ["rules"]), (0, ["rules", "--format", "json"])],
     "sweep": [
         (1, ["sweep", "--repo", "{repo}", "--no-cache"]),
-        (0, ["sweep", "--repo", "{repo}", "--tags", "v6.1.26", "--format", "json"]),  # with the verdict cache
+        (
+            0,
+            ["sweep", "--repo", "{repo}", "--tags", "v6.1.26", "--format", "json"],
+        ),  # with the verdict cache
         (1, ["sweep", "--repo", "{repo}", "--format", "html", "-o", "{out}/sweep.html"]),
         (2, ["sweep", "--repo", "{repo}", "--tags", "nomatch*"]),
     ],
     "report": [
-        (0, ["report", "--repo", "{repo}", "--fix", "{patch}", "--branches", "master", "--no-cache"]),
-        (0, ["report", "--repo", "{repo}", "--fix", "v6.1.26", "--branches", "master", "--format", "json"]),
-        (0, ["report", "--repo", "{repo}", "--fix", "{patch}", "--branches", "master", "--format", "md", "-o", "{out}/r.md"]),
+        (
+            0,
+            [
+                "report",
+                "--repo",
+                "{repo}",
+                "--fix",
+                "{patch}",
+                "--branches",
+                "master",
+                "--no-cache",
+            ],
+        ),
+        (
+            0,
+            [
+                "report",
+                "--repo",
+                "{repo}",
+                "--fix",
+                "v6.1.26",
+                "--branches",
+                "master",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            0,
+            [
+                "report",
+                "--repo",
+                "{repo}",
+                "--fix",
+                "{patch}",
+                "--branches",
+                "master",
+                "--format",
+                "md",
+                "-o",
+                "{out}/r.md",
+            ],
+        ),
         (2, ["report", "--repo", "{repo}", "--fix", "no-such-commit"]),
     ],
     "demo": [(0, ["demo", "--dir", "{out}/demo", "--format", "json"])],
     "backport": [
-        (0, ["backport", "--repo", "{repo}", "--patch", "{patch}", "--onto", "v6.1.25", "--output-dir", "{out}/bp"]),
-        (0, ["backport", "--repo", "{repo}", "--patch", "{patch}", "--onto", "v6.1.26", "--onto", "HEAD", "--format", "json"]),
+        (
+            0,
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{patch}",
+                "--onto",
+                "v6.1.25",
+                "--output-dir",
+                "{out}/bp",
+            ],
+        ),
+        (
+            0,
+            [
+                "backport",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{patch}",
+                "--onto",
+                "v6.1.26",
+                "--onto",
+                "HEAD",
+                "--format",
+                "json",
+            ],
+        ),
         (2, ["backport", "--repo", "{repo}", "--patch", "{patch}", "--onto", "no-such-ref"]),
     ],
     "validate": [
         (0, ["validate", "--repo", "{repo}", "--patch", "{patch}", "--onto", "v6.1.25"]),
-        (1, ["validate", "--repo", "{repo}", "--patch", "{patch}", "--onto", "v6.1.26", "--upstream", "{patch}", "--format", "json"]),
+        (
+            1,
+            [
+                "validate",
+                "--repo",
+                "{repo}",
+                "--patch",
+                "{patch}",
+                "--onto",
+                "v6.1.26",
+                "--upstream",
+                "{patch}",
+                "--format",
+                "json",
+            ],
+        ),
         (2, ["validate", "--repo", "{repo}", "--patch", "{patch}"]),
     ],
-    "hook install": [(0, ["hook", "install", "--repo", "{repo}"]), (2, ["hook", "install", "--repo", "{repo}", "--hooks", "nope"])],
+    "hook install": [
+        (0, ["hook", "install", "--repo", "{repo}"]),
+        (2, ["hook", "install", "--repo", "{repo}", "--hooks", "nope"]),
+    ],
     "hook uninstall": [(0, ["hook", "uninstall", "--repo", "{repo}"])],
     "hook run": [
         (0, ["hook", "run", "pre-commit", "--repo", "{repo}"]),
@@ -84,7 +185,9 @@ def test_every_command_has_an_entry():
     names = registered_commands()
     assert "hook run" in names and "check" in names
     missing = sorted(set(names) - set(INVOCATIONS))
-    assert not missing, f"commands without read-only invocations in tests/test_readonly.py: {missing}"
+    assert not missing, (
+        f"commands without read-only invocations in tests/test_readonly.py: {missing}"
+    )
     stale = sorted(set(INVOCATIONS) - set(names))
     assert not stale, f"entries for commands that do not exist: {stale}"
 
@@ -92,8 +195,11 @@ def test_every_command_has_an_entry():
 # Building the whole demo history takes seconds: that invocation belongs to the slow tier.
 SLOW = {"demo"}
 CASES = [
-    pytest.param(name, code, args, id=" ".join(args), marks=[pytest.mark.slow] if name in SLOW else [])
-    for name, rows in INVOCATIONS.items() for code, args in rows
+    pytest.param(
+        name, code, args, id=" ".join(args), marks=[pytest.mark.slow] if name in SLOW else []
+    )
+    for name, rows in INVOCATIONS.items()
+    for code, args in rows
 ]
 
 
@@ -116,7 +222,9 @@ def test_command_leaves_repository_untouched(name, code, args, tmp_path, monkeyp
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
     for key in before:
         assert before[key] == after[key], f"{' '.join(argv)} changed {key}"
-    assert list(tmp.iterdir()) == [], f"{' '.join(argv)} left temporary files: {list(tmp.iterdir())}"
+    assert list(tmp.iterdir()) == [], (
+        f"{' '.join(argv)} left temporary files: {list(tmp.iterdir())}"
+    )
 
 
 def test_snapshot_sees_the_changes_it_guards_against(tmp_path, monkeypatch):

@@ -21,14 +21,14 @@ runner = CliRunner()
 
 # Mainline v5.10 and v6.1, then the isolate fix (v6.1.26's file); a stable branch per series.
 SPEC = (
-    f"commit v510 \"Linux 5.10\" tag v5.10\n{era('5.10.0', 'v5.10.178.c')}"
-    f"commit v61 \"Linux 6.1\" tag v6.1\n{era('6.1.0', 'v6.1.25.c')}"
-    "commit fix \"mm/khugepaged: check again on anon uffd-wp during isolation\"\n"
+    f'commit v510 "Linux 5.10" tag v5.10\n{era("5.10.0", "v5.10.178.c")}'
+    f'commit v61 "Linux 6.1" tag v6.1\n{era("6.1.0", "v6.1.25.c")}'
+    'commit fix "mm/khugepaged: check again on anon uffd-wp during isolation"\n'
     "  file mm/khugepaged.c = @fixture v6.1.26.c\n"
     "on linux-5.10.y from v5.10\n"
-    "commit r510 \"Linux 5.10.178\" tag v5.10.178\n  file Makefile = @makefile 5.10.178\n"
+    'commit r510 "Linux 5.10.178" tag v5.10.178\n  file Makefile = @makefile 5.10.178\n'
     "on linux-6.1.y from v6.1\n"
-    "commit r61 \"Linux 6.1.25\" tag v6.1.25\n  file Makefile = @makefile 6.1.25\n"
+    'commit r61 "Linux 6.1.25" tag v6.1.25\n  file Makefile = @makefile 6.1.25\n'
 )
 
 
@@ -43,14 +43,19 @@ def clone(tmp_path, monkeypatch) -> tuple[Path, dict[str, str]]:
 
 
 def backport_targets(path: Path, shas: dict[str, str], *args: str) -> list[str]:
-    r = runner.invoke(app, ["backport", "--repo", str(path), "--commit", shas["fix"], "--format", "json", *args])
+    r = runner.invoke(
+        app, ["backport", "--repo", str(path), "--commit", shas["fix"], "--format", "json", *args]
+    )
     assert r.exit_code in (0, 1), r.output
     return [t["ref"] for t in json.loads(r.stdout)["targets"]]
 
 
 def test_backport_branches_match_remote_tracking_names(clone):
     path, shas = clone
-    assert backport_targets(path, shas, "--branches", "linux-*.y") == ["origin/linux-5.10.y", "origin/linux-6.1.y"]
+    assert backport_targets(path, shas, "--branches", "linux-*.y") == [
+        "origin/linux-5.10.y",
+        "origin/linux-6.1.y",
+    ]
 
 
 def test_backport_branches_is_repeatable(clone):
@@ -61,15 +66,23 @@ def test_backport_branches_is_repeatable(clone):
 
 def test_backport_prefers_the_local_branch_of_the_same_name(clone):
     path, shas = clone
-    subprocess.run(["git", "-C", str(path), "branch", "-q", "linux-6.1.y", "origin/linux-6.1.y"], check=True)
-    assert backport_targets(path, shas, "--branches", "linux-*.y") == ["origin/linux-5.10.y", "linux-6.1.y"]
+    subprocess.run(
+        ["git", "-C", str(path), "branch", "-q", "linux-6.1.y", "origin/linux-6.1.y"], check=True
+    )
+    assert backport_targets(path, shas, "--branches", "linux-*.y") == [
+        "origin/linux-5.10.y",
+        "linux-6.1.y",
+    ]
 
 
 @pytest.mark.parametrize(
     "patterns, needle",
     [
         (["nothing-*"], "no branch matches 'nothing-*'"),
-        (["linux-*.y", "linux-4.4.y"], "no branch matches 'linux-4.4.y'"),  # an exact name must exist
+        (
+            ["linux-*.y", "linux-4.4.y"],
+            "no branch matches 'linux-4.4.y'",
+        ),  # an exact name must exist
         (["[a-"], "bad pattern"),
     ],
 )
@@ -85,7 +98,11 @@ def test_sweep_and_backport_select_the_same_branches(clone):
     path, _ = clone
     repo = Repository(path)
     swept = sorted(r.name for r in select_refs(repo, None, ["linux-*.y"]))
-    assert swept == select_branches(repo, ["linux-*.y"]) == ["origin/linux-5.10.y", "origin/linux-6.1.y"]
+    assert (
+        swept
+        == select_branches(repo, ["linux-*.y"])
+        == ["origin/linux-5.10.y", "origin/linux-6.1.y"]
+    )
 
 
 class StubRepo:
@@ -96,7 +113,9 @@ class StubRepo:
 
     def __init__(self, refs: list[tuple[str, str]]):
         prefix = {"tag": "refs/tags/", "branch": "refs/heads/", "remote": "refs/remotes/"}
-        self.refs = [RefEntry(name, prefix[kind] + name, kind, "0" * 40, "commit") for kind, name in refs]
+        self.refs = [
+            RefEntry(name, prefix[kind] + name, kind, "0" * 40, "commit") for kind, name in refs
+        ]
 
     def list_refs(self) -> list[RefEntry]:
         return list(self.refs)
@@ -107,13 +126,25 @@ def stub(refs: list[tuple[str, str]]) -> Repository:
 
 
 def test_branches_sort_by_the_series_in_their_names():
-    repo = stub([("branch", n) for n in ("master", "linux-6.1.y", "linux-5.10.y", "linux-5.9.y", "linux-4.19.y")])
+    repo = stub(
+        [
+            ("branch", n)
+            for n in ("master", "linux-6.1.y", "linux-5.10.y", "linux-5.9.y", "linux-4.19.y")
+        ]
+    )
     got = select_branches(repo, ["*"])
     assert got == ["linux-4.19.y", "linux-5.9.y", "linux-5.10.y", "linux-6.1.y", "master"]
 
 
 def test_match_refs_reports_each_pattern():
-    repo = stub([("tag", "v5.10"), ("tag", "v5.10.1"), ("remote", "stable/linux-5.10.y"), ("branch", "linux-5.10.y")])
+    repo = stub(
+        [
+            ("tag", "v5.10"),
+            ("tag", "v5.10.1"),
+            ("remote", "stable/linux-5.10.y"),
+            ("branch", "linux-5.10.y"),
+        ]
+    )
     sel = match_refs(repo, ["v5.10*", "v9*"], ["linux-*"])
     assert [(h.option, h.pattern, [r.name for r in h.refs]) for h in sel.patterns] == [
         ("--tags", "v5.10*", ["v5.10", "v5.10.1"]),

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.backport.relocate import groups, relocate_file
 from reviewbot.demo import fixture_text
 from reviewbot.diffs.mailfmt import apply_edits
 from reviewbot.diffs.patches import read_mail
-from reviewbot.backport.relocate import groups, relocate_file
 from reviewbot.rules.spec import builtin_rules
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
@@ -22,14 +22,26 @@ RULES = builtin_rules()
 
 def place(fp, era: str | bytes, pre: str | None = None, **kw):
     data = fixture_text(era) if isinstance(era, str) else era
-    return relocate_file(fp, data, "mm/khugepaged.c", upstream_pre=fixture_text(pre) if pre else None, rules=RULES, **kw)
+    return relocate_file(
+        fp,
+        data,
+        "mm/khugepaged.c",
+        upstream_pre=fixture_text(pre) if pre else None,
+        rules=RULES,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("pre", [None, "v6.3-rc1.c"], ids=["hunk-only", "with-pre-image"])
 @pytest.mark.parametrize(
     "era, fixed, method",
-    [("v5.10.178.c", "v5.10.179.c", "relocated"), ("v5.15.108.c", "v5.15.109.c", "relocated"),
-     ("v6.1.25.c", "v6.1.26.c", "exact"), ("v6.2.12.c", "v6.2.13.c", "exact"), ("v6.3-rc1.c", "v6.3.c", "exact")],
+    [
+        ("v5.10.178.c", "v5.10.179.c", "relocated"),
+        ("v5.15.108.c", "v5.15.109.c", "relocated"),
+        ("v6.1.25.c", "v6.1.26.c", "exact"),
+        ("v6.2.12.c", "v6.2.13.c", "exact"),
+        ("v6.3-rc1.c", "v6.3.c", "exact"),
+    ],
 )
 def test_isolate_fix_lands_where_stable_put_it(era, fixed, method, pre):
     p = place(FIX_A, era, pre)
@@ -49,9 +61,11 @@ def test_the_same_change_is_never_added_twice():
 
 def test_ambiguous_anchors_are_refused():
     data = fixture_text("v5.10.179.c").decode()
-    start = data.index("\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;")
-    block = data[start:data.index("\t\tif (unlikely(!page)) {", start)]
-    twice = (data[:start] + block + block + data[start + len(block):]).encode()
+    start = data.index(
+        "\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;"
+    )
+    block = data[start : data.index("\t\tif (unlikely(!page)) {", start)]
+    twice = (data[:start] + block + block + data[start + len(block) :]).encode()
     p = place(FIX_B, twice)
     assert p.method == "failed" and "refusing to guess" in p.failures[0].reason
 
@@ -60,7 +74,11 @@ def test_a_label_the_target_calls_differently_is_mapped():
     data = fixture_text("v5.10.179.c").decode()
     isolate = data.index("__collapse_huge_page_isolate(struct")
     end = data.index("\n}\n", isolate)
-    body = data[isolate:end].replace("goto out;", "goto out_release;").replace("\nout:\n", "\nout_release:\n")
+    body = (
+        data[isolate:end]
+        .replace("goto out;", "goto out_release;")
+        .replace("\nout:\n", "\nout_release:\n")
+    )
     target = (data[:isolate] + body + data[end:]).encode()
     p = place(FIX_B, target)
     assert p.method == "relocated", p.failures
@@ -91,27 +109,47 @@ def test_transformed_in_both_modes():
 
 def test_removed_lines_are_found_by_tokens_and_replaced():
     # A hunk with a removal, relocated into a tree where the statement moved and is indented differently.
-    fp = replace(FIX_A, hunks=(replace(FIX_A.hunks[0], lines=tuple(
-        [(" ", t) for k, t in FIX_A.hunks[0].lines if k == " "][:3]
-        + [("-", "\t\tpage = vm_normal_page(vma, address, pteval);"), ("+", "\t\tpage = vm_normal_page(vma, address, pteval); /* x */")]
-        + [(" ", "\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {")])),))
+    fp = replace(
+        FIX_A,
+        hunks=(
+            replace(
+                FIX_A.hunks[0],
+                lines=tuple(
+                    [(" ", t) for k, t in FIX_A.hunks[0].lines if k == " "][:3]
+                    + [
+                        ("-", "\t\tpage = vm_normal_page(vma, address, pteval);"),
+                        ("+", "\t\tpage = vm_normal_page(vma, address, pteval); /* x */"),
+                    ]
+                    + [(" ", "\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {")]
+                ),
+            ),
+        ),
+    )
     assert [(len(g.removed), len(g.added)) for g in groups(fp.hunks[0])] == [(1, 1)]
     p = place(fp, "v5.10.178.c")
     assert p.method == "relocated", p.failures
     (e,) = p.edits
-    assert e.remove == 1 and fixture_text("v5.10.178.c").decode().split("\n")[e.start] == "\t\tpage = vm_normal_page(vma, address, pteval);"
+    assert (
+        e.remove == 1
+        and fixture_text("v5.10.178.c").decode().split("\n")[e.start]
+        == "\t\tpage = vm_normal_page(vma, address, pteval);"
+    )
 
 
 def test_context_that_matches_in_another_function_is_not_exact():
     # The upstream context occurs verbatim only in some other function: git am would put the
     # guard there. reviewbot places it in the isolate function, by structure.
-    decoy = (b"\nstatic int decoy(struct vm_area_struct *vma, unsigned long address, pte_t pteval)\n{\n"
-             b"\tstruct page *page;\n\tint result;\n\n\tfor (;;) {\n"
-             b"\t\tif (!pte_present(pteval)) {\n\t\t\tresult = SCAN_PTE_NON_PRESENT;\n\t\t\tgoto out;\n\t\t}\n"
-             b"\t\tpage = vm_normal_page(vma, address, pteval);\n"
-             b"\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {\n\t\t\tresult = SCAN_PAGE_NULL;\n\t\t\tgoto out;\n\t\t}\n"
-             b"\t}\nout:\n\treturn result;\n}\n")
+    decoy = (
+        b"\nstatic int decoy(struct vm_area_struct *vma, unsigned long address, pte_t pteval)\n{\n"
+        b"\tstruct page *page;\n\tint result;\n\n\tfor (;;) {\n"
+        b"\t\tif (!pte_present(pteval)) {\n\t\t\tresult = SCAN_PTE_NON_PRESENT;\n\t\t\tgoto out;\n\t\t}\n"
+        b"\t\tpage = vm_normal_page(vma, address, pteval);\n"
+        b"\t\tif (unlikely(!page) || unlikely(is_zone_device_page(page))) {\n\t\t\tresult = SCAN_PAGE_NULL;\n\t\t\tgoto out;\n\t\t}\n"
+        b"\t}\nout:\n\treturn result;\n}\n"
+    )
     target = fixture_text("v5.10.178.c") + decoy
     p = place(FIX_A, target)
-    assert p.method == "relocated" and p.functions == ((1, "__collapse_huge_page_isolate", "__collapse_huge_page_isolate"),)
+    assert p.method == "relocated" and p.functions == (
+        (1, "__collapse_huge_page_isolate", "__collapse_huge_page_isolate"),
+    )
     assert apply_edits(target, list(p.edits)) == fixture_text("v5.10.179.c") + decoy

@@ -10,10 +10,10 @@ from stable_history import EXPECTED, FIX_SUBJECT, build_stable
 from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
+from reviewbot.git.repository import Repository
 from reviewbot.history.fixes import branch_status, fix_targets
 from reviewbot.history.upstream import load_fix
 from reviewbot.rules.spec import builtin_rules
-from reviewbot.git.repository import Repository
 
 runner = CliRunner()
 
@@ -31,8 +31,11 @@ def history(tmp_path_factory):
 def patch_file(history, tmp_path_factory):
     """The fix as a format-patch mail (what a maintainer gets from the list)."""
     path, shas = history
-    out = subprocess.run(["git", "-C", str(path), "format-patch", "-1", "--stdout", shas["fix"]],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(path), "format-patch", "-1", "--stdout", shas["fix"]],
+        capture_output=True,
+        check=True,
+    ).stdout
     p = tmp_path_factory.mktemp("mail") / "0001-fix.patch"
     p.write_bytes(out)
     return p
@@ -61,9 +64,17 @@ def kinds(st):
 
 def test_three_message_forms_are_recognised(by_sha, history):
     _, shas = history
-    assert "greg" in kinds(by_sha["linux-5.10.y"]) and by_sha["linux-5.10.y"].fixed_by == shas["bp510"]
-    assert "sasha" in kinds(by_sha["linux-5.15.y"]) and by_sha["linux-5.15.y"].fixed_by == shas["bp515"]
-    assert "cherry-pick" in kinds(by_sha["linux-6.1-cp.y"]) and by_sha["linux-6.1-cp.y"].fixed_by == shas["bp61cp"]
+    assert (
+        "greg" in kinds(by_sha["linux-5.10.y"]) and by_sha["linux-5.10.y"].fixed_by == shas["bp510"]
+    )
+    assert (
+        "sasha" in kinds(by_sha["linux-5.15.y"])
+        and by_sha["linux-5.15.y"].fixed_by == shas["bp515"]
+    )
+    assert (
+        "cherry-pick" in kinds(by_sha["linux-6.1-cp.y"])
+        and by_sha["linux-6.1-cp.y"].fixed_by == shas["bp61cp"]
+    )
 
 
 def test_fixed_in_is_the_release_that_brought_it(by_sha):
@@ -110,8 +121,12 @@ def test_patch_file_gives_the_same_answers(history, patch_file, by_sha):
 def test_patch_file_whose_commits_are_not_in_the_repo(history, tmp_path):
     """A mail from the list: no such sha, no such Fixes: commit — subject, applicability, structure."""
     path, shas = history
-    text = subprocess.run(["git", "-C", str(path), "format-patch", "-1", "--stdout", shas["fix"]],
-                          capture_output=True, check=True, text=True).stdout
+    text = subprocess.run(
+        ["git", "-C", str(path), "format-patch", "-1", "--stdout", shas["fix"]],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
     text = text.replace(shas["fix"], "f" * 40).replace(shas["scanfix"][:12], "e1e267c7928f")
     p = tmp_path / "list.patch"
     p.write_text(text)
@@ -159,7 +174,17 @@ def test_report_markdown_is_a_stable_list_reply(history):
 
 def test_report_json_contract(history):
     path, shas = history
-    r = run("report", "--repo", str(path), "--fix", shas["fix"], "--branches", "linux-5.10.y", "--format", "json")
+    r = run(
+        "report",
+        "--repo",
+        str(path),
+        "--fix",
+        shas["fix"],
+        "--branches",
+        "linux-5.10.y",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["schema"] == "reviewbot/1"
@@ -167,10 +192,22 @@ def test_report_json_contract(history):
     assert doc["fix"]["fixes"][0]["subject"] == "khugepaged: skip collapse if uffd-wp detected"
     (b,) = doc["branches"]
     assert {k: b[k] for k in ("branch", "tip", "status", "fixed_by", "fixed_in")} == {
-        "branch": "linux-5.10.y", "tip": "v5.10.179", "status": "fixed", "fixed_by": shas["bp510"], "fixed_in": "v5.10.179"}
-    assert {"kind": "greg", "sha": shas["bp510"], "ref": "v5.10.179"}.items() <= next(e for e in b["evidence"] if e["kind"] == "greg").items()
+        "branch": "linux-5.10.y",
+        "tip": "v5.10.179",
+        "status": "fixed",
+        "fixed_by": shas["bp510"],
+        "fixed_in": "v5.10.179",
+    }
+    assert {"kind": "greg", "sha": shas["bp510"], "ref": "v5.10.179"}.items() <= next(
+        e for e in b["evidence"] if e["kind"] == "greg"
+    ).items()
     states = {x["ref"]: x["state"] for x in b["releases"]}
-    assert states == {"v5.10": "missing", "v5.10.9": "missing", "v5.10.10": "missing", "v5.10.179": "present"}
+    assert states == {
+        "v5.10": "missing",
+        "v5.10.9": "missing",
+        "v5.10.10": "missing",
+        "v5.10.179": "present",
+    }
 
 
 @pytest.mark.slow
@@ -180,13 +217,23 @@ def test_report_html_is_self_contained(history, tmp_path):
     r = run("report", "--repo", str(path), "--fix", shas["fix"], "--format", "html", "-o", str(out))
     assert r.exit_code == 1 and r.stdout == ""
     page = out.read_text()
-    assert "<svg" in page and "class=\"sortable\"" in page and "needs-backport" in page
+    assert "<svg" in page and 'class="sortable"' in page and "needs-backport" in page
     assert "src=" not in page and "<link" not in page and "url(" not in page
 
 
 def test_report_text(history):
     path, shas = history
-    r = run("report", "--repo", str(path), "--fix", shas["fix"], "--branches", "linux-5.4.y", "--branches", "linux-5.15.y")
+    r = run(
+        "report",
+        "--repo",
+        str(path),
+        "--fix",
+        shas["fix"],
+        "--branches",
+        "linux-5.4.y",
+        "--branches",
+        "linux-5.15.y",
+    )
     assert r.exit_code == 0
     assert "linux-5.4.y (v5.4.200): not-affected" in r.stdout
     assert "linux-5.15.y (v5.15.109): fixed by" in r.stdout and "sasha" in r.stdout
@@ -212,7 +259,19 @@ def test_report_bad_input_exit_2(history, args, needle):
 def test_report_refuses_a_shallow_clone(history, tmp_path):
     path, shas = history
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--no-single-branch", f"file://{path}", str(shallow)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            f"file://{path}",
+            str(shallow),
+        ],
+        check=True,
+    )
     r = run("report", "--repo", str(shallow), "--fix", "origin/master", "--branches", "*")
     assert r.exit_code == 2
     assert "shallow clone" in r.stderr and "git fetch --unshallow" in r.stderr
@@ -222,7 +281,17 @@ def test_report_on_a_bare_repository(history, tmp_path):
     path, shas = history
     bare = tmp_path / "bare.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(path), str(bare)], check=True)
-    r = run("report", "--repo", str(bare), "--fix", shas["fix"], "--branches", "linux-6.2.y", "--format", "json")
+    r = run(
+        "report",
+        "--repo",
+        str(bare),
+        "--fix",
+        shas["fix"],
+        "--branches",
+        "linux-6.2.y",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["branches"][0]["status"] == "fixed"
 
@@ -237,18 +306,23 @@ def test_demo_writes_the_full_report(tmp_path):
     assert str(html) in r.stdout and str(md) in r.stdout
     assert "<svg" in html.read_text()
     text = md.read_text()
-    assert "| linux-5.10.y | v5.10.179 | fixed |" in text and "greg" in text and "sasha" in text and "cherry-pick" in text
+    assert (
+        "| linux-5.10.y | v5.10.179 | fixed |" in text
+        and "greg" in text
+        and "sasha" in text
+        and "cherry-pick" in text
+    )
 
 
 REVERTED = (
-    "commit scanfix \"khugepaged: skip collapse if uffd-wp detected\" tag v5.10\n"
+    'commit scanfix "khugepaged: skip collapse if uffd-wp detected" tag v5.10\n'
     "  file Makefile = @makefile 5.10.0\n  file include/uapi/linux/userfaultfd.h = @uapi 5.10.0\n"
     "  file mm/khugepaged.c = @fixture v5.10.178.c\n"
-    f"commit fix \"{FIX_SUBJECT}\"\n  file mm/khugepaged.c = @fixture v6.3.c\n"
-    "  body Fixes: {sha12:scanfix} (\"khugepaged: skip collapse if uffd-wp detected\")\n"
+    f'commit fix "{FIX_SUBJECT}"\n  file mm/khugepaged.c = @fixture v6.3.c\n'
+    '  body Fixes: {sha12:scanfix} ("khugepaged: skip collapse if uffd-wp detected")\n'
     "on linux-5.10.y from v5.10\n"
-    f"commit bp \"{FIX_SUBJECT}\"\n  file mm/khugepaged.c = @fixture v5.10.179.c\n  body commit {{sha:fix}} upstream.\n"
-    f"commit rv \"Revert \\\"{FIX_SUBJECT}\\\"\"\n  file mm/khugepaged.c = @fixture v5.10.178.c\n"
+    f'commit bp "{FIX_SUBJECT}"\n  file mm/khugepaged.c = @fixture v5.10.179.c\n  body commit {{sha:fix}} upstream.\n'
+    f'commit rv "Revert \\"{FIX_SUBJECT}\\""\n  file mm/khugepaged.c = @fixture v5.10.178.c\n'
     "  body This reverts commit {sha:bp}.\n"
 )
 
@@ -267,7 +341,20 @@ def test_a_reverted_backport_needs_the_backport_again(tmp_path):
 
 def test_timeline_shows_an_unreleased_tip(history):
     path, shas = history
-    r = run("report", "--repo", str(path), "--fix", shas["fix"], "--branches", "linux-6.1-cp.y", "--format", "json")
+    r = run(
+        "report",
+        "--repo",
+        str(path),
+        "--fix",
+        shas["fix"],
+        "--branches",
+        "linux-6.1-cp.y",
+        "--format",
+        "json",
+    )
     (b,) = json.loads(r.stdout)["branches"]
     assert b["tip"] == "v6.1" and b["status"] == "fixed" and b["fixed_in"] is None
-    assert [(x["ref"], x["state"]) for x in b["releases"]] == [("v6.1", "missing"), ("linux-6.1-cp.y", "present")]
+    assert [(x["ref"], x["state"]) for x in b["releases"]] == [
+        ("v6.1", "missing"),
+        ("linux-6.1-cp.y", "present"),
+    ]

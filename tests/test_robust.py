@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewbot.ctree import syntax
 from reviewbot.checker.check import check_source, run_rule
+from reviewbot.ctree import syntax
 from reviewbot.model.errors import ReviewbotError
 from reviewbot.model.results import Status, VersionInfo
 from reviewbot.rules.spec import get_rule
@@ -24,8 +24,21 @@ ERAS = sorted((FIXTURES / "eras").glob("*.c"))
 CASES = sorted((FIXTURES / "cases").glob("*.c"))
 RULE = get_rule("khugepaged-uffd-wp")
 SOURCES = [p.read_bytes() for p in ERAS]
-SNIPPETS = [b"{", b"}", b"#ifdef CONFIG_X\n", b"#endif\n", b"#if 0\n", b"goto out;", b"continue;",
-            b"if (pte_uffd_wp(pteval))", b"/*", b"*/", b"list_for_each_entry(p, h, lru) {", b"\\\n", b"\xe9"]
+SNIPPETS = [
+    b"{",
+    b"}",
+    b"#ifdef CONFIG_X\n",
+    b"#endif\n",
+    b"#if 0\n",
+    b"goto out;",
+    b"continue;",
+    b"if (pte_uffd_wp(pteval))",
+    b"/*",
+    b"*/",
+    b"list_for_each_entry(p, h, lru) {",
+    b"\\\n",
+    b"\xe9",
+]
 
 
 def _check(data: bytes, version: str | None) -> None:
@@ -65,7 +78,14 @@ def test_truncated_fixtures_never_crash(i, frac, version):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(range(len(SOURCES))),
-    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["drop", "dup", "insert"]), st.sampled_from(SNIPPETS)), max_size=8),
+    st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.sampled_from(["drop", "dup", "insert"]),
+            st.sampled_from(SNIPPETS),
+        ),
+        max_size=8,
+    ),
     st.sampled_from([None, "6.3.0"]),
 )
 def test_mutated_fixtures_never_crash(i, edits, version):
@@ -86,7 +106,8 @@ def test_deep_nesting_is_uncertain_not_a_crash():
     src = (
         b"static int __collapse_huge_page_isolate(struct vm_area_struct *vma, unsigned long address, pte_t *pte)\n{\n"
         b"\tpte_t *_pte;\n\tfor (_pte = pte; _pte < pte + HPAGE_PMD_NR; _pte++) {\n\t\tpte_t pteval = *_pte;\n\t\t"
-        + body + b"\n\t}\n\treturn 0;\n}\n"
+        + body
+        + b"\n\t}\n\treturn 0;\n}\n"
     )
     _check(src, "6.1.20")
     (result,) = check_source(src, "mm/khugepaged.c", (RULE,), VersionInfo("6.1.20", "flag"))
@@ -102,7 +123,9 @@ def test_partial_parse_agrees_with_full_parse(path):
     """The fast path (only the rule's functions parsed) gives the verdicts of a full parse."""
     data = path.read_bytes()
     version = VersionInfo("6.1.20", "flag")
-    partial = syntax.parse_functions(data, path.name, set(RULE.all_functions), {n for g in RULE.names.values() for n in g})
+    partial = syntax.parse_functions(
+        data, path.name, set(RULE.all_functions), {n for g in RULE.names.values() for n in g}
+    )
     if partial is None:
         assert path in CASES, "every era fixture is in kernel style: the fast path must take it"
         return

@@ -82,9 +82,41 @@ def test_builtin_rule_loads():
     [
         ({"schema": 2, "id": "x", "checks": []}, "schema"),
         ({"schema": 1, "checks": []}, "'id'"),
-        ({"schema": 1, "id": "x", "checks": [{"id": "a", "kind": "grep", "predicate": "p", "functions": ["f"]}]}, "unknown kind"),
-        ({"schema": 1, "id": "x", "names": {}, "checks": [{"id": "a", "kind": "loop-bail", "predicate": "nope", "functions": ["f"]}]}, "not a group"),
-        ({"schema": 1, "id": "x", "names": {"p": ["p"]}, "checks": [{"id": "a", "kind": "vma-bail", "predicate": "p", "sites": [{"id": "s", "functions": ["f"]}]}]}, "actions"),
+        (
+            {
+                "schema": 1,
+                "id": "x",
+                "checks": [{"id": "a", "kind": "grep", "predicate": "p", "functions": ["f"]}],
+            },
+            "unknown kind",
+        ),
+        (
+            {
+                "schema": 1,
+                "id": "x",
+                "names": {},
+                "checks": [
+                    {"id": "a", "kind": "loop-bail", "predicate": "nope", "functions": ["f"]}
+                ],
+            },
+            "not a group",
+        ),
+        (
+            {
+                "schema": 1,
+                "id": "x",
+                "names": {"p": ["p"]},
+                "checks": [
+                    {
+                        "id": "a",
+                        "kind": "vma-bail",
+                        "predicate": "p",
+                        "sites": [{"id": "s", "functions": ["f"]}],
+                    }
+                ],
+            },
+            "actions",
+        ),
     ],
 )
 def test_bad_rules_are_refused(data, needle):

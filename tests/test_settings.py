@@ -10,16 +10,25 @@ from histories import build, era
 from typer.testing import CliRunner
 
 from reviewbot.cli.app import app
-from reviewbot.model.errors import InputError
 from reviewbot.git.settings import Settings, load, parse_bool, parse_entries
+from reviewbot.model.errors import InputError
 
 runner = CliRunner()
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("true", True), ("Yes", True), ("on", True), ("1", True), ("", True),
-     ("false", False), ("NO", False), ("off", False), ("0", False)],
+    [
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("1", True),
+        ("", True),
+        ("false", False),
+        ("NO", False),
+        ("off", False),
+        ("0", False),
+    ],
 )
 def test_git_booleans(value, expected):
     assert parse_bool("reviewbot.strict", value) is expected
@@ -32,8 +41,13 @@ def test_bad_boolean_names_the_key():
 
 def test_entries_layer_and_keys_are_case_insensitive(tmp_path):
     s = parse_entries(
-        [("reviewbot.rules.spec", "a, b"), ("reviewbot.rules.spec", "c a"), ("reviewbot.strict", "false"),
-         ("reviewbot.Strict", "true"), ("reviewbot.outputdir", "reports")],
+        [
+            ("reviewbot.rules.spec", "a, b"),
+            ("reviewbot.rules.spec", "c a"),
+            ("reviewbot.strict", "false"),
+            ("reviewbot.Strict", "true"),
+            ("reviewbot.outputdir", "reports"),
+        ],
         base=tmp_path,
     )
     assert s.rules == ("a", "b", "c")  # later files may add rules; duplicates collapse
@@ -45,7 +59,10 @@ def test_flags_override_settings(tmp_path):
     s = Settings(rules=("x",), strict=True, output_dir=tmp_path / "cfg")
     assert s.rules_or(None) == ["x"] and s.rules_or(["y"]) == ["y"]
     assert s.strict_or(None) is True and s.strict_or(False) is False
-    assert s.output_dir_or(None) == tmp_path / "cfg" and s.output_dir_or(tmp_path / "flag") == tmp_path / "flag"
+    assert (
+        s.output_dir_or(None) == tmp_path / "cfg"
+        and s.output_dir_or(tmp_path / "flag") == tmp_path / "flag"
+    )
     assert Settings().output_dir_or(None, Path("default")) == Path("default")
     assert Settings().rules_or(None) is None
 
@@ -75,7 +92,9 @@ def test_check_takes_rules_from_config_and_the_flag_wins(tmp_path, monkeypatch):
 
 def test_hook_strictness_from_config_and_flags(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
-    repo, _ = build(tmp_path / "linux", 'commit r "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c"))
+    repo, _ = build(
+        tmp_path / "linux", 'commit r "Linux 6.1.25" tag v6.1.25\n' + era("6.1.25", "v6.1.25.c")
+    )
     src = repo / "mm" / "khugepaged.c"
     src.write_bytes(src.read_bytes() + b"/* comment */\n")
     git(repo, "add", "mm/khugepaged.c")

@@ -26,7 +26,9 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 
 
 def heavy_after(args: list[str]) -> set[str]:
-    p = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True
+    )
     line = [x for x in p.stderr.splitlines() if x.startswith("HEAVY=")][-1]
     return {m for m in line[6:].split(",") if m}
 
@@ -40,7 +42,10 @@ def test_light_commands_import_no_parser_and_no_gitpython(args):
 def test_hook_install_and_uninstall_stay_light(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = kernel_repo(tmp_path)
-    for args in (["hook", "install", "--repo", str(repo)], ["hook", "uninstall", "--repo", str(repo)]):
+    for args in (
+        ["hook", "install", "--repo", str(repo)],
+        ["hook", "uninstall", "--repo", str(repo)],
+    ):
         assert not heavy_after(args) & {"git", "tree_sitter", "tree_sitter_c", "unidiff"}, args
 
 

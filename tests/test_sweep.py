@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from stable_history import build_stable
 from typer.testing import CliRunner
 
-from reviewbot.store.cache import VerdictCache
 from reviewbot.cli.app import app
-from reviewbot.rules.spec import builtin_rules
 from reviewbot.git.repository import Repository
 from reviewbot.history.refs import select_refs
 from reviewbot.history.sweep import check_ref, sweep
+from reviewbot.rules.spec import builtin_rules
+from reviewbot.store.cache import VerdictCache
 
 runner = CliRunner()
 
@@ -57,7 +57,14 @@ def test_version_order_rc_before_release_and_numeric_patch(history):
     path, _ = history
     r = run("sweep", "--repo", str(path), "--tags", "v5.10*", "--tags", "v6.3*", "--format", "json")
     assert r.exit_code == 1, r.output
-    assert refs_of(json.loads(r.stdout)) == ["v5.10", "v5.10.9", "v5.10.10", "v5.10.179", "v6.3-rc1", "v6.3"]
+    assert refs_of(json.loads(r.stdout)) == [
+        "v5.10",
+        "v5.10.9",
+        "v5.10.10",
+        "v5.10.179",
+        "v6.3-rc1",
+        "v6.3",
+    ]
 
 
 def test_same_blob_gets_the_verdict_of_each_version(history):
@@ -66,8 +73,13 @@ def test_same_blob_gets_the_verdict_of_each_version(history):
     repo = Repository(path)
     assert repo.blob_ids(["v5.6:mm/khugepaged.c"]) == repo.blob_ids(["v5.7:mm/khugepaged.c"])
     for _ in range(2):  # cold, then from the cache
-        r = run("sweep", "--repo", str(path), "--tags", "v5.6", "--tags", "v5.7", "--format", "json")
-        by = {res["ref"]: {c["id"]: c["status"] for c in res["checks"]} for res in json.loads(r.stdout)["results"]}
+        r = run(
+            "sweep", "--repo", str(path), "--tags", "v5.6", "--tags", "v5.7", "--format", "json"
+        )
+        by = {
+            res["ref"]: {c["id"]: c["status"] for c in res["checks"]}
+            for res in json.loads(r.stdout)["results"]
+        }
         assert by["v5.6"]["scan"] == "not-applicable"
         assert by["v5.7"]["scan"] == "present" and by["v5.7"]["isolate"] == "missing"
 
@@ -78,7 +90,9 @@ def test_text_groups_consecutive_releases(history):
     r = run("sweep", "--repo", str(path), "--tags", "v5.*")
     assert r.exit_code == 1
     lines = r.stdout.splitlines()
-    assert any(ln.startswith("v5.7 … v5.10.10 (4 refs") and "isolate MISSING" in ln for ln in lines), r.stdout
+    assert any(
+        ln.startswith("v5.7 … v5.10.10 (4 refs") and "isolate MISSING" in ln for ln in lines
+    ), r.stdout
     assert any(ln.startswith("v5.10.179 ") and "isolate present" in ln for ln in lines)
     assert "refs (" in lines[-1] and "with a missing guard" in lines[-1]
     assert r.stderr == ""  # no progress bar in a pipe
@@ -99,7 +113,17 @@ def test_ref_lacking_the_file_gets_a_row_not_a_failure(history):
 
 def test_since_and_branches(history):
     path, _ = history
-    r = run("sweep", "--repo", str(path), "--branches", "linux-*.y", "--since", "5.15", "--format", "json")
+    r = run(
+        "sweep",
+        "--repo",
+        str(path),
+        "--branches",
+        "linux-*.y",
+        "--since",
+        "5.15",
+        "--format",
+        "json",
+    )
     doc = json.loads(r.stdout)
     assert refs_of(doc) == ["linux-5.15.y", "linux-6.1-cp.y", "linux-6.1.y", "linux-6.2.y"]
     assert all(x["kind"] == "branch" and len(x["sha"]) == 40 for x in doc["results"])
@@ -110,9 +134,28 @@ def test_json_contract(history):
     doc = json.loads(run("sweep", "--repo", str(path), "--tags", "v6.1", "--format", "json").stdout)
     assert doc["schema"] == "reviewbot/1" and doc["tool"]["name"] == "reviewbot"
     (res,) = doc["results"]
-    assert set(res) >= {"source", "ref", "kernel_version", "version_origin", "rule", "rule_version", "checks", "kind", "sha"}
-    assert res["ref"] == "v6.1" and res["source"] == "mm/khugepaged.c" and res["version_origin"] == "makefile"
-    assert {(c["id"], c["site"]) for c in res["checks"]} == {("scan", None), ("isolate", None), ("file", "collapse"), ("file", "retract")}
+    assert set(res) >= {
+        "source",
+        "ref",
+        "kernel_version",
+        "version_origin",
+        "rule",
+        "rule_version",
+        "checks",
+        "kind",
+        "sha",
+    }
+    assert (
+        res["ref"] == "v6.1"
+        and res["source"] == "mm/khugepaged.c"
+        and res["version_origin"] == "makefile"
+    )
+    assert {(c["id"], c["site"]) for c in res["checks"]} == {
+        ("scan", None),
+        ("isolate", None),
+        ("file", "collapse"),
+        ("file", "retract"),
+    }
 
 
 @pytest.mark.slow
@@ -120,14 +163,18 @@ def test_markdown_sarif_and_html(history, tmp_path):
     path, _ = history
     r = run("sweep", "--repo", str(path), "--tags", "v6.*", "--format", "md")
     assert r.stdout.startswith("| refs | count | kernel |") and "**MISSING**" in r.stdout
-    sarif = json.loads(run("sweep", "--repo", str(path), "--tags", "v6.*", "--format", "sarif").stdout)
+    sarif = json.loads(
+        run("sweep", "--repo", str(path), "--tags", "v6.*", "--format", "sarif").stdout
+    )
     props = [x["properties"]["ref"] for x in sarif["runs"][0]["results"]]
     assert sorted(props) == ["v6.1", "v6.1.25", "v6.2", "v6.3-rc1"]
     out = tmp_path / "sweep.html"
     r = run("sweep", "--repo", str(path), "--tags", "v6.*", "--format", "html", "-o", str(out))
     assert r.exit_code == 1 and r.stdout == "" and str(out) in r.stderr
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "table class=\"sortable\"" in page
+    assert (
+        page.startswith("<!DOCTYPE html>") and "<svg" in page and 'table class="sortable"' in page
+    )
     assert "src=" not in page and "<link" not in page and "url(" not in page  # self-contained
 
 
@@ -171,7 +218,9 @@ def test_bare_repository_works(history, tmp_path):
 def test_shallow_clone_warns_clearly(history, tmp_path):
     path, _ = history
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{path}", str(shallow)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{path}", str(shallow)], check=True
+    )
     r = run("sweep", "--repo", str(shallow), "--branches", "*")
     assert r.exit_code in (0, 1)
     assert "shallow clone" in r.stderr and "git fetch --unshallow" in r.stderr
@@ -204,11 +253,11 @@ def test_not_a_repository(tmp_path):
 
 
 VENDOR = (
-    "commit plain \"Linux 5.4.249\" tag v5.4.249\n"
+    'commit plain "Linux 5.4.249" tag v5.4.249\n'
     "  file Makefile = @makefile 5.4.249\n  file include/uapi/linux/userfaultfd.h = @uapi 5.4.0\n"
     "  file mm/khugepaged.c = @fixture v5.7.c\n"
-    "commit vendor \"uffd-wp backported\" tag v5.4.250\n  file include/uapi/linux/userfaultfd.h = @uapi 5.7.0\n"
-    "commit nomake \"no Makefile\" tag v5.4.251\n  delete Makefile\n"
+    'commit vendor "uffd-wp backported" tag v5.4.250\n  file include/uapi/linux/userfaultfd.h = @uapi 5.7.0\n'
+    'commit nomake "no Makefile" tag v5.4.251\n  delete Makefile\n'
 )
 
 
@@ -220,7 +269,9 @@ def test_same_blob_under_backport_evidence_and_unknown_version(tmp_path):
     repo = Repository(path)
     rules = builtin_rules()
     for _ in range(2):  # cold, then warm
-        rows = sweep(repo, select_refs(repo, ["v*"], None), rules, VerdictCache(tmp_path / "c.sqlite3"))
+        rows = sweep(
+            repo, select_refs(repo, ["v*"], None), rules, VerdictCache(tmp_path / "c.sqlite3")
+        )
         assert [r.ref for r in rows] == ["v5.4.249", "v5.4.250", "v5.4.251"]
         for row in rows:
             assert list(row.results) == check_ref(repo, repo.resolve(row.ref), rules), row.ref
@@ -228,15 +279,22 @@ def test_same_blob_under_backport_evidence_and_unknown_version(tmp_path):
     assert str(by["v5.4.249"].status_of("scan")) == "not-applicable"
     assert str(by["v5.4.250"].status_of("scan")) == "present"
     assert "backported" in by["v5.4.250"].results[0].checks[0].message
-    assert by["v5.4.251"].version.version is None and by["v5.4.251"].results[0].version.origin == "unknown"
-    assert str(by["v5.4.251"].status_of("scan")) == "present"  # the uapi header still shows the feature
+    assert (
+        by["v5.4.251"].version.version is None
+        and by["v5.4.251"].results[0].version.origin == "unknown"
+    )
+    assert (
+        str(by["v5.4.251"].status_of("scan")) == "present"
+    )  # the uapi header still shows the feature
 
 
 def test_tag_of_a_tree_gets_a_row(tmp_path):
     """linux has v2.6.11-tree, a tag of a tree object: a row that says so, not a failure."""
     from histories import build, era
 
-    path, _ = build(tmp_path / "t", "commit a \"Linux 5.10\" tag v5.10\n" + era("5.10.0", "v5.10.178.c"))
+    path, _ = build(
+        tmp_path / "t", 'commit a "Linux 5.10" tag v5.10\n' + era("5.10.0", "v5.10.178.c")
+    )
     subprocess.run(["git", "-C", str(path), "tag", "v2.6.11-tree", "HEAD^{tree}"], check=True)
     r = run("sweep", "--repo", str(path), "--format", "json")
     assert r.exit_code == 1, r.output
@@ -246,15 +304,26 @@ def test_tag_of_a_tree_gets_a_row(tmp_path):
 
 
 @pytest.mark.slow
-@given(st.lists(st.tuples(st.integers(2, 7), st.integers(0, 20), st.integers(0, 300), st.integers(0, 8)),
-                min_size=1, max_size=30, unique=True))
+@given(
+    st.lists(
+        st.tuples(st.integers(2, 7), st.integers(0, 20), st.integers(0, 300), st.integers(0, 8)),
+        min_size=1,
+        max_size=30,
+        unique=True,
+    )
+)
 def test_order_is_kernel_version_order(versions):
     """v5.10.9 < v5.10.10 and rc tags before the release, whatever order the refs come in."""
-    from reviewbot.model.results import VersionInfo
     from reviewbot.history.sweep import SweepRow, order_rows
+    from reviewbot.model.results import VersionInfo
     from reviewbot.model.versions import KernelVersion
 
-    names = sorted({f"v{a}.{b}" + (f".{c}" if c and not rc else "") + (f"-rc{rc}" if rc else "") for a, b, c, rc in versions})
+    names = sorted(
+        {
+            f"v{a}.{b}" + (f".{c}" if c and not rc else "") + (f"-rc{rc}" if rc else "")
+            for a, b, c, rc in versions
+        }
+    )
     rows = [SweepRow(n, "tag", "0" * 40, VersionInfo(None, "unknown")) for n in reversed(names)]
     got = [r.ref for r in order_rows(rows)]
     assert got == sorted(names, key=KernelVersion.parse)

@@ -9,21 +9,26 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from reviewbot.backport.validate import validate_files
 from reviewbot.cli.app import app
 from reviewbot.demo import fixture_text, populate
-from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.diffs.mailfmt import Edit, file_diff
-from reviewbot.model.results import VersionInfo
 from reviewbot.diffs.patches import Mail, parse_mail, read_mail
-from reviewbot.rules.spec import builtin_rules
-from reviewbot.backport.validate import validate_files
+from reviewbot.git.fastimport import HistoryBuilder
 from reviewbot.history.upstream import UpstreamFix
+from reviewbot.model.results import VersionInfo
+from reviewbot.rules.spec import builtin_rules
 
 PATCHES = Path(__file__).resolve().parent.parent / "fixtures" / "patches"
 UPSTREAM = read_mail(next(PATCHES.glob("0001-*.patch")).read_bytes())
 TARGET = fixture_text("v5.10.178.c")
 LINES = TARGET.decode().split("\n")
-GUARD = ("\t\tif (pte_uffd_wp(pteval)) {", "\t\t\tresult = SCAN_PTE_UFFD_WP;", "\t\t\tgoto out;", "\t\t}")
+GUARD = (
+    "\t\tif (pte_uffd_wp(pteval)) {",
+    "\t\t\tresult = SCAN_PTE_UFFD_WP;",
+    "\t\t\tgoto out;",
+    "\t\t}",
+)
 runner = CliRunner()
 
 
@@ -38,15 +43,23 @@ AFTER_NON_PRESENT = after("result = SCAN_PTE_NON_PRESENT;") + 2 + 1  # past "got
 
 def proposal(*edits: Edit, message: str = "body\n") -> Mail:
     diff = file_diff("mm/khugepaged.c", TARGET, list(edits))
-    return parse_mail(f"Subject: [PATCH 5.10] mm/khugepaged: check again on anon uffd-wp during isolation\n\n{message}---\n{diff}")
+    return parse_mail(
+        f"Subject: [PATCH 5.10] mm/khugepaged: check again on anon uffd-wp during isolation\n\n{message}---\n{diff}"
+    )
 
 
 WITH_PRE = UpstreamFix(UPSTREAM, None, {"mm/khugepaged.c": fixture_text("v6.3-rc1.c")})
 
 
 def run(p: Mail, upstream: UpstreamFix | None = WITH_PRE):
-    return validate_files({"mm/khugepaged.c": TARGET}, p, builtin_rules(), VersionInfo("5.10.178", "flag"),
-                          ref="v5.10.178", upstream=upstream)
+    return validate_files(
+        {"mm/khugepaged.c": TARGET},
+        p,
+        builtin_rules(),
+        VersionInfo("5.10.178", "flag"),
+        ref="v5.10.178",
+        upstream=upstream,
+    )
 
 
 def failing(v) -> list[str]:
@@ -71,16 +84,39 @@ def test_without_upstream_scope_and_equivalence_are_skipped():
     "why, edits, fails, needle",
     [
         # the guard sits in the pte_none/zero branch that present PTEs never enter
-        ("none-branch", (Edit(after("is_zero_pfn(pte_pfn(pteval)))) {") + 1, 0, tuple("\t" + x for x in GUARD)),),
-         ["guards"], "inside the pte_none/zero branch"),
+        (
+            "none-branch",
+            (
+                Edit(
+                    after("is_zero_pfn(pte_pfn(pteval)))) {") + 1, 0, tuple("\t" + x for x in GUARD)
+                ),
+            ),
+            ["guards"],
+            "inside the pte_none/zero branch",
+        ),
         # `continue` goes on with the next PTE: the collapse still happens
-        ("continue", (Edit(AFTER_NON_PRESENT, 0, (GUARD[0], GUARD[1], "\t\t\tcontinue;", GUARD[3])),),
-         ["guards", "equivalence"], "does not leave the loop (continue"),
-        ("negated", (Edit(AFTER_NON_PRESENT, 0, ("\t\tif (!pte_uffd_wp(pteval)) {", *GUARD[1:])),),
-         ["guards", "equivalence"], "is negated"),
+        (
+            "continue",
+            (Edit(AFTER_NON_PRESENT, 0, (GUARD[0], GUARD[1], "\t\t\tcontinue;", GUARD[3])),),
+            ["guards", "equivalence"],
+            "does not leave the loop (continue",
+        ),
+        (
+            "negated",
+            (Edit(AFTER_NON_PRESENT, 0, ("\t\tif (!pte_uffd_wp(pteval)) {", *GUARD[1:])),),
+            ["guards", "equivalence"],
+            "is negated",
+        ),
         # an unrelated change in another function rides along
-        ("extra", (Edit(AFTER_NON_PRESENT, 0, GUARD), Edit(after("result = SCAN_PAGE_NULL;", 1), 1, ("\t\t\tresult = SCAN_FAIL;",))),
-         ["scope", "equivalence"], "khugepaged_scan_pmd() is not touched by the upstream fix"),
+        (
+            "extra",
+            (
+                Edit(AFTER_NON_PRESENT, 0, GUARD),
+                Edit(after("result = SCAN_PAGE_NULL;", 1), 1, ("\t\t\tresult = SCAN_FAIL;",)),
+            ),
+            ["scope", "equivalence"],
+            "khugepaged_scan_pmd() is not touched by the upstream fix",
+        ),
     ],
 )
 def test_broken_backports_are_rejected_for_their_own_reason(why, edits, fails, needle):
@@ -95,7 +131,11 @@ def test_upstream_diff_with_stale_context_does_not_apply():
     v = run(UPSTREAM)
     assert failing(v) == ["applies"]
     (detail,) = v.verdict("applies").details
-    assert "hunk #1" in detail and "is_zone_device_page" in detail and "if (unlikely(!page)) {" in detail
+    assert (
+        "hunk #1" in detail
+        and "is_zone_device_page" in detail
+        and "if (unlikely(!page)) {" in detail
+    )
     assert {v.verdict(c).status for c in ("parses", "guards", "scope", "equivalence")} == {"skip"}
 
 
@@ -114,14 +154,28 @@ def test_a_lost_guard_is_rejected():
 
 def test_need_fails_on_a_fixed_or_unaffected_target():
     fixed = fixture_text("v5.10.179.c")
-    harmless = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", fixed, [Edit(0, 0, ("// x",))]))
-    v = validate_files({"mm/khugepaged.c": fixed}, harmless, builtin_rules(), VersionInfo("5.10.179", "flag"),
-                       upstream=UpstreamFix(UPSTREAM))
+    harmless = parse_mail(
+        "Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", fixed, [Edit(0, 0, ("// x",))])
+    )
+    v = validate_files(
+        {"mm/khugepaged.c": fixed},
+        harmless,
+        builtin_rules(),
+        VersionInfo("5.10.179", "flag"),
+        upstream=UpstreamFix(UPSTREAM),
+    )
     assert v.verdict("need").status == "fail" and "already has the fix" in v.verdict("need").message
     old = fixture_text("v5.4.c")
-    harmless = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", old, [Edit(0, 0, ("// x",))]))
-    v = validate_files({"mm/khugepaged.c": old}, harmless, builtin_rules(), VersionInfo("5.4.200", "flag"),
-                       upstream=UpstreamFix(UPSTREAM))
+    harmless = parse_mail(
+        "Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", old, [Edit(0, 0, ("// x",))])
+    )
+    v = validate_files(
+        {"mm/khugepaged.c": old},
+        harmless,
+        builtin_rules(),
+        VersionInfo("5.4.200", "flag"),
+        upstream=UpstreamFix(UPSTREAM),
+    )
     assert v.verdict("need").status == "fail" and "not affected" in v.verdict("need").message
 
 
@@ -139,14 +193,43 @@ def demo(tmp_path_factory):
 def test_cli_validate_accepts_the_recorded_stable_backport(demo, tmp_path):
     path, named = demo
     patch = tmp_path / "backport.patch"
-    patch.write_text(subprocess.run(["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-5.10.y"]],
-                                    check=True, capture_output=True, text=True).stdout)
+    patch.write_text(
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(path),
+                "format-patch",
+                "-1",
+                "--stdout",
+                named["backport-linux-5.10.y"],
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     # the upstream fix is found through the body's "commit <sha> upstream." line
-    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", str(patch), "--onto", "v5.10.178"])
+    r = runner.invoke(
+        app, ["validate", "--repo", str(path), "--patch", str(patch), "--onto", "v5.10.178"]
+    )
     assert r.exit_code == 0, r.output
     assert f"(upstream {named['fix'][:12]}" in r.stdout
     assert r.stdout.rstrip().endswith("accepted")
-    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", str(patch), "--onto", "v5.10.178", "--format", "json"])
+    r = runner.invoke(
+        app,
+        [
+            "validate",
+            "--repo",
+            str(path),
+            "--patch",
+            str(patch),
+            "--onto",
+            "v5.10.178",
+            "--format",
+            "json",
+        ],
+    )
     doc = json.loads(r.stdout)
     assert doc["schema"] == "reviewbot/1" and doc["validation"]["accepted"] is True
     assert [c["status"] for c in doc["validation"]["checks"]] == ["pass"] * 6
@@ -155,12 +238,37 @@ def test_cli_validate_accepts_the_recorded_stable_backport(demo, tmp_path):
 def test_cli_validate_rejects_the_raw_upstream_patch_with_exit_1(demo):
     path, named = demo
     up = next(PATCHES.glob("0001-*.patch"))
-    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", str(up), "--onto", "v5.15.108",
-                            "--upstream", named["fix"]])
+    r = runner.invoke(
+        app,
+        [
+            "validate",
+            "--repo",
+            str(path),
+            "--patch",
+            str(up),
+            "--onto",
+            "v5.15.108",
+            "--upstream",
+            named["fix"],
+        ],
+    )
     assert r.exit_code == 1, r.output
     assert "applies      fail" in r.stdout and r.stdout.rstrip().endswith("rejected: applies")
     # an upstream given as a file works the same
-    r2 = runner.invoke(app, ["validate", "--repo", str(path), "--patch", str(up), "--onto", "v5.15.108", "--upstream", str(up)])
+    r2 = runner.invoke(
+        app,
+        [
+            "validate",
+            "--repo",
+            str(path),
+            "--patch",
+            str(up),
+            "--onto",
+            "v5.15.108",
+            "--upstream",
+            str(up),
+        ],
+    )
     assert r2.exit_code == 1 and "rejected: applies" in r2.stdout
 
 
@@ -170,32 +278,48 @@ def test_cli_validate_rejects_the_raw_upstream_patch_with_exit_1(demo):
         (["--onto", "v5.10.178"], "validate needs --patch FILE and --onto REF"),
         (["--patch", "x"], "validate needs --patch"),
         (["--patch", "/nonexistent", "--onto", "v5.10.178"], "no such file"),
-        (["--patch", "@up", "--onto", "v5.10.178", "--upstream", "nonsense"], "neither a file nor a commit"),
+        (
+            ["--patch", "@up", "--onto", "v5.10.178", "--upstream", "nonsense"],
+            "neither a file nor a commit",
+        ),
         (["--patch", "@up", "--onto", "v0.1"], "unknown revision"),
     ],
 )
 def test_cli_validate_bad_input_exit_2(demo, args, needle):
     path, _ = demo
     up = str(next(PATCHES.glob("0001-*.patch")))
-    r = runner.invoke(app, ["validate", "--repo", str(path), *[up if a == "@up" else a for a in args]])
+    r = runner.invoke(
+        app, ["validate", "--repo", str(path), *[up if a == "@up" else a for a in args]]
+    )
     assert r.exit_code == 2, r.output
     assert needle in r.stderr and r.stdout == ""
 
 
 def test_cli_validate_reads_stdin_and_refuses_binary(demo, tmp_path):
     path, named = demo
-    patch = subprocess.run(["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
-                           check=True, capture_output=True).stdout
-    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=patch)
+    patch = subprocess.run(
+        ["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
+        check=True,
+        capture_output=True,
+    ).stdout
+    r = runner.invoke(
+        app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=patch
+    )
     assert r.exit_code == 0, r.output  # "[ Upstream commit <sha> ]" names the upstream fix
     assert "scope        pass" in r.stdout
-    r = runner.invoke(app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=b"\0\0binary")
+    r = runner.invoke(
+        app,
+        ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"],
+        input=b"\0\0binary",
+    )
     assert r.exit_code == 2 and "binary" in r.stderr
 
 
 def test_reasons_are_one_line_per_failed_check():
     v = run(UPSTREAM)
-    assert v.reasons == [f"applies: does not apply to v5.10.178 without fuzz ({v.verdict('applies').details[0]})"]
+    assert v.reasons == [
+        f"applies: does not apply to v5.10.178 without fuzz ({v.verdict('applies').details[0]})"
+    ]
 
 
 def test_moving_a_guard_is_not_taken_for_adding_one():
@@ -203,9 +327,21 @@ def test_moving_a_guard_is_not_taken_for_adding_one():
     # need does not call the target "already fixed" and the patch is judged on its own.
     fixed = fixture_text("v5.10.179.c")
     rows = fixed.decode().split("\n")
-    at = next(k for k, row in enumerate(rows) if row == "\t\tif (pte_uffd_wp(pteval)) {" and "SCAN_PTE_UFFD_WP" in rows[k + 1]
-              and rows[k + 2].strip() == "goto out;")
-    p = parse_mail("Subject: x\n\nx\n---\n" + file_diff("mm/khugepaged.c", fixed, [Edit(at, 1, ("\t\tif (unlikely(pte_uffd_wp(pteval))) {",))]))
-    v = validate_files({"mm/khugepaged.c": fixed}, p, builtin_rules(), VersionInfo("5.10.179", "flag"))
+    at = next(
+        k
+        for k, row in enumerate(rows)
+        if row == "\t\tif (pte_uffd_wp(pteval)) {"
+        and "SCAN_PTE_UFFD_WP" in rows[k + 1]
+        and rows[k + 2].strip() == "goto out;"
+    )
+    p = parse_mail(
+        "Subject: x\n\nx\n---\n"
+        + file_diff(
+            "mm/khugepaged.c", fixed, [Edit(at, 1, ("\t\tif (unlikely(pte_uffd_wp(pteval))) {",))]
+        )
+    )
+    v = validate_files(
+        {"mm/khugepaged.c": fixed}, p, builtin_rules(), VersionInfo("5.10.179", "flag")
+    )
     assert v.accepted, v.reasons
     assert v.verdict("need").status == "pass"

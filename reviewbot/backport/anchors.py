@@ -36,8 +36,13 @@ class Failure:
     needles: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"hunk": self.hunk, "reason": self.reason, "function": self.function,
-                "missing": self.missing, "nearest": self.nearest}
+        return {
+            "hunk": self.hunk,
+            "reason": self.reason,
+            "function": self.function,
+            "missing": self.missing,
+            "nearest": self.nearest,
+        }
 
 
 @dataclass
@@ -91,14 +96,21 @@ def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
     uo, to = ub.owner, tb.owner
     if uo is None and to is None:
         return EQUAL, Match(EQUAL), False
-    if uo is None or to is None or ub not in uo.blocks or uo.blocks.index(ub) != to.blocks.index(tb) \
-            or (len(uo.blocks) != len(to.blocks) and not uo.cut_end):
+    if (
+        uo is None
+        or to is None
+        or ub not in uo.blocks
+        or uo.blocks.index(ub) != to.blocks.index(tb)
+        or (len(uo.blocks) != len(to.blocks) and not uo.cut_end)
+    ):
         return 0, align.NO, False
     m = align.compare_items(uo, to, known)
     return min(m.level, HEAD) if m.ok else 0, m, align.strong(uo)
 
 
-def _anchor_cmp(u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known) -> tuple[int, Match, bool]:
+def _anchor_cmp(
+    u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known
+) -> tuple[int, Match, bool]:
     if u is UNKNOWN:
         return HEAD, Match(HEAD), False
     if isinstance(u, Item) and isinstance(t, Item):
@@ -116,9 +128,17 @@ def _extended(ub: Block, uj: int, tb: Block, tj: int, known: Known) -> int:
     score = 0
     for k in range(1, 4):
         for ui, ti in ((uj - 1 - k, tj - 1 - k), (uj + k, tj + k)):
-            if 0 <= ui < len(us) and 0 <= ti < len(ts) and align.compare_items(us[ui], ts[ti], known).level >= HEAD:
+            if (
+                0 <= ui < len(us)
+                and 0 <= ti < len(ts)
+                and align.compare_items(us[ui], ts[ti], known).level >= HEAD
+            ):
                 score += 1
-    if ub.owner is not None and tb.owner is not None and align.compare_items(ub.owner, tb.owner, known).level >= HEAD:
+    if (
+        ub.owner is not None
+        and tb.owner is not None
+        and align.compare_items(ub.owner, tb.owner, known).level >= HEAD
+    ):
         score += 2
     return score
 
@@ -126,7 +146,7 @@ def _extended(ub: Block, uj: int, tb: Block, tj: int, known: Known) -> int:
 def _describe(a: Anchor, side: Side, block: Block | None = None) -> str:
     """How a maintainer would name an upstream anchor: its text as the hunk shows it."""
     if isinstance(a, Item):
-        text = " ".join(x.strip() for x in side.lines[a.start:a.end + 1] if x.strip())
+        text = " ".join(x.strip() for x in side.lines[a.start : a.end + 1] if x.strip())
         return f"`{text[:100]}`"
     if a is OPEN and block is not None and block.owner is not None:
         return f"the start of the block of `{side.lines[block.owner.start].strip()}`"
@@ -169,7 +189,11 @@ class _Gap:
     @property
     def rank(self) -> tuple[int, int, int]:
         """Better gaps first: the weaker side, then both sides, then the extended context."""
-        return min(self.level_before, self.level_after), self.level_before + self.level_after, self.extended
+        return (
+            min(self.level_before, self.level_after),
+            self.level_before + self.level_after,
+            self.extended,
+        )
 
 
 @dataclass
@@ -183,14 +207,26 @@ class _Place:
     adjusted: bool
 
 
-def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no: int, where: str,
-               full_ev: Evidence | None) -> _Place | Failure:
+def insertion(
+    g: Group,
+    p: int,
+    up_side: Side,
+    up_root: Block,
+    ctx: Ctx,
+    hunk_no: int,
+    where: str,
+    full_ev: Evidence | None,
+) -> _Place | Failure:
     """Where added lines go: the unique target gap whose statements before and after match."""
     loc = _up_gap(up_root, p)
     fname = ctx.fn.name
     if loc is None:
-        return Failure(hunk_no, f"hunk #{hunk_no}: the change is inside a statement; only whole statements can be relocated",
-                       fname, up_side.lines[p] if p < len(up_side.lines) else None)
+        return Failure(
+            hunk_no,
+            f"hunk #{hunk_no}: the change is inside a statement; only whole statements can be relocated",
+            fname,
+            up_side.lines[p] if p < len(up_side.lines) else None,
+        )
     ub, uj = loc
     uitems = ub.code_items()
     u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
@@ -206,37 +242,74 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
             lb, mb, sb = _anchor_cmp(u_before, ub, t_before, tb, ctx.known)
             la, ma, sa = _anchor_cmp(u_after, ub, t_after, tb, ctx.known)
             cands.append(_Gap(tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa))
-    good = [c for c in cands if c.level_before >= REWRITTEN and c.level_after >= REWRITTEN
-            and ((c.strong_before and c.level_before >= HEAD) or (c.strong_after and c.level_after >= HEAD))]
+    good = [
+        c
+        for c in cands
+        if c.level_before >= REWRITTEN
+        and c.level_after >= REWRITTEN
+        and (
+            (c.strong_before and c.level_before >= HEAD)
+            or (c.strong_after and c.level_after >= HEAD)
+        )
+    ]
     for c in good:
         c.extended = _extended(ub, uj, c.block, c.index, ctx.known)
     good.sort(key=lambda c: c.rank, reverse=True)
     if not good:
-        near = max(cands, key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)), default=None)
+        near = max(
+            cands,
+            key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),
+            default=None,
+        )
         missing = u_before if near is None or near.level_before <= near.level_after else u_after
         which = "before" if missing is u_before else "after"
         nearest = None
         needles: tuple[str, ...] = ()
         if near is not None and max(near.level_before, near.level_after) > 0:
-            nearest = (f"{fname}() line {_ins_line(near.block, near.before) + 1}, between {_target_label(near.before, near.block, ctx.side)}"
-                       f" and {_target_label(near.after, near.block, ctx.side)}")
+            nearest = (
+                f"{fname}() line {_ins_line(near.block, near.before) + 1}, between {_target_label(near.before, near.block, ctx.side)}"
+                f" and {_target_label(near.after, near.block, ctx.side)}"
+            )
         if isinstance(missing, Item):
-            fn_text = {norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
-            needles = tuple(dict.fromkeys(norm(up_side.lines[k]) for k in range(missing.start, missing.end + 1)
-                                          if norm(up_side.lines[k]) not in fn_text and len(norm(up_side.lines[k])) > 3))
+            fn_text = {
+                norm(x)
+                for x in ctx.side.lines[ctx.fn.node.start_point[0] : ctx.fn.node.end_point[0] + 1]
+            }
+            needles = tuple(
+                dict.fromkeys(
+                    norm(up_side.lines[k])
+                    for k in range(missing.start, missing.end + 1)
+                    if norm(up_side.lines[k]) not in fn_text and len(norm(up_side.lines[k])) > 3
+                )
+            )
         if missing is OPEN and ub.owner is not None:
-            fn_text = {norm(x) for x in ctx.side.lines[ctx.fn.node.start_point[0]:ctx.fn.node.end_point[0] + 1]}
+            fn_text = {
+                norm(x)
+                for x in ctx.side.lines[ctx.fn.node.start_point[0] : ctx.fn.node.end_point[0] + 1]
+            }
             needles = tuple(x for x in [norm(up_side.lines[ub.owner.start])] if x not in fn_text)
         what = _describe(missing, up_side, ub)
-        return Failure(hunk_no, f"hunk #{hunk_no}: the statement {which} the change, {what}, is not in {fname}() at {where}"
-                       if missing is not OPEN else f"hunk #{hunk_no}: {what} is not in {fname}() at {where}",
-                       fname, what, nearest, needles)
+        return Failure(
+            hunk_no,
+            f"hunk #{hunk_no}: the statement {which} the change, {what}, is not in {fname}() at {where}"
+            if missing is not OPEN
+            else f"hunk #{hunk_no}: {what} is not in {fname}() at {where}",
+            fname,
+            what,
+            nearest,
+            needles,
+        )
     best = good[0]
     ties = [c for c in good[1:] if c.rank == best.rank]
     if ties:
         lines = ", ".join(str(_ins_line(c.block, c.before) + 1) for c in [best, *ties])
-        return Failure(hunk_no, f"hunk #{hunk_no}: the anchors match in {len(ties) + 1} places in {fname}() (lines {lines}); refusing to guess",
-                       fname, None, None)
+        return Failure(
+            hunk_no,
+            f"hunk #{hunk_no}: the anchors match in {len(ties) + 1} places in {fname}() (lines {lines}); refusing to guess",
+            fname,
+            None,
+            None,
+        )
     tb, t_before, t_after = best.block, best.before, best.after
     lb, la, mb, ma = best.level_before, best.level_after, best.match_before, best.match_after
     ev = Evidence()
@@ -248,10 +321,14 @@ def insertion(g: Group, p: int, up_side: Side, up_root: Block, ctx: Ctx, hunk_no
     else:
         _chain_evidence(ub, tb, ctx.known, ev)
     ins = _ins_line(tb, t_before) + 1
-    ubase = None if u_before is UNKNOWN else (u_before.end if isinstance(u_before, Item) else ub.open_line)
+    ubase = (
+        None
+        if u_before is UNKNOWN
+        else (u_before.end if isinstance(u_before, Item) else ub.open_line)
+    )
     if ubase is not None:
-        between = [norm(x) for x in up_side.lines[ubase + 1:p]]
-        have = [norm(x) for x in ctx.side.lines[ins:ins + len(between)]]
+        between = [norm(x) for x in up_side.lines[ubase + 1 : p]]
+        have = [norm(x) for x in ctx.side.lines[ins : ins + len(between)]]
         if between and between == have:
             ins += len(between)
     # indentation: the same anchor on both sides, the one after the change when it is a statement
@@ -278,8 +355,18 @@ def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
     return align.compare_tokens(ut, tt, known)
 
 
-def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tgt_toks: list[tuple],
-             hunk_no: int, where: str, full_ev: Evidence | None, up_root: Block) -> _Place | Failure:
+def removal(
+    g: Group,
+    p0: int,
+    up_side: Side,
+    up_toks: list[tuple],
+    ctx: Ctx,
+    tgt_toks: list[tuple],
+    hunk_no: int,
+    where: str,
+    full_ev: Evidence | None,
+    up_root: Block,
+) -> _Place | Failure:
     """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
     fname = ctx.fn.name
     n = len(g.removed)
@@ -289,7 +376,13 @@ def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tg
         ev = Evidence()
         score = 0
         for k in range(n):
-            m = _line_match(up_side.lines[p0 + k], up_toks[p0 + k], ctx.side.lines[s + k], tgt_toks[s + k], ctx.known)
+            m = _line_match(
+                up_side.lines[p0 + k],
+                up_toks[p0 + k],
+                ctx.side.lines[s + k],
+                tgt_toks[s + k],
+                ctx.known,
+            )
             if not m.ok:
                 break
             ev.add(m)
@@ -298,7 +391,13 @@ def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tg
             for k in range(1, 4):
                 for ui, ti in ((p0 - k, s - k), (p0 + n - 1 + k, s + n - 1 + k)):
                     if 0 <= ui < len(up_side.lines) and lo <= ti <= hi:
-                        m = _line_match(up_side.lines[ui], up_toks[ui], ctx.side.lines[ti], tgt_toks[ti], ctx.known)
+                        m = _line_match(
+                            up_side.lines[ui],
+                            up_toks[ui],
+                            ctx.side.lines[ti],
+                            tgt_toks[ti],
+                            ctx.known,
+                        )
                         if m.ok and up_side.lines[ui].strip():
                             score += 1
             best.append((score, s, ev))
@@ -309,22 +408,34 @@ def removal(g: Group, p0: int, up_side: Side, up_toks: list[tuple], ctx: Ctx, tg
             ev.renames += full_ev.renames
             ev.rewrites += full_ev.rewrites
         adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
-        return _Place(s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted)
+        return _Place(
+            s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted
+        )
     if len(best) > 1:
-        return Failure(hunk_no, f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess", fname)
+        return Failure(
+            hunk_no,
+            f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess",
+            fname,
+        )
     # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
     placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
     if placed is not None:
         return placed
     first = next((x for x in g.removed if x.strip()), g.removed[0])
     near = _nearest_line(first, ctx.side.lines, lo, hi)
-    return Failure(hunk_no, f"hunk #{hunk_no}: the lines the fix removes are not in {fname}() at {where}: `{first.strip()}`",
-                   fname, f"`{first.strip()}`", near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
-                   tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3])
+    return Failure(
+        hunk_no,
+        f"hunk #{hunk_no}: the lines the fix removes are not in {fname}() at {where}: `{first.strip()}`",
+        fname,
+        f"`{first.strip()}`",
+        near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
+        tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3],
+    )
 
 
-def _statement_replacement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx,
-                           full_ev: Evidence | None) -> _Place | None:
+def _statement_replacement(
+    g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
+) -> _Place | None:
     p1 = p0 + len(g.removed)
     loc = _up_gap(up_root, p0)
     if loc is None:
@@ -333,23 +444,36 @@ def _statement_replacement(g: Group, p0: int, up_side: Side, up_root: Block, ctx
     uitems = ub.code_items()
     removed = [it for it in uitems[uj:] if it.start >= p0 and it.end < p1]
     covered = {k for it in removed for k in range(it.start, it.end + 1)}
-    if not removed or any(k not in covered and up_side.lines[k].strip() and not up_side.lines[k].strip().startswith(("/*", "*", "//"))
-                          for k in range(p0, p1)):
+    if not removed or any(
+        k not in covered
+        and up_side.lines[k].strip()
+        and not up_side.lines[k].strip().startswith(("/*", "*", "//"))
+        for k in range(p0, p1)
+    ):
         return None
     if any(it.cut_start or it.cut_end for it in removed):
         return None
     k = len(removed)
     u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
-    u_after = uitems[uj + k] if uj + k < len(uitems) else (CLOSE if ub.close_line is not None else UNKNOWN)
+    u_after = (
+        uitems[uj + k]
+        if uj + k < len(uitems)
+        else (CLOSE if ub.close_line is not None else UNKNOWN)
+    )
     found = []
     for tb in statements.all_blocks(ctx.root):
         titems = tb.code_items()
         for tj in range(len(titems) - k + 1):
-            ms = [align.compare_items(u, t, ctx.known) for u, t in zip(removed, titems[tj:tj + k], strict=True)]
+            ms = [
+                align.compare_items(u, t, ctx.known)
+                for u, t in zip(removed, titems[tj : tj + k], strict=True)
+            ]
             if not all(m.level >= REWRITTEN for m in ms):
                 continue
             lb, mb, sb = _anchor_cmp(u_before, ub, titems[tj - 1] if tj else OPEN, tb, ctx.known)
-            la, ma, sa = _anchor_cmp(u_after, ub, titems[tj + k] if tj + k < len(titems) else CLOSE, tb, ctx.known)
+            la, ma, sa = _anchor_cmp(
+                u_after, ub, titems[tj + k] if tj + k < len(titems) else CLOSE, tb, ctx.known
+            )
             if lb >= REWRITTEN and la >= REWRITTEN and (sb or sa):
                 found.append((tb, tj, ms + [mb, ma]))
     if len(found) != 1:
@@ -363,8 +487,15 @@ def _statement_replacement(g: Group, p0: int, up_side: Side, up_root: Block, ctx
         ev.rewrites += full_ev.rewrites
     titems = tb.code_items()
     start, end = titems[tj].start, titems[tj + k - 1].end
-    return _Place(start, end - start + 1, _indent(up_side.lines[removed[0].start]), _indent(ctx.side.lines[start]),
-                  ev, any(m.level == REWRITTEN for m in ms), True)
+    return _Place(
+        start,
+        end - start + 1,
+        _indent(up_side.lines[removed[0].start]),
+        _indent(ctx.side.lines[start]),
+        ev,
+        any(m.level == REWRITTEN for m in ms),
+        True,
+    )
 
 
 def _nearest_line(text: str, lines: list[str], lo: int, hi: int) -> tuple[int, str] | None:
@@ -384,7 +515,7 @@ def reindent(lines: list[str], up: str, tgt: str) -> list[str]:
     out = []
     for x in lines:
         if x.startswith(up) and x.strip():
-            out.append(tgt + x[len(up):])
+            out.append(tgt + x[len(up) :])
         else:
             out.append(x)
     return out

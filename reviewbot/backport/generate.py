@@ -90,11 +90,20 @@ class TargetResult:
 
     def to_json(self) -> dict:
         return {
-            "ref": self.ref, "sha": self.sha, "kernel_version": self.kernel_version, "status": self.status,
-            "method": self.method, "patch": self.patch, "deviations": list(self.deviations),
-            "learned_rewrites": list(self.learned), "evidence": list(self.evidence), "reason": self.reason,
+            "ref": self.ref,
+            "sha": self.sha,
+            "kernel_version": self.kernel_version,
+            "status": self.status,
+            "method": self.method,
+            "patch": self.patch,
+            "deviations": list(self.deviations),
+            "learned_rewrites": list(self.learned),
+            "evidence": list(self.evidence),
+            "reason": self.reason,
             "failures": [f.to_json() for f in self.failures],
-            "possible_dependencies": [{"sha": d.sha, "subject": d.subject} for d in self.dependencies],
+            "possible_dependencies": [
+                {"sha": d.sha, "subject": d.subject} for d in self.dependencies
+            ],
             "warnings": list(self.warnings),
             "validation": self.validation.to_json() if self.validation else None,
         }
@@ -144,9 +153,12 @@ class BackportRun:
 
     def to_json(self) -> dict:
         m = self.upstream.mail
-        return {"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__},
-                "upstream": {"sha": self.upstream.sha, "subject": m.subject, "author": m.author},
-                "targets": [t.to_json() for t in self.targets]}
+        return {
+            "schema": SCHEMA,
+            "tool": {"name": "reviewbot", "version": __version__},
+            "upstream": {"sha": self.upstream.sha, "subject": m.subject, "author": m.author},
+            "targets": [t.to_json() for t in self.targets],
+        }
 
 
 # --- targets ------------------------------------------------------------------------------
@@ -175,8 +187,15 @@ def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, 
     return None
 
 
-def _need(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], targets: dict[str, bytes],
-          paths: dict[str, str], version) -> Need:
+def _need(
+    repo: Repository,
+    upstream: UpstreamFix,
+    rev: Revision,
+    rules: tuple[Rule, ...],
+    targets: dict[str, bytes],
+    paths: dict[str, str],
+    version,
+) -> Need:
     """Does ``rev`` need the fix? The structural verdicts, cross-checked with ``fixes.branch_status``.
 
     The structure decides first: never add a guard that is already there, never backport to a
@@ -185,35 +204,61 @@ def _need(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[R
     a recorded fix whose guard is gone). It judges only the checks this fix turns from missing to
     present (``intent``): a different change in the same function is not "already fixed".
     """
-    pre = [r for tp in paths.values() for r in results_for(targets[tp], tp, rules, version, rev.name)]
+    pre = [
+        r for tp in paths.values() for r in results_for(targets[tp], tp, rules, version, rev.name)
+    ]
     keys = intent(rules, upstream.mail, upstream.pre)
-    present = bool(paths) and all(not isinstance(apply_file(targets[paths[fp.source]], fp.reversed()), ApplyFailure)
-                                  for fp in upstream.mail.files if fp.source in paths)
-    structural = need(pre, keys, ancestor_note(repo, upstream.sha if upstream.in_repo else None, rev), present)
+    present = bool(paths) and all(
+        not isinstance(apply_file(targets[paths[fp.source]], fp.reversed()), ApplyFailure)
+        for fp in upstream.mail.files
+        if fp.source in paths
+    )
+    structural = need(
+        pre, keys, ancestor_note(repo, upstream.sha if upstream.in_repo else None, rev), present
+    )
     if structural.status == NeedStatus.NOT_AFFECTED:
         return structural
     st = _branch_status(repo, upstream, rev, rules, keys)
     if st is None:
         return structural
     if structural.status == NeedStatus.ALREADY_FIXED:
-        recorded = tuple(e.detail for e in st.evidence if e.kind in ("greg", "sasha", "cherry-pick", "patch-id"))
+        recorded = tuple(
+            e.detail for e in st.evidence if e.kind in ("greg", "sasha", "cherry-pick", "patch-id")
+        )
         return Need(NeedStatus.ALREADY_FIXED, structural.evidence + recorded)
     if st.status == "not-affected":
-        return Need(NeedStatus.NOT_AFFECTED, tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability")) or structural.evidence)
+        return Need(
+            NeedStatus.NOT_AFFECTED,
+            tuple(e.detail for e in st.evidence if e.kind in ("introduced", "applicability"))
+            or structural.evidence,
+        )
     if st.status == "fixed":
-        strong = [e.detail for e in st.evidence if e.kind in ("ancestor", "greg", "sasha", "cherry-pick", "patch-id")]
+        strong = [
+            e.detail
+            for e in st.evidence
+            if e.kind in ("ancestor", "greg", "sasha", "cherry-pick", "patch-id")
+        ]
         if strong:
             return Need(NeedStatus.ALREADY_FIXED, tuple(strong) + tuple(st.disagreements))
     if st.status == "regressed":
-        return Need(NeedStatus.NEEDS_BACKPORT, tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence)
+        return Need(
+            NeedStatus.NEEDS_BACKPORT,
+            tuple(f"regressed: {d}" for d in st.disagreements) + structural.evidence,
+        )
     return structural
 
 
-def _branch_status(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], keys: set[str]):
+def _branch_status(
+    repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], keys: set[str]
+):
     from reviewbot.history.fixes import branch_status
 
     m = upstream.mail
-    fix = replace(upstream, patch_id=repo.patch_id_of(m.diff) if m.diff else None, origin=upstream.sha or m.subject)
+    fix = replace(
+        upstream,
+        patch_id=repo.patch_id_of(m.diff) if m.diff else None,
+        origin=upstream.sha or m.subject,
+    )
     targets = tuple(sorted(k.split(":", 1)[1] for k in keys))
     try:
         return branch_status(repo, fix, rev.name, rules, targets=targets)
@@ -221,8 +266,14 @@ def _branch_status(repo: Repository, upstream: UpstreamFix, rev: Revision, rules
         return None  # a shallow clone: history cannot tell; the structure already did
 
 
-def dependencies(repo: Repository, rev: Revision, upstream: UpstreamFix, failures: list[Failure], paths: list[str],
-                 mainline: str | None) -> tuple[Dependency, ...]:
+def dependencies(
+    repo: Repository,
+    rev: Revision,
+    upstream: UpstreamFix,
+    failures: list[Failure],
+    paths: list[str],
+    mainline: str | None,
+) -> tuple[Dependency, ...]:
     """Commits between the target and the fix that changed the text the target lacks."""
     needles = list(dict.fromkeys(n for f in failures for n in f.needles))[:4]
     if not needles:
@@ -290,7 +341,9 @@ def _write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".reviewbot-", dir=path.parent)
     except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}", "choose a writable --output-dir") from None
+        raise InputError(
+            f"cannot write {path}: {e.strerror}", "choose a writable --output-dir"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -308,9 +361,17 @@ def out_path(output_dir: Path, ref: str, subject: str) -> Path:
 # --- one target ---------------------------------------------------------------------------
 
 
-def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: tuple[Rule, ...], *,
-                 prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None,
-                 sign: str | None = None) -> TargetResult:
+def backport_one(
+    repo: Repository,
+    upstream: UpstreamFix,
+    rev: Revision,
+    rules: tuple[Rule, ...],
+    *,
+    prefix: str | None = None,
+    output_dir: Path | None = None,
+    mainline: str | None = None,
+    sign: str | None = None,
+) -> TargetResult:
     """Decide, generate, validate and (with ``output_dir``) write the backport for ``rev``."""
     version = version_at(repo, rev, rules)
     base: _TargetId = {"ref": rev.name, "sha": rev.sha, "kernel_version": version.version}
@@ -319,7 +380,11 @@ def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: 
     missing_files = []
     for fp in upstream.mail.files:
         if fp.source is None or fp.target is None:
-            return TargetResult(status=TargetStatus.FAILED, reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand", **base)
+            return TargetResult(
+                status=TargetStatus.FAILED,
+                reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand",
+                **base,
+            )
         tp = _target_path(repo, rev, fp.source, rules)
         if tp is None:
             missing_files.append(fp.source)
@@ -329,7 +394,12 @@ def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: 
         assert data is not None  # _target_path found the blob
         targets[tp] = data
     if missing_files:
-        f = Failure(0, f"{', '.join(missing_files)} does not exist at {rev.name}", None, ", ".join(missing_files))
+        f = Failure(
+            0,
+            f"{', '.join(missing_files)} does not exist at {rev.name}",
+            None,
+            ", ".join(missing_files),
+        )
         return TargetResult(status=TargetStatus.FAILED, reason=f.reason, failures=(f,), **base)
     n = _need(repo, upstream, rev, rules, targets, paths, version)
     if n.status != NeedStatus.NEEDS_BACKPORT:
@@ -339,17 +409,40 @@ def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: 
     for fp in upstream.mail.files:
         assert fp.source is not None  # a fix that creates or deletes a file was refused above
         tp = paths[fp.source]
-        placed.append(relocate_file(fp, targets[tp], tp, upstream_pre=upstream.pre.get(fp.source),
-                                    rules=rules, tree=tree, where=rev.name))
+        placed.append(
+            relocate_file(
+                fp,
+                targets[tp],
+                tp,
+                upstream_pre=upstream.pre.get(fp.source),
+                rules=rules,
+                tree=tree,
+                where=rev.name,
+            )
+        )
     warnings = tuple(dict.fromkeys(w for p in placed for w in p.warnings))
     learned = tuple(dict.fromkeys(x for p in placed for x in p.learned))
     failures = [f for p in placed for f in p.failures]
     if failures:
-        deps = dependencies(repo, rev, upstream, failures, sorted({p.path for p in placed}), mainline)
-        return TargetResult(status=TargetStatus.FAILED, reason=failures[0].reason, failures=tuple(failures), dependencies=deps,
-                            evidence=n.evidence, learned=learned, warnings=warnings, **base)
+        deps = dependencies(
+            repo, rev, upstream, failures, sorted({p.path for p in placed}), mainline
+        )
+        return TargetResult(
+            status=TargetStatus.FAILED,
+            reason=failures[0].reason,
+            failures=tuple(failures),
+            dependencies=deps,
+            evidence=n.evidence,
+            learned=learned,
+            warnings=warnings,
+            **base,
+        )
     if all(p.method == Method.PRESENT for p in placed):
-        return TargetResult(status=TargetStatus.ALREADY_FIXED, evidence=(f"the change is already in {', '.join(p.path for p in placed)}",), **base)
+        return TargetResult(
+            status=TargetStatus.ALREADY_FIXED,
+            evidence=(f"the change is already in {', '.join(p.path for p in placed)}",),
+            **base,
+        )
     live = [p for p in placed if p.edits]
     notes = deviations(live)
     diff = ""
@@ -361,21 +454,48 @@ def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: 
         try:
             diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
         except ValueError as e:
-            return TargetResult(status=TargetStatus.FAILED, reason=f"{p.path}: {e}", evidence=n.evidence, **base)
+            return TargetResult(
+                status=TargetStatus.FAILED, reason=f"{p.path}: {e}", evidence=n.evidence, **base
+            )
         stat.append((p.path, sum(len(e.add) for e in p.edits), sum(e.remove for e in p.edits)))
     method = max((p.method for p in live), key=METHODS.index)
     m = upstream.mail
-    text = mail(subject=m.subject, prefix=_prefix(prefix, version.version), author=m.author or sign or "unknown <unknown>",
-                date=m.date, body=body(upstream, notes, sign), diff=diff, stat=diffstat(stat),
-                signature=f"reviewbot {__version__}")
+    text = mail(
+        subject=m.subject,
+        prefix=_prefix(prefix, version.version),
+        author=m.author or sign or "unknown <unknown>",
+        date=m.date,
+        body=body(upstream, notes, sign),
+        diff=diff,
+        stat=diffstat(stat),
+        signature=f"reviewbot {__version__}",
+    )
     generated = parse_mail(text, "generated patch")
     retargeted = _retarget(upstream, paths)
-    v = validate_files(targets, generated, rules, version, ref=rev.name, upstream=retargeted, tree=tree,
-                       placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)})
+    v = validate_files(
+        targets,
+        generated,
+        rules,
+        version,
+        ref=rev.name,
+        upstream=retargeted,
+        tree=tree,
+        placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)},
+    )
     if not v.accepted:
-        why = "; ".join(f"{x.id}: {x.message}" + (f" ({x.details[0]})" if x.details else "") for x in v.failed)
-        return TargetResult(status=TargetStatus.FAILED, method=method, reason=f"the generated patch fails its own validation: {why}",
-                            validation=v, deviations=tuple(notes), learned=learned, warnings=warnings, **base)
+        why = "; ".join(
+            f"{x.id}: {x.message}" + (f" ({x.details[0]})" if x.details else "") for x in v.failed
+        )
+        return TargetResult(
+            status=TargetStatus.FAILED,
+            method=method,
+            reason=f"the generated patch fails its own validation: {why}",
+            validation=v,
+            deviations=tuple(notes),
+            learned=learned,
+            warnings=warnings,
+            **base,
+        )
     written = None
     if output_dir is not None:
         dest = out_path(output_dir, rev.name, m.subject)
@@ -384,23 +504,49 @@ def backport_one(repo: Repository, upstream: UpstreamFix, rev: Revision, rules: 
     if not upstream.sha and not upstream_refs(m.message):
         warnings += ("the upstream sha is unknown: the mail has no 'commit <sha> upstream.' line",)
     if sign is None:
-        warnings += ("no user.name/user.email in git config: the mail has no Signed-off-by of yours",)
-    return TargetResult(status=TargetStatus.GENERATED, method=method, patch=written, deviations=tuple(notes), learned=learned,
-                        evidence=n.evidence, validation=v, warnings=warnings, text=text, **base)
+        warnings += (
+            "no user.name/user.email in git config: the mail has no Signed-off-by of yours",
+        )
+    return TargetResult(
+        status=TargetStatus.GENERATED,
+        method=method,
+        patch=written,
+        deviations=tuple(notes),
+        learned=learned,
+        evidence=n.evidence,
+        validation=v,
+        warnings=warnings,
+        text=text,
+        **base,
+    )
 
 
 def _retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:
     """The upstream fix with its paths renamed to where the files live in the target."""
     if all(a == b for a, b in paths.items()):
         return upstream
-    files = tuple(fp if fp.source is None else replace(fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target))
-                  for fp in upstream.mail.files)
+    files = tuple(
+        fp
+        if fp.source is None
+        else replace(
+            fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target)
+        )
+        for fp in upstream.mail.files
+    )
     pre = {paths.get(k, k): v for k, v in upstream.pre.items()}
     return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
 
 
-def backport(repo: Repository, upstream: UpstreamFix, refs: list[str], rules: tuple[Rule, ...], *,
-             prefix: str | None = None, output_dir: Path | None = None, mainline: str | None = None) -> BackportRun:
+def backport(
+    repo: Repository,
+    upstream: UpstreamFix,
+    refs: list[str],
+    rules: tuple[Rule, ...],
+    *,
+    prefix: str | None = None,
+    output_dir: Path | None = None,
+    mainline: str | None = None,
+) -> BackportRun:
     """Backport ``upstream`` to every ref (resolved first, so a typo fails before any output)."""
     if not refs:
         raise InputError("no target given", "use --onto REF (repeatable) or --branches GLOB")
@@ -416,13 +562,32 @@ def backport(repo: Repository, upstream: UpstreamFix, refs: list[str], rules: tu
     results = []
     for rev in revs:
         try:
-            results.append(backport_one(repo, upstream, rev, rules, prefix=prefix, output_dir=output_dir,
-                                        mainline=mainline, sign=sign))
+            results.append(
+                backport_one(
+                    repo,
+                    upstream,
+                    rev,
+                    rules,
+                    prefix=prefix,
+                    output_dir=output_dir,
+                    mainline=mainline,
+                    sign=sign,
+                )
+            )
         except ReviewbotError:
             raise
-        except Exception as e:  # one odd target must not hide the others' results; never a traceback
+        except (
+            Exception
+        ) as e:  # one odd target must not hide the others' results; never a traceback
             if os.environ.get("REVIEWBOT_TRACEBACK"):
                 raise
-            results.append(TargetResult(ref=rev.name, sha=rev.sha, kernel_version=None, status=TargetStatus.FAILED,
-                                        reason=f"internal error: {type(e).__name__}: {e} (set REVIEWBOT_TRACEBACK=1 for details)"))
+            results.append(
+                TargetResult(
+                    ref=rev.name,
+                    sha=rev.sha,
+                    kernel_version=None,
+                    status=TargetStatus.FAILED,
+                    reason=f"internal error: {type(e).__name__}: {e} (set REVIEWBOT_TRACEBACK=1 for details)",
+                )
+            )
     return BackportRun(upstream, tuple(results))

@@ -103,7 +103,9 @@ def section_function(h: Hunk) -> str | None:
     return m.group(1) if m else None
 
 
-def _alias_renames(rules: tuple[Rule, ...], unit: syntax.Unit, glob: frozenset[str]) -> dict[str, str]:
+def _alias_renames(
+    rules: tuple[Rule, ...], unit: syntax.Unit, glob: frozenset[str]
+) -> dict[str, str]:
     """Upstream names of rule functions the target spells differently (renamed functions)."""
     out: dict[str, str] = {}
     for rule in rules:
@@ -126,7 +128,9 @@ def _function_at(unit: syntax.Unit, line: int) -> syntax.Function | None:
     return None
 
 
-def _target_function(name: str | None, unit: syntax.Unit, rules: tuple[Rule, ...]) -> syntax.Function | None:
+def _target_function(
+    name: str | None, unit: syntax.Unit, rules: tuple[Rule, ...]
+) -> syntax.Function | None:
     if name is None:
         return None
     for rule in rules:
@@ -152,14 +156,26 @@ def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str
         elif t.kind == "field":
             if t.text not in known.fields:
                 names.add(t.text)
-        elif t.kind in ("id", "type") and t.text not in known.local and t.text not in known.anyid and t.text not in local:
+        elif (
+            t.kind in ("id", "type")
+            and t.text not in known.local
+            and t.text not in known.anyid
+            and t.text not in local
+        ):
             names.add(t.text)
     return sorted(names), sorted(bad_labels)
 
 
-def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes | None = None,
-                  rules: tuple[Rule, ...] = (), tree: Callable[[str], bool | None] | None = None,
-                  where: str = "the target") -> Placed:
+def relocate_file(
+    fp: FilePatch,
+    data: bytes,
+    path: str,
+    *,
+    upstream_pre: bytes | None = None,
+    rules: tuple[Rule, ...] = (),
+    tree: Callable[[str], bool | None] | None = None,
+    where: str = "the target",
+) -> Placed:
     """Place ``fp`` (an upstream file patch) in ``data`` (the target blob at ``path``)."""
     side = statements.whole(data, path)
     up_whole: Side | None = None
@@ -183,7 +199,9 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
     adjusted = False
     present = 0
     for hn, h in enumerate(fp.hunks, 1):
-        single: Applied | ApplyFailure | None = apply_file(data, FilePatch(fp.source, fp.target, (h,)))
+        single: Applied | ApplyFailure | None = apply_file(
+            data, FilePatch(fp.source, fp.target, (h,))
+        )
         up_fn = None
         if up_whole is not None:
             f = _function_at(up_whole.unit, up_at[hn - 1] + next((g.pre for g in groups(h)), 0))
@@ -194,13 +212,21 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             at = h.start_index + single.offsets[0]
             exact_fn = _function_at(side.unit, at + next((g.pre for g in groups(h)), 0))
             want = _target_function(up_name, side.unit, rules) if up_name else None
-            if want is not None and (exact_fn is None or exact_fn.node.start_byte != want.node.start_byte):
-                single = None  # the context matches in another function: place it by structure instead
+            if want is not None and (
+                exact_fn is None or exact_fn.node.start_byte != want.node.start_byte
+            ):
+                single = (
+                    None  # the context matches in another function: place it by structure instead
+                )
         if isinstance(single, Applied):
             hedits = _exact_edits(h, at)
             tfn = exact_fn
-            known = align.known_for(side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree)
-            ok = _symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, failures, warnings)
+            known = align.known_for(
+                side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
+            )
+            ok = _symbols_ok(
+                hedits, known, hn, tfn.name if tfn else None, where, failures, warnings
+            )
             if ok:
                 edits += hedits
                 methods.append(Method.EXACT)
@@ -214,9 +240,17 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
         tfn = _target_function(up_name, side.unit, rules)
         if tfn is None:
             near = _close_names(up_name, side.unit)
-            failures.append(Failure(hn, f"hunk #{hn}: function {up_name or '(unknown)'}() is not in {path} at {where}"
-                                    + (f" (similar: {', '.join(near)})" if near else ""), up_name, f"{up_name}()",
-                                    ", ".join(near) or None, (f"{up_name}(",) if up_name else ()))
+            failures.append(
+                Failure(
+                    hn,
+                    f"hunk #{hn}: function {up_name or '(unknown)'}() is not in {path} at {where}"
+                    + (f" (similar: {', '.join(near)})" if near else ""),
+                    up_name,
+                    f"{up_name}()",
+                    ", ".join(near) or None,
+                    (f"{up_name}(",) if up_name else (),
+                )
+            )
             functions.append((hn, up_name, None))
             continue
         functions.append((hn, up_name, tfn.name))
@@ -253,10 +287,25 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
                 renames.setdefault(("id", up_name), tfn.name)
                 ctx.comment_renames.setdefault(up_name, tfn.name)
             learned += [r.show() for r in rewrites]
-            used = {t.text for t in statements.fragment(g.added).toks(statements.fragment(g.added).unit.root)} if conflicts else set()
+            used = (
+                {
+                    t.text
+                    for t in statements.fragment(g.added).toks(
+                        statements.fragment(g.added).unit.root
+                    )
+                }
+                if conflicts
+                else set()
+            )
             clash = [why for name, why in conflicts.items() if name in used]
             if clash:
-                failures.append(Failure(hn, f"hunk #{hn}: the trees disagree on how to map {'; '.join(clash)}", tfn.name))
+                failures.append(
+                    Failure(
+                        hn,
+                        f"hunk #{hn}: the trees disagree on how to map {'; '.join(clash)}",
+                        tfn.name,
+                    )
+                )
                 continue
             tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
             added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
@@ -270,21 +319,55 @@ def relocate_file(fp: FilePatch, data: bytes, path: str, *, upstream_pre: bytes 
             used_renames |= set(tr.renames)
             used_rewrites += [r.show() for r in tr.rewrites if r.show() not in used_rewrites]
             adjusted = adjusted or place.adjusted
-            methods.append(Method.TRANSFORMED if tr.rewrites or place.via_rewrite and place.remove else Method.RELOCATED)
+            methods.append(
+                Method.TRANSFORMED
+                if tr.rewrites or place.via_rewrite and place.remove
+                else Method.RELOCATED
+            )
     learned = list(dict.fromkeys(learned))
     if failures:
-        return Placed(fp.source or path, path, Method.FAILED, (), tuple(functions), tuple(sorted(used_renames)), tuple(used_rewrites),
-                      tuple(learned), tuple(failures), tuple(warnings), adjusted)
+        return Placed(
+            fp.source or path,
+            path,
+            Method.FAILED,
+            (),
+            tuple(functions),
+            tuple(sorted(used_renames)),
+            tuple(used_rewrites),
+            tuple(learned),
+            tuple(failures),
+            tuple(warnings),
+            adjusted,
+        )
     if not edits and present:
-        return Placed(fp.source or path, path, Method.PRESENT, (), tuple(functions), warnings=tuple(warnings))
+        return Placed(
+            fp.source or path, path, Method.PRESENT, (), tuple(functions), warnings=tuple(warnings)
+        )
     edits.sort(key=lambda e: e.start)
     for first, second in zip(edits, edits[1:], strict=False):
         if first.start + first.remove > second.start:
-            return Placed(fp.source or path, path, Method.FAILED, (), tuple(functions),
-                          failures=(Failure(0, "two hunks land on the same target lines"),))
+            return Placed(
+                fp.source or path,
+                path,
+                Method.FAILED,
+                (),
+                tuple(functions),
+                failures=(Failure(0, "two hunks land on the same target lines"),),
+            )
     method = max(methods, key=METHODS.index) if methods else Method.EXACT
-    return Placed(fp.source or path, path, method, tuple(edits), tuple(functions), tuple(sorted(used_renames)),
-                  tuple(used_rewrites), tuple(learned), (), tuple(warnings), adjusted or method != Method.EXACT)
+    return Placed(
+        fp.source or path,
+        path,
+        method,
+        tuple(edits),
+        tuple(functions),
+        tuple(sorted(used_renames)),
+        tuple(used_rewrites),
+        tuple(learned),
+        (),
+        tuple(warnings),
+        adjusted or method != Method.EXACT,
+    )
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:
@@ -293,19 +376,34 @@ def _already(edit: Edit, lines: list[str]) -> bool:
     if len(code) < 2 and len(" ".join(code).split()) < 5:
         return False  # too little to tell a repeated line from the same change
     for start in (edit.start, edit.start - len(edit.add)):
-        have = [norm(x) for x in lines[max(start, 0):max(start, 0) + len(edit.add)] if x.strip()]
+        have = [norm(x) for x in lines[max(start, 0) : max(start, 0) + len(edit.add)] if x.strip()]
         if have[: len(code)] == code and start >= 0:
             return True
     return False
 
 
-def _symbols_ok(edits: list[Edit], known: Known, hn: int, fname: str | None, where: str,
-                failures: list[Failure], warnings: list[str]) -> bool:
+def _symbols_ok(
+    edits: list[Edit],
+    known: Known,
+    hn: int,
+    fname: str | None,
+    where: str,
+    failures: list[Failure],
+    warnings: list[str],
+) -> bool:
     added = [x for e in edits for x in e.add]
     names, labels = unknown_symbols(added, known)
     if labels:
-        failures.append(Failure(hn, f"hunk #{hn}: label {', '.join(labels)} does not exist in {fname}() at {where}", fname,
-                                f"label {labels[0]}", None, tuple(f"{x}:" for x in labels)))
+        failures.append(
+            Failure(
+                hn,
+                f"hunk #{hn}: label {', '.join(labels)} does not exist in {fname}() at {where}",
+                fname,
+                f"label {labels[0]}",
+                None,
+                tuple(f"{x}:" for x in labels),
+            )
+        )
         return False
     missing = []
     for n in names:
@@ -313,10 +411,20 @@ def _symbols_ok(edits: list[Edit], known: Known, hn: int, fname: str | None, whe
         if have is False:
             missing.append(n)
         elif have is None:
-            warnings.append(f"{n} is not used anywhere in the target file; check it exists in the tree")
+            warnings.append(
+                f"{n} is not used anywhere in the target file; check it exists in the tree"
+            )
     if missing:
-        failures.append(Failure(hn, f"hunk #{hn}: {', '.join(missing)} does not exist in the tree at {where}", fname,
-                                ", ".join(missing), None, tuple(missing)))
+        failures.append(
+            Failure(
+                hn,
+                f"hunk #{hn}: {', '.join(missing)} does not exist in the tree at {where}",
+                fname,
+                ", ".join(missing),
+                None,
+                tuple(missing),
+            )
+        )
         return False
     return True
 

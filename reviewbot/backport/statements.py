@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
 
-ID_KINDS = {"identifier": "id", "field_identifier": "field", "type_identifier": "type", "statement_identifier": "label"}
+ID_KINDS = {
+    "identifier": "id",
+    "field_identifier": "field",
+    "type_identifier": "type",
+    "statement_identifier": "label",
+}
 
 
 # --- tokens ---------------------------------------------------------------------------
@@ -112,7 +117,9 @@ def fragment(lines: list[str], path: str = "<fragment>") -> Side:
             depth -= 1
             low = min(low, depth)
     lead, trail = -low, depth - low
-    starts_in_comment = bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
+    starts_in_comment = (
+        bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
+    )
     head = "void __reviewbot_fragment(void) {" + "{" * lead + ("/*" if starts_in_comment else "")
     text = head + "\n" + body + "}" * trail + "}\n"
     return Side(syntax.parse(text.encode(), path), list(lines), base=1)
@@ -182,8 +189,14 @@ def _line_span(side: Side, node: Node) -> tuple[int, int, bool, bool]:
     return max(s, 0), min(e, n - 1), s < 0, e >= n
 
 
-def _item(side: Side, node: Node, kind: str | None = None, blocks_of: list[Node] | None = None,
-          end_node: Node | None = None, cond: Node | None = None) -> Item:
+def _item(
+    side: Side,
+    node: Node,
+    kind: str | None = None,
+    blocks_of: list[Node] | None = None,
+    end_node: Node | None = None,
+    cond: Node | None = None,
+) -> Item:
     s, e, cs, ce = _line_span(side, node)
     if end_node is not None:
         _, e, _, ce = _line_span(side, end_node)
@@ -194,7 +207,9 @@ def _item(side: Side, node: Node, kind: str | None = None, blocks_of: list[Node]
         blk = build_block(side, b, item)
         item.blocks.append(blk)
         first_block = first_block or b
-    item.head = toks if first_block is None else tuple(t for t in toks if t.start < first_block.start_byte)
+    item.head = (
+        toks if first_block is None else tuple(t for t in toks if t.start < first_block.start_byte)
+    )
     return item
 
 
@@ -204,9 +219,16 @@ def _stmt_item(side: Side, node: Node) -> Item:
         blocks = [node.child_by_field_name("consequence")]
         alt = node.child_by_field_name("alternative")
         if alt is not None:
-            inner = alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
+            inner = (
+                alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
+            )
             blocks.append(inner)
-        return _item(side, node, blocks_of=[b for b in blocks if b is not None], cond=node.child_by_field_name("condition"))
+        return _item(
+            side,
+            node,
+            blocks_of=[b for b in blocks if b is not None],
+            cond=node.child_by_field_name("condition"),
+        )
     if t in ("for_statement", "while_statement", "do_statement", "switch_statement"):
         body = node.child_by_field_name("body")
         cond = node if t == "for_statement" else node.child_by_field_name("condition")
@@ -214,7 +236,12 @@ def _stmt_item(side: Side, node: Node) -> Item:
     if t == "compound_statement":
         return _item(side, node, blocks_of=[node])
     if t in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_else"):
-        return _item(side, node, blocks_of=[node], cond=node.child_by_field_name("name") or node.child_by_field_name("condition"))
+        return _item(
+            side,
+            node,
+            blocks_of=[node],
+            cond=node.child_by_field_name("name") or node.child_by_field_name("condition"),
+        )
     return _item(side, node, cond=node)
 
 
@@ -222,7 +249,11 @@ def _children(node: Node) -> list[Node]:
     if node.type == "compound_statement":
         return [c for c in node.named_children]
     if node.type in ("preproc_ifdef", "preproc_if", "preproc_elif", "preproc_else"):
-        skip = {node.child_by_field_name("name"), node.child_by_field_name("condition"), node.child_by_field_name("alternative")}
+        skip = {
+            node.child_by_field_name("name"),
+            node.child_by_field_name("condition"),
+            node.child_by_field_name("alternative"),
+        }
         return [c for c in node.named_children if c not in skip]
     return [node]
 
@@ -248,7 +279,9 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
         c = kids[k]
         body = syntax.loop_macro_body(c) if c.type == "expression_statement" else None
         if body is not None and k + 1 < len(kids) and kids[k + 1] == body:
-            it = _item(side, c, "macro_loop", blocks_of=[body], end_node=body, cond=c.named_children[0])
+            it = _item(
+                side, c, "macro_loop", blocks_of=[body], end_node=body, cond=c.named_children[0]
+            )
             k += 2
         elif c.type == "labeled_statement":
             label = c.child_by_field_name("label")
@@ -257,7 +290,7 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
             block.items.append(it)
             it.parent = block
             inner = [x for x in c.named_children if x != label]
-            kids[k + 1:k + 1] = inner
+            kids[k + 1 : k + 1] = inner
             k += 1
             continue
         elif c.type == "case_statement":
@@ -269,7 +302,7 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
                 it.end = max(it.start, side.line_of(stmts[0].start_point[0]) - 1)
             block.items.append(it)
             it.parent = block
-            kids[k + 1:k + 1] = stmts
+            kids[k + 1 : k + 1] = stmts
             k += 1
             continue
         else:

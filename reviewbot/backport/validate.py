@@ -65,7 +65,12 @@ class Verdict:
     details: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"id": self.id, "status": self.status, "message": self.message, "details": list(self.details)}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "message": self.message,
+            "details": list(self.details),
+        }
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,10 @@ class Validation:
     @property
     def reasons(self) -> list[str]:
         """One line per failed check (what the git hooks print)."""
-        return [f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "") for v in self.failed]
+        return [
+            f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "")
+            for v in self.failed
+        ]
 
     def lines(self) -> list[str]:
         """The text report: one line per check with its details, then the verdict."""
@@ -98,12 +106,18 @@ class Validation:
         for x in self.verdicts:
             out.append(f"  {x.id:<12} {x.status:<5} {x.message}")
             out += [f"  {'':<12} {'':<5}   {d}" for d in x.details]
-        out.append("accepted" if self.accepted else f"rejected: {', '.join(x.id for x in self.failed)}")
+        out.append(
+            "accepted" if self.accepted else f"rejected: {', '.join(x.id for x in self.failed)}"
+        )
         return out
 
     def to_json(self) -> dict:
-        return {"ref": self.ref, "upstream": self.upstream, "accepted": self.accepted,
-                "checks": [v.to_json() for v in self.verdicts]}
+        return {
+            "ref": self.ref,
+            "upstream": self.upstream,
+            "accepted": self.accepted,
+            "checks": [v.to_json() for v in self.verdicts],
+        }
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
 
 
 def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | None:
-    """"fix X is an ancestor of REF" when the fix commit is in the target's history."""
+    """ "fix X is an ancestor of REF" when the fix commit is in the target's history."""
     if not sha:
         return None
     try:
@@ -144,7 +158,9 @@ def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | Non
 # --- what a fix is meant to do --------------------------------------------------------------
 
 
-def results_for(data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None) -> list[FileResult]:
+def results_for(
+    data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None
+) -> list[FileResult]:
     """Verdicts of the rules that cover ``path`` (none for other files)."""
     applicable = tuple(r for r in rules if path in r.paths)
     return check_source(data, path, applicable, version, ref=ref) if applicable else []
@@ -169,8 +185,13 @@ def intent(rules: tuple[Rule, ...], mail: Mail, pre: dict[str, bytes]) -> set[st
                 continue
             before = _statuses(results_for(data, fp.path, rules, INTENT_VERSION))
             after = _statuses(results_for(post.data, fp.path, rules, INTENT_VERSION))
-            keys |= {k for k, c in after.items() if c.status is Status.PRESENT and before.get(k) is not None
-                     and before[k].status is Status.MISSING}
+            keys |= {
+                k
+                for k, c in after.items()
+                if c.status is Status.PRESENT
+                and before.get(k) is not None
+                and before[k].status is Status.MISSING
+            }
             continue
         for rule in rules:
             if fp.path not in rule.paths:
@@ -181,13 +202,17 @@ def intent(rules: tuple[Rule, ...], mail: Mail, pre: dict[str, bytes]) -> set[st
                     for h in fp.hunks:
                         fn = section_function(h)
                         # a new test of the predicate, not one moved or reworded
-                        gained = sum(x.count(n) for x in h.added for n in names) > sum(x.count(n) for x in h.removed for n in names)
+                        gained = sum(x.count(n) for x in h.added for n in names) > sum(
+                            x.count(n) for x in h.removed for n in names
+                        )
                         if fn in site.functions and gained:
                             keys.add(f"{rule.id}:{spec.id}" + (f"/{site.id}" if site.id else ""))
     return keys
 
 
-def need(pre: list[FileResult], keys: set[str], ancestor: str | None = None, present: bool = False) -> Need:
+def need(
+    pre: list[FileResult], keys: set[str], ancestor: str | None = None, present: bool = False
+) -> Need:
     """Is the target affected and still without the fix? (structural verdicts, ancestry)."""
     # integrate fixes.branch_status: recorded backports, patch-ids and regressions (issue 3)
     if ancestor:
@@ -196,13 +221,29 @@ def need(pre: list[FileResult], keys: set[str], ancestor: str | None = None, pre
     mine = {k: checks[k] for k in sorted(keys) if k in checks}
     if mine:
         if all(c.status is Status.NOT_APPLICABLE for c in mine.values()):
-            return Need(NeedStatus.NOT_AFFECTED, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
+            return Need(
+                NeedStatus.NOT_AFFECTED,
+                tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()),
+            )
         if all(c.status is not Status.MISSING for c in mine.values()):
-            return Need(NeedStatus.ALREADY_FIXED, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()))
-        return Need(NeedStatus.NEEDS_BACKPORT, tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items() if c.status is Status.MISSING))
+            return Need(
+                NeedStatus.ALREADY_FIXED,
+                tuple(f"{k.split(':', 1)[1]}: {c.message}" for k, c in mine.items()),
+            )
+        return Need(
+            NeedStatus.NEEDS_BACKPORT,
+            tuple(
+                f"{k.split(':', 1)[1]}: {c.message}"
+                for k, c in mine.items()
+                if c.status is Status.MISSING
+            ),
+        )
     if present:
         return Need(NeedStatus.ALREADY_FIXED, ("the change is already in the target",))
-    return Need(NeedStatus.NEEDS_BACKPORT, ("no rule check covers this change; assuming the target needs it",))
+    return Need(
+        NeedStatus.NEEDS_BACKPORT,
+        ("no rule check covers this change; assuming the target needs it",),
+    )
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -262,15 +303,24 @@ def _compare(label: str, expected: list[str], got: list[str], details: list[str]
             details.append(f"{label}: comments differ from upstream (not a code change)")
         return True
     details.append(f"{label} differ from upstream:")
-    for row in difflib.unified_diff(_show(expected), _show(got), "upstream", "backport", lineterm="", n=1):
+    for row in difflib.unified_diff(
+        _show(expected), _show(got), "upstream", "backport", lineterm="", n=1
+    ):
         if not row.startswith(("---", "+++")):
             details.append("    " + row)
     return False
 
 
 def validate_files(
-    targets: Mapping[str, bytes | None], patch: Mail, rules: tuple[Rule, ...], version: VersionInfo, *,
-    ref: str | None = None, upstream: UpstreamFix | None = None, tree: Callable[[str], bool | None] | None = None, ancestor: str | None = None,
+    targets: Mapping[str, bytes | None],
+    patch: Mail,
+    rules: tuple[Rule, ...],
+    version: VersionInfo,
+    *,
+    ref: str | None = None,
+    upstream: UpstreamFix | None = None,
+    tree: Callable[[str], bool | None] | None = None,
+    ancestor: str | None = None,
     placed: dict[str, Placed] | None = None,
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
@@ -286,7 +336,9 @@ def validate_files(
     for fp in patch.files:
         data = targets.get(fp.source or fp.path)
         if fp.source is None or fp.target is None:
-            problems.append(f"{fp.path}: creates or deletes a file; only modifications are validated")
+            problems.append(
+                f"{fp.path}: creates or deletes a file; only modifications are validated"
+            )
             continue
         if data is None:
             problems.append(f"{fp.source}: not in {where}")
@@ -298,12 +350,34 @@ def validate_files(
             post[fp.path] = r.data
             applied[fp.path] = r.offsets
     if problems:
-        verdicts.append(Verdict("applies", VerdictStatus.FAIL, f"does not apply to {where} without fuzz", tuple(problems)))
+        verdicts.append(
+            Verdict(
+                "applies",
+                VerdictStatus.FAIL,
+                f"does not apply to {where} without fuzz",
+                tuple(problems),
+            )
+        )
     else:
-        moved = [f"{p}: hunks at offsets {', '.join(str(o) for o in off)}" for p, off in applied.items() if any(off)]
-        verdicts.append(Verdict("applies", VerdictStatus.PASS, f"applies to {where} exactly" + (" (with offsets)" if moved else ""), tuple(moved)))
-    pre_res = [r for fp in patch.files if (d := targets.get(fp.source or fp.path)) is not None
-               for r in results_for(d, fp.path, rules, version, ref)]
+        moved = [
+            f"{p}: hunks at offsets {', '.join(str(o) for o in off)}"
+            for p, off in applied.items()
+            if any(off)
+        ]
+        verdicts.append(
+            Verdict(
+                "applies",
+                VerdictStatus.PASS,
+                f"applies to {where} exactly" + (" (with offsets)" if moved else ""),
+                tuple(moved),
+            )
+        )
+    pre_res = [
+        r
+        for fp in patch.files
+        if (d := targets.get(fp.source or fp.path)) is not None
+        for r in results_for(d, fp.path, rules, version, ref)
+    ]
     keys = intent(rules, upstream.mail, upstream.pre) if upstream else set()
     if not keys:
         keys = intent(rules, patch, {})
@@ -331,36 +405,82 @@ def validate_files(
                 if after > before:
                     assert fn_post is not None  # it has errors
                     lines = sorted({syntax.line(e) for e in post_u.errors_in(fn_post.node)})
-                    parse_errs.append(f"{name}(): {after - before} new parse error(s) (lines {', '.join(map(str, lines[:5]))})")
+                    parse_errs.append(
+                        f"{name}(): {after - before} new parse error(s) (lines {', '.join(map(str, lines[:5]))})"
+                    )
         shown = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(touched.items()))
-        verdicts.append(Verdict("parses", VerdictStatus.FAIL if parse_errs else VerdictStatus.PASS,
-                                "new parse errors in the touched functions" if parse_errs else f"parses cleanly ({shown})",
-                                tuple(parse_errs)))
+        verdicts.append(
+            Verdict(
+                "parses",
+                VerdictStatus.FAIL if parse_errs else VerdictStatus.PASS,
+                "new parse errors in the touched functions"
+                if parse_errs
+                else f"parses cleanly ({shown})",
+                tuple(parse_errs),
+            )
+        )
         verdicts.append(_guards(patch, post, pre_res, rules, version, ref, keys))
         if upstream is None:
-            verdicts.append(Verdict("scope", VerdictStatus.SKIP, "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"))
+            verdicts.append(
+                Verdict(
+                    "scope",
+                    VerdictStatus.SKIP,
+                    "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)",
+                )
+            )
             verdicts.append(Verdict("equivalence", VerdictStatus.SKIP, "no upstream fix given"))
         else:
-            placed = placed or {fp.path: relocate_file(fp, data, fp.source, upstream_pre=upstream.pre.get(fp.source),
-                                                       rules=rules, tree=tree, where=where)
-                                for fp in upstream.mail.files
-                                if fp.source is not None and (data := targets.get(fp.source)) is not None}
+            placed = placed or {
+                fp.path: relocate_file(
+                    fp,
+                    data,
+                    fp.source,
+                    upstream_pre=upstream.pre.get(fp.source),
+                    rules=rules,
+                    tree=tree,
+                    where=where,
+                )
+                for fp in upstream.mail.files
+                if fp.source is not None and (data := targets.get(fp.source)) is not None
+            }
             verdicts.append(_scope(upstream, placed, touched))
             verdicts.append(_equivalence(upstream, patch, placed, targets))
-    present = any(not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
-                  for fp in (upstream.mail.files if upstream else patch.files)
-                  if (d := targets.get(fp.target or fp.path)) is not None)
+    present = any(
+        not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
+        for fp in (upstream.mail.files if upstream else patch.files)
+        if (d := targets.get(fp.target or fp.path)) is not None
+    )
     n = need(pre_res, keys, ancestor, present)
-    verdicts.append(Verdict("need", VerdictStatus.PASS if n.status == NeedStatus.NEEDS_BACKPORT else VerdictStatus.FAIL,
-                            {NeedStatus.NEEDS_BACKPORT: "the target is affected and lacks the fix",
-                             NeedStatus.ALREADY_FIXED: f"{where} already has the fix",
-                             NeedStatus.NOT_AFFECTED: f"{where} is not affected"}[n.status], n.evidence))
+    verdicts.append(
+        Verdict(
+            "need",
+            VerdictStatus.PASS if n.status == NeedStatus.NEEDS_BACKPORT else VerdictStatus.FAIL,
+            {
+                NeedStatus.NEEDS_BACKPORT: "the target is affected and lacks the fix",
+                NeedStatus.ALREADY_FIXED: f"{where} already has the fix",
+                NeedStatus.NOT_AFFECTED: f"{where} is not affected",
+            }[n.status],
+            n.evidence,
+        )
+    )
     return Validation(ref, tuple(verdicts), upstream.label if upstream else None)
 
 
-def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rules: tuple[Rule, ...], version: VersionInfo,
-            ref: str | None, keys: set[str]) -> Verdict:
-    post_res = [r for fp in patch.files if fp.path in post for r in results_for(post[fp.path], fp.path, rules, version, ref)]
+def _guards(
+    patch: Mail,
+    post: dict[str, bytes],
+    pre_res: list[FileResult],
+    rules: tuple[Rule, ...],
+    version: VersionInfo,
+    ref: str | None,
+    keys: set[str],
+) -> Verdict:
+    post_res = [
+        r
+        for fp in patch.files
+        if fp.path in post
+        for r in results_for(post[fp.path], fp.path, rules, version, ref)
+    ]
     before, after = _statuses(pre_res), _statuses(post_res)
     if not before and not after:
         return Verdict("guards", VerdictStatus.PASS, "no rule covers the patched files")
@@ -376,18 +496,37 @@ def _guards(patch: Mail, post: dict[str, bytes], pre_res: list[FileResult], rule
             details.append(f"{key}: not applicable at the target: {c.message}")
         else:
             bad = True
-            details.append(f"{key}: {'uncertain' if c.uncertain else 'still missing'} after the patch: {c.message}")
-    lost = [k for k, c in before.items() if c.status is Status.PRESENT and k in after and after[k].status is Status.MISSING]
+            details.append(
+                f"{key}: {'uncertain' if c.uncertain else 'still missing'} after the patch: {c.message}"
+            )
+    lost = [
+        k
+        for k, c in before.items()
+        if c.status is Status.PRESENT and k in after and after[k].status is Status.MISSING
+    ]
     for k in lost:
         bad = True
         details.append(f"{k.split(':', 1)[1]}: was present, lost by the patch: {after[k].message}")
     if bad:
-        return Verdict("guards", VerdictStatus.FAIL, "a guard the fix should add is not effective" if not lost else "the patch loses a guard", tuple(details))
-    msg = "every guard the fix adds is present; none lost" if keys else "no guard is meant to be added; none lost"
+        return Verdict(
+            "guards",
+            VerdictStatus.FAIL,
+            "a guard the fix should add is not effective"
+            if not lost
+            else "the patch loses a guard",
+            tuple(details),
+        )
+    msg = (
+        "every guard the fix adds is present; none lost"
+        if keys
+        else "no guard is meant to be added; none lost"
+    )
     return Verdict("guards", VerdictStatus.PASS, msg, tuple(details))
 
 
-def _scope(upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]) -> Verdict:
+def _scope(
+    upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]
+) -> Verdict:
     expected: dict[str, set[str]] = {}
     for fp in upstream.mail.files:
         p = placed.get(fp.path)
@@ -399,14 +538,28 @@ def _scope(upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, 
             extra.append(f"{path}: the upstream fix does not touch this file")
             continue
         for n in sorted(names - expected[path]):
-            extra.append(f"{path}: {n}" + ("()" if not n.startswith("<") else "") + " is not touched by the upstream fix")
+            extra.append(
+                f"{path}: {n}"
+                + ("()" if not n.startswith("<") else "")
+                + " is not touched by the upstream fix"
+            )
     want = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(expected.items()))
     if extra:
-        return Verdict("scope", VerdictStatus.FAIL, f"changes outside the functions the upstream fix touches ({want})", tuple(extra))
+        return Verdict(
+            "scope",
+            VerdictStatus.FAIL,
+            f"changes outside the functions the upstream fix touches ({want})",
+            tuple(extra),
+        )
     return Verdict("scope", VerdictStatus.PASS, f"changes stay in {want}")
 
 
-def _equivalence(upstream: UpstreamFix, patch: Mail, placed: dict[str, Placed], targets: Mapping[str, bytes | None]) -> Verdict:
+def _equivalence(
+    upstream: UpstreamFix,
+    patch: Mail,
+    placed: dict[str, Placed],
+    targets: Mapping[str, bytes | None],
+) -> Verdict:
     details: list[str] = []
     ok = True
     notes = []
@@ -420,7 +573,7 @@ def _equivalence(upstream: UpstreamFix, patch: Mail, placed: dict[str, Placed], 
             assert data is not None  # the fix was placed on it
             lines = data.decode("utf-8", "replace").split("\n")
             exp_add = [x for e in p.edits for x in e.add]
-            exp_del = [x for e in p.edits for x in lines[e.start:e.start + e.remove]]
+            exp_del = [x for e in p.edits for x in lines[e.start : e.start + e.remove]]
             if p.renames:
                 notes.append(f"{fp.path}: renamed {', '.join(f'{a} -> {b}' for a, b in p.renames)}")
             if p.rewrites:
@@ -429,8 +582,10 @@ def _equivalence(upstream: UpstreamFix, patch: Mail, placed: dict[str, Placed], 
             exp_add = [x for h in fp.hunks for x in h.added]
             exp_del = [x for h in fp.hunks for x in h.removed]
             if p is not None:
-                notes.append(f"{fp.path}: compared with upstream's own lines (reviewbot could not place the fix: "
-                             f"{p.failures[0].reason if p.failures else p.method})")
+                notes.append(
+                    f"{fp.path}: compared with upstream's own lines (reviewbot could not place the fix: "
+                    f"{p.failures[0].reason if p.failures else p.method})"
+                )
         ok &= _compare(f"{fp.path}: added lines", exp_add, got_add, details)
         ok &= _compare(f"{fp.path}: removed lines", exp_del, got_del, details)
     for fp in patch.files:
@@ -438,12 +593,28 @@ def _equivalence(upstream: UpstreamFix, patch: Mail, placed: dict[str, Placed], 
             ok = False
             details.append(f"{fp.path}: not in the upstream fix")
     if ok:
-        return Verdict("equivalence", VerdictStatus.PASS, "the change equals upstream's modulo whitespace"
-                       + (" and the renames/rewrites between the trees" if notes else ""), tuple(notes + details))
-    return Verdict("equivalence", VerdictStatus.FAIL, "the change differs from upstream's", tuple(details + notes))
+        return Verdict(
+            "equivalence",
+            VerdictStatus.PASS,
+            "the change equals upstream's modulo whitespace"
+            + (" and the renames/rewrites between the trees" if notes else ""),
+            tuple(notes + details),
+        )
+    return Verdict(
+        "equivalence",
+        VerdictStatus.FAIL,
+        "the change differs from upstream's",
+        tuple(details + notes),
+    )
 
 
-def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, ...], upstream: Mail | UpstreamFix | None = None) -> Validation:
+def validate(
+    repo: Repository,
+    patch: Mail,
+    onto: Revision,
+    rules: tuple[Rule, ...],
+    upstream: Mail | UpstreamFix | None = None,
+) -> Validation:
     """Validate ``patch`` on ``onto``; the upstream fix comes from ``upstream`` or the patch's body."""
     targets = {}
     for fp in patch.files:
@@ -467,6 +638,13 @@ def validate(repo: Repository, patch: Mail, onto: Revision, rules: tuple[Rule, .
             if fp.source and fp.source not in targets:
                 targets[fp.source] = repo.blob(onto, fp.source)
     version = version_at(repo, onto, rules)
-    return validate_files(targets, patch, rules, version, ref=onto.name, upstream=up, tree=tree_lookup(repo, onto),
-                          ancestor=ancestor_note(repo, up.sha if up else None, onto))
-
+    return validate_files(
+        targets,
+        patch,
+        rules,
+        version,
+        ref=onto.name,
+        upstream=up,
+        tree=tree_lookup(repo, onto),
+        ancestor=ancestor_note(repo, up.sha if up else None, onto),
+    )

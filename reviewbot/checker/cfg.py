@@ -38,7 +38,11 @@ class CfgNode:
     __slots__ = ("kind", "ast", "succ", "alt", "cases", "accept", "configs", "label")
 
     def __init__(
-        self, kind: NodeKind, ast: Node | None = None, succ: CfgNode | None = None, configs: tuple[str, ...] = (),
+        self,
+        kind: NodeKind,
+        ast: Node | None = None,
+        succ: CfgNode | None = None,
+        configs: tuple[str, ...] = (),
     ):
         self.kind = kind
         self.ast = ast
@@ -55,7 +59,9 @@ class Graph:
     """A function body's control flow, from ``entry``."""
 
     entry: CfgNode
-    loops: dict[int, CfgNode] = field(default_factory=dict)  # loop node id -> its "next iteration" node
+    loops: dict[int, CfgNode] = field(
+        default_factory=dict
+    )  # loop node id -> its "next iteration" node
     unresolved_gotos: list[str] = field(default_factory=list)
     reads: str = ""  # the text of conditions, switches and returns: assignments to other variables are not tracked
 
@@ -109,7 +115,9 @@ class Builder:
         if expr is not None:
             self.reads.append(syntax.norm(expr))
 
-    def block(self, stmts: list[Node], nxt: CfgNode, brk: CfgNode | None, cont: CfgNode | None) -> CfgNode:
+    def block(
+        self, stmts: list[Node], nxt: CfgNode, brk: CfgNode | None, cont: CfgNode | None
+    ) -> CfgNode:
         """The entry of ``stmts`` run in order before ``nxt`` (``brk``/``cont``: loop exits)."""
         # Pair iterator macros with their body: list_for_each_entry(...) { ... }
         items: list[tuple[Node, Node | None]] = []
@@ -123,7 +131,11 @@ class Builder:
                 items.append((stmts[i], None))
                 i += 1
         for stmt, body in reversed(items):
-            nxt = self.macro_loop(stmt, body, nxt) if body is not None else self.stmt(stmt, nxt, brk, cont)
+            nxt = (
+                self.macro_loop(stmt, body, nxt)
+                if body is not None
+                else self.stmt(stmt, nxt, brk, cont)
+            )
         return nxt
 
     def _loop_exit(self, loop_ast: Node, nxt: CfgNode) -> CfgNode:
@@ -142,7 +154,9 @@ class Builder:
 
     def macro_loop(self, head: Node, body: Node, nxt: CfgNode) -> CfgNode:
         """An iterator macro ``head`` with its ``body`` block, followed by ``nxt``."""
-        cond = CfgNode("cond", None, None, self.configs)  # iterator macro: unknown whether more entries
+        cond = CfgNode(
+            "cond", None, None, self.configs
+        )  # iterator macro: unknown whether more entries
         cond.label = "macro"
         nn = self._loop_next(head, cond)
         cond.succ = self.stmt(body, nn, self._loop_exit(head, nxt), nn)
@@ -161,7 +175,11 @@ class Builder:
             alt = s.child_by_field_name("alternative")
             cond.succ = self.stmt(cons, nxt, brk, cont) if cons is not None else nxt
             if alt is not None:
-                alt_stmt = alt.named_children[-1] if alt.type == "else_clause" and alt.named_children else alt
+                alt_stmt = (
+                    alt.named_children[-1]
+                    if alt.type == "else_clause" and alt.named_children
+                    else alt
+                )
                 cond.alt = self.stmt(alt_stmt, nxt, brk, cont)
             else:
                 cond.alt = nxt
@@ -214,14 +232,20 @@ class Builder:
         if t == "continue_statement":
             return CfgNode("nop", s, cont, self.configs) if cont is not None else CfgNode("end", s)
         if t == "labeled_statement":
-            inner = [c for c in s.named_children if c.type not in ("statement_identifier", "comment")]
+            inner = [
+                c for c in s.named_children if c.type not in ("statement_identifier", "comment")
+            ]
             lab = CfgNode("nop", s, None, self.configs)
             lab.succ = self.block(inner, nxt, brk, cont)
             self.labels[syntax.text(s.child_by_field_name("label"))] = lab
             return lab
         if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else"):
             return self.preproc(s, nxt, brk, cont)
-        if t == "expression_statement" and self.noreturn and any(syntax.callee(c) in NORETURN for c in self._calls(s)):
+        if (
+            t == "expression_statement"
+            and self.noreturn
+            and any(syntax.callee(c) in NORETURN for c in self._calls(s))
+        ):
             return CfgNode("end", s)
         return CfgNode("stmt", s, nxt, self.configs)
 

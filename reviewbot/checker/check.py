@@ -30,7 +30,9 @@ from reviewbot.rules.spec import CheckKind, CheckSpec, Feature, Rule, Site
 # --- applicability --------------------------------------------------------------------
 
 
-def applicability(feature: Feature | None, version: VersionInfo, units: list[Unit], inferred: KernelVersion | None) -> tuple[bool, str]:
+def applicability(
+    feature: Feature | None, version: VersionInfo, units: list[Unit], inferred: KernelVersion | None
+) -> tuple[bool, str]:
     """Does a check apply, and why (one phrase for the message)."""
     if feature is None or feature.since is None:
         return True, ""
@@ -42,8 +44,14 @@ def applicability(feature: Feature | None, version: VersionInfo, units: list[Uni
         if kv is not None and kv >= since:
             return True, ""
         if backported:
-            return True, f"kernel {version.version} predates {since.series} but {backported[0]} is defined: feature backported"
-        return False, f"{feature.name} uffd-wp arrived in {since.series}; kernel is {version.version}"
+            return (
+                True,
+                f"kernel {version.version} predates {since.series} but {backported[0]} is defined: feature backported",
+            )
+        return (
+            False,
+            f"{feature.name} uffd-wp arrived in {since.series}; kernel is {version.version}",
+        )
     if backported:
         return True, f"{backported[0]} is defined in the uapi header"
     seen: dict[str, int] = {}
@@ -52,7 +60,10 @@ def applicability(feature: Feature | None, version: VersionInfo, units: list[Uni
             seen.setdefault(name, ln)
     if seen:
         name = min(seen, key=seen.__getitem__)
-        return True, f"kernel version unknown; {name} at line {seen[name]} shows {feature.name} uffd-wp support"
+        return (
+            True,
+            f"kernel version unknown; {name} at line {seen[name]} shows {feature.name} uffd-wp support",
+        )
     if inferred is not None and inferred >= since:
         return True, f"kernel version unknown; the source looks like >= {inferred.series}"
     return False, (
@@ -103,7 +114,10 @@ def entry_of(unit: Unit, fn: Function, loop: Node, spec: CheckSpec) -> Entry:
             target = value = None
             if n.type == "init_declarator":
                 target, value = n.child_by_field_name("declarator"), n.child_by_field_name("value")
-            elif n.type == "assignment_expression" and syntax.text(n.child_by_field_name("operator")) == "=":
+            elif (
+                n.type == "assignment_expression"
+                and syntax.text(n.child_by_field_name("operator")) == "="
+            ):
                 target, value = n.child_by_field_name("left"), n.child_by_field_name("right")
             if target is None or target.type != "identifier" or syntax.text(target) in values:
                 continue
@@ -151,13 +165,24 @@ def _guard_text(call: Node) -> str:
 def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     """Decide a ``loop-bail`` check on the located function (see the module docstring)."""
     fn, unit = loc.function, loc.unit
-    result = partial(CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=spec.title)
-    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how is FoundBy.FINGERPRINT else ""
+    result = partial(
+        CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=spec.title
+    )
+    found_by = (
+        f" (found by fingerprint: calls {', '.join(loc.fingerprint)})"
+        if loc.how is FoundBy.FINGERPRINT
+        else ""
+    )
     hit = find_loop(unit, fn, spec)
     if hit is None:
         notes = _uncertainty(unit, fn, None, [])
-        return result(status=Status.MISSING, line=fn.start_line, uncertain=True,
-                           message=f"no loop over {spec.entry_type or 'entries'} found in {fn.name}(){found_by}" + _suffix(notes))
+        return result(
+            status=Status.MISSING,
+            line=fn.start_line,
+            uncertain=True,
+            message=f"no loop over {spec.entry_type or 'entries'} found in {fn.name}(){found_by}"
+            + _suffix(notes),
+        )
     loop, entry = hit
     ctx = Context(unit, spec.predicates, spec.vma_predicates, spec.assumptions, entry)
     graph = Builder(loop, unit.index(fn.node)).graph(fn.body)
@@ -167,7 +192,9 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         extra.append("the analysis never completes a loop iteration")
     notes = _uncertainty(unit, fn, res, extra)
     if res.accepted:
-        miss = explain_loop(fn, loop, ctx, spec.predicates, spec.related, spec.related_note, spec.branch_labels)
+        miss = explain_loop(
+            fn, loop, ctx, spec.predicates, spec.related, spec.related_note, spec.branch_labels
+        )
         if miss is None:
             msg = f"guard not found: no {spec.predicate_text} test in the loop of {fn.name}() stops a present uffd-wp PTE"
             line = syntax.line(loop)
@@ -175,17 +202,28 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             msg, line = miss.text, miss.line
         if spec.upstream:
             msg += f" (upstream fix: {spec.upstream})"
-        return result(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
+        return result(
+            status=Status.MISSING,
+            line=line,
+            uncertain=bool(notes),
+            message=msg + found_by + _suffix(notes),
+        )
     inside = [d for d in res.decisions if syntax.contains(loop, d.node)]
     before = [d for d in res.decisions if d.node.start_byte < loop.start_byte]
     chosen = min(inside or before or res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
-        return result(status=Status.PRESENT, line=syntax.line(loop), uncertain=True,
-                           message=f"no path completes a loop iteration in {fn.name}(){found_by}" + _suffix(notes))
+        return result(
+            status=Status.PRESENT,
+            line=syntax.line(loop),
+            uncertain=True,
+            message=f"no path completes a loop iteration in {fn.name}(){found_by}" + _suffix(notes),
+        )
     call = chosen.deciders[0]
     name = syntax.callee(call)
     via = name if name not in spec.predicates and name not in spec.vma_predicates else None
-    conditional = tuple(dict.fromkeys(chosen.configs + tuple(syntax.config_conditions(call, fn.body))))
+    conditional = tuple(
+        dict.fromkeys(chosen.configs + tuple(syntax.config_conditions(call, fn.body)))
+    )
     vma_level = not inside
     if vma_level:
         msg = f"VMA-level: {_guard_text(call)} at line {syntax.line(call)} abandons the collapse before the PTE loop"
@@ -195,8 +233,15 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         msg = f"{_guard_text(call)} at line {syntax.line(call)} bails out of the loop"
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
-    return result(status=Status.PRESENT, line=syntax.line(call), via=via, vma_level=vma_level,
-                       conditional=conditional, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
+    return result(
+        status=Status.PRESENT,
+        line=syntax.line(call),
+        via=via,
+        vma_level=vma_level,
+        conditional=conditional,
+        uncertain=bool(notes),
+        message=msg + found_by + _suffix(notes),
+    )
 
 
 # --- vma-bail -------------------------------------------------------------------------
@@ -224,17 +269,33 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     """Decide a ``vma-bail`` check at one site (see the module docstring)."""
     unit = loc.unit
     fn = _action_holder(unit, loc.function, site.actions)
-    found_by = f" (found by fingerprint: calls {', '.join(loc.fingerprint)})" if loc.how is FoundBy.FINGERPRINT else ""
+    found_by = (
+        f" (found by fingerprint: calls {', '.join(loc.fingerprint)})"
+        if loc.how is FoundBy.FINGERPRINT
+        else ""
+    )
     if fn.name != loc.function.name:
         found_by += f" (in {fn.name}(), called by {loc.function.name}())"
-    result = partial(CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=f"{spec.title}: {site.title}")
+    result = partial(
+        CheckResult,
+        id=spec.id,
+        site=site.id,
+        function=fn.name,
+        path=unit.path,
+        title=f"{spec.title}: {site.title}",
+    )
     ctx = Context(unit, frozenset(), spec.predicates, {}, Entry())
     graph = Builder(None, unit.index(fn.node)).graph(fn.body)
     res = explore(graph, ctx, site.actions)
     extra = [f"goto to unknown label {lab}" for lab in graph.unresolved_gotos]
     action_calls = [c for c in unit.index(fn.node).calls if syntax.callee(c) in site.actions]
     if not res.actions and not reachable(
-        graph, lambda n: n.ast is not None and n.kind != "nop" and any(syntax.contains(n.ast, c) for c in action_calls)
+        graph,
+        lambda n: (
+            n.ast is not None
+            and n.kind != "nop"
+            and any(syntax.contains(n.ast, c) for c in action_calls)
+        ),
     ):
         extra.append(f"none of {', '.join(sorted(site.actions))} is reachable in {fn.name}()")
     notes = _uncertainty(unit, fn, res, extra)
@@ -242,24 +303,46 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         miss = explain_vma(fn, ctx, spec.predicates, site.actions)
         first = min(res.actions, key=lambda c: c.start_byte)
         if miss is None:
-            msg, line = f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {syntax.callee(first)}() at line {syntax.line(first)}", syntax.line(first)
+            msg, line = (
+                f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {syntax.callee(first)}() at line {syntax.line(first)}",
+                syntax.line(first),
+            )
         else:
             msg, line = miss.text, miss.line
-        return result(status=Status.MISSING, line=line, uncertain=bool(notes), message=msg + found_by + _suffix(notes))
+        return result(
+            status=Status.MISSING,
+            line=line,
+            uncertain=bool(notes),
+            message=msg + found_by + _suffix(notes),
+        )
     chosen = min(res.decisions, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
-        return result(status=Status.PRESENT, line=fn.start_line, uncertain=True,
-                           message=f"no action is reachable in {fn.name}()" + _suffix(notes))
+        return result(
+            status=Status.PRESENT,
+            line=fn.start_line,
+            uncertain=True,
+            message=f"no action is reachable in {fn.name}()" + _suffix(notes),
+        )
     call = chosen.deciders[0]
     name = syntax.callee(call)
     via = name if name not in spec.predicates else None
     conditional = tuple(dict.fromkeys(chosen.configs))
-    what = f"{via}() at line {syntax.line(call)}" if via else f"{_guard_text(call)} at line {syntax.line(call)}"
+    what = (
+        f"{via}() at line {syntax.line(call)}"
+        if via
+        else f"{_guard_text(call)} at line {syntax.line(call)}"
+    )
     msg = f"{what} keeps uffd-wp VMAs out of the {site.title}"
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
-    return result(status=Status.PRESENT, line=syntax.line(call), via=via, conditional=conditional,
-                       uncertain=bool(notes), message=msg + found_by + _suffix(notes))
+    return result(
+        status=Status.PRESENT,
+        line=syntax.line(call),
+        via=via,
+        conditional=conditional,
+        uncertain=bool(notes),
+        message=msg + found_by + _suffix(notes),
+    )
 
 
 def _suffix(notes: list[str]) -> str:
@@ -269,13 +352,17 @@ def _suffix(notes: list[str]) -> str:
 # --- the rule -------------------------------------------------------------------------
 
 
-def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, ref: str | None = None) -> FileResult:
+def run_rule(
+    rule: Rule, units: list[Unit], version: VersionInfo, source: str, ref: str | None = None
+) -> FileResult:
     """Run every check of ``rule`` over ``units`` (one source, possibly split over files)."""
     inferred, why = (None, "")
     if version.version is None:
         inferred, why = infer_version(rule, units)
         if inferred is not None:
-            version = VersionInfo(None, "inferred", f">= {inferred.series} ({why})", version.evidence)
+            version = VersionInfo(
+                None, "inferred", f">= {inferred.series} ({why})", version.evidence
+            )
     results: list[CheckResult] = []
     exclude = rule.all_functions
     for spec in rule.checks:
@@ -285,32 +372,62 @@ def run_rule(rule: Rule, units: list[Unit], version: VersionInfo, source: str, r
             if loc is not None:
                 exclude = exclude | {loc.function.name}
             if not ok:
-                results.append(CheckResult(
-                    id=spec.id, site=site.id, status=Status.NOT_APPLICABLE, title=spec.title,
-                    function=loc.function.name if loc else None, path=loc.unit.path if loc else None,
-                    line=loc.function.start_line if loc else None, message=f"not applicable: {reason}",
-                ))
+                results.append(
+                    CheckResult(
+                        id=spec.id,
+                        site=site.id,
+                        status=Status.NOT_APPLICABLE,
+                        title=spec.title,
+                        function=loc.function.name if loc else None,
+                        path=loc.unit.path if loc else None,
+                        line=loc.function.start_line if loc else None,
+                        message=f"not applicable: {reason}",
+                    )
+                )
                 continue
             if loc is None:
                 names = ", ".join(site.functions)
-                results.append(CheckResult(
-                    id=spec.id, site=site.id, status=Status.MISSING, title=spec.title, uncertain=True,
-                    message=f"function not found: none of {names}, and no function matches the fingerprint"
-                    + (f" ({reason})" if reason else ""),
-                ))
+                results.append(
+                    CheckResult(
+                        id=spec.id,
+                        site=site.id,
+                        status=Status.MISSING,
+                        title=spec.title,
+                        uncertain=True,
+                        message=f"function not found: none of {names}, and no function matches the fingerprint"
+                        + (f" ({reason})" if reason else ""),
+                    )
+                )
                 continue
             try:
-                r = check_loop(spec, site, loc) if spec.kind is CheckKind.LOOP_BAIL else check_vma(spec, site, loc)
+                r = (
+                    check_loop(spec, site, loc)
+                    if spec.kind is CheckKind.LOOP_BAIL
+                    else check_vma(spec, site, loc)
+                )
             except RecursionError:  # pathological nesting: say we cannot tell
                 r = CheckResult(
-                    id=spec.id, site=site.id, status=Status.MISSING, title=spec.title, function=loc.function.name,
-                    path=loc.unit.path, line=loc.function.start_line, uncertain=True,
+                    id=spec.id,
+                    site=site.id,
+                    status=Status.MISSING,
+                    title=spec.title,
+                    function=loc.function.name,
+                    path=loc.unit.path,
+                    line=loc.function.start_line,
+                    uncertain=True,
                     message=f"{loc.function.name}() is nested too deeply to analyse [uncertain]",
                 )
             if reason:
                 r = _with_message(r, f"{r.message} ({reason})")
             results.append(r)
-    return FileResult(source=source, rule=rule.id, checks=tuple(results), ref=ref, version=version, rule_version=rule.version)
+    return FileResult(
+        source=source,
+        rule=rule.id,
+        checks=tuple(results),
+        ref=ref,
+        version=version,
+        rule_version=rule.version,
+    )
 
 
 def _with_message(r: CheckResult, message: str) -> CheckResult:
@@ -325,8 +442,12 @@ def _maybe_renamed(rule: Rule, result: FileResult, data: bytes) -> bool:
     for spec in rule.checks:
         for site in spec.sites:
             found = [c for c in result.checks if c.id == spec.id and c.site == site.id]
-            missing = found and found[0].function is None and found[0].status is not Status.NOT_APPLICABLE
-            if missing and any(all(name.encode() in data for name in fp) for fp in site.fingerprints):
+            missing = (
+                found and found[0].function is None and found[0].status is not Status.NOT_APPLICABLE
+            )
+            if missing and any(
+                all(name.encode() in data for name in fp) for fp in site.fingerprints
+            ):
                 return True
     return False
 
@@ -350,7 +471,11 @@ def parse_for(rule: Rule, data: bytes, path: str, version: VersionInfo) -> Unit:
 
 
 def check_source(
-    data: bytes, path: str, rules: tuple[Rule, ...], version: VersionInfo, ref: str | None = None,
+    data: bytes,
+    path: str,
+    rules: tuple[Rule, ...],
+    version: VersionInfo,
+    ref: str | None = None,
     extra_units: list[Unit] | None = None,
 ) -> list[FileResult]:
     """Check one C source (bytes) against ``rules``; ``extra_units`` are searched after it."""
@@ -362,7 +487,9 @@ def check_source(
         unit = parse_for(rule, data, path, version)
         result = run_rule(rule, [unit, *(extra_units or [])], version, path, ref)
         if unit.partial and _maybe_renamed(rule, result, data):
-            full = full or syntax.parse(data, path)  # a renamed function: fingerprints need the whole file
+            full = full or syntax.parse(
+                data, path
+            )  # a renamed function: fingerprints need the whole file
             result = run_rule(rule, [full, *(extra_units or [])], version, path, ref)
         out.append(result)
     return out
@@ -382,7 +509,10 @@ class PathsChecked:
 
 
 def check_first_present(
-    read: Callable[[str], bytes | None], rule: Rule, version: VersionInfo, ref: str | None,
+    read: Callable[[str], bytes | None],
+    rule: Rule,
+    version: VersionInfo,
+    ref: str | None,
     paths: Sequence[str] | None = None,
 ) -> PathsChecked | None:
     """Check ``rule`` on the first of its paths (or ``paths``) that ``read`` finds (None: absent).
@@ -392,7 +522,9 @@ def check_first_present(
     the paths exists. A later path is read only when it is needed.
     """
     rest = iter(rule.paths if paths is None else paths)
-    first = next(((p, d) for p in rest if (d := read(p)) is not None), None)  # leaves ``rest`` after it
+    first = next(
+        ((p, d) for p in rest if (d := read(p)) is not None), None
+    )  # leaves ``rest`` after it
     if first is None:
         return None
     path, data = first

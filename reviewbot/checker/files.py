@@ -26,13 +26,20 @@ def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None
                 evidence |= defines_in((root / header).read_bytes(), names)
     found = tuple(sorted(evidence))
     if kernel_version:
-        return VersionInfo(str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", found)
-    if root is not None and (kv := version_from_makefile((root / "Makefile").read_bytes())) is not None:
+        return VersionInfo(
+            str(KernelVersion.parse(kernel_version)), "flag", "--kernel-version", found
+        )
+    if (
+        root is not None
+        and (kv := version_from_makefile((root / "Makefile").read_bytes())) is not None
+    ):
         return VersionInfo(str(kv), "makefile", str(root / "Makefile"), found)
     return VersionInfo(None, "unknown", "", found)
 
 
-def check_files(files: list[Path] | None, rules: tuple[Rule, ...], kernel_version: str | None = None) -> list[FileResult]:
+def check_files(
+    files: list[Path] | None, rules: tuple[Rule, ...], kernel_version: str | None = None
+) -> list[FileResult]:
     """Check each file against ``rules``; a file defining none of a rule's functions is an error."""
     if not files:
         raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")

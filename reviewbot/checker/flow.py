@@ -30,7 +30,9 @@ from reviewbot.ctree.syntax import Node, Unit
 
 MAX_DEPTH = 3
 MAX_STATES = 50_000
-WRAPPERS = frozenset({"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON", "WARN_ON_ONCE", "WARN_ONCE", "WARN"})
+WRAPPERS = frozenset(
+    {"unlikely", "likely", "READ_ONCE", "data_race", "WARN_ON", "WARN_ON_ONCE", "WARN_ONCE", "WARN"}
+)
 CONFIG_TESTS = frozenset({"IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE", "IS_MODULE"})
 _CONST = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -68,12 +70,16 @@ class Entry:
         if node.type == "subscript_expression":
             arr = syntax.unwrap(node.child_by_field_name("argument"))
             idx = syntax.unwrap(node.child_by_field_name("index"))
-            return (arr is not None and syntax.text(arr) in self.iters and syntax.text(idx) == "0") or (
-                idx is not None and syntax.text(idx) in self.iters
-            )
+            return (
+                arr is not None and syntax.text(arr) in self.iters and syntax.text(idx) == "0"
+            ) or (idx is not None and syntax.text(idx) in self.iters)
         if node.type == "call_expression" and syntax.callee(node) in self.readers:
             a = syntax.args(node)
-            return bool(a) and syntax.unwrap(a[0]) is not None and syntax.text(syntax.unwrap(a[0])) in self.iters
+            return (
+                bool(a)
+                and syntax.unwrap(a[0]) is not None
+                and syntax.text(syntax.unwrap(a[0])) in self.iters
+            )
         return False
 
     def mentions(self, node: Node) -> bool:
@@ -104,7 +110,9 @@ class Context:
     assume: dict[str, bool] = field(default_factory=dict)
     entry: Entry = field(default_factory=Entry)
     depth: int = 0
-    summaries: dict[tuple[str, tuple[EntryRole | None, ...]], Summary] = field(default_factory=dict)  # across depths
+    summaries: dict[tuple[str, tuple[EntryRole | None, ...]], Summary] = field(
+        default_factory=dict
+    )  # across depths
     _relevant: dict[str, bool] = field(default_factory=dict)
 
     def relevant(self, name: str, depth: int = 0) -> bool:
@@ -117,8 +125,15 @@ class Context:
         if fn is not None and depth < MAX_DEPTH:
             for c in self.unit.index(fn.node).calls:
                 cn = syntax.callee(c)
-                if cn in self.predicates or cn in self.vma_predicates or (
-                    cn and cn != name and self.unit.function(cn) is not None and self.relevant(cn, depth + 1)
+                if (
+                    cn in self.predicates
+                    or cn in self.vma_predicates
+                    or (
+                        cn
+                        and cn != name
+                        and self.unit.function(cn) is not None
+                        and self.relevant(cn, depth + 1)
+                    )
                 ):
                     found = True
                     break
@@ -170,9 +185,18 @@ def _compile(node: Node | None) -> Shape:
     if t == "call_expression":
         return ("call", syntax.callee(node), syntax.args(node), node)
     if t == "unary_expression":
-        return ("un", syntax.text(node.child_by_field_name("operator")), node.child_by_field_name("argument"))
+        return (
+            "un",
+            syntax.text(node.child_by_field_name("operator")),
+            node.child_by_field_name("argument"),
+        )
     if t == "binary_expression":
-        return ("bin", syntax.text(node.child_by_field_name("operator")), node.child_by_field_name("left"), node.child_by_field_name("right"))
+        return (
+            "bin",
+            syntax.text(node.child_by_field_name("operator")),
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        )
     if t in ("true", "false"):
         return ("const", t == "true")
     if t == "null":
@@ -245,7 +269,12 @@ class Evaluator:
                 return ctx.assume[name]
             if name in CONFIG_TESTS:
                 return True
-            if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None and ctx.relevant(name):
+            if (
+                name
+                and ctx.depth < MAX_DEPTH
+                and ctx.unit.function(name) is not None
+                and ctx.relevant(name)
+            ):
                 s = summarise(ctx, name, a)
                 if s.value is not None:
                     self.used.append(call)
@@ -311,8 +340,14 @@ def summarise(ctx: Context, name: str, call_args: list[Node]) -> Summary:
         elif pname and role == "value":
             values.add(pname)
     sub = Context(
-        ctx.unit, ctx.predicates, ctx.vma_predicates, ctx.assume,
-        Entry(frozenset(iters), frozenset(values), ctx.entry.readers), ctx.depth + 1, ctx.summaries, ctx._relevant,
+        ctx.unit,
+        ctx.predicates,
+        ctx.vma_predicates,
+        ctx.assume,
+        Entry(frozenset(iters), frozenset(values), ctx.entry.readers),
+        ctx.depth + 1,
+        ctx.summaries,
+        ctx._relevant,
     )
     result = explore(Builder(None, ctx.unit.index(fn.node)).graph(fn.body), sub)
     values_seen = {v for v, _ in result.returns}
@@ -360,7 +395,12 @@ def _assignments(stmt: Node, reads: str) -> list[Assignment]:
             todo.extend(n.named_children)
         elif n.type == "declaration":
             todo.extend(c for c in n.named_children if c.type in ("init_declarator", "identifier"))
-        elif n.type in ("assignment_expression", "init_declarator", "identifier", "update_expression"):
+        elif n.type in (
+            "assignment_expression",
+            "init_declarator",
+            "identifier",
+            "update_expression",
+        ):
             if n.type == "assignment_expression":
                 target = n.child_by_field_name("left")
                 op = syntax.text(n.child_by_field_name("operator"))
@@ -372,7 +412,11 @@ def _assignments(stmt: Node, reads: str) -> list[Assignment]:
                 target, value = n.child_by_field_name("argument"), None
             else:
                 target, value = n, None
-            if target is not None and target.type in ("identifier", "field_expression", "pointer_expression"):
+            if target is not None and target.type in (
+                "identifier",
+                "field_expression",
+                "pointer_expression",
+            ):
                 key = syntax.norm(target)
                 if key in reads:
                     out.append((key, value))
@@ -415,7 +459,12 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
     def push(node: CfgNode | None, env: Env) -> None:
         """Queue ``node`` under ``env`` unless that state was seen."""
         # Skip statements that neither act nor assign a tracked variable: fewer states.
-        while node is not None and node.kind == "stmt" and node.ast is not None and transparent(node.ast):
+        while (
+            node is not None
+            and node.kind == "stmt"
+            and node.ast is not None
+            and transparent(node.ast)
+        ):
             node = node.succ
         if node is None:
             res.falls_off = True
@@ -436,7 +485,9 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
         """The action calls in a statement (cached: states revisit statements)."""
         found = hit_cache.get(ast.id)
         if found is None:
-            found = hit_cache[ast.id] = [c for c in syntax.calls(ast) if syntax.callee(c) in actions] if actions else []
+            found = hit_cache[ast.id] = (
+                [c for c in syntax.calls(ast) if syntax.callee(c) in actions] if actions else []
+            )
         return found
 
     def assigning(ast: Node) -> list[Assignment]:

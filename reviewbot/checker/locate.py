@@ -70,7 +70,9 @@ def entry_pointers(unit: Unit, fn: Function, entry_type: str) -> set[str]:
         if typ is None or " ".join(syntax.text(typ).split()) != want:
             continue
         for c in d.named_children:
-            if c.type in ("pointer_declarator", "init_declarator") and syntax.is_pointer_declarator(c):
+            if c.type in ("pointer_declarator", "init_declarator") and syntax.is_pointer_declarator(
+                c
+            ):
                 name = syntax.declarator_name(c)
                 if name:
                     out.add(name)
@@ -81,7 +83,11 @@ def loops(unit: Unit, fn: Function) -> list[tuple[Node, Node]]:
     """(loop statement, body) pairs in source order, iterator macros included."""
     out = []
     for n in unit.index(fn.node).loops:
-        body = n.child_by_field_name("body") if n.type != "expression_statement" else syntax.loop_macro_body(n)
+        body = (
+            n.child_by_field_name("body")
+            if n.type != "expression_statement"
+            else syntax.loop_macro_body(n)
+        )
         if body is not None:
             out.append((n, body))
     return out

@@ -38,7 +38,12 @@ def _in_field(parent: Node, name: str, node: Node) -> bool:
 
 def _first_jump(node: Node) -> Node | None:
     for n in syntax.walk(node):
-        if n.type in ("goto_statement", "continue_statement", "break_statement", "return_statement"):
+        if n.type in (
+            "goto_statement",
+            "continue_statement",
+            "break_statement",
+            "return_statement",
+        ):
             return n
     return None
 
@@ -49,7 +54,9 @@ def _why_not_leaving(branch: Node | None, loop: Node | None) -> str:
     jump = _first_jump(branch)
     if jump is None:
         assigns = any(n.type == "assignment_expression" for n in syntax.walk(branch))
-        return "does not leave the loop (only sets result)" if assigns else "does not leave the loop"
+        return (
+            "does not leave the loop (only sets result)" if assigns else "does not leave the loop"
+        )
     if jump.type == "continue_statement":
         return "does not leave the loop (continue goes to the next PTE)"
     if jump.type == "break_statement":
@@ -80,14 +87,23 @@ def _enclosing(call: Node, scope: Node, ctx: Context, labels: dict[str, str]) ->
             if cond is not None and ((in_then and v is False) or (not in_then and v is True)):
                 return f"is inside the {_branch_label(cond, ctx, labels)} branch, which present PTEs never enter"
             if v is None:
-                return f"is only reached when `{syntax.norm(cond)}`" if in_then else f"is only reached unless `{syntax.norm(cond)}`"
+                return (
+                    f"is only reached when `{syntax.norm(cond)}`"
+                    if in_then
+                    else f"is only reached unless `{syntax.norm(cond)}`"
+                )
         child, anc = anc, anc.parent
     return None
 
 
 def explain_loop(
-    fn: Function, loop: Node, ctx: Context, predicates: frozenset[str], related: frozenset[str],
-    related_note: str, labels: dict[str, str],
+    fn: Function,
+    loop: Node,
+    ctx: Context,
+    predicates: frozenset[str],
+    related: frozenset[str],
+    related_note: str,
+    labels: dict[str, str],
 ) -> NearMiss | None:
     """Nearest near-miss for a loop-bail check (None when nothing resembles a guard)."""
     misses: list[NearMiss] = []
@@ -105,27 +121,66 @@ def explain_loop(
             if not in_loop:
                 where = "before the loop" if call.start_byte < loop.start_byte else "after the loop"
                 call_args = syntax.args(call)
-                extra = "" if ctx.entry.is_current(call_args[0] if call_args else None) else " and tests another PTE"
+                extra = (
+                    ""
+                    if ctx.entry.is_current(call_args[0] if call_args else None)
+                    else " and tests another PTE"
+                )
                 misses.append(NearMiss(syntax.line(call), f"{what} is {where}{extra}", 3))
                 continue
             a = syntax.args(call)
             if not a or not ctx.entry.is_current(a[0]):
                 arg = syntax.text(a[0]) if a else ""
-                misses.append(NearMiss(syntax.line(call), f"{what} tests another PTE (`{arg}`), not the loop's current entry", 2))
+                misses.append(
+                    NearMiss(
+                        syntax.line(call),
+                        f"{what} tests another PTE (`{arg}`), not the loop's current entry",
+                        2,
+                    )
+                )
                 continue
             reason = _enclosing(call, body, ctx, labels)
             if reason is None:
                 reason = _own(call, loop, ctx, ev)
             misses.append(NearMiss(syntax.line(call), f"{what} {reason}", 0))
-        elif name and name not in predicates and syntax.contains(loop, call) and ctx.unit.function(name) is not None and ctx.relevant(name):
+        elif (
+            name
+            and name not in predicates
+            and syntax.contains(loop, call)
+            and ctx.unit.function(name) is not None
+            and ctx.relevant(name)
+        ):
             stmt = _own_statement(call)
-            if stmt is not None and stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0] == call:
-                misses.append(NearMiss(syntax.line(call), f"{name}() at line {syntax.line(call)} tests uffd-wp but its result is ignored", 0))
+            if (
+                stmt is not None
+                and stmt.type == "expression_statement"
+                and stmt.named_children
+                and stmt.named_children[0] == call
+            ):
+                misses.append(
+                    NearMiss(
+                        syntax.line(call),
+                        f"{name}() at line {syntax.line(call)} tests uffd-wp but its result is ignored",
+                        0,
+                    )
+                )
             else:
-                misses.append(NearMiss(syntax.line(call), f"{name}() at line {syntax.line(call)} does not make the loop bail for every uffd-wp PTE", 0))
+                misses.append(
+                    NearMiss(
+                        syntax.line(call),
+                        f"{name}() at line {syntax.line(call)} does not make the loop bail for every uffd-wp PTE",
+                        0,
+                    )
+                )
     for c in idx.within(idx.calls, loop):
         if syntax.callee(c) in related:
-            misses.append(NearMiss(syntax.line(c), f"only {syntax.callee(c)} at line {syntax.line(c)} ({related_note})", 4))
+            misses.append(
+                NearMiss(
+                    syntax.line(c),
+                    f"only {syntax.callee(c)} at line {syntax.line(c)} ({related_note})",
+                    4,
+                )
+            )
             break
     for node in idx.comments:
         if syntax.contains(loop, node):
@@ -163,7 +218,9 @@ def _own(call: Node, loop: Node | None, ctx: Context, ev: Evaluator) -> str:
     return "does not stop every uffd-wp entry"
 
 
-def explain_vma(fn: Function, ctx: Context, predicates: frozenset[str], actions: frozenset[str]) -> NearMiss | None:
+def explain_vma(
+    fn: Function, ctx: Context, predicates: frozenset[str], actions: frozenset[str]
+) -> NearMiss | None:
     """Nearest near-miss for a vma-bail site."""
     idx = ctx.unit.index(fn.node)
     acts = [c for c in idx.calls if syntax.callee(c) in actions and not syntax.in_if0(c)]
@@ -177,14 +234,28 @@ def explain_vma(fn: Function, ctx: Context, predicates: frozenset[str], actions:
         if syntax.in_if0(call):
             misses.append(NearMiss(syntax.line(call), f"{what} is under #if 0 (dead code)", 1))
         elif first is not None and call.start_byte > first.start_byte:
-            misses.append(NearMiss(syntax.line(call), f"{what} is after {syntax.callee(first)}() at line {syntax.line(first)}: too late", 0))
+            misses.append(
+                NearMiss(
+                    syntax.line(call),
+                    f"{what} is after {syntax.callee(first)}() at line {syntax.line(first)}: too late",
+                    0,
+                )
+            )
         else:
             stmt = _own_statement(call)
-            if stmt is not None and stmt.type == "if_statement" and _in_field(stmt, "condition", call):
+            if (
+                stmt is not None
+                and stmt.type == "if_statement"
+                and _in_field(stmt, "condition", call)
+            ):
                 v = truth(ev.ev(stmt.child_by_field_name("condition"), {}), ctx.unit)
                 reason = {False: "is negated", None: "is combined with other conditions"}.get(v)
                 if reason is None:
-                    tail = f" {syntax.callee(first)}() at line {syntax.line(first)}" if first is not None else " the collapse"
+                    tail = (
+                        f" {syntax.callee(first)}() at line {syntax.line(first)}"
+                        if first is not None
+                        else " the collapse"
+                    )
                     reason = f"does not stop{tail} (it is still reached)"
             else:
                 reason = "result is not acted on"
@@ -192,7 +263,9 @@ def explain_vma(fn: Function, ctx: Context, predicates: frozenset[str], actions:
     for node in idx.comments:
         hit = _comment_mention(node, predicates) if not misses else None
         if hit:
-            misses.append(NearMiss(hit[1], f"{hit[0]} at line {hit[1]} appears only in a comment", 4))
+            misses.append(
+                NearMiss(hit[1], f"{hit[0]} at line {hit[1]} appears only in a comment", 4)
+            )
     if not misses:
         return None
     misses.sort(key=lambda m: (m.rank, m.line))

@@ -52,7 +52,7 @@ def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     for e in sorted(edits, key=lambda e: (e.start, e.remove)):
         if e.start < pos:
             raise ValueError("overlapping edits")
-        out.extend(lines[pos:e.start])
+        out.extend(lines[pos : e.start])
         out.extend(e.add)
         pos = e.start + e.remove
     out.extend(lines[pos:])
@@ -134,7 +134,9 @@ def diffstat(files: list[tuple[str, int, int]]) -> str:
             sa, sd = (a * room + most - 1) // most, (d * room + most - 1) // most
         else:
             sa, sd = a, d
-        rows.append(f" {p.ljust(width)} | {str(a + d).rjust(total_w)} {'+' * sa}{'-' * sd}".rstrip())
+        rows.append(
+            f" {p.ljust(width)} | {str(a + d).rjust(total_w)} {'+' * sa}{'-' * sd}".rstrip()
+        )
     ins, dels = sum(a for _, a, _ in files), sum(d for _, _, d in files)
     n = len(files)
     summary = f" {n} file{'s' if n != 1 else ''} changed"
@@ -161,11 +163,23 @@ def _address(value: str) -> str:
     return formataddr((name, addr)) if name else addr
 
 
-def mail(*, subject: str, prefix: str, author: str, date: str | None, body: str, diff: str,
-         stat: str = "", signature: str = "reviewbot") -> str:
+def mail(
+    *,
+    subject: str,
+    prefix: str,
+    author: str,
+    date: str | None,
+    body: str,
+    diff: str,
+    stat: str = "",
+    signature: str = "reviewbot",
+) -> str:
     """A format-patch style mail (``git am`` reads it; ``git send-email`` can send it)."""
     subj = f"[{prefix}] {subject}" if prefix else subject
-    head = ["From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001", f"From: {_address(author)}"]
+    head = [
+        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
+        f"From: {_address(author)}",
+    ]
     if date:
         head.append(f"Date: {date}")
     if not subj.isascii():
@@ -173,7 +187,11 @@ def mail(*, subject: str, prefix: str, author: str, date: str | None, body: str,
     else:
         head.append(f"Subject: {subj}")
     if not (body + diff).isascii():
-        head += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+        head += [
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding: 8bit",
+        ]
     text = "\n".join(head) + "\n\n" + body.rstrip("\n") + "\n---\n"
     if stat:
         text += stat + "\n"

@@ -85,8 +85,14 @@ class Hunk:
     def reversed(self) -> Hunk:
         """The hunk that undoes this one (``git apply -R``): sides swapped, ``+`` and ``-`` too."""
         flip = {"+": "-", "-": "+", " ": " "}
-        return Hunk(self.target_start, self.target_length, self.source_start, self.source_length,
-                    self.section, tuple((flip[k], t) for k, t in self.lines))
+        return Hunk(
+            self.target_start,
+            self.target_length,
+            self.source_start,
+            self.source_length,
+            self.section,
+            tuple((flip[k], t) for k, t in self.lines),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ class FilePatch:
     source: str | None  # None for a new file
     target: str | None  # None for a deleted file
     hunks: tuple[Hunk, ...]
-    index: tuple[str, str, str | None] | None = None  # (old blob, new blob, mode) from "index a..b mode"
+    index: tuple[str, str, str | None] | None = (
+        None  # (old blob, new blob, mode) from "index a..b mode"
+    )
 
     @property
     def path(self) -> str:
@@ -135,7 +143,10 @@ class Mail:
 
     @property
     def cc_stable(self) -> bool:
-        return any("stable@vger.kernel.org" in v or "stable@kernel.org" in v for v in self.trailer_values("Cc"))
+        return any(
+            "stable@vger.kernel.org" in v or "stable@kernel.org" in v
+            for v in self.trailer_values("Cc")
+        )
 
     @property
     def upstream(self) -> list[tuple[UpstreamForm, str]]:
@@ -175,10 +186,16 @@ def _decode(data: bytes, what: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise PatchError(f"{what}: not UTF-8 (byte 0x{data[e.start]:02x} on line {line})", "save the mail raw, without re-encoding") from None
+        raise PatchError(
+            f"{what}: not UTF-8 (byte 0x{data[e.start]:02x} on line {line})",
+            "save the mail raw, without re-encoding",
+        ) from None
     if "\r\n" in text:
         line = text[: text.index("\r\n")].count("\n") + 1
-        raise PatchError(f"{what}: CRLF line endings (first on line {line}); the mail was mangled", "save it raw (git format-patch / b4 am)")
+        raise PatchError(
+            f"{what}: CRLF line endings (first on line {line}); the mail was mangled",
+            "save it raw (git format-patch / b4 am)",
+        )
     return text
 
 
@@ -199,7 +216,10 @@ def _trailers(message: str) -> tuple[Trailer, ...]:
 
 
 _INDEX = re.compile(r"^index ([0-9a-f]{4,40})\.\.([0-9a-f]{4,40})(?: (\d{6}))?\s*$")
-_HEADER_PATHS = re.compile(r"^(?:diff --git (\S+) (\S+)|--- (\S+)|\+\+\+ (\S+)|rename (?:from|to) (\S+)|copy (?:from|to) (\S+))", re.M)
+_HEADER_PATHS = re.compile(
+    r"^(?:diff --git (\S+) (\S+)|--- (\S+)|\+\+\+ (\S+)|rename (?:from|to) (\S+)|copy (?:from|to) (\S+))",
+    re.M,
+)
 
 
 def _files(diff: str, what: str) -> tuple[FilePatch, ...]:
@@ -215,7 +235,10 @@ def _files(diff: str, what: str) -> tuple[FilePatch, ...]:
     except UnidiffParseError as e:
         msg = str(e)
         if "shorter than expected" in msg:
-            raise PatchError(f"{what}: truncated patch ({msg.lower()})", "the hunk line counts do not match its body") from None
+            raise PatchError(
+                f"{what}: truncated patch ({msg.lower()})",
+                "the hunk line counts do not match its body",
+            ) from None
         raise PatchError(f"{what}: malformed diff ({' '.join(msg.split())})") from None
     out = []
     for pf in ps:
@@ -228,8 +251,19 @@ def _file(pf: PatchedFile, what: str) -> FilePatch:
     tgt = _safe(pf.target_file, what)
     hunks = []
     for h in pf:
-        lines = tuple((ln.line_type, ln.value.rstrip("\n")) for ln in h if ln.line_type in (" ", "+", "-"))
-        hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length, h.section_header, lines))
+        lines = tuple(
+            (ln.line_type, ln.value.rstrip("\n")) for ln in h if ln.line_type in (" ", "+", "-")
+        )
+        hunks.append(
+            Hunk(
+                h.source_start,
+                h.source_length,
+                h.target_start,
+                h.target_length,
+                h.section_header,
+                lines,
+            )
+        )
     index = None
     for row in pf.patch_info or ():
         m = _INDEX.match(str(row))
@@ -255,8 +289,10 @@ def parse_mail(text: str, what: str = "patch") -> Mail:
     """Parse one format-patch mail, or a bare ``git diff``."""
     diff_at = re.search(r"^(diff --git |--- (a/|/dev/null))", text, re.M)
     if diff_at is None:
-        raise PatchError(f"{what}: no diff found", "expected git format-patch output or a unified diff")
-    head, diff = text[: diff_at.start()], text[diff_at.start():]
+        raise PatchError(
+            f"{what}: no diff found", "expected git format-patch output or a unified diff"
+        )
+    head, diff = text[: diff_at.start()], text[diff_at.start() :]
     sig = re.search(r"^-- ?$\n", diff, re.M)
     if sig:
         diff = diff[: sig.start()]
@@ -267,7 +303,7 @@ def parse_mail(text: str, what: str = "patch") -> Mail:
     m = _FROM_LINE.match(head)
     if m:
         from_sha = m.group(1)
-        head = head[head.index("\n") + 1:]
+        head = head[head.index("\n") + 1 :]
     subject = author = date = prefix = None
     message = head
     if re.match(r"^[A-Za-z-]+: ", head):
@@ -275,15 +311,22 @@ def parse_mail(text: str, what: str = "patch") -> Mail:
         subject = " ".join((_header(msg, "Subject") or "").split())
         pm = _PREFIX.match(subject)
         if pm:
-            prefix, subject = pm.group(1), subject[pm.end():]
+            prefix, subject = pm.group(1), subject[pm.end() :]
         author = _header(msg, "From")
         date = _header(msg, "Date")
         payload = msg.get_payload()
         message = payload if isinstance(payload, str) else ""
     message = message.split("\n---\n")[0].rstrip() + "\n" if message.strip() else ""
     return Mail(
-        subject=subject or "", author=author, date=date, from_sha=from_sha, prefix=prefix,
-        message=message, trailers=_trailers(message), files=files, diff=diff,
+        subject=subject or "",
+        author=author,
+        date=date,
+        from_sha=from_sha,
+        prefix=prefix,
+        message=message,
+        trailers=_trailers(message),
+        files=files,
+        diff=diff,
     )
 
 
@@ -309,7 +352,10 @@ def read_mail(data: bytes, what: str = "patch") -> Mail:
     """Exactly one patch; an mbox with several is refused with a clear line."""
     mails = read_mails(data, what)
     if len(mails) > 1:
-        raise PatchError(f"{what}: holds {len(mails)} patches; give one patch at a time", "split it with git mailsplit")
+        raise PatchError(
+            f"{what}: holds {len(mails)} patches; give one patch at a time",
+            "split it with git mailsplit",
+        )
     return mails[0]
 
 
@@ -342,7 +388,9 @@ def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")
 
 
-def apply_file(original: bytes, fp: FilePatch, max_offset: int | None = None) -> Applied | ApplyFailure:
+def apply_file(
+    original: bytes, fp: FilePatch, max_offset: int | None = None
+) -> Applied | ApplyFailure:
     """Apply ``fp`` to ``original`` exactly (context must match; offsets allowed, no fuzz)."""
     lines = _lines(original)
     out: list[bytes] = []
@@ -363,7 +411,9 @@ def apply_file(original: bytes, fp: FilePatch, max_offset: int | None = None) ->
     return Applied(b"\n".join(out), tuple(offsets))
 
 
-def _find(lines: list[bytes], block: list[bytes], want: int, lo: int, max_offset: int | None) -> int | None:
+def _find(
+    lines: list[bytes], block: list[bytes], want: int, lo: int, max_offset: int | None
+) -> int | None:
     """Where ``block`` occurs at or after ``lo``, nearest to ``want`` (git apply's offsets)."""
     n = len(block)
     limit = len(lines) - n
@@ -376,7 +426,7 @@ def _find(lines: list[bytes], block: list[bytes], want: int, lo: int, max_offset
         for at in candidates:
             if lo <= at <= limit:
                 inside = True
-                if lines[at:at + n] == block:
+                if lines[at : at + n] == block:
                     return at
         if not inside and want - delta < lo and want + delta > limit:
             return None
@@ -388,14 +438,17 @@ def _diagnose(lines: list[bytes], block: list[bytes], want: int, hunk: int) -> A
     """The first differing line when the hunk is laid at its best-matching position."""
     best, best_score = want, -1
     for at in range(0, max(len(lines) - len(block), 0) + 1):
-        score = sum(1 for a, b in zip(lines[at:at + len(block)], block, strict=False) if a == b)
+        score = sum(1 for a, b in zip(lines[at : at + len(block)], block, strict=False) if a == b)
         if score > best_score or (score == best_score and abs(at - want) < abs(best - want)):
             best, best_score = at, score
     for k, expected in enumerate(block):
         found = lines[best + k] if best + k < len(lines) else None
         if found != expected:
             return ApplyFailure(
-                hunk, best + k + 1, expected.decode("utf-8", "replace"),
-                found.decode("utf-8", "replace") if found is not None else None, "context differs",
+                hunk,
+                best + k + 1,
+                expected.decode("utf-8", "replace"),
+                found.decode("utf-8", "replace") if found is not None else None,
+                "context differs",
             )
     return ApplyFailure(hunk, None, None, None, "does not apply")

@@ -47,12 +47,23 @@ class HistoryBuilder:
         self.path = Path(self.path)
         if not (self.path / ("HEAD" if self.bare else ".git")).exists():
             self.path.mkdir(parents=True, exist_ok=True)
-            args = ["init", "-q", "-b", "master"] + (["--bare"] if self.bare else []) + [str(self.path)]
+            args = (
+                ["init", "-q", "-b", "master"]
+                + (["--bare"] if self.bare else [])
+                + [str(self.path)]
+            )
             _run(args)
 
     def commit(
-        self, branch: str, files: Mapping[str, bytes | str | None], message: str, *, parent: int | None = None,
-        author: str = AUTHOR, when: int | None = None, merge: tuple[int, ...] = (),
+        self,
+        branch: str,
+        files: Mapping[str, bytes | str | None],
+        message: str,
+        *,
+        parent: int | None = None,
+        author: str = AUTHOR,
+        when: int | None = None,
+        merge: tuple[int, ...] = (),
     ) -> int:
         """Add a commit on ``branch`` (from its head, or from ``parent``); returns its mark.
 
@@ -62,7 +73,9 @@ class HistoryBuilder:
         self._next += 1
         base = parent if parent is not None else self._heads.get(branch)
         data = {p: (c.encode() if isinstance(c, str) else c) for p, c in files.items()}
-        self._commits.append(_Commit(mark, branch, message, data, base, author, when or EPOCH + mark * 3600, merge))
+        self._commits.append(
+            _Commit(mark, branch, message, data, base, author, when or EPOCH + mark * 3600, merge)
+        )
         self._heads[branch] = mark
         return mark
 
@@ -78,7 +91,9 @@ class HistoryBuilder:
         out: list[bytes] = []
         for c in self._commits:
             out.append(f"commit refs/heads/{c.branch}\nmark :{c.mark}\n".encode())
-            out.append(f"author {c.author} {c.when} +0000\ncommitter {c.author} {c.when} +0000\n".encode())
+            out.append(
+                f"author {c.author} {c.when} +0000\ncommitter {c.author} {c.when} +0000\n".encode()
+            )
             msg = c.message.encode() if c.message.endswith("\n") else (c.message + "\n").encode()
             out.append(b"data %d\n%s" % (len(msg), msg))
             if c.parent is not None:
@@ -97,10 +112,19 @@ class HistoryBuilder:
                 out.append(f"reset refs/tags/{name}\nfrom {self._ref(mark)}\n\n".encode())
             else:
                 msg = (message if message.endswith("\n") else message + "\n").encode()
-                out.append(f"tag {name}\nfrom {self._ref(mark)}\ntagger {AUTHOR} {EPOCH + mark * 3600} +0000\n".encode())
+                out.append(
+                    f"tag {name}\nfrom {self._ref(mark)}\ntagger {AUTHOR} {EPOCH + mark * 3600} +0000\n".encode()
+                )
                 out.append(b"data %d\n%s\n" % (len(msg), msg))
         marks = self.path / ("reviewbot-marks" if self.bare else ".git/reviewbot-marks")
-        args = ["-C", str(self.path), "fast-import", "--quiet", "--force", f"--export-marks={marks}"]
+        args = [
+            "-C",
+            str(self.path),
+            "fast-import",
+            "--quiet",
+            "--force",
+            f"--export-marks={marks}",
+        ]
         if marks.exists():
             args.append(f"--import-marks={marks}")
         _run(args, b"".join(out))
@@ -119,4 +143,6 @@ class HistoryBuilder:
 def _run(args: list[str], stdin: bytes | None = None) -> None:
     proc = run_git(args, stdin=stdin)
     if proc.returncode != 0:
-        raise RepoError(f"git {' '.join(args[:3])} failed: {proc.stderr.decode(errors='replace').strip()}")
+        raise RepoError(
+            f"git {' '.join(args[:3])} failed: {proc.stderr.decode(errors='replace').strip()}"
+        )

@@ -24,7 +24,10 @@ def safe_repo_path(path: str) -> str:
     """Refuse paths that leave the repository (``../``, absolute paths); normalise the rest."""
     rel = repo_relative(path.replace("\\", "/"))
     if rel is None:
-        raise InputError(f"path {path!r} is outside the repository", "give a path relative to the repository root")
+        raise InputError(
+            f"path {path!r} is outside the repository",
+            "give a path relative to the repository root",
+        )
     return rel
 
 
@@ -70,7 +73,11 @@ class Repository:
             _ = commit.size  # GitPython trusts a full 40-hex sha until its object is read
         except (BadName, BadObject, ValueError, KeyError, TypeError, git.GitCommandError) as e:
             # KeyError/TypeError: "HEAD:path" names a blob or tree, not a commit
-            hint = "the clone is shallow: fetch more history" if self.shallow else "check the name with git rev-parse"
+            hint = (
+                "the clone is shallow: fetch more history"
+                if self.shallow
+                else "check the name with git rev-parse"
+            )
             raise RepoError(f"unknown revision {rev!r} in {self.path}", hint) from e
         return Revision(rev, commit.hexsha, commit)
 
@@ -104,7 +111,9 @@ class Repository:
         if self._refs is not None:
             return list(self._refs)
         fmt = "%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"
-        out = self.repo.git.for_each_ref(f"--format={fmt}", "refs/tags", "refs/heads", "refs/remotes")
+        out = self.repo.git.for_each_ref(
+            f"--format={fmt}", "refs/tags", "refs/heads", "refs/remotes"
+        )
         refs = []
         for row in out.splitlines():
             parts = row.split(" ", 4)
@@ -114,11 +123,11 @@ class Repository:
             if peeled:
                 sha, typ = peeled, ptype
             if full.startswith("refs/tags/"):
-                kind, name = "tag", full[len("refs/tags/"):]
+                kind, name = "tag", full[len("refs/tags/") :]
             elif full.startswith("refs/heads/"):
-                kind, name = "branch", full[len("refs/heads/"):]
+                kind, name = "branch", full[len("refs/heads/") :]
             else:
-                kind, name = "remote", full[len("refs/remotes/"):]
+                kind, name = "remote", full[len("refs/remotes/") :]
                 if name.endswith("/HEAD"):
                     continue
             refs.append(RefEntry(name, full, kind, sha, typ))
@@ -170,7 +179,13 @@ class Repository:
     def log(self, rev_range: str, paths: tuple[str, ...] = ()) -> list[LogEntry]:
         """Commits in ``rev_range``, newest first, with messages and the tags on them (one ``git log``)."""
         fmt = "%H%x1f%P%x1f%D%x1f%B%x1e"
-        args = ["--topo-order", "--no-show-signature", f"--format={fmt}", "--decorate-refs=refs/tags/", rev_range]
+        args = [
+            "--topo-order",
+            "--no-show-signature",
+            f"--format={fmt}",
+            "--decorate-refs=refs/tags/",
+            rev_range,
+        ]
         if paths:
             args += ["--", *paths]
         try:
@@ -183,7 +198,9 @@ class Repository:
             if not rec:
                 continue
             sha, parents, deco, body = rec.split("\x1f", 3)
-            tags = tuple(d.strip()[len("tag: "):] for d in deco.split(",") if d.strip().startswith("tag: "))
+            tags = tuple(
+                d.strip()[len("tag: ") :] for d in deco.split(",") if d.strip().startswith("tag: ")
+            )
             entries.append(LogEntry(sha, tuple(parents.split()), tags, body))
         return entries
 
@@ -192,7 +209,16 @@ class Repository:
 
         Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
         """
-        args = ["-p", "--full-diff", "--no-merges", "--no-color", "--no-show-signature", "--no-ext-diff", "--format=commit %H", rev_range]
+        args = [
+            "-p",
+            "--full-diff",
+            "--no-merges",
+            "--no-color",
+            "--no-show-signature",
+            "--no-ext-diff",
+            "--format=commit %H",
+            rev_range,
+        ]
         if paths:
             args += ["--", *paths]
         diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
@@ -220,7 +246,9 @@ class Repository:
         every hunk names the path its pre-image lives at.
         """
         flags = () if renames else ("--no-renames",)
-        return self.repo.git.format_patch("-1", "--stdout", "--no-signature", *flags, sha, strip_newline_in_stdout=False)
+        return self.repo.git.format_patch(
+            "-1", "--stdout", "--no-signature", *flags, sha, strip_newline_in_stdout=False
+        )
 
     def contained_in(self, sha: str) -> str | None:
         """The oldest release tag containing ``sha`` (``git describe --contains``, memoised), or None."""
@@ -235,7 +263,10 @@ class Repository:
     def newest_tag(self, rev: str) -> str | None:
         """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
         try:
-            return self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip() or None
+            return (
+                self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip()
+                or None
+            )
         except git.GitCommandError:
             return None
 
@@ -290,7 +321,9 @@ class Repository:
         try:
             return cmd.execute(["git", *args], strip_newline_in_stdout=False)
         except git.GitCommandError as e:
-            raise RepoError(f"git {args[0]} failed in {self.path}: {' '.join(str(e.stderr).split())}") from None
+            raise RepoError(
+                f"git {args[0]} failed in {self.path}: {' '.join(str(e.stderr).split())}"
+            ) from None
 
     def head(self) -> Revision | None:
         """HEAD, or None on an unborn branch (before the first commit)."""
@@ -301,7 +334,16 @@ class Repository:
     def staged(self, paths: list[str]) -> list[str]:
         """Which of ``paths`` differ between HEAD (or nothing, when unborn) and the index."""
         specs = [f":(literal){safe_repo_path(p)}" for p in paths]
-        out = self._git("diff", "--cached", "--name-only", "-z", "--no-renames", "--ignore-submodules", "--", *specs)
+        out = self._git(
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--ignore-submodules",
+            "--",
+            *specs,
+        )
         return sorted(p for p in out.split("\0") if p)
 
     def index_blobs(self, paths: list[str]) -> dict[str, bytes | None]:
@@ -311,7 +353,12 @@ class Repository:
         for entry in self._git("ls-files", "-s", "-z", "--", *specs).split("\0"):
             meta, _, path = entry.partition("\t")
             fields = meta.split()
-            if len(fields) != 3 or path not in found or fields[2] != "0" or fields[0].startswith("160"):
+            if (
+                len(fields) != 3
+                or path not in found
+                or fields[2] != "0"
+                or fields[0].startswith("160")
+            ):
                 continue  # conflict stages cannot be committed; gitlinks are not sources
             found[path] = self.repo.odb.stream(bytes.fromhex(fields[1])).read()
         return found

@@ -20,7 +20,10 @@ DEFAULT_TIMEOUT = 600.0
 
 
 def run_git(
-    args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None, stdin: bytes | None = None,
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: bytes | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git *args`` and return the finished process (bytes out, any exit code).
@@ -31,8 +34,13 @@ def run_git(
     command = ["git", *args]
     try:
         return subprocess.run(
-            command, cwd=Path(cwd) if cwd is not None else None, input=stdin, capture_output=True,
-            check=False, timeout=timeout, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            command,
+            cwd=Path(cwd) if cwd is not None else None,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            timeout=timeout,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
         )
     except FileNotFoundError:
         raise RepoError("git is not installed", "install git and make sure it is on PATH") from None

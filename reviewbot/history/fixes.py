@@ -102,7 +102,9 @@ def fix_targets(repo: Repository, fix: UpstreamFix, rules: tuple[Rule, ...]) -> 
                 if any(f.start_line <= ln <= f.end_line for f in defs for ln in lines):
                     touched.add(name)
         for h in fp.hunks:
-            touched.update(name for r in rules for name in r.all_functions if f"{name}(" in h.section)
+            touched.update(
+                name for r in rules for name in r.all_functions if f"{name}(" in h.section
+            )
     keys = []
     for rule in rules:
         for spec in rule.checks:
@@ -143,13 +145,20 @@ def _structural(row: SweepRow, targets: tuple[str, ...]) -> tuple[str, list[Chec
 
 
 def branch_status(
-    repo: Repository, fix: UpstreamFix, ref: str, rules: tuple[Rule, ...], *, cache: VerdictCache | None = None,
+    repo: Repository,
+    fix: UpstreamFix,
+    ref: str,
+    rules: tuple[Rule, ...],
+    *,
+    cache: VerdictCache | None = None,
     targets: tuple[str, ...] | None = None,
 ) -> BranchStatus:
     """Decide ``not-affected`` / ``fixed`` / ``needs-backport`` / ``regressed`` for ``ref``."""
     if repo.shallow:
-        raise RepoError(f"{repo.path} is a shallow clone: ancestry and branch history would be incomplete",
-                        "run git fetch --unshallow first")
+        raise RepoError(
+            f"{repo.path} is a shallow clone: ancestry and branch history would be incomplete",
+            "run git fetch --unshallow first",
+        )
     tip = repo.resolve(ref)
     tip_sha = tip.sha
     tip_tag = repo.newest_tag(tip_sha) or ref
@@ -180,60 +189,140 @@ def branch_status(
         for abbrev, _, full in known:
             if repo.is_ancestor(full, tip_sha):
                 affected = True
-                evidence.append(Evidence("introduced", full, repo.contained_in(full), f"Fixes: {abbrev} is an ancestor of {ref}"))
+                evidence.append(
+                    Evidence(
+                        "introduced",
+                        full,
+                        repo.contained_in(full),
+                        f"Fixes: {abbrev} is an ancestor of {ref}",
+                    )
+                )
                 continue
             names = [e for e in log if any(s == full for _, s in upstream_refs(e.message))]
             if names:
                 affected = True
-                evidence.append(Evidence("introduced", names[-1].sha, _release_of(log, names[-1].sha),
-                                         f"Fixes: {abbrev} was backported to {ref} as {names[-1].sha[:12]}"))
+                evidence.append(
+                    Evidence(
+                        "introduced",
+                        names[-1].sha,
+                        _release_of(log, names[-1].sha),
+                        f"Fixes: {abbrev} was backported to {ref} as {names[-1].sha[:12]}",
+                    )
+                )
             else:
-                evidence.append(Evidence("introduced", full, repo.contained_in(full), f"Fixes: {abbrev} is not in {ref}: the branch predates the bug"))
+                evidence.append(
+                    Evidence(
+                        "introduced",
+                        full,
+                        repo.contained_in(full),
+                        f"Fixes: {abbrev} is not in {ref}: the branch predates the bug",
+                    )
+                )
 
     structural, checks = _structural(row, targets)
     if affected is None:
         if structural in ("not-applicable",):
             affected = False
             why = "; ".join(c.message for c in checks[:1])
-            evidence.append(Evidence("applicability", tip_sha, tip_tag, f"the Fixes: commit is not in this repository; {why}"))
+            evidence.append(
+                Evidence(
+                    "applicability",
+                    tip_sha,
+                    tip_tag,
+                    f"the Fixes: commit is not in this repository; {why}",
+                )
+            )
         else:
             affected = True
-            what = "the Fixes: commit is not in this repository" if fix.fixes else "the fix has no Fixes: tag"
-            evidence.append(Evidence("applicability", tip_sha, tip_tag, f"{what}; the checks it targets apply at {tip_tag} ({tip_version or 'version unknown'})"))
+            what = (
+                "the Fixes: commit is not in this repository"
+                if fix.fixes
+                else "the fix has no Fixes: tag"
+            )
+            evidence.append(
+                Evidence(
+                    "applicability",
+                    tip_sha,
+                    tip_tag,
+                    f"{what}; the checks it targets apply at {tip_tag} ({tip_version or 'version unknown'})",
+                )
+            )
 
     # Recorded? Ancestor, message markers, patch-id, subject.
     recorded: list[Evidence] = []
     if fix.in_repo and fix_full and repo.is_ancestor(fix_full, tip_sha):
-        recorded.append(Evidence("ancestor", fix_full, repo.contained_in(fix_full), f"{fix.short} is an ancestor of {ref}"))
+        recorded.append(
+            Evidence(
+                "ancestor",
+                fix_full,
+                repo.contained_in(fix_full),
+                f"{fix.short} is an ancestor of {ref}",
+            )
+        )
     if fix_full:
         for e in log:
             for form, sha in upstream_refs(e.message):
                 if sha == fix_full:
                     line = next((ln.strip() for ln in e.message.splitlines() if sha in ln), "")
-                    recorded.append(Evidence(form, e.sha, _release_of(log, e.sha), f"{e.sha[:12]} says \"{line}\""))
+                    recorded.append(
+                        Evidence(
+                            form, e.sha, _release_of(log, e.sha), f'{e.sha[:12]} says "{line}"'
+                        )
+                    )
     if fix.patch_id and log:
         for pid, sha in repo.patch_ids(rng, fix.paths).items():
             if pid == fix.patch_id and sha != fix_full:
-                recorded.append(Evidence("patch-id", sha, _release_of(log, sha), f"{sha[:12]} has the same patch-id ({pid[:12]})"))
+                recorded.append(
+                    Evidence(
+                        "patch-id",
+                        sha,
+                        _release_of(log, sha),
+                        f"{sha[:12]} has the same patch-id ({pid[:12]})",
+                    )
+                )
     strong_shas = {ev.sha for ev in recorded}
     for e in log:
-        if fix.subject and e.subject == fix.subject and e.sha != fix_full and e.sha not in strong_shas:
-            recorded.append(Evidence("subject", e.sha, _release_of(log, e.sha), f"{e.sha[:12]} has the same subject"))
+        if (
+            fix.subject
+            and e.subject == fix.subject
+            and e.sha != fix_full
+            and e.sha not in strong_shas
+        ):
+            recorded.append(
+                Evidence(
+                    "subject", e.sha, _release_of(log, e.sha), f"{e.sha[:12]} has the same subject"
+                )
+            )
     reverted = {m.group(1) for e in log for m in _REVERT.finditer(e.message)}
     carriers = {ev.sha for ev in recorded}
     for e in log:
         for m in _REVERT.finditer(e.message):
             if m.group(1) in carriers:
-                evidence.append(Evidence("revert", e.sha, _release_of(log, e.sha), f"{e.sha[:12]} reverts {m.group(1)[:12]}"))
+                evidence.append(
+                    Evidence(
+                        "revert",
+                        e.sha,
+                        _release_of(log, e.sha),
+                        f"{e.sha[:12]} reverts {m.group(1)[:12]}",
+                    )
+                )
     strong = [ev for ev in recorded if ev.kind != "subject"]
     if recorded and not strong:
-        disagree.append(f"only the subject matches ({recorded[0].short}); no ancestry, upstream marker or patch-id confirms it")
+        disagree.append(
+            f"only the subject matches ({recorded[0].short}); no ancestry, upstream marker or patch-id confirms it"
+        )
     evidence.extend(recorded)
 
     for c in checks:
         where = f"{c.path}:{c.line}" if c.path and c.line else (c.path or "?")
-        evidence.append(Evidence("structural", tip_sha, tip_tag,
-                                 f"{c.key} {c.status}{'?' if c.uncertain else ''} at {tip_tag}: {where} {c.message}"))
+        evidence.append(
+            Evidence(
+                "structural",
+                tip_sha,
+                tip_tag,
+                f"{c.key} {c.status}{'?' if c.uncertain else ''} at {tip_tag}: {where} {c.message}",
+            )
+        )
     if structural == "unknown":
         why = row.note or "the fix touches no function the rules check"
         evidence.append(Evidence("structural", tip_sha, tip_tag, f"no structural verdict: {why}"))
@@ -253,25 +342,37 @@ def branch_status(
     if not affected:
         status = FixStatus.NOT_AFFECTED
         if live:
-            disagree.append(f"the fix is recorded ({live[0].kind}: {live[0].short}) although the branch predates the bug")
+            disagree.append(
+                f"the fix is recorded ({live[0].kind}: {live[0].short}) although the branch predates the bug"
+            )
         if structural == "missing":
-            disagree.append(f"the checker finds {', '.join(c.key for c in checks if c.status is Status.MISSING)} missing at {tip_tag} although the Fixes: commit is not in {ref}")
+            disagree.append(
+                f"the checker finds {', '.join(c.key for c in checks if c.status is Status.MISSING)} missing at {tip_tag} although the Fixes: commit is not in {ref}"
+            )
     elif carrier is not None and structural == "missing":
         status = FixStatus.REGRESSED
         fixed_by, fixed_in = carrier.sha, carrier.ref
-        disagree.append(f"the fix is recorded ({carrier.kind}: {carrier.short}) but the guard is missing at {tip_tag}")
+        disagree.append(
+            f"the fix is recorded ({carrier.kind}: {carrier.short}) but the guard is missing at {tip_tag}"
+        )
     elif carrier is not None:
         status = FixStatus.FIXED
         fixed_by, fixed_in = carrier.sha, carrier.ref
         if structural == "not-applicable":
-            disagree.append(f"the fix is recorded but the checker says its checks do not apply at {tip_tag}")
+            disagree.append(
+                f"the fix is recorded but the checker says its checks do not apply at {tip_tag}"
+            )
     elif structural == "present":
         status = FixStatus.FIXED
-        disagree.append(f"the guard is present at {tip_tag} but no commit records the fix (no ancestor, upstream marker, patch-id or subject)")
+        disagree.append(
+            f"the guard is present at {tip_tag} but no commit records the fix (no ancestor, upstream marker, patch-id or subject)"
+        )
     else:
         status = FixStatus.NEEDS_BACKPORT
         if structural == "not-applicable":
-            disagree.append(f"the Fixes: commit is in {ref} but the checker says the checks do not apply at {tip_tag}")
+            disagree.append(
+                f"the Fixes: commit is in {ref} but the checker says the checks do not apply at {tip_tag}"
+            )
 
     cve = None
     if status is not FixStatus.NOT_AFFECTED:
@@ -281,12 +382,33 @@ def branch_status(
         else:
             intro_v = _feature_since(rules, targets)
             intro_sha = fix.fixes[0][0][:12] if fix.fixes else "0"
-        fixed = f"{_bare(fixed_in)}:{fixed_by[:12]}" if fixed_by and status is FixStatus.FIXED else "0:0"
+        fixed = (
+            f"{_bare(fixed_in)}:{fixed_by[:12]}"
+            if fixed_by and status is FixStatus.FIXED
+            else "0:0"
+        )
         cve = f"{intro_v}:{intro_sha}:{fixed}"
-    return BranchStatus(ref, tip_tag, tip_version, status, fixed_by, fixed_in, tuple(evidence), cve, tuple(disagree), tip_sha)
+    return BranchStatus(
+        ref,
+        tip_tag,
+        tip_version,
+        status,
+        fixed_by,
+        fixed_in,
+        tuple(evidence),
+        cve,
+        tuple(disagree),
+        tip_sha,
+    )
 
 
 def _feature_since(rules: tuple[Rule, ...], targets: tuple[str, ...]) -> str:
-    sinces = [spec.feature.since for r in rules for spec in r.checks
-              if spec.feature and spec.feature.since and any(t == spec.id or t.startswith(spec.id + "/") for t in targets)]
+    sinces = [
+        spec.feature.since
+        for r in rules
+        for spec in r.checks
+        if spec.feature
+        and spec.feature.since
+        and any(t == spec.id or t.startswith(spec.id + "/") for t in targets)
+    ]
     return min(sinces).series if sinces else "0"

@@ -40,7 +40,9 @@ def validate_glob(pattern: str, option: str) -> None:
         depth += ch == "["
         depth -= ch == "]" and depth > 0
     if depth or _REF_FORBIDDEN.search(pattern):
-        raise InputError(f"{option}: bad pattern {pattern!r}", "use shell globs like 'v5.10.*' or 'linux-*.y'")
+        raise InputError(
+            f"{option}: bad pattern {pattern!r}", "use shell globs like 'v5.10.*' or 'linux-*.y'"
+        )
     try:
         re.compile(fnmatch.translate(pattern))
     except re.error as e:
@@ -100,13 +102,17 @@ class RefSelection:
         return " ".join(f"{p.option} {p.pattern!r}" for p in self.patterns)
 
 
-def match_refs(repo: Repository, tags: Iterable[str] = (), branches: Iterable[str] = ()) -> RefSelection:
+def match_refs(
+    repo: Repository, tags: Iterable[str] = (), branches: Iterable[str] = ()
+) -> RefSelection:
     """Match tag and branch globs (exact names work too) against the repository's refs.
 
     Every pattern is validated before git is asked. A tag and a branch of the same name are
     both kept; a local branch wins over a remote-tracking branch of the same short name.
     """
-    given: list[tuple[RefOption, str]] = [("--tags", p) for p in tags] + [("--branches", p) for p in branches]
+    given: list[tuple[RefOption, str]] = [("--tags", p) for p in tags] + [
+        ("--branches", p) for p in branches
+    ]
     for option, pattern in given:
         validate_glob(pattern, option)
     refs = repo.list_refs()
@@ -117,7 +123,9 @@ def match_refs(repo: Repository, tags: Iterable[str] = (), branches: Iterable[st
         hits.append(PatternHits(option, pattern, found))
         for r in found:
             key = (r.kind == RefKind.TAG, short_name(r))
-            if key not in chosen or (chosen[key].kind == RefKind.REMOTE and r.kind == RefKind.BRANCH):
+            if key not in chosen or (
+                chosen[key].kind == RefKind.REMOTE and r.kind == RefKind.BRANCH
+            ):
                 chosen[key] = r
     return RefSelection(tuple(hits), tuple(chosen.values()))
 
@@ -125,12 +133,18 @@ def match_refs(repo: Repository, tags: Iterable[str] = (), branches: Iterable[st
 def _unknown(repo: Repository, hit: PatternHits) -> RepoError:
     what = "tag" if hit.option == "--tags" else "branch"
     listing = "tag" if hit.option == "--tags" else "branch -a"
-    hint = "the clone is shallow: fetch more history" if repo.shallow else f"list them with git {listing}"
+    hint = (
+        "the clone is shallow: fetch more history"
+        if repo.shallow
+        else f"list them with git {listing}"
+    )
     return RepoError(f"unknown {what} {hit.pattern!r} in {repo.path}", hint)
 
 
 def select_refs(
-    repo: Repository, tags: list[str] | None = None, branches: list[str] | None = None,
+    repo: Repository,
+    tags: list[str] | None = None,
+    branches: list[str] | None = None,
 ) -> list[RefEntry]:
     """Refs whose names match the tag and branch globs (repeatable; exact names work too).
 
@@ -142,16 +156,24 @@ def select_refs(
     tags = list(tags or [])
     branches = list(branches or [])
     if not tags and not branches:
-        chosen = [r for r in repo.list_refs() if r.kind == RefKind.TAG and name_version(r) is not None]
+        chosen = [
+            r for r in repo.list_refs() if r.kind == RefKind.TAG and name_version(r) is not None
+        ]
         if not chosen:
-            raise RepoError(f"no release tags (v<major>.<minor>...) in {repo.path}", "select refs with --tags or --branches")
+            raise RepoError(
+                f"no release tags (v<major>.<minor>...) in {repo.path}",
+                "select refs with --tags or --branches",
+            )
         return chosen
     selection = match_refs(repo, tags, branches)
     for hit in selection.unmatched:
         if not hit.is_glob:
             raise _unknown(repo, hit)
     if not selection.refs:
-        raise RepoError(f"no ref in {repo.path} matches {selection.describe()}", "check the patterns with git for-each-ref")
+        raise RepoError(
+            f"no ref in {repo.path} matches {selection.describe()}",
+            "check the patterns with git for-each-ref",
+        )
     return list(selection.refs)
 
 

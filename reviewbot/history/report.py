@@ -57,8 +57,15 @@ def release_state(row: SweepRow, targets: tuple[str, ...]) -> tuple[CellState, s
     """The colour of one release: the fix's checks there (all checks when it targets none)."""
     if not row.results:
         return CellState.NO_FILE, row.note or "file absent"
-    checks = [c for r in row.results for c in r.checks if not targets or c.key in targets or c.id in targets]
-    detail = "; ".join(f"{c.key} {c.status}" + (f" ({c.function}:{c.line})" if c.line else "") for c in checks)
+    checks = [
+        c
+        for r in row.results
+        for c in r.checks
+        if not targets or c.key in targets or c.id in targets
+    ]
+    detail = "; ".join(
+        f"{c.key} {c.status}" + (f" ({c.function}:{c.line})" if c.line else "") for c in checks
+    )
     status = worst(c.status for c in checks)
     return (CellState.NOT_APPLICABLE if status is None else CellState.of(status)), detail
 
@@ -70,7 +77,11 @@ def branch_releases(repo: Repository, status: BranchStatus) -> list[RefEntry]:
     tip = KernelVersion.parse(status.tip_version)
     out = []
     for ref in repo.list_refs():
-        if ref.kind != RefKind.TAG or ref.type != "commit" or not ref.name.startswith(f"v{tip.series}"):
+        if (
+            ref.kind != RefKind.TAG
+            or ref.type != "commit"
+            or not ref.name.startswith(f"v{tip.series}")
+        ):
             continue
         v = name_version(ref)
         if v is not None and v.series == tip.series and v.rc is None and v <= tip:
@@ -79,14 +90,20 @@ def branch_releases(repo: Repository, status: BranchStatus) -> list[RefEntry]:
 
 
 def build_report(
-    repo: Repository, fix: UpstreamFix, branches: list[str] | None, rules: tuple[Rule, ...],
-    cache: VerdictCache | None = None, progress: Callable[[int, int], None] | None = None,
+    repo: Repository,
+    fix: UpstreamFix,
+    branches: list[str] | None,
+    rules: tuple[Rule, ...],
+    cache: VerdictCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Status of ``fix`` in every selected branch (globs; default ``linux-*.y``), with timelines."""
     refs = select_refs(repo, None, branches or ["linux-*.y"])
     if repo.shallow:
-        raise RepoError(f"{repo.path} is a shallow clone: ancestry and branch history would be incomplete",
-                        "run git fetch --unshallow first")
+        raise RepoError(
+            f"{repo.path} is a shallow clone: ancestry and branch history would be incomplete",
+            "run git fetch --unshallow first",
+        )
     targets = fix_targets(repo, fix, rules)
     statuses = []
     for i, ref in enumerate(sorted(refs, key=lambda r: r.name), 1):
@@ -96,10 +113,18 @@ def build_report(
     statuses.sort(key=lambda s: version_order_key(s.tip_version, s.branch))
     # One sweep (one batch of git and cache reads) for every branch's releases.
     # A tip with commits after its last release (a queue, an unreleased backport) gets a cell too.
-    wanted = {st.branch: sorted(branch_releases(repo, st), key=lambda r: version_order_key(r.name)) for st in statuses}
-    tips = {st.branch: RefEntry(st.branch, st.branch, RefKind.BRANCH, st.tip_sha, "commit") for st in statuses
-            if st.tip_sha and (not wanted[st.branch] or wanted[st.branch][-1].sha != st.tip_sha)}
-    unique = {r.full: r for refs_ in wanted.values() for r in refs_} | {f"tip:{b}": r for b, r in tips.items()}
+    wanted = {
+        st.branch: sorted(branch_releases(repo, st), key=lambda r: version_order_key(r.name))
+        for st in statuses
+    }
+    tips = {
+        st.branch: RefEntry(st.branch, st.branch, RefKind.BRANCH, st.tip_sha, "commit")
+        for st in statuses
+        if st.tip_sha and (not wanted[st.branch] or wanted[st.branch][-1].sha != st.tip_sha)
+    }
+    unique = {r.full: r for refs_ in wanted.values() for r in refs_} | {
+        f"tip:{b}": r for b, r in tips.items()
+    }
     rows = {row.ref: row for row in sweep(repo, list(unique.values()), rules, cache)}
     timelines = []
     for st in statuses:

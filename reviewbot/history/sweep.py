@@ -35,21 +35,30 @@ from reviewbot.rules.spec import Rule, evidence_headers
 from reviewbot.store.cache import VerdictCache, VerdictKey, checks_from_json, checks_to_json
 
 
-def version_at(repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None) -> VersionInfo:
+def version_at(
+    repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None
+) -> VersionInfo:
     """Kernel version at ``rev`` (Makefile, or ``override``) plus uapi feature evidence."""
     evidence: set[str] = set()
     for path, names in sorted(evidence_headers(rules).items()):
         evidence |= defines_in(repo.blob(rev, path), names)
     if override:
-        return VersionInfo(str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence)))
+        return VersionInfo(
+            str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence))
+        )
     kv = repo.version(rev)
     if kv is None:
-        return VersionInfo(None, "unknown", f"no kernel Makefile at {rev.name}", tuple(sorted(evidence)))
+        return VersionInfo(
+            None, "unknown", f"no kernel Makefile at {rev.name}", tuple(sorted(evidence))
+        )
     return VersionInfo(str(kv), "makefile", f"Makefile at {rev.name}", tuple(sorted(evidence)))
 
 
 def check_ref(
-    repo: Repository, rev: Revision, rules: tuple[Rule, ...], paths: list[str] | None = None,
+    repo: Repository,
+    rev: Revision,
+    rules: tuple[Rule, ...],
+    paths: list[str] | None = None,
     version: VersionInfo | None = None,
 ) -> list[FileResult]:
     """Check each rule at ``rev``: its files where they live in that era (first found first).
@@ -95,7 +104,9 @@ class SweepRow:
 
     def status_of(self, check_id: str) -> Status | None:
         """Aggregate status of a check over the rules (missing wins); None when nothing was checked."""
-        return worst(r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks))
+        return worst(
+            r.status_of(check_id) for r in self.results if any(c.id == check_id for c in r.checks)
+        )
 
     @property
     def missing(self) -> bool:
@@ -124,14 +135,18 @@ _NONE = VersionInfo("0.0.0", "makefile", "no feature applies")
 class _Engine:
     """Reads each blob once and runs ``check_source`` once per (blob, mode); memoised."""
 
-    def __init__(self, repo: Repository, cache: VerdictCache, stored: dict[VerdictKey, dict[str, Any]]):
+    def __init__(
+        self, repo: Repository, cache: VerdictCache, stored: dict[VerdictKey, dict[str, Any]]
+    ):
         self.repo = repo
         self.cache = cache
         self.stored = stored
         self._data: dict[str, bytes] = {}
         self._memo: dict[VerdictKey, Verdicts] = {}
-        self._derived: dict[tuple[tuple[tuple[str, str], ...], str, tuple[tuple[str, tuple[bool, str]], ...]],
-                            tuple[CheckResult, ...]] = {}
+        self._derived: dict[
+            tuple[tuple[tuple[str, str], ...], str, tuple[tuple[str, tuple[bool, str]], ...]],
+            tuple[CheckResult, ...],
+        ] = {}
         self.checked = 0
 
     def data(self, blob: str) -> bytes:
@@ -144,16 +159,25 @@ class _Engine:
         """Drop a blob read only for a small fact (a Makefile), so memory stays flat."""
         self._data.pop(blob, None)
 
-    def _run(self, rule: Rule, present: Present, version: VersionInfo, ref: str) -> tuple[FileResult, list[tuple[str, str]]]:
+    def _run(
+        self, rule: Rule, present: Present, version: VersionInfo, ref: str
+    ) -> tuple[FileResult, list[tuple[str, str]]]:
         """Exactly ``check_ref`` for one rule: the first file, then later ones while functions are missing."""
         blobs = dict(present)
-        checked = check_first_present(lambda p: self.data(blobs[p]), rule, version, ref, [p for p, _ in present])
+        checked = check_first_present(
+            lambda p: self.data(blobs[p]), rule, version, ref, [p for p, _ in present]
+        )
         assert checked is not None  # every path in ``present`` exists
         self.checked += 1
         return checked.result, [(p, blobs[p]) for p in checked.extra_paths]
 
     def checks(
-        self, rule: Rule, present: Present, mode: str, version: VersionInfo, ref: str,
+        self,
+        rule: Rule,
+        present: Present,
+        mode: str,
+        version: VersionInfo,
+        ref: str,
     ) -> tuple[tuple[CheckResult, ...], VersionInfo | None]:
         """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
         key: VerdictKey = (present[0][1], present[0][0], rule.id, rule.version, mode)
@@ -162,8 +186,13 @@ class _Engine:
         if hit is None and key in self.stored:
             value = self.stored[key]
             stored_inferred = value.get("inferred")
-            hit = (checks_from_json(value["checks"]), [tuple(e) for e in value.get("extras", [])],
-                   VersionInfo(None, "inferred", stored_inferred["detail"], version.evidence) if stored_inferred else None)
+            hit = (
+                checks_from_json(value["checks"]),
+                [tuple(e) for e in value.get("extras", [])],
+                VersionInfo(None, "inferred", stored_inferred["detail"], version.evidence)
+                if stored_inferred
+                else None,
+            )
         if hit is not None:
             checks, extras, inferred = hit
             k = len(extras)
@@ -178,10 +207,14 @@ class _Engine:
         result, extras = self._run(rule, present, version, ref)
         inferred = result.version if result.version.origin == "inferred" else None
         self._memo[key] = (result.checks, extras, inferred)
-        self.cache.put_verdict(key, {
-            "checks": checks_to_json(result.checks), "extras": [list(e) for e in extras],
-            "inferred": {"detail": inferred.detail} if inferred else None,
-        })
+        self.cache.put_verdict(
+            key,
+            {
+                "checks": checks_to_json(result.checks),
+                "extras": [list(e) for e in extras],
+                "inferred": {"detail": inferred.detail} if inferred else None,
+            },
+        )
         return result.checks, inferred
 
     def result(self, rule: Rule, present: Present, version: VersionInfo, ref: str) -> FileResult:
@@ -220,8 +253,12 @@ def _modes(rule: Rule, version: VersionInfo) -> list[str]:
 
 
 def sweep(
-    repo: Repository, refs: list[RefEntry], rules: tuple[Rule, ...], cache: VerdictCache | None = None,
-    progress: Progress | None = None, since: str | None = None,
+    repo: Repository,
+    refs: list[RefEntry],
+    rules: tuple[Rule, ...],
+    cache: VerdictCache | None = None,
+    progress: Progress | None = None,
+    since: str | None = None,
 ) -> list[SweepRow]:
     """Check every ref; each distinct blob is read and checked once, verdicts come from the cache.
 
@@ -237,12 +274,20 @@ def sweep(
     if floor is not None:
         refs = [r for r in refs if (v := name_version(r)) is None or v >= floor]
     evidence = evidence_headers(rules)
-    paths = ["Makefile", *sorted(evidence)] + [p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence]
+    paths = ["Makefile", *sorted(evidence)] + [
+        p for p in dict.fromkeys(p for r in rules for p in r.paths) if p not in evidence
+    ]
     commits = sorted({r.sha for r in refs if r.type == "commit"})
     ids = repo.blob_ids([f"{c}:{p}" for c in commits for p in paths])
     # commit -> {path: blob id} of the paths that exist there
-    table = {c: {p: blob for p, blob in zip(paths, ids[i * len(paths):(i + 1) * len(paths)], strict=True) if blob}
-             for i, c in enumerate(commits)}
+    table = {
+        c: {
+            p: blob
+            for p, blob in zip(paths, ids[i * len(paths) : (i + 1) * len(paths)], strict=True)
+            if blob
+        }
+        for i, c in enumerate(commits)
+    }
     engine = _Engine(repo, cache, {})
 
     # Kernel versions (Makefile) and uapi evidence, by blob id: cached, else read once.
@@ -272,7 +317,13 @@ def sweep(
     plans: list[tuple[RefEntry, VersionInfo, list[tuple[Rule, Present]]]] = []
     for ref in refs:
         if ref.type != "commit":
-            plans.append((ref, VersionInfo(None, "unknown", f"{ref.name} names a {ref.type}, not a commit"), []))
+            plans.append(
+                (
+                    ref,
+                    VersionInfo(None, "unknown", f"{ref.name} names a {ref.type}, not a commit"),
+                    [],
+                )
+            )
             continue
         t = table[ref.sha]
         ev = sorted({d for p in evidence if p in t for d in defines[(p, t[p])]})
@@ -281,11 +332,22 @@ def sweep(
             vi = VersionInfo(mk, "makefile", f"Makefile at {ref.name}", tuple(ev))
         else:
             vi = VersionInfo(None, "unknown", f"no kernel Makefile at {ref.name}", tuple(ev))
-        if floor is not None and name_version(ref) is None and (vi.version is None or KernelVersion.parse(vi.version) < floor):
+        if (
+            floor is not None
+            and name_version(ref) is None
+            and (vi.version is None or KernelVersion.parse(vi.version) < floor)
+        ):
             continue
-        plans.append((ref, vi, [(rule, [(p, t[p]) for p in rule.paths if p in t]) for rule in rules]))
-    keys = {(present[0][1], present[0][0], rule.id, rule.version, mode)
-            for _, vi, per_rule in plans for rule, present in per_rule if present for mode in _modes(rule, vi)}
+        plans.append(
+            (ref, vi, [(rule, [(p, t[p]) for p in rule.paths if p in t]) for rule in rules])
+        )
+    keys = {
+        (present[0][1], present[0][0], rule.id, rule.version, mode)
+        for _, vi, per_rule in plans
+        for rule, present in per_rule
+        if present
+        for mode in _modes(rule, vi)
+    }
     engine.stored = cache.get_verdicts(keys)
 
     rows: list[SweepRow] = []
@@ -303,7 +365,11 @@ def sweep(
                 results.append(engine.result(rule, present, vi, ref.name))
             except SourceError as e:
                 notes.append(e.message)
-        rows.append(SweepRow(ref.name, RefKind(ref.kind), ref.sha, vi, tuple(results), "; ".join(notes) or None))
+        rows.append(
+            SweepRow(
+                ref.name, RefKind(ref.kind), ref.sha, vi, tuple(results), "; ".join(notes) or None
+            )
+        )
         if progress is not None:
             progress(len(to_read) + done, len(to_read) + len(plans))
     cache.flush()

@@ -57,7 +57,7 @@ class UpstreamFix:
     @property
     def label(self) -> str:
         """``<sha12> ("subject")``, or the quoted subject alone without a sha."""
-        return f"{self.sha[:12]} (\"{self.mail.subject}\")" if self.sha else f"\"{self.mail.subject}\""
+        return f'{self.sha[:12]} ("{self.mail.subject}")' if self.sha else f'"{self.mail.subject}"'
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -78,22 +78,36 @@ def load_fix(repo: Repository, spec: str) -> UpstreamFix:
             raise InputError(f"{p}: cannot read: {e.strerror}") from None
         mail = read_mail(data, str(p))
         full = repo.commit_exists(mail.from_sha) if mail.from_sha else None
-        return UpstreamFix(mail=mail, sha=full or mail.from_sha, patch_id=repo.patch_id_of(mail.diff),
-                           in_repo=full is not None, origin=spec)
+        return UpstreamFix(
+            mail=mail,
+            sha=full or mail.from_sha,
+            patch_id=repo.patch_id_of(mail.diff),
+            in_repo=full is not None,
+            origin=spec,
+        )
     if p.is_dir():
         raise InputError(f"{spec}: is a directory", "give a commit or a format-patch file")
     full = repo.commit_exists(spec)
     if full is None:
         if "/" in spec or spec.endswith((".patch", ".mbox", ".eml", ".diff")):
             raise InputError(f"{spec}: no such file")
-        hint = "the clone is shallow: fetch more history" if repo.shallow else "give the patch file when the repository lacks the commit"
+        hint = (
+            "the clone is shallow: fetch more history"
+            if repo.shallow
+            else "give the patch file when the repository lacks the commit"
+        )
         raise RepoError(f"unknown revision {spec!r} in {repo.path}", hint)
     text = repo.format_patch(full)
     try:
         mail = read_mail(text.encode("utf-8", "surrogateescape"), f"commit {full[:12]}")
     except PatchError as e:
-        raise InputError(f"commit {full[:12]} has no usable diff ({e.message})", "give the fix commit itself, not a merge") from None
-    return UpstreamFix(mail=mail, sha=full, patch_id=repo.patch_id_of(text), in_repo=True, origin=spec)
+        raise InputError(
+            f"commit {full[:12]} has no usable diff ({e.message})",
+            "give the fix commit itself, not a merge",
+        ) from None
+    return UpstreamFix(
+        mail=mail, sha=full, patch_id=repo.patch_id_of(text), in_repo=True, origin=spec
+    )
 
 
 # --- the backport's reading ----------------------------------------------------------------
@@ -102,11 +116,17 @@ def load_fix(repo: Repository, spec: str) -> UpstreamFix:
 def upstream_from_commit(repo: Repository, rev: Revision) -> UpstreamFix:
     """The fix as ``git format-patch`` writes it, with its parent's blobs as the pre-image."""
     if len(rev.commit.parents) != 1:
-        raise RepoError(f"{rev.name} is a {'root' if not rev.commit.parents else 'merge'} commit; give the fix commit itself")
+        raise RepoError(
+            f"{rev.name} is a {'root' if not rev.commit.parents else 'merge'} commit; give the fix commit itself"
+        )
     text = repo.format_patch(rev.sha, renames=False)
     mail = parse_mail(text + ("\n" if not text.endswith("\n") else ""), f"commit {rev.sha[:12]}")
     parent = Revision(rev.sha + "^", rev.commit.parents[0].hexsha, rev.commit.parents[0])
-    pre = {fp.source: b for fp in mail.files if fp.source and (b := repo.blob(parent, fp.source)) is not None}
+    pre = {
+        fp.source: b
+        for fp in mail.files
+        if fp.source and (b := repo.blob(parent, fp.source)) is not None
+    }
     return UpstreamFix(mail, rev.sha, pre, True)
 
 
@@ -132,7 +152,9 @@ def upstream_from_mail(repo: Repository | None, mail: Mail) -> UpstreamFix:
     return UpstreamFix(mail, sha, pre)
 
 
-def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, option: str | None = None) -> UpstreamFix:
+def upstream_from_spec(
+    repo: Repository, commit: str | None, mail: Mail | None, option: str | None = None
+) -> UpstreamFix:
     """The upstream fix from a patch mail when given, else from a commit of the repository.
 
     ``option`` names a flag that takes either (``--upstream``): an unknown commit is then
@@ -146,5 +168,6 @@ def upstream_from_spec(repo: Repository, commit: str | None, mail: Mail | None, 
     except RepoError:
         if option is None:
             raise
-        raise InputError(f"{option} {commit!r} is neither a file nor a commit in the repository") from None
-
+        raise InputError(
+            f"{option} {commit!r} is neither a file nor a commit in the repository"
+        ) from None

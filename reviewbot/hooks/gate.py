@@ -58,17 +58,25 @@ class Change:
         """One line naming the rule, the check, the function and where the guard was."""
         b, a = self.before, self.after
         where = f"{self.rule} {self.key}"
-        after_msg = a.message if a is not None else f"none of the rule's files is left {after_where}"
+        after_msg = (
+            a.message if a is not None else f"none of the rule's files is left {after_where}"
+        )
         if self.kind == "lost":
             fn = b.function if b is not None else "?"
-            line = f"{b.path}:{b.line}" if b is not None and b.line else (b.path if b is not None else "?")
+            line = (
+                f"{b.path}:{b.line}"
+                if b is not None and b.line
+                else (b.path if b is not None else "?")
+            )
             return f"{where}: {actor} loses the uffd-wp guard of {fn}() (at {line} in {before_name}): {after_msg}"
         if self.kind == "restored":
             return f"{where}: {actor} adds the uffd-wp guard missing in {before_name}: {after_msg}"
         fn = (a.function if a is not None else None) or (b.function if b is not None else None)
         subject = f"{fn}()" if fn else "the guarded function"
         already = f" (nor in {before_name})" if self.kind == "still-missing" else ""
-        return f"{where}: warning: {subject} has no uffd-wp guard {after_where}{already}: {after_msg}"
+        return (
+            f"{where}: warning: {subject} has no uffd-wp guard {after_where}{already}: {after_msg}"
+        )
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,9 @@ class GateReport:
 # --- comparing verdicts ---------------------------------------------------------------
 
 
-def check_blobs(blobs: Blobs, rule: Rule, version: VersionInfo, label: str | None) -> FileResult | None:
+def check_blobs(
+    blobs: Blobs, rule: Rule, version: VersionInfo, label: str | None
+) -> FileResult | None:
     """Check ``rule`` on a tree given as path -> bytes (None: no such file), like ``sweep.check_ref``.
 
     The first of the rule's paths that exists is checked; later ones are searched only for
@@ -126,15 +136,28 @@ def compare(rule: str, before: FileResult | None, after: FileResult | None) -> l
         if new_missing and old is not None and old.status is Status.PRESENT:
             out.append(Change(rule, key, "lost", old, new))
         elif new is not None and new.status is Status.MISSING:
-            kind = "still-missing" if old is not None and old.status is Status.MISSING else "missing"
+            kind = (
+                "still-missing" if old is not None and old.status is Status.MISSING else "missing"
+            )
             out.append(Change(rule, key, kind, old, new))
-        elif new is not None and new.status is Status.PRESENT and old is not None and old.status is Status.MISSING:
+        elif (
+            new is not None
+            and new.status is Status.PRESENT
+            and old is not None
+            and old.status is Status.MISSING
+        ):
             out.append(Change(rule, key, "restored", old, new))
     return out
 
 
-def _compare_trees(rules: tuple[Rule, ...], touched: set[str], before: Blobs, after: Blobs,
-                   version: VersionInfo, labels: tuple[str | None, str | None]) -> list[Change]:
+def _compare_trees(
+    rules: tuple[Rule, ...],
+    touched: set[str],
+    before: Blobs,
+    after: Blobs,
+    version: VersionInfo,
+    labels: tuple[str | None, str | None],
+) -> list[Change]:
     changes: list[Change] = []
     for rule in rules:
         if not touched & set(rule.paths):
@@ -160,7 +183,9 @@ def gate_commit(repo: Repository, rules: tuple[Rule, ...], strict: bool = False)
     """pre-commit: the staged blobs of every rule file against HEAD's verdicts."""
     paths = covered_paths(rules)
     staged = repo.staged(paths)
-    report = GateReport("the staged changes", "HEAD", "the staged version", "in the staged version", strict)
+    report = GateReport(
+        "the staged changes", "HEAD", "the staged version", "in the staged version", strict
+    )
     if not staged:
         return report
     head = repo.head()
@@ -262,7 +287,9 @@ def _validate_module():
         return None
 
 
-def _validation_step(repo: Repository, mail: Mail, onto: Revision, rules: tuple[Rule, ...]) -> tuple[bool | None, list[str]]:
+def _validation_step(
+    repo: Repository, mail: Mail, onto: Revision, rules: tuple[Rule, ...]
+) -> tuple[bool | None, list[str]]:
     """Backport validation of a ``Cc: stable`` patch: ``validate(repo, mail, onto, rules)``.
 
     Returns (accepted, reasons); accepted is None when the step was skipped. Reasons are read
@@ -270,7 +297,9 @@ def _validation_step(repo: Repository, mail: Mail, onto: Revision, rules: tuple[
     """
     validation = _validate_module()
     if validation is None:
-        return None, ["Cc: stable: backport validation skipped (reviewbot.validate is not available)"]
+        return None, [
+            "Cc: stable: backport validation skipped (reviewbot.validate is not available)"
+        ]
     result = validation.validate(repo, mail, onto, rules)
     reasons: list[str] = []
     for attr in ("reasons", "problems", "messages", "findings"):
@@ -281,7 +310,9 @@ def _validation_step(repo: Repository, mail: Mail, onto: Revision, rules: tuple[
     return bool(result.accepted), reasons
 
 
-def gate_mail(repo: Repository, mail: Mail, subject: str, rules: tuple[Rule, ...], strict: bool = False) -> GateReport:
+def gate_mail(
+    repo: Repository, mail: Mail, subject: str, rules: tuple[Rule, ...], strict: bool = False
+) -> GateReport:
     """sendemail-validate for one patch: does applying it lose a guard?"""
     paths = covered_paths(rules)
     touched = _touched(mail, paths)
@@ -290,22 +321,40 @@ def gate_mail(repo: Repository, mail: Mail, subject: str, rules: tuple[Rule, ...
         return report
     sides = _sides(repo, mail, paths)
     if isinstance(sides, str):
-        return replace(report, unchecked=True, notes=(f"warning: the patch does not apply ({sides}); uffd-wp guards not checked",))
-    version = version_at(repo, sides.base, rules) if sides.base is not None else _head_version(repo, rules)
-    changes = _compare_trees(rules, touched, sides.before, sides.after, version, (sides.before_name, None))
+        return replace(
+            report,
+            unchecked=True,
+            notes=(f"warning: the patch does not apply ({sides}); uffd-wp guards not checked",),
+        )
+    version = (
+        version_at(repo, sides.base, rules)
+        if sides.base is not None
+        else _head_version(repo, rules)
+    )
+    changes = _compare_trees(
+        rules, touched, sides.before, sides.after, version, (sides.before_name, None)
+    )
     notes: list[str] = []
     rejected: list[str] = []
     if mail.cc_stable:
         onto = sides.base
         if onto is None:
-            notes.append("Cc: stable: backport validation skipped (no base revision the patch applies to)")
+            notes.append(
+                "Cc: stable: backport validation skipped (no base revision the patch applies to)"
+            )
         else:
             accepted, reasons = _validation_step(repo, mail, onto, rules)
             if accepted is None:
                 notes += reasons
             elif not accepted:
                 rejected = reasons or ["rejected"]
-    return replace(report, before_name=sides.before_name, changes=tuple(changes), notes=tuple(notes), rejected_by=tuple(rejected))
+    return replace(
+        report,
+        before_name=sides.before_name,
+        changes=tuple(changes),
+        notes=tuple(notes),
+        rejected_by=tuple(rejected),
+    )
 
 
 def _head_version(repo: Repository, rules: tuple[Rule, ...]) -> VersionInfo:
@@ -313,15 +362,21 @@ def _head_version(repo: Repository, rules: tuple[Rule, ...]) -> VersionInfo:
     return version_at(repo, head, rules) if head is not None else VersionInfo(None, "unknown")
 
 
-def gate_patch(repo: Repository, data: bytes, name: str, rules: tuple[Rule, ...], strict: bool = False) -> list[GateReport]:
+def gate_patch(
+    repo: Repository, data: bytes, name: str, rules: tuple[Rule, ...], strict: bool = False
+) -> list[GateReport]:
     """sendemail-validate: every patch in a file (an mbox is handled one mail at a time)."""
     mails = read_mails(data, name)
     if len(mails) == 1:
         return [gate_mail(repo, mails[0], name, rules, strict)]
-    return [gate_mail(repo, m, f"{name} (patch {i})", rules, strict) for i, m in enumerate(mails, 1)]
+    return [
+        gate_mail(repo, m, f"{name} (patch {i})", rules, strict) for i, m in enumerate(mails, 1)
+    ]
 
 
-def run_hook(repo: Repository, hook: str, files: list[Path], rules: tuple[Rule, ...], strict: bool) -> tuple[list[str], bool]:
+def run_hook(
+    repo: Repository, hook: str, files: list[Path], rules: tuple[Rule, ...], strict: bool
+) -> tuple[list[str], bool]:
     """Run ``pre-commit`` or ``sendemail-validate``: the lines to print on stderr, and whether
     the commit or mail is refused."""
     if hook == "pre-commit":
@@ -342,6 +397,8 @@ def run_hook(repo: Repository, hook: str, files: list[Path], rules: tuple[Rule, 
         blocked |= report.blocked
     if blocked:
         if strict and not any(c.kind == "lost" for r in reports for c in r.changes):
-            out.append("reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too")
+            out.append(
+                "reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too"
+            )
         out.append(f"reviewbot: {bypass}")
     return out, blocked

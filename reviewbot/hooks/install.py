@@ -127,7 +127,7 @@ def script(hook: str, paths: list[str], python: str) -> str:
         alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in paths)
         pattern = rf"^(diff --git a/|--- a/|\+\+\+ b/)({alternation})([[:space:]]|$)"
         body = (
-            f"grep -Eq -e {_sq(pattern)} -- \"$1\"\n"
+            f'grep -Eq -e {_sq(pattern)} -- "$1"\n'
             "[ $? -eq 1 ] && exit 0  # 1: the patch touches no guarded path (2: unreadable; let reviewbot say why)\n"
         )
         return _header(hook) + _chain(hook) + body + _launch(hook, python, ' "$@"')
@@ -167,8 +167,13 @@ def _write(path: Path, text: str) -> None:
     write_atomic(path, text, mode=0o755)
 
 
-def install(repo: str | os.PathLike, hooks: list[str], paths: list[str], force: bool = False,
-            python: str | None = None) -> list[HookAction]:
+def install(
+    repo: str | os.PathLike,
+    hooks: list[str],
+    paths: list[str],
+    force: bool = False,
+    python: str | None = None,
+) -> list[HookAction]:
     """Install ``hooks`` into ``repo``'s hooks directory; see the module docstring for safety.
 
     Every refusal is decided before anything is written, so a refused install changes nothing.
@@ -192,7 +197,14 @@ def install(repo: str | os.PathLike, hooks: list[str], paths: list[str], force: 
                 raise InputError(f"{chained} already exists; move it away first")
             plan.append((hook, path, chained, "chained"))
         else:
-            plan.append((hook, path, chained if chained.exists() else None, "updated" if exists else "installed"))
+            plan.append(
+                (
+                    hook,
+                    path,
+                    chained if chained.exists() else None,
+                    "updated" if exists else "installed",
+                )
+            )
     directory.mkdir(parents=True, exist_ok=True)
     done = []
     for hook, path, previous, action in plan:

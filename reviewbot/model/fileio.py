@@ -27,7 +27,9 @@ def read_file(path: Path, what: str = "file") -> bytes:
         raise SourceError(f"{path}: cannot read: {e.strerror}") from None
 
 
-def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, hint: str | None = None) -> bool:
+def write_atomic(
+    path: Path, data: bytes | str, *, mode: int | None = None, hint: str | None = None
+) -> bool:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
 
     Creates missing parent folders; ``mode`` sets the permission bits (an executable hook);

@@ -36,7 +36,12 @@ class FixStatus(StrEnum):
 
 
 # The order reports count statuses in: work to do first.
-FIX_STATUS_ORDER = (FixStatus.NEEDS_BACKPORT, FixStatus.REGRESSED, FixStatus.FIXED, FixStatus.NOT_AFFECTED)
+FIX_STATUS_ORDER = (
+    FixStatus.NEEDS_BACKPORT,
+    FixStatus.REGRESSED,
+    FixStatus.FIXED,
+    FixStatus.NOT_AFFECTED,
+)
 
 
 class CellState(StrEnum):

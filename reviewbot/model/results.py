@@ -87,10 +87,18 @@ class CheckResult:
     def from_json(cls, d: dict[str, Any]) -> CheckResult:
         """Rebuild a check from :meth:`to_json` output (``title`` is optional)."""
         return cls(
-            id=d["id"], status=Status(d["status"]), message=d["message"], site=d.get("site"),
-            function=d.get("function"), path=d.get("path"), line=d.get("line"), via=d.get("via"),
-            uncertain=bool(d.get("uncertain")), vma_level=bool(d.get("vma_level")),
-            conditional=tuple(d.get("conditional") or ()), title=d.get("title", ""),
+            id=d["id"],
+            status=Status(d["status"]),
+            message=d["message"],
+            site=d.get("site"),
+            function=d.get("function"),
+            path=d.get("path"),
+            line=d.get("line"),
+            via=d.get("via"),
+            uncertain=bool(d.get("uncertain")),
+            vma_level=bool(d.get("vma_level")),
+            conditional=tuple(d.get("conditional") or ()),
+            title=d.get("title", ""),
         )
 
 

@@ -70,7 +70,9 @@ _SERIES_IN_NAME = re.compile(r"(\d+)\.(\d+)")
 VersionOrderKey = tuple[bool, KernelVersion, tuple[str | bool, ...]]
 
 
-def version_order_key(name_or_version: str | KernelVersion | None, *then: str | bool) -> VersionOrderKey:
+def version_order_key(
+    name_or_version: str | KernelVersion | None, *then: str | bool
+) -> VersionOrderKey:
     """The sort key of kernel version order, for every list of refs, releases or branches.
 
     A string is parsed as a version or tag name (``v5.10.9``, ``6.3-rc1``). Versions sort
@@ -96,7 +98,9 @@ def series_in_name(name: str) -> KernelVersion | None:
     return KernelVersion(int(m.group(1)), int(m.group(2))) if m else None
 
 
-_MAKEFILE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)[ \t]*$", re.M)
+_MAKEFILE_VAR = re.compile(
+    rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)[ \t]*$", re.M
+)
 
 
 def version_from_makefile(data: bytes) -> KernelVersion | None:
@@ -117,7 +121,7 @@ def version_from_makefile(data: bytes) -> KernelVersion | None:
     rc = None
     rc_match = re.match(r"^-rc(\d+)", extra)
     if rc_match:
-        rc, extra = int(rc_match.group(1)), extra[rc_match.end():]
+        rc, extra = int(rc_match.group(1)), extra[rc_match.end() :]
     return KernelVersion(major, minor, patch, rc, extra.lstrip("-"))
 
 

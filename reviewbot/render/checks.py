@@ -58,8 +58,12 @@ def text(results: list[FileResult], console: Console) -> None:
         for c in r.checks:
             status = str(c.status) + ("?" if c.uncertain else "")
             table.add_row(
-                c.key, Text(status, style=STYLE[c.status]), c.function or "-",
-                str(c.line) if c.line else "-", c.via or "-", c.message,
+                c.key,
+                Text(status, style=STYLE[c.status]),
+                c.function or "-",
+                str(c.line) if c.line else "-",
+                c.via or "-",
+                c.message,
             )
         console.print(table)
         console.print(Text(summary_line(r), style="bold red" if r.missing else "green"))
@@ -79,8 +83,10 @@ def release_table(results: list[FileResult], console: Console) -> None:
         table.add_row(r.ref or "-", r.kernel_version or "?", r.source, *cells)
     console.print(table)
     missing = [r for r in results if r.missing]
-    console.print(f"{len(results)} refs checked; {len(missing)} with a missing guard"
-                  + (f": {', '.join(r.ref or r.source for r in missing)}" if missing else ""))
+    console.print(
+        f"{len(results)} refs checked; {len(missing)} with a missing guard"
+        + (f": {', '.join(r.ref or r.source for r in missing)}" if missing else "")
+    )
 
 
 def to_json(results: list[FileResult]) -> str:
@@ -102,23 +108,35 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
             for site in spec.sites:
                 rid = f"{rule.id}/{spec.id}" + (f"/{site.id}" if site.id else "")
                 index[rid] = len(descriptors)
-                descriptors.append({
-                    "id": rid,
-                    "name": "".join(w.capitalize() for w in rid.replace("/", "-").split("-")),
-                    "shortDescription": {"text": spec.title + (f": {site.title}" if site.id else "")},
-                    "fullDescription": {"text": spec.description or spec.title},
-                    "help": {"text": rule.help, "markdown": f"{rule.help}\n\nUpstream: {spec.upstream or rule.help_uri}"},
-                    "helpUri": rule.help_uri,
-                    "defaultConfiguration": {"level": "error"},
-                    "properties": {"tags": ["linux-kernel", "khugepaged", "userfaultfd"], "precision": "high"},
-                })
+                descriptors.append(
+                    {
+                        "id": rid,
+                        "name": "".join(w.capitalize() for w in rid.replace("/", "-").split("-")),
+                        "shortDescription": {
+                            "text": spec.title + (f": {site.title}" if site.id else "")
+                        },
+                        "fullDescription": {"text": spec.description or spec.title},
+                        "help": {
+                            "text": rule.help,
+                            "markdown": f"{rule.help}\n\nUpstream: {spec.upstream or rule.help_uri}",
+                        },
+                        "helpUri": rule.help_uri,
+                        "defaultConfiguration": {"level": "error"},
+                        "properties": {
+                            "tags": ["linux-kernel", "khugepaged", "userfaultfd"],
+                            "precision": "high",
+                        },
+                    }
+                )
     sarif_results: list[dict[str, Any]] = []
     for r in results:
         for c in r.checks:
             if c.status is not Status.MISSING:
                 continue
             rid = f"{r.rule}/{c.id}" + (f"/{c.site}" if c.site else "")
-            loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": (c.path or r.source).lstrip("/")}}}
+            loc: dict[str, Any] = {
+                "physicalLocation": {"artifactLocation": {"uri": (c.path or r.source).lstrip("/")}}
+            }
             if c.line:
                 loc["physicalLocation"]["region"] = {"startLine": c.line}
             if c.function:
@@ -128,7 +146,11 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
                 "level": "warning" if c.uncertain else "error",
                 "message": {"text": c.message},
                 "locations": [loc],
-                "properties": {"ref": r.ref, "kernelVersion": r.kernel_version, "uncertain": c.uncertain},
+                "properties": {
+                    "ref": r.ref,
+                    "kernelVersion": r.kernel_version,
+                    "uncertain": c.uncertain,
+                },
             }
             if rid in index:
                 entry["ruleIndex"] = index[rid]
@@ -136,11 +158,15 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "reviewbot", "version": __version__, "rules": descriptors}},
-            "results": sarif_results,
-            "columnKind": "utf16CodeUnits",
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {"name": "reviewbot", "version": __version__, "rules": descriptors}
+                },
+                "results": sarif_results,
+                "columnKind": "utf16CodeUnits",
+            }
+        ],
     }
     return json.dumps(doc, indent=2) + "\n"
 

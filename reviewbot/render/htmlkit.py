@@ -71,9 +71,9 @@ document.querySelectorAll('table.sortable').forEach(function(t){
 def page(title: str, subtitle: str, body: str) -> str:
     """A complete HTML document with the shared style and the table-sorting script."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width\"><title>{escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>\n<h1>{escape(title)}</h1>\n<p class=\"sub\">{escape(subtitle)}</p>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width"><title>{escape(title)}</title>'
+        f'<style>{_CSS}</style></head><body>\n<h1>{escape(title)}</h1>\n<p class="sub">{escape(subtitle)}</p>\n'
         f"{body}\n<script>{_JS}</script>\n</body></html>\n"
     )
 
@@ -86,7 +86,9 @@ def pill(state: str, text: str | None = None) -> str:
 
 def legend(states: list[str]) -> str:
     """One line naming the colour of each state."""
-    items = "".join(f'<span><i style="background:{COLOURS[s]}"></i>{escape(LABELS[s])}</span>' for s in states)
+    items = "".join(
+        f'<span><i style="background:{COLOURS[s]}"></i>{escape(LABELS[s])}</span>' for s in states
+    )
     return f'<p class="legend">{items}</p>'
 
 
@@ -109,9 +111,14 @@ def table(headers: list[str], rows: list[list[Cell]], cls: str = "sortable") -> 
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
-        cells = "".join(f'<td data-sort="{escape(c.sort)}">{c.html}</td>' if c.sort else f"<td>{c.html}</td>" for c in row)
+        cells = "".join(
+            f'<td data-sort="{escape(c.sort)}">{c.html}</td>' if c.sort else f"<td>{c.html}</td>"
+            for c in row
+        )
         body.append(f"<tr>{cells}</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (
+        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,9 @@ def timeline(lanes: list[tuple[str, list[Mark]]], width: int = 1100) -> str:
     width_each = min(cell, step - gap) if step >= 8 else step
     size = cell
     height = lane_h * len(lanes) + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="release timeline">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="release timeline">'
+    ]
     for i, (label, marks) in enumerate(lanes):
         y = 8 + i * lane_h
         out.append(f'<text x="0" y="{y + size - 2}" class="mono">{escape(label)}</text>')
@@ -150,7 +159,9 @@ def timeline(lanes: list[tuple[str, list[Mark]]], width: int = 1100) -> str:
                 f"<title>{escape(m.name)}: {escape(m.tooltip)}</title></rect>"
             )
             if m.highlight:
-                out.append(f'<path d="M{x + width_each / 2} {y + size + 2} l-4 6 h8 z" fill="#1f2328"/>')
+                out.append(
+                    f'<path d="M{x + width_each / 2} {y + size + 2} l-4 6 h8 z" fill="#1f2328"/>'
+                )
         # Names under the lane, without overlaps: highlighted first, then the ends, then the
         # releases where the verdict changes, then the rest.
         n = len(marks)
@@ -163,6 +174,8 @@ def timeline(lanes: list[tuple[str, list[Mark]]], width: int = 1100) -> str:
             if x1 > width or any(x0 < b + 6 and a < x1 + 6 for a, b in placed):
                 continue
             placed.append((x0, x1))
-            out.append(f'<text x="{x0}" y="{y + size + 20}" class="mono">{escape(marks[j].name)}</text>')
+            out.append(
+                f'<text x="{x0}" y="{y + size + 20}" class="mono">{escape(marks[j].name)}</text>'
+            )
     out.append("</svg>")
     return "".join(out)

@@ -31,7 +31,11 @@ def commands(report: Report, st: BranchStatus) -> list[str]:
     """What a maintainer runs to backport the fix onto the branch (as in the stable queue's mails)."""
     fix = report.fix
     sha = fix.sha or "<upstream sha>"
-    pick = f"git cherry-pick -x {sha}" if fix.in_repo else f"git am -3 {fix.origin}    # the fix is not in this repository"
+    pick = (
+        f"git cherry-pick -x {sha}"
+        if fix.in_repo
+        else f"git am -3 {fix.origin}    # the fix is not in this repository"
+    )
     return [
         f"git fetch {STABLE_GIT} {st.branch}",
         "git checkout FETCH_HEAD",
@@ -76,10 +80,18 @@ def markdown(report: Report) -> str:
     ]
     for b in report.branches:
         status = f"**{b.status}**" if FixStatus(b.status).actionable else b.status
-        out.append(f"| {b.branch} | {b.tip} | {status} | {b.fixed_by[:12] if b.fixed_by else ''} | {b.fixed_in or ''} | "
-                   f"{'`' + b.cve_range + '`' if b.cve_range else ''} |")
+        out.append(
+            f"| {b.branch} | {b.tip} | {status} | {b.fixed_by[:12] if b.fixed_by else ''} | {b.fixed_in or ''} | "
+            f"{'`' + b.cve_range + '`' if b.cve_range else ''} |"
+        )
     for b in report.branches:
-        out += ["", f"## {b.branch} ({b.tip}): {_headline(b)}", "", "| signal | commit | release | detail |", "|---|---|---|---|"]
+        out += [
+            "",
+            f"## {b.branch} ({b.tip}): {_headline(b)}",
+            "",
+            "| signal | commit | release | detail |",
+            "|---|---|---|---|",
+        ]
         for e in b.evidence:
             detail = e.detail.replace("|", "\\|")
             out.append(f"| {e.kind} | {e.sha[:12] if e.sha else ''} | {e.ref or ''} | {detail} |")
@@ -96,15 +108,30 @@ def text(report: Report) -> str:
     """Plain text: the same content as Markdown, aligned for a terminal or a mail."""
     rows = [("branch", "tip", "status", "fixed by", "fixed in", "CVE range")]
     for b in report.branches:
-        rows.append((b.branch, b.tip, b.status, b.fixed_by[:12] if b.fixed_by else "-", b.fixed_in or "-", b.cve_range or "-"))
+        rows.append(
+            (
+                b.branch,
+                b.tip,
+                b.status,
+                b.fixed_by[:12] if b.fixed_by else "-",
+                b.fixed_in or "-",
+                b.cve_range or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = [report.fix.subject, f"upstream: {_fix_line(report)}",
-           f"checks: {', '.join(report.targets) or 'none found'}; {_counts(report)}", ""]
+    out = [
+        report.fix.subject,
+        f"upstream: {_fix_line(report)}",
+        f"checks: {', '.join(report.targets) or 'none found'}; {_counts(report)}",
+        "",
+    ]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for b in report.branches:
         out += ["", f"{b.branch} ({b.tip}): {_headline(b)}"]
         for e in b.evidence:
-            out.append(f"  {e.kind:13} {e.sha[:12] if e.sha else '-':12}  {(e.ref or '-'):10}  {e.detail}")
+            out.append(
+                f"  {e.kind:13} {e.sha[:12] if e.sha else '-':12}  {(e.ref or '-'):10}  {e.detail}"
+            )
         for d in b.disagreements:
             out.append(f"  ! signals disagree: {d}")
         if FixStatus(b.status).actionable:
@@ -119,17 +146,34 @@ def to_json(report: Report) -> str:
         "schema": SCHEMA,
         "tool": {"name": "reviewbot", "version": __version__},
         "fix": {
-            "sha": fix.sha, "subject": fix.subject, "author": fix.author, "in_repo": fix.in_repo,
-            "origin": fix.origin, "patch_id": fix.patch_id, "targets": list(report.targets),
+            "sha": fix.sha,
+            "subject": fix.subject,
+            "author": fix.author,
+            "in_repo": fix.in_repo,
+            "origin": fix.origin,
+            "patch_id": fix.patch_id,
+            "targets": list(report.targets),
             "fixes": [{"sha": a, "subject": s} for a, s in fix.fixes],
         },
         "branches": [
             {
-                "branch": b.branch, "tip": b.tip, "tip_sha": b.tip_sha, "tip_version": b.tip_version,
-                "status": b.status, "fixed_by": b.fixed_by, "fixed_in": b.fixed_in, "cve_range": b.cve_range,
-                "evidence": [{"kind": e.kind, "sha": e.sha, "ref": e.ref, "detail": e.detail} for e in b.evidence],
+                "branch": b.branch,
+                "tip": b.tip,
+                "tip_sha": b.tip_sha,
+                "tip_version": b.tip_version,
+                "status": b.status,
+                "fixed_by": b.fixed_by,
+                "fixed_in": b.fixed_in,
+                "cve_range": b.cve_range,
+                "evidence": [
+                    {"kind": e.kind, "sha": e.sha, "ref": e.ref, "detail": e.detail}
+                    for e in b.evidence
+                ],
                 "disagreements": list(b.disagreements),
-                "releases": [{"ref": r.ref, "kernel_version": r.version, "state": r.state} for r in report.timeline(b.branch)],
+                "releases": [
+                    {"ref": r.ref, "kernel_version": r.version, "state": r.state}
+                    for r in report.timeline(b.branch)
+                ],
             }
             for b in report.branches
         ],
@@ -142,40 +186,65 @@ def html(report: Report) -> str:
     fix = report.fix
     summary_rows = []
     for i, b in enumerate(report.branches):
-        summary_rows.append([
-            htmlkit.text_cell(b.branch, f"{i:04d}", mono=True),
-            htmlkit.text_cell(b.tip, f"{i:04d}", mono=True),
-            htmlkit.Cell(htmlkit.pill(b.status), b.status),
-            htmlkit.text_cell(b.fixed_by[:12] if b.fixed_by else "", mono=True),
-            htmlkit.text_cell(b.fixed_in or ""),
-            htmlkit.text_cell(b.cve_range or "", mono=True),
-            htmlkit.text_cell(str(len(b.disagreements)) if b.disagreements else ""),
-        ])
+        summary_rows.append(
+            [
+                htmlkit.text_cell(b.branch, f"{i:04d}", mono=True),
+                htmlkit.text_cell(b.tip, f"{i:04d}", mono=True),
+                htmlkit.Cell(htmlkit.pill(b.status), b.status),
+                htmlkit.text_cell(b.fixed_by[:12] if b.fixed_by else "", mono=True),
+                htmlkit.text_cell(b.fixed_in or ""),
+                htmlkit.text_cell(b.cve_range or "", mono=True),
+                htmlkit.text_cell(str(len(b.disagreements)) if b.disagreements else ""),
+            ]
+        )
     lanes = []
     for b in report.branches:
-        marks = [htmlkit.Mark(r.ref, r.state, f"kernel {r.version or '?'}: {r.detail}", highlight=r.ref == b.fixed_in)
-                 for r in report.timeline(b.branch)]
+        marks = [
+            htmlkit.Mark(
+                r.ref,
+                r.state,
+                f"kernel {r.version or '?'}: {r.detail}",
+                highlight=r.ref == b.fixed_in,
+            )
+            for r in report.timeline(b.branch)
+        ]
         lanes.append((f"{b.branch}", marks))
     body = [
-        f"<p>Upstream: <span class=\"mono\">{escape(_fix_line(report))}</span></p>",
+        f'<p>Upstream: <span class="mono">{escape(_fix_line(report))}</span></p>',
         f"<p>Checks the fix targets: <b>{escape(', '.join(report.targets) or 'none found')}</b> · "
         f"{len(report.branches)} branches: {escape(_counts(report))}</p>",
-        "<h2>Branches</h2><p class=\"sub\">Click a column to sort.</p>",
-        htmlkit.table(["branch", "tip", "status", "fixed by", "fixed in", "CVE range", "disagreements"], summary_rows),
+        '<h2>Branches</h2><p class="sub">Click a column to sort.</p>',
+        htmlkit.table(
+            ["branch", "tip", "status", "fixed by", "fixed in", "CVE range", "disagreements"],
+            summary_rows,
+        ),
         "<h2>Releases of each branch</h2>",
-        htmlkit.legend([CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]),
-        "<p class=\"sub\">One cell per release, left to right in version order, coloured by the checks the fix targets; ▲ marks the release that brought the fix. Hover for details.</p>",
+        htmlkit.legend(
+            [CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]
+        ),
+        '<p class="sub">One cell per release, left to right in version order, coloured by the checks the fix targets; ▲ marks the release that brought the fix. Hover for details.</p>',
         htmlkit.timeline(lanes),
         "<h2>Evidence</h2>",
     ]
     for b in report.branches:
-        ev_rows = [[htmlkit.text_cell(e.kind), htmlkit.text_cell(e.sha[:12] if e.sha else "", mono=True),
-                    htmlkit.text_cell(e.ref or ""), htmlkit.text_cell(e.detail)] for e in b.evidence]
-        card = [f"<div class=\"card\"><b class=\"mono\">{escape(b.branch)}</b> ({escape(b.tip)}) {htmlkit.pill(b.status, _headline(b))}",
-                htmlkit.table(["signal", "commit", "release", "detail"], ev_rows)]
-        card += [f"<p class=\"warn\">Signals disagree: {escape(d)}</p>" for d in b.disagreements]
+        ev_rows = [
+            [
+                htmlkit.text_cell(e.kind),
+                htmlkit.text_cell(e.sha[:12] if e.sha else "", mono=True),
+                htmlkit.text_cell(e.ref or ""),
+                htmlkit.text_cell(e.detail),
+            ]
+            for e in b.evidence
+        ]
+        card = [
+            f'<div class="card"><b class="mono">{escape(b.branch)}</b> ({escape(b.tip)}) {htmlkit.pill(b.status, _headline(b))}',
+            htmlkit.table(["signal", "commit", "release", "detail"], ev_rows),
+        ]
+        card += [f'<p class="warn">Signals disagree: {escape(d)}</p>' for d in b.disagreements]
         if FixStatus(b.status).actionable:
             card.append(f"<pre>{escape(chr(10).join(commands(report, b)))}</pre>")
         card.append("</div>")
         body.append("".join(card))
-    return htmlkit.page(f"{fix.subject}", f"reviewbot {__version__} report · {report.repo}", "\n".join(body))
+    return htmlkit.page(
+        f"{fix.subject}", f"reviewbot {__version__} report · {report.repo}", "\n".join(body)
+    )

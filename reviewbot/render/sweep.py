@@ -74,7 +74,10 @@ class Group:
 
 
 def _signature(row: SweepRow, ids: list[str]) -> tuple:
-    return (tuple((state(row, c), row.uncertain(c)) for c in ids), bool(row.note) and not row.results)
+    return (
+        tuple((state(row, c), row.uncertain(c)) for c in ids),
+        bool(row.note) and not row.results,
+    )
 
 
 def groups(rows: list[SweepRow]) -> list[Group]:
@@ -123,11 +126,14 @@ def summary(rows: list[SweepRow]) -> str:
     tags = sum(1 for r in rows if r.kind == RefKind.TAG)
     missing = sum(1 for r in rows if r.missing)
     lacking = sum(1 for r in rows if not r.results)
+
     def n(k: int, word: str) -> str:
         return f"{k} {word}" + ("" if k == 1 else ("es" if word.endswith("ch") else "s"))
 
-    parts = [f"{n(len(rows), 'ref')} ({n(tags, 'tag')}, {n(len(rows) - tags, 'branch')}) in {n(len(groups(rows)), 'group')}",
-             f"{missing} with a missing guard"]
+    parts = [
+        f"{n(len(rows), 'ref')} ({n(tags, 'tag')}, {n(len(rows) - tags, 'branch')}) in {n(len(groups(rows)), 'group')}",
+        f"{missing} with a missing guard",
+    ]
     if lacking:
         parts.append(f"{lacking} without the file")
     return "; ".join(parts)
@@ -157,17 +163,30 @@ def row_json(row: SweepRow) -> list[dict]:
     """The checker's result objects for one ref (``ref`` set), or one saying why there is none."""
     if row.results:
         return [{**r.to_json(), "kind": row.kind, "sha": row.sha} for r in row.results]
-    return [{
-        "source": None, "ref": row.ref, "kernel_version": row.version.version,
-        "version_origin": row.version.origin, "rule": None, "rule_version": None, "checks": [],
-        "kind": row.kind, "sha": row.sha, "note": row.note,
-    }]
+    return [
+        {
+            "source": None,
+            "ref": row.ref,
+            "kernel_version": row.version.version,
+            "version_origin": row.version.origin,
+            "rule": None,
+            "rule_version": None,
+            "checks": [],
+            "kind": row.kind,
+            "sha": row.sha,
+            "note": row.note,
+        }
+    ]
 
 
 def to_json(rows: list[SweepRow]) -> str:
     """Schema ``reviewbot/1``; one result per line (thousands of refs stay fast to write and grep)."""
-    head = json.dumps({"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__}})[:-1]
-    items = ",\n  ".join(json.dumps(item, separators=(",", ":")) for row in rows for item in row_json(row))
+    head = json.dumps({"schema": SCHEMA, "tool": {"name": "reviewbot", "version": __version__}})[
+        :-1
+    ]
+    items = ",\n  ".join(
+        json.dumps(item, separators=(",", ":")) for row in rows for item in row_json(row)
+    )
     return f'{head}, "results": [\n  {items}\n]}}\n' if items else f'{head}, "results": []}}\n'
 
 
@@ -183,7 +202,9 @@ def series_lanes(rows: list[SweepRow]) -> list[tuple[str, list[htmlkit.Mark]]]:
         kv = row.kernel
         lane = "branches" if row.kind != RefKind.TAG else (kv.series if kv else "other")
         tip = "; ".join(w for w, _ in _verdict_words(row, check_ids([row]))) or "-"
-        lanes.setdefault(lane, []).append(htmlkit.Mark(row.ref, overall(row), f"kernel {row.version.version or '?'}: {tip}"))
+        lanes.setdefault(lane, []).append(
+            htmlkit.Mark(row.ref, overall(row), f"kernel {row.version.version or '?'}: {tip}")
+        )
     return list(lanes.items())
 
 
@@ -202,17 +223,27 @@ def html(rows: list[SweepRow], title: str = "reviewbot sweep") -> str:
             st = state(row, c)
             checks = [x for r in row.results for x in r.checks if x.id == c]
             where = ", ".join(f"{x.function or '?'}:{x.line}" for x in checks if x.line)
-            label = {CellState.NO_FILE: "—", CellState.NOT_APPLICABLE: "n/a"}.get(st, st.value) + ("?" if row.uncertain(c) else "")
-            cells.append(htmlkit.Cell(htmlkit.pill(st, label) + (f' <span class="mono">{escape(where)}</span>' if where else ""), st))
+            label = {CellState.NO_FILE: "—", CellState.NOT_APPLICABLE: "n/a"}.get(st, st.value) + (
+                "?" if row.uncertain(c) else ""
+            )
+            cells.append(
+                htmlkit.Cell(
+                    htmlkit.pill(st, label)
+                    + (f' <span class="mono">{escape(where)}</span>' if where else ""),
+                    st,
+                )
+            )
         cells.append(htmlkit.text_cell(row.note or ""))
         table_rows.append(cells)
     body = [
         f"<p>{escape(summary(rows))}</p>",
         "<h2>Timeline</h2>",
-        htmlkit.legend([CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]),
-        "<p class=\"sub\">One cell per release, left to right in version order, coloured by its worst verdict (a missing guard wins). Hover for the ref.</p>",
+        htmlkit.legend(
+            [CellState.PRESENT, CellState.MISSING, CellState.NOT_APPLICABLE, CellState.NO_FILE]
+        ),
+        '<p class="sub">One cell per release, left to right in version order, coloured by its worst verdict (a missing guard wins). Hover for the ref.</p>',
         htmlkit.timeline(series_lanes(rows)),
-        "<h2>Every ref</h2><p class=\"sub\">Click a column to sort.</p>",
+        '<h2>Every ref</h2><p class="sub">Click a column to sort.</p>',
         htmlkit.table(["ref", "kind", "kernel", "file", *ids, "note"], table_rows),
     ]
     return htmlkit.page(title, f"reviewbot {__version__} · schema {SCHEMA}", "\n".join(body))

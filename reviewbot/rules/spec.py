@@ -172,11 +172,16 @@ def parse_rule(data: dict, origin: str) -> Rule:
     features = []
     for fname, ft in data.get("features", {}).items():
         fw = f"{where}: features.{fname}"
-        evidence = tuple((_req(e, "path", fw), _req(e, "define", fw)) for e in ft.get("evidence", []))
+        evidence = tuple(
+            (_req(e, "path", fw), _req(e, "define", fw)) for e in ft.get("evidence", [])
+        )
         since = _version(ft["since"], fw) if ft.get("since") is not None else None
         features.append(Feature(fname, since, evidence, _names(ft.get("names", []), names, fw)))
     by_feature = {f.name: f for f in features}
-    markers = tuple((_req(m, "name", where), _version(_req(m, "since", where), where)) for m in data.get("markers", []))
+    markers = tuple(
+        (_req(m, "name", where), _version(_req(m, "since", where), where))
+        for m in data.get("markers", [])
+    )
     checks = []
     seen: set[str] = set()
     for i, ct in enumerate(_req(data, "checks", where, list)):
@@ -186,7 +191,9 @@ def parse_rule(data: dict, origin: str) -> Rule:
         try:
             kind = CheckKind(kind_text)
         except ValueError:
-            raise RuleError(f"{cw}: unknown kind {kind_text!r} (known: {', '.join(CheckKind)})") from None
+            raise RuleError(
+                f"{cw}: unknown kind {kind_text!r} (known: {', '.join(CheckKind)})"
+            ) from None
         if cid in seen:
             raise RuleError(f"{cw}: duplicate check id {cid!r}")
         seen.add(cid)
@@ -196,7 +203,9 @@ def parse_rule(data: dict, origin: str) -> Rule:
             if feature is None:
                 raise RuleError(f"{cw}: unknown feature {ct['feature']!r}")
         if kind is CheckKind.VMA_BAIL:
-            sites = tuple(_site(s, f"{cw}.sites[{j}]") for j, s in enumerate(_req(ct, "sites", cw, list)))
+            sites = tuple(
+                _site(s, f"{cw}.sites[{j}]") for j, s in enumerate(_req(ct, "sites", cw, list))
+            )
             if any(not s.actions for s in sites):
                 raise RuleError(f"{cw}: every vma-bail site needs a non-empty 'actions' list")
         else:
@@ -221,7 +230,9 @@ def parse_rule(data: dict, origin: str) -> Rule:
                 assume=tuple(sorted(assume.items())),
                 branches=tuple(sorted(ct.get("branches", {}).items())),
                 upstream=ct.get("upstream"),
-                predicate_order=tuple(n for g in _strs(ct["predicate"], cw) for n in names.get(g, ())),
+                predicate_order=tuple(
+                    n for g in _strs(ct["predicate"], cw) for n in names.get(g, ())
+                ),
             )
         )
     return Rule(

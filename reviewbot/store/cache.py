@@ -116,7 +116,10 @@ class VerdictCache:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -168,7 +171,9 @@ class VerdictCache:
         """
         with contextlib.suppress(sqlite3.Error):
             # Look first: a DELETE takes the write lock even when it deletes nothing.
-            if db.execute("SELECT 1 FROM verdicts WHERE tool_version != ? LIMIT 1", (self.tool,)).fetchone():
+            if db.execute(
+                "SELECT 1 FROM verdicts WHERE tool_version != ? LIMIT 1", (self.tool,)
+            ).fetchone():
                 with db:
                     db.execute("DELETE FROM verdicts WHERE tool_version != ?", (self.tool,))
 
@@ -182,7 +187,7 @@ class VerdictCache:
         wanted = sorted(set(blobs))
         try:
             for i in range(0, len(wanted), _CHUNK):
-                part = wanted[i:i + _CHUNK]
+                part = wanted[i : i + _CHUNK]
                 q = f"SELECT blob, data FROM blobinfo WHERE kind = ? AND blob IN ({','.join('?' * len(part))})"
                 for blob, data in self._db.execute(q, (kind, *part)):
                     out[blob] = json.loads(data)
@@ -206,10 +211,14 @@ class VerdictCache:
         blobs = sorted({k[0] for k in wanted})
         try:
             for i in range(0, len(blobs), _CHUNK):
-                part = blobs[i:i + _CHUNK]
-                q = (f"SELECT blob, path, rule, rule_version, context, data FROM verdicts "
-                     f"WHERE tool_version = ? AND blob IN ({','.join('?' * len(part))})")
-                for blob, path, rule, rule_version, context, data in self._db.execute(q, (self.tool, *part)):
+                part = blobs[i : i + _CHUNK]
+                q = (
+                    f"SELECT blob, path, rule, rule_version, context, data FROM verdicts "
+                    f"WHERE tool_version = ? AND blob IN ({','.join('?' * len(part))})"
+                )
+                for blob, path, rule, rule_version, context, data in self._db.execute(
+                    q, (self.tool, *part)
+                ):
                     key = (blob, path, rule, rule_version, context)
                     if key in wanted:
                         out[key] = json.loads(data)
@@ -221,7 +230,9 @@ class VerdictCache:
         """Remember a blob's verdicts under ``key`` (written at the next :meth:`flush`)."""
         if self._db is not None:
             blob, path, rule, rule_version, context = key
-            self._pending_verdicts.append((blob, path, rule, rule_version, self.tool, context, json.dumps(value)))
+            self._pending_verdicts.append(
+                (blob, path, rule, rule_version, self.tool, context, json.dumps(value))
+            )
 
     def flush(self) -> None:
         """Write what was put since the last flush, in one transaction."""
@@ -229,8 +240,13 @@ class VerdictCache:
             return
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?)", self._pending_verdicts)
-                self._db.executemany("INSERT OR REPLACE INTO blobinfo VALUES (?, ?, ?)", self._pending_info)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    self._pending_verdicts,
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO blobinfo VALUES (?, ?, ?)", self._pending_info
+                )
         except sqlite3.Error as e:
             self._fail(e)
         self._pending_verdicts.clear()
