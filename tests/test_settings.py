@@ -42,8 +42,8 @@ def test_bad_boolean_names_the_key():
 def test_entries_layer_and_keys_are_case_insensitive(tmp_path):
     s = parse_entries(
         [
-            ("reviewbot.rules.spec", "a, b"),
-            ("reviewbot.rules.spec", "c a"),
+            ("reviewbot.rules", "a, b"),
+            ("reviewbot.rules", "c a"),
             ("reviewbot.strict", "false"),
             ("reviewbot.Strict", "true"),
             ("reviewbot.outputdir", "reports"),
@@ -83,7 +83,7 @@ def test_load_reads_repository_and_global_config(tmp_path, monkeypatch):
 def test_check_takes_rules_from_config_and_the_flag_wins(tmp_path, monkeypatch):
     isolate_git(monkeypatch, tmp_path)
     repo = kernel_repo(tmp_path)
-    git(repo, "config", "reviewbot.rules.spec", "no-such-rule")
+    git(repo, "config", "reviewbot.rules", "no-such-rule")
     r = runner.invoke(app, ["check", "--repo", str(repo)])
     assert r.exit_code == 2 and "unknown rule 'no-such-rule'" in r.stderr
     r = runner.invoke(app, ["check", "--repo", str(repo), "--rule", "khugepaged-uffd-wp"])

@@ -6,7 +6,8 @@ layers them. Keys (case-insensitive, like every git config key):
 
 - ``reviewbot.rules`` — rule ids to run, comma- or space-separated; may be given several times;
 - ``reviewbot.strict`` — boolean: the hooks also block on guards that were already missing;
-- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``).
+- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``,
+  ``--output-dir``); a relative one is relative to the repository's top, not the cwd.
 
 Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``output_dir_or(flag)``.
 """
@@ -65,7 +66,7 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
     for key, value in entries:
         k = key.lower()
         raw[k] = value
-        if k == "reviewbot.rules.spec":
+        if k == "reviewbot.rules":
             rules += [r for r in value.replace(",", " ").split() if r]
         elif k == "reviewbot.strict":
             strict = parse_bool(key, value)
@@ -95,4 +96,23 @@ def load(directory: str | os.PathLike | None = None) -> Settings:
             continue
         key, _, value = item.partition("\n")
         entries.append((key, value))
-    return parse_entries(entries, cwd)
+    return parse_entries(entries, _top(cwd) if _relative_output_dir(entries) else cwd)
+
+
+def _relative_output_dir(entries: list[tuple[str, str]]) -> bool:
+    return any(
+        k.lower() == "reviewbot.outputdir" and not Path(v).expanduser().is_absolute()
+        for k, v in entries
+    )
+
+
+def _top(cwd: Path) -> Path:
+    """Where a relative ``reviewbot.outputDir`` starts: the work tree's top (a bare
+    repository's git dir), so it means the same from any subdirectory; else ``cwd``."""
+    proc = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=cwd, timeout=30)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode == 0 and len(lines) == 2:
+        return Path(lines[0])
+    proc = run_git(["rev-parse", "--absolute-git-dir"], cwd=cwd, timeout=30)
+    out = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(out) if proc.returncode == 0 and out else cwd
