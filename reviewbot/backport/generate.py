@@ -469,6 +469,7 @@ def backport_one(
         diff=diff,
         stat=diffstat(stat),
         signature=f"reviewbot {__version__}",
+        sha=upstream.sha,
     )
     generated = parse_mail(text, "generated patch")
     retargeted = _retarget(upstream, paths)

@@ -8,11 +8,13 @@ in the ``index`` line are computed like ``git hash-object``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, parseaddr, parsedate_to_datetime
 
 CONTEXT = 3
 _FUNCNAME = re.compile(r"^[A-Za-z_$]")
@@ -163,6 +165,24 @@ def _address(value: str) -> str:
     return formataddr((name, addr)) if name else addr
 
 
+_NO_SHA = "0" * 40
+
+
+def git_date(value: str | None, now: datetime | None = None) -> str:
+    """The ``Date:`` git format-patch writes (``Sun, 13 Sep 2020 23:26:40 +0000``).
+
+    ``value``, an author date in any RFC 2822 form, is rewritten that way; without one (a bare
+    diff) or when it cannot be read, the time now, as git writes for a new commit.
+    """
+    when = None
+    if value:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            when = parsedate_to_datetime(value)
+    if when is None or when.tzinfo is None:
+        when = (now or datetime.now(UTC)).astimezone()
+    return f"{when:%a}, {when.day} {when:%b %Y %H:%M:%S %z}"
+
+
 def mail(
     *,
     subject: str,
@@ -173,15 +193,19 @@ def mail(
     diff: str,
     stat: str = "",
     signature: str = "reviewbot",
+    sha: str | None = None,
 ) -> str:
-    """A format-patch style mail (``git am`` reads it; ``git send-email`` can send it)."""
+    """A format-patch style mail (``git am`` reads it; ``git send-email`` can send it).
+
+    Its mbox ``From <sha>`` line names ``sha`` (the upstream commit, as ``git format-patch``
+    names the commit it formats; zeros when unknown); ``Date:`` is :func:`git_date` of ``date``.
+    """
     subj = f"[{prefix}] {subject}" if prefix else subject
     head = [
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
+        f"From {sha or _NO_SHA} Mon Sep 17 00:00:00 2001",
         f"From: {_address(author)}",
+        f"Date: {git_date(date)}",
     ]
-    if date:
-        head.append(f"Date: {date}")
     if not subj.isascii():
         head.append(f"Subject: {Header(subj, 'utf-8').encode()}")
     else:
