@@ -9,6 +9,7 @@ One module per command group: ``check`` (check, rules), ``demo``, ``history`` (s
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -43,7 +44,9 @@ class _OneLineErrors(TyperGroup):
                     show()
                 sys.exit(e.exit_code)
             ctx = getattr(e, "ctx", None)
-            where = f"{ctx.command_path}: " if ctx is not None else ""
+            # "reviewbot: error: reviewbot: ..." says the program twice: name only subcommands.
+            sub = ctx is not None and ctx.parent is not None
+            where = f"{ctx.command_path}: " if sub else ""
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             text = " ".join(message().split()).replace("Value error, ", "")  # pydantic's prefix
             typer.echo(f"reviewbot: error: {where}{text}{hint}", err=True)
@@ -60,6 +63,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from reviewbot import __version__
+
+        typer.echo(f"reviewbot {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Structural review and stable backports for Linux kernel khugepaged uffd-wp guards."""
+
+
 app.command()(check.check)
 app.command()(check.rules)
 app.command()(demo.demo)

@@ -9,16 +9,16 @@ from typing import Annotated
 import typer
 
 from reviewbot.cli.common import (
-    Format,
     InputError,
     RepoOpt,
     RuleOpt,
+    TextJson,
     TextOrJsonOpt,
     open_repo,
     read_patch,
     rules_of,
     run_command,
-    text_only,
+    settings_of,
 )
 
 
@@ -45,7 +45,10 @@ def backport(
     ] = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", help="Write one mail per generated target under DIR/<ref>/."),
+        typer.Option(
+            "--output-dir",
+            help="Write one mail per generated target under DIR/<ref>/ (default: git config reviewbot.outputDir, else none).",
+        ),
     ] = None,
     subject_prefix: Annotated[
         str | None,
@@ -61,7 +64,7 @@ def backport(
             help="Where to look for possible dependencies when the fix commit is not in the repository (default: master/main).",
         ),
     ] = None,
-    fmt: TextOrJsonOpt = Format.text,
+    fmt: TextOrJsonOpt = TextJson.text,
     rule: RuleOpt = None,
 ) -> None:
     """Generate stable backports that apply with git am, one per target ref.
@@ -79,8 +82,9 @@ def backport(
         from reviewbot.history.refs import select_branches
         from reviewbot.history.upstream import upstream_from_spec
 
-        text_only(fmt, "backport")
-        rules = rules_of(rule)
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule))
+        out_dir = settings.output_dir_or(output_dir)
         if (commit is None) == (patch is None):
             raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
         if not onto and not branches:
@@ -89,8 +93,8 @@ def backport(
         upstream = upstream_from_spec(
             repository, commit, None if patch is None else read_patch(patch)
         )
-        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
-            raise InputError(f"--output-dir {output_dir}: not a directory")
+        if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+            raise InputError(f"--output-dir {out_dir}: not a directory")
         refs = list(onto or []) + (select_branches(repository, branches) if branches else [])
         main_sha = repository.resolve(mainline).sha if mainline else None
         run = run_backport(
@@ -99,10 +103,10 @@ def backport(
             refs,
             rules,
             prefix=subject_prefix,
-            output_dir=output_dir,
+            output_dir=out_dir,
             mainline=main_sha,
         )
-        if fmt is Format.json:
+        if fmt is TextJson.json:
             sys.stdout.write(json.dumps(run.to_json(), indent=2) + "\n")
         else:
             typer.echo("\n".join(run.lines()))
@@ -128,7 +132,7 @@ def validate(
             help="The upstream fix: a commit or a patch file (default: the 'commit <sha> upstream.' line).",
         ),
     ] = None,
-    fmt: TextOrJsonOpt = Format.text,
+    fmt: TextOrJsonOpt = TextJson.text,
     rule: RuleOpt = None,
 ) -> None:
     """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
@@ -144,8 +148,7 @@ def validate(
         from reviewbot.history.upstream import upstream_from_spec
         from reviewbot.model.results import SCHEMA
 
-        text_only(fmt, "validate")
-        rules = rules_of(rule)
+        rules = rules_of(settings_of(repo).rules_or(rule))
         if patch is None or onto is None:
             raise InputError("validate needs --patch FILE and --onto REF")
         repository = open_repo(repo, required=True)
@@ -156,7 +159,7 @@ def validate(
             mail = read_patch(upstream) if upstream == "-" or Path(upstream).is_file() else None
             up = upstream_from_spec(repository, upstream, mail, "--upstream")
         v = run_validate(repository, proposed, rev, rules, up)
-        if fmt is Format.json:
+        if fmt is TextJson.json:
             doc = {
                 "schema": SCHEMA,
                 "tool": {"name": "reviewbot", "version": __version__},

@@ -14,10 +14,15 @@ from reviewbot.cli.common import (
     KernelVersionOpt,
     RepoOpt,
     RuleOpt,
+    TextJson,
+    TextOrJsonOpt,
     emit,
+    local_changes,
+    note,
     rules_of,
     run_command,
     settings_of,
+    work_tree_top,
 )
 
 
@@ -48,13 +53,20 @@ def check(
             raise InputError("--rev needs --repo")
         if kernel_version is not None:
             KernelVersion.parse(kernel_version)
+        root = sha = None
         if repo is not None:
-            results = check_repo(repo, rev, files, kernel_version, rules)
+            results, root, sha = check_repo(repo, rev, files, kernel_version, rules)
+        elif not files and (top := work_tree_top(Path.cwd())) is not None:
+            from reviewbot.checker.files import check_tree
+
+            results = check_tree(top, rules, kernel_version)
+            root = top
+            note(f"checked the working tree of {top}: {', '.join(r.source for r in results)}")
         else:
             from reviewbot.checker.files import check_files
 
             results = check_files(files, rules, kernel_version)
-        emit(results, rules, fmt)
+        emit(results, rules, fmt, root=root, sha=sha)
         return any(c.status is Status.MISSING for r in results for c in r.checks)
 
     missing = run_command(work)
@@ -64,18 +76,40 @@ def check(
 def check_repo(
     repo_path: Path, rev: str | None, files: list[Path] | None, kernel_version: str | None, rules
 ):
+    """Check a revision: the rule's own files, or exactly the paths given, each on its own.
+
+    Returns the results, the repository root (SARIF URIs are relative to it) and the sha read.
+    """
+    from reviewbot.checker.files import check_named
     from reviewbot.git.repository import Repository, safe_repo_path
     from reviewbot.history.sweep import check_ref, version_at
 
     repo = Repository(repo_path)
     revision = repo.resolve(rev or "HEAD")
-    paths = [safe_repo_path(str(f)) for f in files] if files else None
     version = version_at(repo, revision, rules, kernel_version)
-    return check_ref(repo, revision, rules, paths, version)
+    if not files:
+        results = check_ref(repo, revision, rules, None, version)
+    else:
+        results = []
+        for f in files:
+            path = safe_repo_path(str(f))
+            data = repo.blob(revision, path)
+            if data is None:
+                raise InputError(f"{path}: no such file at {revision.name}")
+            results += check_named(data, path, rules, version, ref=revision.name)
+    top = work_tree_top(repo_path)
+    if rev is None and top is not None:
+        changed = local_changes(top, [c.path or r.source for r in results for c in r.checks])
+        if changed:
+            note(
+                f"read HEAD ({revision.sha[:12]}), not the working tree: {', '.join(changed)} "
+                "has local changes (check FILE reads them)"
+            )
+    return results, top or repo_path.resolve(), revision.sha
 
 
 def rules(
-    fmt: FormatOpt = Format.text,
+    fmt: TextOrJsonOpt = TextJson.text,
 ) -> None:
     """List the built-in rules and their checks."""
 
@@ -85,7 +119,7 @@ def rules(
         from reviewbot.rules.spec import builtin_rules
 
         rs = builtin_rules()
-        if fmt is Format.text:
+        if fmt is TextJson.text:
             for r in rs:
                 typer.echo(f"{r.id} (version {r.version}): {r.title}")
                 for c in r.checks:

@@ -24,9 +24,17 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
+class TextJson(StrEnum):
+    """For commands whose output has no SARIF shape (offer only formats that work)."""
+
+    text = "text"
+    json = "json"
+
+
 class SweepFormat(StrEnum):
     text = "text"
     json = "json"
+    jsonl = "jsonl"
     md = "md"
     html = "html"
     sarif = "sarif"
@@ -42,9 +50,14 @@ class ReportFormat(StrEnum):
 # Shared option spellings (every command spells them the same way).
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 TextOrJsonOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format (text or json).")
+    TextJson, typer.Option("--format", "-f", help="Output format (text or json).")
 ]
-SweepFormatOpt = Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")]
+SweepFormatOpt = Annotated[
+    SweepFormat,
+    typer.Option(
+        "--format", "-f", help="Output format (jsonl: one result object per line, for streaming)."
+    ),
+]
 ReportFormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")]
 RepoOpt = Annotated[
     Path | None,
@@ -122,13 +135,20 @@ def console():
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
-def emit(results, rules, fmt: Format) -> None:
+def note(message: str) -> None:
+    """One informational line on stderr (what was read), never mixed into the output."""
+    typer.echo(f"reviewbot: {message}", err=True)
+
+
+def emit(results, rules, fmt: Format, root: Path | None = None, sha: str | None = None) -> None:
+    """Print check results; ``root``: the repository root SARIF URIs are relative to;
+    ``sha``: the commit a ``--repo`` check read (JSON names it next to the ref)."""
     from reviewbot.render import checks as render
 
     if fmt is Format.json:
-        sys.stdout.write(render.to_json(results))
+        sys.stdout.write(render.to_json(results, sha=sha))
     elif fmt is Format.sarif:
-        sys.stdout.write(render.to_sarif(results, rules))
+        sys.stdout.write(render.to_sarif(results, rules, root=root))
     else:
         render.text(results, console())
 
@@ -172,6 +192,31 @@ def open_repo(repo_path: Path | None, required: bool = False):
     return Repository(repo_path if repo_path is not None else Path.cwd())
 
 
+def work_tree_top(directory: Path) -> Path | None:
+    """The top of the git work tree ``directory`` is in; None outside one (or in a bare repo)."""
+    from reviewbot.git.runner import run_git
+
+    if not directory.is_dir():
+        return None
+    proc = run_git(["rev-parse", "--show-toplevel"], cwd=directory, timeout=30)
+    out = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(out) if proc.returncode == 0 and out else None
+
+
+def local_changes(top: Path, paths: list[str]) -> list[str]:
+    """Which of ``paths`` (repository-relative) differ in the work tree at ``top`` from HEAD."""
+    from reviewbot.git.runner import run_git
+
+    wanted = sorted({p for p in paths if p})
+    if not wanted:
+        return []
+    specs = [f":(literal){p}" for p in wanted]
+    proc = run_git(["diff", "HEAD", "--name-only", "-z", "--", *specs], cwd=top, timeout=120)
+    if proc.returncode != 0:
+        return []
+    return sorted(p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
 def verdict_cache(no_cache: bool):
     from reviewbot.store.cache import VerdictCache
 
@@ -179,6 +224,13 @@ def verdict_cache(no_cache: bool):
     if cache.warning:
         warn(cache.warning)
     return cache
+
+
+def in_output_dir(path: Path | None, settings) -> Path | None:
+    """A relative ``-o FILE`` lands under ``reviewbot.outputDir`` when that is set."""
+    if path is None or path.is_absolute() or settings.output_dir is None:
+        return path
+    return settings.output_dir / path
 
 
 def write(output: Path | None, text: str) -> None:
@@ -195,8 +247,3 @@ def read_patch(spec: str):
     if spec == "-":
         return read_mail(sys.stdin.buffer.read(), "stdin")
     return read_mail(read_file(Path(spec), "patch"), spec)
-
-
-def text_only(fmt: Format, command: str) -> None:
-    if fmt is Format.sarif:
-        raise InputError(f"--format sarif is not available for {command}", "use text or json")

@@ -20,12 +20,14 @@ from reviewbot.cli.common import (
     SweepFormatOpt,
     TagsOpt,
     console,
+    in_output_dir,
     open_repo,
     rules_of,
     run_command,
     settings_of,
     verdict_cache,
     warn,
+    work_tree_top,
     write,
 )
 
@@ -54,7 +56,9 @@ def sweep(
         from reviewbot.render.checks import plain_text
         from reviewbot.render.progress import progress_bar
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule))
+        out = in_output_dir(output, settings)
         if since is not None:
             KernelVersion.parse(since)
         r = open_repo(repo)
@@ -70,15 +74,17 @@ def sweep(
                 f"no selected ref is at or after {since}", "lower --since or widen the patterns"
             )
         if fmt is SweepFormat.json:
-            write(output, sweep_render.to_json(rows))
+            write(out, sweep_render.to_json(rows))
+        elif fmt is SweepFormat.jsonl:
+            write(out, sweep_render.to_jsonl(rows))
         elif fmt is SweepFormat.sarif:
-            write(output, sweep_render.to_sarif_rows(rows, rules))
+            write(out, sweep_render.to_sarif_rows(rows, rules, work_tree_top(r.path) or r.path))
         elif fmt is SweepFormat.md:
-            write(output, sweep_render.markdown(rows))
+            write(out, sweep_render.markdown(rows))
         elif fmt is SweepFormat.html:
-            write(output, sweep_render.html(rows, f"reviewbot sweep of {r.path.name}"))
-        elif output is not None:
-            write(output, plain_text(lambda c: sweep_render.text(rows, c)))
+            write(out, sweep_render.html(rows, f"reviewbot sweep of {r.path.name}"))
+        elif out is not None:
+            write(out, plain_text(lambda c: sweep_render.text(rows, c)))
         else:
             sweep_render.text(rows, console())
         return any(row.missing for row in rows)
@@ -114,7 +120,8 @@ def report(
         from reviewbot.render import report as report_render
         from reviewbot.render.progress import progress_bar
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule))
         r = open_repo(repo)
         the_fix = load_fix(r, fix)
         with verdict_cache(no_cache) as cache, progress_bar("checking branches") as bar:
@@ -125,7 +132,7 @@ def report(
             ReportFormat.json: report_render.to_json,
             ReportFormat.text: report_render.text,
         }[fmt]
-        write(output, render_fn(rep))
+        write(in_output_dir(output, settings), render_fn(rep))
         return bool(rep.actionable)
 
     actionable = run_command(work)

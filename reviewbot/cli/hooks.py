@@ -82,11 +82,17 @@ def hook_uninstall(repo: RepoOpt = None, hooks: HooksOpt = None) -> None:
 
 def hook_run(
     hook: Annotated[
-        HookName, typer.Argument(help="pre-commit, or sendemail-validate with the patch file.")
+        HookName,
+        typer.Argument(
+            metavar="HOOK", help="pre-commit, or sendemail-validate with the patch file."
+        ),
     ],
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="sendemail-validate: the patch (git may add a header file; ignored)."),
+        typer.Argument(
+            metavar="[FILE]...",
+            help="sendemail-validate: the patch (git may add a header file; ignored).",
+        ),
     ] = None,
     repo: RepoOpt = None,
     rule: RuleOpt = None,

@@ -10,7 +10,11 @@ from pathlib import Path
 
 from reviewbot.model.errors import InputError
 
-_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-?(rc\d+))?(?:[-+~.]?(.*))?$")
+# Anchored at both ends: what follows the numbers is an rc and/or one ``-word`` local suffix
+# (``v2.6.11-tree``), never free text, so ``6.1 ; rm -rf`` and ``5.10.x`` are not versions.
+_VERSION_RE = re.compile(
+    r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:-?(rc\d+))?(?:-([A-Za-z0-9][A-Za-z0-9._+~]*))?", re.ASCII
+)
 
 
 @total_ordering
@@ -26,8 +30,11 @@ class KernelVersion:
 
     @classmethod
     def parse(cls, text: str) -> KernelVersion:
-        """Parse ``v5.10.9``, ``5.10``, ``6.3-rc1``, ``6.3.0-rc1`` (a leading ``v`` is allowed)."""
-        m = _VERSION_RE.match(text.strip())
+        """Parse ``v5.10.9``, ``5.10``, ``6.3-rc1``, ``6.3.0-rc1`` (a leading ``v`` is allowed).
+
+        The whole text must be a version: ``5.10.x`` or ``6.1 ; rm -rf`` raise InputError.
+        """
+        m = _VERSION_RE.fullmatch(text.strip())
         if not m:
             raise InputError(f"not a kernel version: {text!r}", "write it like 6.1.20 or v5.10")
         rc = int(m.group(4)[2:]) if m.group(4) else None

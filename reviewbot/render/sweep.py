@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -139,6 +140,21 @@ def summary(rows: list[SweepRow]) -> str:
     return "; ".join(parts)
 
 
+def reasons(row: SweepRow, check_id: str) -> list[str]:
+    """Why a check is missing at ``row``: ``function:line: message`` per missing site."""
+    return [
+        (f"{x.function or '?'}:{x.line}: " if x.line else f"{x.function}: " if x.function else "")
+        + x.message
+        for r in row.results
+        for x in r.checks
+        if x.id == check_id and x.status is Status.MISSING
+    ]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def markdown(rows: list[SweepRow]) -> str:
     """A Markdown table of the groups."""
     ids = check_ids(rows)
@@ -151,7 +167,10 @@ def markdown(rows: list[SweepRow]) -> str:
             for c in ids:
                 st = row.status_of(c)
                 word = "—" if st is None else SHORT[st] + ("?" if row.uncertain(c) else "")
-                cells.append(f"**{word}**" if st is Status.MISSING else word)
+                why = "; ".join(reasons(row, c))
+                cells.append(
+                    f"**{word}** {_md_cell(why)}".rstrip() if st is Status.MISSING else word
+                )
         else:
             cells = [row.note or "not checked"] + [""] * (len(ids) - 1)
         out.append(f"| `{g.refs}` | {len(g.rows)} | {g.kernels} | " + " | ".join(cells) + " |")
@@ -190,9 +209,19 @@ def to_json(rows: list[SweepRow]) -> str:
     return f'{head}, "results": [\n  {items}\n]}}\n' if items else f'{head}, "results": []}}\n'
 
 
-def to_sarif_rows(rows: list[SweepRow], rules: tuple[Rule, ...]) -> str:
-    """SARIF 2.1.0 of every ref's results (one result per missing guard, its ref in properties)."""
-    return to_sarif([r for row in rows for r in row.results], rules)
+def to_jsonl(rows: list[SweepRow]) -> str:
+    """JSON Lines for streaming: one result object per line, each naming the schema it follows."""
+    return "".join(
+        json.dumps({"schema": SCHEMA, **item}, separators=(",", ":")) + "\n"
+        for row in rows
+        for item in row_json(row)
+    )
+
+
+def to_sarif_rows(rows: list[SweepRow], rules: tuple[Rule, ...], root: Path | None = None) -> str:
+    """SARIF 2.1.0 of every ref's results (one result per missing guard, its ref in properties);
+    URIs relative to ``root``, the repository swept."""
+    return to_sarif([r for row in rows for r in row.results], rules, root=root)
 
 
 def series_lanes(rows: list[SweepRow]) -> list[tuple[str, list[htmlkit.Mark]]]:
@@ -223,13 +252,15 @@ def html(rows: list[SweepRow], title: str = "reviewbot sweep") -> str:
             st = state(row, c)
             checks = [x for r in row.results for x in r.checks if x.id == c]
             where = ", ".join(f"{x.function or '?'}:{x.line}" for x in checks if x.line)
+            why = "; ".join(x.message for x in checks if x.status is Status.MISSING)
             label = {CellState.NO_FILE: "—", CellState.NOT_APPLICABLE: "n/a"}.get(st, st.value) + (
                 "?" if row.uncertain(c) else ""
             )
             cells.append(
                 htmlkit.Cell(
                     htmlkit.pill(st, label)
-                    + (f' <span class="mono">{escape(where)}</span>' if where else ""),
+                    + (f' <span class="mono">{escape(where)}</span>' if where else "")
+                    + (f"<br><small>{escape(why)}</small>" if why else ""),
                     st,
                 )
             )
