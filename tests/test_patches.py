@@ -83,3 +83,29 @@ def test_mbox_with_two_patches():
 def test_bad_patches_are_refused(mutate, needle):
     with pytest.raises(PatchError, match=needle):
         read_mails(mutate(PATCH))
+
+
+def _with_body_line(patch: bytes, line: bytes) -> bytes:
+    """``patch`` with ``line`` as the first line of its commit message body."""
+    head, sep, rest = patch.partition(b"\n\n")
+    return head + sep + line + b"\n\n" + rest
+
+
+def test_mboxrd_quoting_is_undone():
+    # lore/b4 mboxrd: a body line "From the docs ..." is stored as ">From the docs ..."
+    one = _with_body_line(PATCH, b">From the docs: keep the check.")
+    two = _with_body_line(PATCH, b">>From here on, quoted twice.")
+    first, second = read_mails(one + b"\n" + two)
+    assert "\nFrom the docs: keep the check.\n" in "\n" + first.message
+    assert ">From" not in first.message
+    assert "\n>From here on, quoted twice.\n" in "\n" + second.message
+    assert read_mail(one).message == first.message
+
+
+def test_unquoted_from_in_a_body_is_not_a_separator():
+    # git format-patch does not quote; like git mailsplit, only a From line with a date splits
+    text = _with_body_line(PATCH, b"From the docs: keep the check.")
+    (m,) = read_mails(text + b"\n" + text)[:1]
+    assert "From the docs: keep the check." in m.message
+    assert len(read_mails(text + b"\n" + text)) == 2
+    assert m.files[0].hunks

@@ -25,7 +25,13 @@ from reviewbot.model.paths import repo_relative
 
 SHA40 = re.compile(r"\b[0-9a-f]{40}\b")
 _FROM_LINE = re.compile(r"^From ([0-9a-f]{40}) ", re.M)
+# A message starts at a ``From `` line carrying a sender and a date, as git mailsplit decides
+# (its is_from_line): a body line "From the docs ..." in git format-patch output, which git
+# does not quote, is not a separator. (The stdlib's mailbox.mbox splits at every "From "
+# line, so it would cut such a patch in two.)
 _MBOX_SPLIT = re.compile(r"^(?=From (?:[0-9a-f]{40}|\S+@\S+|-) .*\d{4}$)", re.M)
+# mboxrd quoting (lore/public-inbox, b4, mutt): ">From " -> "From ", ">>From " -> ">From ".
+_MBOXRD_QUOTED = re.compile(r"^>(>*From )", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s*(.*)$")
 _PREFIX = re.compile(r"^\s*\[([^\]]*)\]\s*")
 #: How a backport names its upstream commit: Greg's, Sasha's, or ``git cherry-pick -x``.
@@ -335,9 +341,11 @@ def read_mails(data: bytes, what: str = "patch") -> list[Mail]:
     text = _decode(data, what)
     if not text.strip():
         raise PatchError(f"{what}: empty")
-    parts = [p for p in _MBOX_SPLIT.split(text) if p.strip()]
+    # Undo mboxrd quoting. Safe on plain format-patch output too: a diff line never starts
+    # with ">" (it starts with " ", "+", "-" or "\\"), so only message lines can change.
+    parts = [_MBOXRD_QUOTED.sub(r"\1", p) for p in _MBOX_SPLIT.split(text) if p.strip()]
     if len(parts) <= 1:
-        return [parse_mail(text, what)]
+        return [parse_mail(parts[0] if parts else text, what)]
     mails = []
     for i, part in enumerate(parts, 1):
         if not re.search(r"^(diff --git |--- (a/|/dev/null))", part, re.M):
