@@ -156,3 +156,19 @@ def test_backport_and_validate_honour_git_config(demo, tmp_path):
     finally:
         for key in ("reviewbot.outputDir", "reviewbot.rules"):
             subprocess.run(["git", "config", "--unset-all", key], cwd=path, check=False)
+
+
+@pytest.mark.slow
+def test_demo_sarif_uris_are_relative_to_the_demo_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    where = tmp_path / "d"
+    r = runner.invoke(app, ["demo", "--dir", str(where), "-f", "sarif", "--output-dir", "rep"])
+    assert r.exit_code == 0, r.stderr
+    (run_,) = json.loads(r.stdout)["runs"]
+    root = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert root.startswith(where.resolve().as_uri()), root
+    uris = {
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for res in run_["results"]
+    }
+    assert uris and all(not u.startswith(("/", "..")) for u in uris), uris

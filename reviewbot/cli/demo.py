@@ -64,6 +64,6 @@ def demo(
                 out.print(f"  {b.branch:14} {b.tip:10} {b.status}{extra}")
             out.print(f"report: {html_path}\n        {md_path}")
         else:
-            emit(results, rules_of(None), fmt)
+            emit(results, rules_of(None), fmt, root=path)
 
     run_command(work)
