@@ -114,7 +114,7 @@ def test_repo_mode_checks_every_path_given(linux):
 def test_repo_mode_refuses_a_second_path_that_is_bad(linux):
     for second, needle in (
         ("mm/huge_memory.c", "defines none of the functions"),
-        ("mm/nothere.c", "mm/nothere.c: no such file at HEAD"),
+        ("mm/nothere.c", "mm/nothere.c: no file of that name exists at HEAD"),
     ):
         r = run("check", "--repo", str(linux), "mm/khugepaged.c", second)
         assert r.exit_code == 2 and r.stdout == "", (second, r.stdout)

@@ -95,7 +95,7 @@ def check_repo(
             path = safe_repo_path(str(f))
             data = repo.blob(revision, path)
             if data is None:
-                raise InputError(f"{path}: no such file at {revision.name}")
+                raise InputError(f"{path}: no file of that name exists at {revision.name}")
             results += check_named(data, path, rules, version, ref=revision.name)
     top = work_tree_top(repo_path)
     if rev is None and top is not None:
