@@ -3,7 +3,7 @@
 
     python bench/sweep_bench.py [--runs 5] [--rebuild]
 
-Builds (once, under bench/work/, git-ignored) a synthetic history shaped like a linux checkout:
+Builds (once, under bench/work/sweep/, git-ignored) a synthetic history shaped like a linux checkout:
 59 mainline series (4.4 … 7.1, rc1–rc7 and the release), stable branches with point releases
 (about 250 for each LTS series), > 3,000 release tags, a tree of > 20,000 files, a ~70 KB
 top-level Makefile whose SUBLEVEL changes every release, and mm/khugepaged.c (mm/huge_memory.c
@@ -34,7 +34,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / "work"
+# Its own folder: a rebuild removes only what this bench made, never the shared real data
+# (bench/work/real, bench/work/backports) beside it.
+WORK = ROOT / "bench" / "work" / "sweep"
 REPO = WORK / "linux.git"
 LAYOUT_VERSION = "4"
 
