@@ -50,10 +50,14 @@ def check_files(
             if all(c.function is None for c in result.checks):
                 raise InputError(
                     f"{f}: defines none of the functions rule {result.rule} examines",
-                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+                    f"rule {result.rule} looks in {', '.join(_paths(rules, result.rule))}",
                 )
             results.append(result)
     return results
+
+
+def _paths(rules: tuple[Rule, ...], rule_id: str) -> tuple[str, ...]:
+    return next((r.paths for r in rules if r.id == rule_id), ())
 
 
 def write_output(output: Path | None, text: str) -> bool:

@@ -54,14 +54,14 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineErrors,
     name="reviewbot",
-    help="Structural review and stable backports for Linux kernel khugepaged uffd-wp guards.",
+    help="Structural review and stable backports for Linux kernel guards that rule files define.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command()(check.check)
-app.command()(check.rules)
+app.add_typer(check.rules_app, name="rules")
 app.command()(demo.demo)
 app.command()(history.sweep)
 app.command()(history.report)

@@ -13,6 +13,7 @@ from reviewbot.cli.common import (
     InputError,
     RepoOpt,
     RuleOpt,
+    RulesPathOpt,
     TextOrJsonOpt,
     open_repo,
     read_patch,
@@ -63,6 +64,7 @@ def backport(
     ] = None,
     fmt: TextOrJsonOpt = Format.text,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Generate stable backports that apply with git am, one per target ref.
 
@@ -80,7 +82,7 @@ def backport(
         from reviewbot.history.upstream import upstream_from_spec
 
         text_only(fmt, "backport")
-        rules = rules_of(rule)
+        rules = rules_of(rule, rules_path, repo)
         if (commit is None) == (patch is None):
             raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
         if not onto and not branches:
@@ -130,6 +132,7 @@ def validate(
     ] = None,
     fmt: TextOrJsonOpt = Format.text,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
 
@@ -145,7 +148,7 @@ def validate(
         from reviewbot.model.results import SCHEMA
 
         text_only(fmt, "validate")
-        rules = rules_of(rule)
+        rules = rules_of(rule, rules_path, repo)
         if patch is None or onto is None:
             raise InputError("validate needs --patch FILE and --onto REF")
         repository = open_repo(repo, required=True)

@@ -15,6 +15,7 @@ from reviewbot.cli.common import (
     ReportFormat,
     ReportFormatOpt,
     RuleOpt,
+    RulesPathOpt,
     SinceOpt,
     SweepFormat,
     SweepFormatOpt,
@@ -38,6 +39,7 @@ def sweep(
     fmt: SweepFormatOpt = SweepFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Check every selected release and branch: one row per ref, in kernel version order.
@@ -54,7 +56,8 @@ def sweep(
         from reviewbot.render.checks import plain_text
         from reviewbot.render.progress import progress_bar
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         if since is not None:
             KernelVersion.parse(since)
         r = open_repo(repo)
@@ -100,6 +103,7 @@ def report(
     fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Where a fix stands in every stable branch: not-affected, fixed, needs-backport or regressed.
@@ -114,7 +118,8 @@ def report(
         from reviewbot.render import report as report_render
         from reviewbot.render.progress import progress_bar
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         r = open_repo(repo)
         the_fix = load_fix(r, fix)
         with verdict_cache(no_cache) as cache, progress_bar("checking branches") as bar:

@@ -6,7 +6,9 @@ layers them. Keys (case-insensitive, like every git config key):
 
 - ``reviewbot.rules`` — rule ids to run, comma- or space-separated; may be given several times;
 - ``reviewbot.strict`` — boolean: the hooks also block on guards that were already missing;
-- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``).
+- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``);
+- ``reviewbot.rulesPath`` — rule files or directories to add to the built-in rules (may be
+  given several times; relative to the repository), like ``--rules``.
 
 Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``output_dir_or(flag)``.
 """
@@ -31,6 +33,7 @@ class Settings:
     rules: tuple[str, ...] = ()
     strict: bool = False
     output_dir: Path | None = None
+    rules_path: tuple[Path, ...] = ()
     origin: dict[str, str] | None = None  # key -> raw value, for messages
 
     def rules_or(self, flag: list[str] | None) -> list[str] | None:
@@ -61,18 +64,24 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
     rules: list[str] = []
     strict = False
     output_dir = None
+    rules_path: list[Path] = []
     raw: dict[str, str] = {}
     for key, value in entries:
         k = key.lower()
         raw[k] = value
-        if k == "reviewbot.rules.spec":
+        # "reviewbot.rules" is the documented key; "reviewbot.rules.spec" is kept as written
+        # by earlier versions of this module.
+        if k in ("reviewbot.rules", "reviewbot.rules.spec"):
             rules += [r for r in value.replace(",", " ").split() if r]
         elif k == "reviewbot.strict":
             strict = parse_bool(key, value)
         elif k == "reviewbot.outputdir":
             p = Path(value).expanduser()
             output_dir = p if p.is_absolute() or base is None else base / p
-    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, raw)
+        elif k == "reviewbot.rulespath":
+            p = Path(value).expanduser()
+            rules_path.append(p if p.is_absolute() or base is None else base / p)
+    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, tuple(rules_path), raw)
 
 
 def load(directory: str | os.PathLike | None = None) -> Settings:

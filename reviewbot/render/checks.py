@@ -70,13 +70,19 @@ def text(results: list[FileResult], console: Console) -> None:
 
 
 def release_table(results: list[FileResult], console: Console) -> None:
-    """One row per ref: the three verdicts side by side (the demo and sweep view)."""
+    """One row per ref: each check's verdict side by side (the demo and sweep view).
+
+    The columns are the check ids in the order the rules list them; a check id that is also
+    a column name ("file") gets " check" appended.
+    """
     table = Table(pad_edge=False)
-    for col in ("ref", "kernel", "file", "scan", "isolate", "file path"):
+    ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
+    fixed = ("ref", "kernel", "file")
+    for col in (*fixed, *(f"{cid} check" if cid in fixed else cid for cid in ids)):
         table.add_column(col, no_wrap=True)
     for r in results:
         cells = []
-        for cid in ("scan", "isolate", "file"):
+        for cid in ids:
             st = r.status_of(cid)
             mark = "?" if any(c.uncertain for c in r.checks if c.id == cid) else ""
             cells.append(Text(str(st) + mark, style=STYLE[st]))
@@ -123,7 +129,7 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
                         "helpUri": rule.help_uri,
                         "defaultConfiguration": {"level": "error"},
                         "properties": {
-                            "tags": ["linux-kernel", "khugepaged", "userfaultfd"],
+                            "tags": list(rule.tags),
                             "precision": "high",
                         },
                     }
