@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from reviewbot import __version__
 from reviewbot.model.results import SCHEMA, FileResult, Status
 from reviewbot.rules.spec import Rule
+
+if TYPE_CHECKING:  # rich is imported by the renderers that draw: JSON and SARIF start faster
+    from rich.console import Console
 
 STYLE = {Status.PRESENT: "green", Status.MISSING: "bold red", Status.NOT_APPLICABLE: "dim"}
 
@@ -51,6 +50,9 @@ def summary_line(r: FileResult) -> str:
 
 def text(results: list[FileResult], console: Console) -> None:
     """Print a table per result and its one-line summary."""
+    from rich.table import Table
+    from rich.text import Text
+
     for r in results:
         table = Table(title=None, show_lines=False, expand=False, pad_edge=False)
         for col in ("check", "status", "function", "line", "via", "message"):
@@ -75,6 +77,9 @@ def release_table(results: list[FileResult], console: Console) -> None:
     The columns are the check ids in the order the rules list them; a check id that is also
     a column name ("file") gets " check" appended.
     """
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(pad_edge=False)
     ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
     fixed = ("ref", "kernel", "file")
@@ -180,6 +185,8 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...]) -> str:
 def plain_text(render_fn: Callable[[Console], None]) -> str:
     """What a rich renderer prints, as plain text (no colour), for writing to a file."""
     import io
+
+    from rich.console import Console
 
     buf = io.StringIO()
     render_fn(Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True))

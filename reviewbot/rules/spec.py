@@ -12,13 +12,11 @@ messages. The checker (``check.py``) interprets two kinds of checks:
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -540,6 +538,8 @@ def load_rule_file(path: Path, user: bool = True) -> Rule:
         raise RuleError(f"cannot read rule file {path}: {getattr(e, 'strerror', None) or e}") from e
     except tomllib.TOMLDecodeError as e:
         raise RuleError(f"{path}: not valid TOML: {e}") from e
+    import hashlib  # here, not at the top: start-up time of every command
+
     digest = hashlib.sha256(raw).hexdigest()[:12] if user else ""
     return parse_rule(data, str(path), path.parent, digest)
 
@@ -598,6 +598,8 @@ def select(rules: tuple[Rule, ...], ids: Sequence[str] | None) -> tuple[Rule, ..
 @cache
 def builtin_rules() -> tuple[Rule, ...]:
     """The rules shipped in ``queries/``, sorted by id."""
+    from importlib import resources  # here, not at the top: start-up time of every command
+
     out = []
     for entry in resources.files("reviewbot.queries").iterdir():
         if entry.name.endswith(".toml"):
