@@ -39,7 +39,15 @@ REAL = ROOT / "bench" / "work" / "real"
 COPIES = ROOT / "bench" / "work" / "check_bench"
 
 
-def wall(cmd: list[str], env: dict | None = None) -> float:
+CPU: dict[str, list[float]] = {}  # command name -> CPU seconds (user + sys) of each run
+
+
+def wall(cmd: list[str], env: dict | None = None, label: str | None = None) -> float:
+    """Wall seconds of ``cmd``; with ``label``, its CPU seconds (children) go to CPU[label]:
+    on a shared, loaded machine CPU time is the steadier figure."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         cmd,
@@ -48,13 +56,20 @@ def wall(cmd: list[str], env: dict | None = None) -> float:
         check=False,
         env={**os.environ, **(env or {})},
     )
-    return time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        CPU.setdefault(label, []).append(cpu)
+    return elapsed
 
 
-def real_files(n: int) -> list[Path]:
+def real_files(n: int, real: Path = REAL) -> list[Path]:
     """The real trees' khugepaged sources, then copies of whole trees (so each copy still has
     its Makefile and uapi header) until there are ``n``."""
-    trees = sorted(p for p in REAL.iterdir() if p.is_dir())
+    if not real.is_dir():
+        sys.exit(f"{real} is missing: python3 bench/fetch_real_sources.py (or --real-dir DIR)")
+    trees = sorted(p for p in real.iterdir() if p.is_dir())
 
     def source(tree: Path) -> Path | None:
         for rel in ("mm/khugepaged.c", "mm/huge_memory.c"):
@@ -75,8 +90,8 @@ def real_files(n: int) -> list[Path]:
     return out[:n]
 
 
-def real_bench(runs: int, n: int, spatch_runs: int) -> int:
-    files = real_files(n)
+def real_bench(runs: int, n: int, spatch_runs: int, real: Path = REAL) -> int:
+    files = real_files(n, real)
     lines = sum(f.read_bytes().count(b"\n") for f in files)
     reviewbot = shutil.which("reviewbot") or str(Path(sys.executable).parent / "reviewbot")
     sg = shutil.which("ast-grep") or shutil.which("sg")
@@ -91,10 +106,10 @@ def real_bench(runs: int, n: int, spatch_runs: int) -> int:
     sg_cmd = [sg, "scan", "--rule", str(SG_RULE), *map(str, files)] if sg else None
     rb, rb1, sgt, spt = [], [], [], []
     for i in range(runs):
-        rb.append(wall(rb_cmd))
-        rb1.append(wall(rb_cmd, {"REVIEWBOT_JOBS": "1"}))
+        rb.append(wall(rb_cmd, label="rb"))
+        rb1.append(wall(rb_cmd, {"REVIEWBOT_JOBS": "1"}, label="rb1"))
         if sg_cmd:
-            sgt.append(wall(sg_cmd))
+            sgt.append(wall(sg_cmd, label="sg"))
         if spatch and i < spatch_runs:
             spt.append(wall([spatch, "--very-quiet", "--sp-file", str(COCCI), *map(str, files)]))
     med = statistics.median
@@ -106,7 +121,7 @@ def real_bench(runs: int, n: int, spatch_runs: int) -> int:
     print(
         f"Machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, load average "
         f"{load:.1f} at the end (shared). Command: `python bench/check_bench.py --real --runs {runs} "
-        f"--files {n} --spatch-runs {spatch_runs}`. {len(files)} files, {lines} lines; medians of "
+        f"--files {n} --spatch-runs {spatch_runs} --real-dir {real}`. {len(files)} files, {lines} lines; medians of "
         f"{runs} alternating runs (spatch: {len(spt)}).\n"
     )
     print("| tool | wall (median) | runs | ratio to reviewbot |")
@@ -131,6 +146,9 @@ def real_bench(runs: int, n: int, spatch_runs: int) -> int:
             f"\nreviewbot / ast-grep: {base / med(sgt):.2f}x (goal <= 1.5x)"
             + (f"; spatch / reviewbot: {med(spt) / base:.1f}x (goal >= 15x)" if spt else "")
         )
+    names = {"rb": "reviewbot (pool)", "rb1": "reviewbot (one process)", "sg": "ast-grep"}
+    cpu = ", ".join(f"{names[k]} {med(v) * 1000:.0f} ms" for k, v in CPU.items())
+    print(f"\nCPU time (user + sys, median): {cpu}.")
     return 0
 
 
@@ -168,9 +186,12 @@ def main() -> int:
     ap.add_argument("--real", action="store_true", help="the real-size file comparison")
     ap.add_argument("--files", type=int, default=59)
     ap.add_argument("--spatch-runs", type=int, default=1)
+    ap.add_argument(
+        "--real-dir", type=Path, default=REAL, help="kernel trees (default: bench/work/real)"
+    )
     args = ap.parse_args()
     if args.real:
-        return real_bench(args.runs, args.files, args.spatch_runs)
+        return real_bench(args.runs, args.files, args.spatch_runs, args.real_dir)
     spatch = shutil.which("spatch")
     reviewbot = shutil.which("reviewbot") or str(Path(sys.executable).parent / "reviewbot")
     files = sorted((ROOT / "fixtures").glob("*/*.c"))

@@ -38,9 +38,10 @@ def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None
     return VersionInfo(None, "unknown", "", found)
 
 
-# Below this many files one process is faster than starting workers (a worker costs a fork
-# and pickling its results; a real mm/khugepaged.c costs ~10-20 ms to check).
-PARALLEL_FROM = 8
+# Below this many files one process is faster than starting workers: the pool costs ~0.1-0.2 s
+# of CPU (importing multiprocessing, forking, pickling rules and results; bench/RESULTS.md)
+# and a real mm/khugepaged.c ~15-20 ms to check.
+PARALLEL_FROM = 16
 
 
 def _check_one(f: Path, rules: tuple[Rule, ...], kernel_version: str | None) -> list[FileResult]:
