@@ -265,3 +265,23 @@ def test_hook_install_records_rules(tmp_path, monkeypatch):
     assert "lib/items.c" in script  # the user rule's path is guarded too
     email = (repo / ".git" / "hooks" / "sendemail-validate").read_text()
     assert f"--rules '{ITEM_LOCK.absolute()}' \"$@\"" in email
+
+
+@pytest.mark.slow
+def test_installed_hook_runs_the_recorded_user_rule(tmp_path):
+    repo = tmp_path / "items"
+    (repo / "lib").mkdir(parents=True)
+    git(repo, "init", "-q")
+    guarded = LOCKED_CONTINUE.replace(b"continue;", b"return -EBUSY;")
+    (repo / "lib" / "items.c").write_bytes(guarded)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "items")
+    assert run("hook", "install", "--repo", str(repo), "--rules", str(ITEM_LOCK)).exit_code == 0
+    (repo / "lib" / "items.c").write_bytes(LOCKED_CONTINUE)
+    p = git(repo, "commit", "-qam", "drain on", check=False)
+    assert p.returncode == 1
+    assert (
+        b"item-lock drain: the staged version loses the item-lock guard of drain_items()"
+        in p.stderr
+    )
+    assert b"continue goes to the next item" in p.stderr and b"uffd" not in p.stderr
