@@ -60,6 +60,11 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
         (["check", "--no-such-flag"], "no-such-flag"),
     ],
     "rules": [(["rules", "--format", "bogus"], "--format"), (["rules", "extra"], "extra")],
+    "rules test": [
+        (["rules", "test", "--rules", "{tmp}/missing.toml"], "does not exist"),
+        (["rules", "test", "--rules", "{tmp}/binary.c"], "not valid TOML"),
+        (["rules", "test", "--rule", "no-such-rule"], "unknown rule"),
+    ],
     "sweep": [
         (["sweep", "--repo", "{repo}", "--tags", "["], "bad pattern"),
         (["sweep", "--repo", "{repo}", "--branches", "[a-"], "bad pattern"),

@@ -44,6 +44,7 @@ INVOCATIONS: dict[str, list[tuple[int, list[str]]]] = {
         (2, ["check", "--repo", "{repo}", "--rev", "no-such-ref"]),
     ],
     "rules": [(0, ["rules"]), (0, ["rules", "--format", "json"])],
+    "rules test": [(0, ["rules", "test"])],
     "sweep": [
         (1, ["sweep", "--repo", "{repo}", "--no-cache"]),
         (
@@ -178,6 +179,8 @@ def registered_commands() -> list[str]:
     for group in app.registered_groups:
         gname = group.name or group.typer_instance.info.name
         names += [f"{gname} {name(c)}" for c in group.typer_instance.registered_commands]
+        if group.typer_instance.info.invoke_without_command:  # ``rules`` runs bare, too
+            names.append(gname)
     return names
 
 

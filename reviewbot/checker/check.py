@@ -50,7 +50,7 @@ def applicability(
             )
         return (
             False,
-            f"{feature.name} uffd-wp arrived in {since.series}; kernel is {version.version}",
+            f"{feature.text} arrived in {since.series}; kernel is {version.version}",
         )
     if backported:
         return True, f"{backported[0]} is defined in the uapi header"
@@ -62,12 +62,12 @@ def applicability(
         name = min(seen, key=seen.__getitem__)
         return (
             True,
-            f"kernel version unknown; {name} at line {seen[name]} shows {feature.name} uffd-wp support",
+            f"kernel version unknown; {name} at line {seen[name]} shows {feature.text} support",
         )
     if inferred is not None and inferred >= since:
         return True, f"kernel version unknown; the source looks like >= {inferred.series}"
     return False, (
-        f"kernel version unknown and the source shows no {feature.name} uffd-wp support "
+        f"kernel version unknown and the source shows no {feature.text} support "
         f"(it arrived in {since.series}); pass --kernel-version to be sure"
     )
 
@@ -164,7 +164,7 @@ def _guard_text(call: Node) -> str:
 
 def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     """Decide a ``loop-bail`` check on the located function (see the module docstring)."""
-    fn, unit = loc.function, loc.unit
+    fn, unit, words = loc.function, loc.unit, spec.words
     result = partial(
         CheckResult, id=spec.id, site=site.id, function=fn.name, path=unit.path, title=spec.title
     )
@@ -193,10 +193,17 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     notes = _uncertainty(unit, fn, res, extra)
     if res.accepted:
         miss = explain_loop(
-            fn, loop, ctx, spec.predicates, spec.related, spec.related_note, spec.branch_labels
+            fn,
+            loop,
+            ctx,
+            spec.predicates,
+            spec.related,
+            spec.related_note,
+            spec.branch_labels,
+            words,
         )
         if miss is None:
-            msg = f"guard not found: no {spec.predicate_text} test in the loop of {fn.name}() stops a present uffd-wp PTE"
+            msg = f"guard not found: no {spec.predicate_text} test in the loop of {fn.name}() stops a present {words.marked_entry}"
             line = syntax.line(loop)
         else:
             msg, line = miss.text, miss.line
@@ -226,9 +233,11 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     )
     vma_level = not inside
     if vma_level:
-        msg = f"VMA-level: {_guard_text(call)} at line {syntax.line(call)} abandons the collapse before the PTE loop"
+        msg = f"{words.scope}-level: {_guard_text(call)} at line {syntax.line(call)} abandons {words.work} before the {words.entry} loop"
     elif via:
-        msg = f"{via}() at line {syntax.line(call)} makes the loop bail out on a uffd-wp PTE"
+        msg = (
+            f"{via}() at line {syntax.line(call)} makes the loop bail out on a {words.marked_entry}"
+        )
     else:
         msg = f"{_guard_text(call)} at line {syntax.line(call)} bails out of the loop"
     if conditional:
@@ -267,7 +276,7 @@ def _callees(unit: Unit, fn: Function) -> set[str]:
 
 def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
     """Decide a ``vma-bail`` check at one site (see the module docstring)."""
-    unit = loc.unit
+    unit, words = loc.unit, spec.words
     fn = _action_holder(unit, loc.function, site.actions)
     found_by = (
         f" (found by fingerprint: calls {', '.join(loc.fingerprint)})"
@@ -300,11 +309,11 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         extra.append(f"none of {', '.join(sorted(site.actions))} is reachable in {fn.name}()")
     notes = _uncertainty(unit, fn, res, extra)
     if res.actions:
-        miss = explain_vma(fn, ctx, spec.predicates, site.actions)
+        miss = explain_vma(fn, ctx, spec.predicates, site.actions, words)
         first = min(res.actions, key=lambda c: c.start_byte)
         if miss is None:
             msg, line = (
-                f"no {spec.predicate_text}(vma) test keeps a uffd-wp VMA from {syntax.callee(first)}() at line {syntax.line(first)}",
+                f"no {spec.predicate_text}({words.scope.lower()}) test keeps a {words.marked_scope} from {syntax.callee(first)}() at line {syntax.line(first)}",
                 syntax.line(first),
             )
         else:
@@ -332,7 +341,7 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         if via
         else f"{_guard_text(call)} at line {syntax.line(call)}"
     )
-    msg = f"{what} keeps uffd-wp VMAs out of the {site.title}"
+    msg = f"{what} keeps {words.marked} {words.scopes} out of the {site.title}"
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
     return result(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from reviewbot.checker.check import check_first_present, check_source
-from reviewbot.model.errors import InputError
+from reviewbot.model.errors import InputError, ReviewbotError, SourceError
 from reviewbot.model.fileio import read_file, write_atomic
 from reviewbot.model.results import FileResult, VersionInfo
 from reviewbot.model.versions import KernelVersion, defines_in, tree_root, version_from_makefile
@@ -54,23 +55,88 @@ def check_named(
         if all(c.function is None for c in result.checks):
             raise InputError(
                 f"{name}{' at ' + ref if ref else ''}: defines none of the functions rule {result.rule} examines",
-                "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+                f"rule {result.rule} looks in {', '.join(_paths(rules, result.rule))}",
             )
         results.append(result)
     return results
 
 
+# Below this many files one process is faster than starting workers: the pool costs ~0.1-0.2 s
+# of CPU (importing multiprocessing, forking, pickling rules and results; bench/RESULTS.md)
+# and a real mm/khugepaged.c ~15-20 ms to check.
+PARALLEL_FROM = 16
+
+
+def _check_one(f: Path, rules: tuple[Rule, ...], kernel_version: str | None) -> list[FileResult]:
+    data = read_file(f, "C file")
+    return check_named(data, str(f), rules, file_version(f, rules, kernel_version))
+
+
+def _check_chunk(
+    files: list[Path], rules: tuple[Rule, ...], kernel_version: str | None
+) -> list[FileResult] | tuple[str, str, str | None]:
+    """A worker's share; a library error comes back as (class name, message, hint), because
+    pickling a :class:`ReviewbotError` would drop its hint."""
+    try:
+        return [r for f in files for r in _check_one(f, rules, kernel_version)]
+    except ReviewbotError as e:
+        return (type(e).__name__, e.message, e.hint)
+
+
+def _workers(n_files: int) -> int:
+    """Worker processes for ``n_files``: REVIEWBOT_JOBS when set (1: one process), else one
+    per usable core once there are enough files to pay for them."""
+    jobs = os.environ.get("REVIEWBOT_JOBS", "").strip()
+    if jobs.isdigit() and int(jobs) > 0:
+        return min(int(jobs), n_files)
+    if n_files < PARALLEL_FROM:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, n_files // (PARALLEL_FROM // 2)))
+
+
 def check_files(
     files: list[Path] | None, rules: tuple[Rule, ...], kernel_version: str | None = None
 ) -> list[FileResult]:
-    """Check each file against ``rules``; a file defining none of a rule's functions is an error."""
+    """Check each file against ``rules``; a file defining none of a rule's functions is an error.
+
+    Many files are checked by one forked worker per core (contiguous chunks, so the results
+    and the first error are in input order, as in one process).
+    """
     if not files:
         raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")
-    results = []
-    for f in files:
-        data = read_file(f, "C file")
-        results += check_named(data, str(f), rules, file_version(f, rules, kernel_version))
+    workers = _workers(len(files))
+    if workers == 1:
+        return [r for f in files for r in _check_one(f, rules, kernel_version)]
+    import multiprocessing  # only when there are workers: start-up time
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [r for f in files for r in _check_one(f, rules, kernel_version)]
+
+    size = -(-len(files) // workers)
+    chunks = [files[i : i + size] for i in range(0, len(files), size)]
+    # fork: the workers inherit the parsed rules and the loaded parser (no re-import).
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
+        parts = list(
+            pool.map(_check_chunk, chunks, [rules] * len(chunks), [kernel_version] * len(chunks))
+        )
+    results: list[FileResult] = []
+    errors = {c.__name__: c for c in (InputError, SourceError, ReviewbotError)}
+    for part in parts:
+        if isinstance(part, tuple):
+            name, message, hint = part
+            raise errors.get(name, ReviewbotError)(message, hint)
+        results += part
     return results
+
+
+def _paths(rules: tuple[Rule, ...], rule_id: str) -> tuple[str, ...]:
+    return next((r.paths for r in rules if r.id == rule_id), ())
 
 
 def check_tree(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from reviewbot.checker.flow import Context, Evaluator, truth
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node
+from reviewbot.rules.spec import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _first_jump(node: Node) -> Node | None:
     return None
 
 
-def _why_not_leaving(branch: Node | None, loop: Node | None) -> str:
+def _why_not_leaving(branch: Node | None, loop: Node | None, words: Vocabulary) -> str:
     if branch is None:
         return "has no branch that leaves"
     jump = _first_jump(branch)
@@ -58,9 +59,9 @@ def _why_not_leaving(branch: Node | None, loop: Node | None) -> str:
             "does not leave the loop (only sets result)" if assigns else "does not leave the loop"
         )
     if jump.type == "continue_statement":
-        return "does not leave the loop (continue goes to the next PTE)"
+        return f"does not leave the loop (continue goes to the next {words.entry})"
     if jump.type == "break_statement":
-        return "does not leave the collapse (break only ends the loop; the collapse goes on)"
+        return f"does not leave {words.work} (break only ends the loop; {words.work} goes on)"
     if jump.type == "goto_statement":
         label = syntax.text(jump.child_by_field_name("label"))
         return f"does not leave the loop (goto {label} stays inside it)"
@@ -75,7 +76,9 @@ def _branch_label(cond: Node, ctx: Context, labels: dict[str, str]) -> str:
     return f"`{syntax.norm(cond)}`"
 
 
-def _enclosing(call: Node, scope: Node, ctx: Context, labels: dict[str, str]) -> str | None:
+def _enclosing(
+    call: Node, scope: Node, ctx: Context, labels: dict[str, str], words: Vocabulary
+) -> str | None:
     """Why ``call`` is not reached by every entry on which the predicate holds, if so."""
     ev = Evaluator(ctx)
     child, anc = call, call.parent
@@ -85,7 +88,7 @@ def _enclosing(call: Node, scope: Node, ctx: Context, labels: dict[str, str]) ->
             v = truth(ev.ev(cond, {}), ctx.unit)
             in_then = _in_field(anc, "consequence", child)
             if cond is not None and ((in_then and v is False) or (not in_then and v is True)):
-                return f"is inside the {_branch_label(cond, ctx, labels)} branch, which present PTEs never enter"
+                return f"is inside the {_branch_label(cond, ctx, labels)} branch, which present {words.entries} never enter"
             if v is None:
                 return (
                     f"is only reached when `{syntax.norm(cond)}`"
@@ -104,6 +107,7 @@ def explain_loop(
     related: frozenset[str],
     related_note: str,
     labels: dict[str, str],
+    words: Vocabulary,
 ) -> NearMiss | None:
     """Nearest near-miss for a loop-bail check (None when nothing resembles a guard)."""
     misses: list[NearMiss] = []
@@ -124,7 +128,7 @@ def explain_loop(
                 extra = (
                     ""
                     if ctx.entry.is_current(call_args[0] if call_args else None)
-                    else " and tests another PTE"
+                    else f" and tests another {words.entry}"
                 )
                 misses.append(NearMiss(syntax.line(call), f"{what} is {where}{extra}", 3))
                 continue
@@ -134,14 +138,14 @@ def explain_loop(
                 misses.append(
                     NearMiss(
                         syntax.line(call),
-                        f"{what} tests another PTE (`{arg}`), not the loop's current entry",
+                        f"{what} tests another {words.entry} (`{arg}`), not the loop's current entry",
                         2,
                     )
                 )
                 continue
-            reason = _enclosing(call, body, ctx, labels)
+            reason = _enclosing(call, body, ctx, labels, words)
             if reason is None:
-                reason = _own(call, loop, ctx, ev)
+                reason = _own(call, loop, ctx, ev, words)
             misses.append(NearMiss(syntax.line(call), f"{what} {reason}", 0))
         elif (
             name
@@ -160,7 +164,7 @@ def explain_loop(
                 misses.append(
                     NearMiss(
                         syntax.line(call),
-                        f"{name}() at line {syntax.line(call)} tests uffd-wp but its result is ignored",
+                        f"{name}() at line {syntax.line(call)} tests {words.marked} but its result is ignored",
                         0,
                     )
                 )
@@ -168,7 +172,7 @@ def explain_loop(
                 misses.append(
                     NearMiss(
                         syntax.line(call),
-                        f"{name}() at line {syntax.line(call)} does not make the loop bail for every uffd-wp PTE",
+                        f"{name}() at line {syntax.line(call)} does not make the loop bail for every {words.marked_entry}",
                         0,
                     )
                 )
@@ -203,7 +207,7 @@ def _comment_mention(comment: Node, names: frozenset[str]) -> tuple[str, int] | 
     return None
 
 
-def _own(call: Node, loop: Node | None, ctx: Context, ev: Evaluator) -> str:
+def _own(call: Node, loop: Node | None, ctx: Context, ev: Evaluator, words: Vocabulary) -> str:
     stmt = _own_statement(call)
     if stmt is not None and stmt.type == "if_statement" and _in_field(stmt, "condition", call):
         cond = stmt.child_by_field_name("condition")
@@ -211,15 +215,19 @@ def _own(call: Node, loop: Node | None, ctx: Context, ev: Evaluator) -> str:
         if v is False:
             return "is negated"
         if v is None:
-            return f"is combined with other conditions (`{syntax.norm(cond)}` does not hold for every uffd-wp entry)"
-        return _why_not_leaving(stmt.child_by_field_name("consequence"), loop)
+            return f"is combined with other conditions (`{syntax.norm(cond)}` does not hold for every {words.marked} entry)"
+        return _why_not_leaving(stmt.child_by_field_name("consequence"), loop, words)
     if stmt is not None and stmt.type == "expression_statement":
         return "result is ignored"
-    return "does not stop every uffd-wp entry"
+    return f"does not stop every {words.marked} entry"
 
 
 def explain_vma(
-    fn: Function, ctx: Context, predicates: frozenset[str], actions: frozenset[str]
+    fn: Function,
+    ctx: Context,
+    predicates: frozenset[str],
+    actions: frozenset[str],
+    words: Vocabulary,
 ) -> NearMiss | None:
     """Nearest near-miss for a vma-bail site."""
     idx = ctx.unit.index(fn.node)
@@ -254,7 +262,7 @@ def explain_vma(
                     tail = (
                         f" {syntax.callee(first)}() at line {syntax.line(first)}"
                         if first is not None
-                        else " the collapse"
+                        else f" {words.work}"
                     )
                     reason = f"does not stop{tail} (it is still reached)"
             else:

@@ -57,7 +57,7 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineErrors,
     name="reviewbot",
-    help="Structural review and stable backports for Linux kernel khugepaged uffd-wp guards.",
+    help="Structural review and stable backports for Linux kernel guards that rule files define.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -90,7 +90,7 @@ def _root(
 
 
 app.command()(check.check)
-app.command()(check.rules)
+app.add_typer(check.rules_app, name="rules")
 app.command()(demo.demo)
 app.command()(history.sweep)
 app.command()(history.report)

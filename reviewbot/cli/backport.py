@@ -12,6 +12,7 @@ from reviewbot.cli.common import (
     InputError,
     RepoOpt,
     RuleOpt,
+    RulesPathOpt,
     TextJson,
     TextOrJsonOpt,
     open_repo,
@@ -66,6 +67,7 @@ def backport(
     ] = None,
     fmt: TextOrJsonOpt = TextJson.text,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Generate stable backports that apply with git am, one per target ref.
 
@@ -83,7 +85,7 @@ def backport(
         from reviewbot.history.upstream import upstream_from_spec
 
         settings = settings_of(repo)
-        rules = rules_of(settings.rules_or(rule))
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         out_dir = settings.output_dir_or(output_dir)
         if (commit is None) == (patch is None):
             raise InputError("give the fix with exactly one of --commit SHA or --patch FILE")
@@ -134,6 +136,7 @@ def validate(
     ] = None,
     fmt: TextOrJsonOpt = TextJson.text,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
 
@@ -148,7 +151,8 @@ def validate(
         from reviewbot.history.upstream import upstream_from_spec
         from reviewbot.model.results import SCHEMA
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         if patch is None or onto is None:
             raise InputError("validate needs --patch FILE and --onto REF")
         repository = open_repo(repo, required=True)

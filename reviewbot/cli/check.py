@@ -14,6 +14,7 @@ from reviewbot.cli.common import (
     KernelVersionOpt,
     RepoOpt,
     RuleOpt,
+    RulesPathOpt,
     TextJson,
     TextOrJsonOpt,
     emit,
@@ -38,6 +39,7 @@ def check(
     kernel_version: KernelVersionOpt = None,
     fmt: FormatOpt = Format.text,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Check khugepaged's uffd-wp guards (scan, isolate, file path) in files or at a ref.
 
@@ -48,7 +50,8 @@ def check(
         from reviewbot.model.results import Status
         from reviewbot.model.versions import KernelVersion
 
-        rules = rules_of(settings_of(repo).rules_or(rule))
+        settings = settings_of(repo)
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         if repo is None and rev is not None:
             raise InputError("--rev needs --repo")
         if kernel_version is not None:
@@ -108,20 +111,31 @@ def check_repo(
     return results, top or repo_path.resolve(), revision.sha
 
 
+rules_app = typer.Typer(
+    name="rules",
+    help="The rules (built-in and your own) and their checks; 'rules test' runs their examples.",
+    invoke_without_command=True,
+)
+
+
+@rules_app.callback()
 def rules(
+    ctx: typer.Context,
     fmt: TextOrJsonOpt = TextJson.text,
+    rules_path: RulesPathOpt = None,
 ) -> None:
-    """List the built-in rules and their checks."""
+    """List the rules (built-in plus --rules / reviewbot.rulesPath / .reviewbot/rules/) and their checks."""
+    if ctx.invoked_subcommand is not None:
+        return
 
     def work():
         import json
 
-        from reviewbot.rules.spec import builtin_rules
-
-        rs = builtin_rules()
+        rs = rules_of(None, rules_path, None)
         if fmt is TextJson.text:
             for r in rs:
-                typer.echo(f"{r.id} (version {r.version}): {r.title}")
+                origin = "" if not r.digest else f" from {r.origin}"
+                typer.echo(f"{r.id} (version {r.version}{origin}): {r.title}")
                 for c in r.checks:
                     since = (
                         f", from {c.feature.since.series}" if c.feature and c.feature.since else ""
@@ -143,3 +157,30 @@ def rules(
             typer.echo(json.dumps(doc, indent=2))
 
     run_command(work)
+
+
+@rules_app.command("test")
+def rules_test(
+    rules_path: RulesPathOpt = None,
+    rule: RuleOpt = None,
+) -> None:
+    """Run the rules' own examples ([[tests]] in each rule file): one line per example.
+
+    Exit 0 when every example gives its expected verdicts, 1 when one does not, 2 on a bad
+    rule file.
+    """
+
+    def work():
+        from reviewbot.checker.examples import run_examples
+
+        outcomes = run_examples(rules_of(rule, rules_path, None))
+        for o in outcomes:
+            mark = "ok  " if o.passed else "FAIL"
+            typer.echo(f"{mark} {o.rule}: {o.example.name} [{o.example.origin}]")
+            for f in o.failures:
+                typer.echo(f"     {f}")
+        failed = sum(not o.passed for o in outcomes)
+        typer.echo(f"{len(outcomes)} examples, {failed} failed", err=True)
+        return failed
+
+    raise typer.Exit(1 if run_command(work) else 0)

@@ -69,6 +69,16 @@ RuleOpt = Annotated[
     typer.Option("--rule", help="Rule id to run (repeatable; default: all built-in rules)."),
 ]
 
+RulesPathOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--rules",
+        help="A rule file, or a directory of *.toml rule files, added to the built-in rules "
+        "(repeatable; default: git config reviewbot.rulesPath, else .reviewbot/rules/ in the "
+        "repository).",
+    ),
+]
+
 KernelVersionOpt = Annotated[
     str | None,
     typer.Option(
@@ -115,10 +125,43 @@ def warn(message: str) -> None:
     typer.echo(f"reviewbot: warning: {message}", err=True)
 
 
-def rules_of(ids: list[str] | None):
-    from reviewbot.rules.spec import builtin_rules, get_rule
+LOCAL_RULES = Path(".reviewbot") / "rules"
 
-    return tuple(get_rule(i) for i in ids) if ids else builtin_rules()
+
+def local_rules_dir(directory: Path | None) -> Path | None:
+    """``.reviewbot/rules/`` at the top of the worktree ``directory`` is in, if it exists."""
+    start = (directory if directory is not None else Path.cwd()).expanduser().absolute()
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d / LOCAL_RULES if (d / LOCAL_RULES).is_dir() else None
+    return None
+
+
+def user_rule_paths(flag: list[Path] | None, directory: Path | None, settings=None) -> list[Path]:
+    """Where user rules come from, the first that is set: ``--rules``, ``git config
+    reviewbot.rulesPath``, the repository's ``.reviewbot/rules/`` (b4-style layering: the
+    nearer setting replaces the farther one, so one rule file is never loaded twice)."""
+    if flag:
+        return list(flag)
+    settings = settings if settings is not None else settings_of(directory)
+    if settings.rules_path:
+        return list(settings.rules_path)
+    local = local_rules_dir(directory)
+    return [local] if local is not None else []
+
+
+def rules_of(
+    ids: list[str] | None,
+    paths: list[Path] | None = None,
+    directory: Path | None = None,
+    settings=None,
+):
+    """The rules to run: built-in plus user rules (see :func:`user_rule_paths`), then ``ids``
+    selected among all of them (every rule when None)."""
+    from reviewbot.rules.spec import builtin_rules, combine, load_rules, select
+
+    user = load_rules(user_rule_paths(paths, directory, settings))
+    return select(combine(builtin_rules(), user), ids)
 
 
 def settings_of(directory: Path | None):

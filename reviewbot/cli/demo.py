@@ -13,7 +13,6 @@ from reviewbot.cli.common import (
     InputError,
     console,
     emit,
-    rules_of,
     run_command,
     settings_of,
     verdict_cache,
@@ -41,6 +40,7 @@ def demo(
 
     def work():
         from reviewbot.demo import build_demo, check_demo, report_demo
+        from reviewbot.rules.spec import builtin_rules
 
         if directory is not None and directory.exists() and not directory.is_dir():
             raise InputError(f"{directory}: not a directory", "choose an empty or new --dir")
@@ -64,6 +64,6 @@ def demo(
                 out.print(f"  {b.branch:14} {b.tip:10} {b.status}{extra}")
             out.print(f"report: {html_path}\n        {md_path}")
         else:
-            emit(results, rules_of(None), fmt, root=path)
+            emit(results, builtin_rules(), fmt, root=path)
 
     run_command(work)

@@ -15,6 +15,7 @@ from reviewbot.cli.common import (
     ReportFormat,
     ReportFormatOpt,
     RuleOpt,
+    RulesPathOpt,
     SinceOpt,
     SweepFormat,
     SweepFormatOpt,
@@ -40,6 +41,7 @@ def sweep(
     fmt: SweepFormatOpt = SweepFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Check every selected release and branch: one row per ref, in kernel version order.
@@ -57,7 +59,7 @@ def sweep(
         from reviewbot.render.progress import progress_bar
 
         settings = settings_of(repo)
-        rules = rules_of(settings.rules_or(rule))
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         out = in_output_dir(output, settings)
         if since is not None:
             KernelVersion.parse(since)
@@ -106,6 +108,7 @@ def report(
     fmt: ReportFormatOpt = ReportFormat.text,
     output: OutputOpt = None,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Where a fix stands in every stable branch: not-affected, fixed, needs-backport or regressed.
@@ -121,7 +124,7 @@ def report(
         from reviewbot.render.progress import progress_bar
 
         settings = settings_of(repo)
-        rules = rules_of(settings.rules_or(rule))
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         r = open_repo(repo)
         the_fix = load_fix(r, fix)
         with verdict_cache(no_cache) as cache, progress_bar("checking branches") as bar:

@@ -11,6 +11,7 @@ import typer
 from reviewbot.cli.common import (
     RepoOpt,
     RuleOpt,
+    RulesPathOpt,
     rules_of,
     run_command,
     settings_of,
@@ -50,18 +51,21 @@ def hook_install(
             "--force", help="Keep an existing hook that is not reviewbot's and run it first."
         ),
     ] = False,
+    rules_path: RulesPathOpt = None,
 ) -> None:
     """Install the git hooks (in the hooks directory git uses: core.hooksPath and worktrees honoured).
 
     An existing hook that is not reviewbot's is refused, or with --force kept and chained to.
+    --rules is recorded in the hooks (as absolute paths), so they run the same rules.
     """
 
     def work():
         from reviewbot.hooks.install import covered_paths, install, parse_hooks
-        from reviewbot.rules.spec import builtin_rules
 
+        rules = rules_of(None, rules_path, repo)  # a bad rule file is refused before writing
+        recorded = tuple(str(p.expanduser().absolute()) for p in rules_path or [])
         for action in install(
-            hook_repo(repo), parse_hooks(hooks), covered_paths(builtin_rules()), force
+            hook_repo(repo), parse_hooks(hooks), covered_paths(rules), force, rules_paths=recorded
         ):
             typer.echo(action.describe())
 
@@ -96,6 +100,7 @@ def hook_run(
     ] = None,
     repo: RepoOpt = None,
     rule: RuleOpt = None,
+    rules_path: RulesPathOpt = None,
     strict: Annotated[
         bool | None,
         typer.Option(
@@ -114,7 +119,7 @@ def hook_run(
         from reviewbot.hooks.gate import run_hook
 
         settings = settings_of(repo)
-        rules = rules_of(settings.rules_or(rule))
+        rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         messages, blocked = run_hook(
             Repository(hook_repo(repo)), hook.value, files or [], rules, settings.strict_or(strict)
         )

@@ -8,6 +8,8 @@ layers them. Keys (case-insensitive, like every git config key):
 - ``reviewbot.strict`` — boolean: the hooks also block on guards that were already missing;
 - ``reviewbot.outputDir`` — default directory for commands that write files (``-o``,
   ``--output-dir``); a relative one is relative to the repository's top, not the cwd.
+- ``reviewbot.rulesPath`` — rule files or directories to add to the built-in rules (may be
+  given several times; relative to the repository), like ``--rules``.
 
 Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``output_dir_or(flag)``.
 """
@@ -32,6 +34,7 @@ class Settings:
     rules: tuple[str, ...] = ()
     strict: bool = False
     output_dir: Path | None = None
+    rules_path: tuple[Path, ...] = ()
     origin: dict[str, str] | None = None  # key -> raw value, for messages
 
     def rules_or(self, flag: list[str] | None) -> list[str] | None:
@@ -62,6 +65,7 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
     rules: list[str] = []
     strict = False
     output_dir = None
+    rules_path: list[Path] = []
     raw: dict[str, str] = {}
     for key, value in entries:
         k = key.lower()
@@ -73,7 +77,10 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
         elif k == "reviewbot.outputdir":
             p = Path(value).expanduser()
             output_dir = p if p.is_absolute() or base is None else base / p
-    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, raw)
+        elif k == "reviewbot.rulespath":
+            p = Path(value).expanduser()
+            rules_path.append(p if p.is_absolute() or base is None else base / p)
+    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, tuple(rules_path), raw)
 
 
 def load(directory: str | os.PathLike | None = None) -> Settings:

@@ -180,7 +180,7 @@ class _Engine:
         ref: str,
     ) -> tuple[tuple[CheckResult, ...], VersionInfo | None]:
         """(checks, inferred version or None) for ``mode`` ``all``/``none``/``unknown:<digest>``."""
-        key: VerdictKey = (present[0][1], present[0][0], rule.id, rule.version, mode)
+        key: VerdictKey = (present[0][1], present[0][0], rule.cache_id, rule.version, mode)
         extras_now = present[1:]
         hit = self._memo.get(key)
         if hit is None and key in self.stored:
@@ -342,7 +342,7 @@ def sweep(
             (ref, vi, [(rule, [(p, t[p]) for p in rule.paths if p in t]) for rule in rules])
         )
     keys = {
-        (present[0][1], present[0][0], rule.id, rule.version, mode)
+        (present[0][1], present[0][0], rule.cache_id, rule.version, mode)
         for _, vi, per_rule in plans
         for rule, present in per_rule
         if present

@@ -49,6 +49,7 @@ class Change:
     kind: str  # lost | still-missing | missing | restored
     before: CheckResult | None
     after: CheckResult | None
+    guard: str = "guard"  # the rule's word for it ("uffd-wp guard"): its [vocabulary] guard
 
     def blocks(self, strict: bool) -> bool:
         """Does this change refuse the commit or patch?"""
@@ -68,14 +69,14 @@ class Change:
                 if b is not None and b.line
                 else (b.path if b is not None else "?")
             )
-            return f"{where}: {actor} loses the uffd-wp guard of {fn}() (at {line} in {before_name}): {after_msg}"
+            return f"{where}: {actor} loses the {self.guard} of {fn}() (at {line} in {before_name}): {after_msg}"
         if self.kind == "restored":
-            return f"{where}: {actor} adds the uffd-wp guard missing in {before_name}: {after_msg}"
+            return f"{where}: {actor} adds the {self.guard} missing in {before_name}: {after_msg}"
         fn = (a.function if a is not None else None) or (b.function if b is not None else None)
         subject = f"{fn}()" if fn else "the guarded function"
         already = f" (nor in {before_name})" if self.kind == "still-missing" else ""
         return (
-            f"{where}: warning: {subject} has no uffd-wp guard {after_where}{already}: {after_msg}"
+            f"{where}: warning: {subject} has no {self.guard} {after_where}{already}: {after_msg}"
         )
 
 
@@ -125,8 +126,11 @@ def check_blobs(
     return checked.result if checked is not None else None
 
 
-def compare(rule: str, before: FileResult | None, after: FileResult | None) -> list[Change]:
-    """The changes between two verdict sets of one rule, sorted by check key."""
+def compare(
+    rule: str, before: FileResult | None, after: FileResult | None, guard: str = "guard"
+) -> list[Change]:
+    """The changes between two verdict sets of one rule, sorted by check key (``guard``: the
+    rule's word for what a check looks for)."""
     b = {c.key: c for c in before.checks} if before else {}
     a = {c.key: c for c in after.checks} if after else {}
     out = []
@@ -134,19 +138,19 @@ def compare(rule: str, before: FileResult | None, after: FileResult | None) -> l
         old, new = b.get(key), a.get(key)
         new_missing = new is None or new.status is Status.MISSING
         if new_missing and old is not None and old.status is Status.PRESENT:
-            out.append(Change(rule, key, "lost", old, new))
+            out.append(Change(rule, key, "lost", old, new, guard))
         elif new is not None and new.status is Status.MISSING:
             kind = (
                 "still-missing" if old is not None and old.status is Status.MISSING else "missing"
             )
-            out.append(Change(rule, key, kind, old, new))
+            out.append(Change(rule, key, kind, old, new, guard))
         elif (
             new is not None
             and new.status is Status.PRESENT
             and old is not None
             and old.status is Status.MISSING
         ):
-            out.append(Change(rule, key, "restored", old, new))
+            out.append(Change(rule, key, "restored", old, new, guard))
     return out
 
 
@@ -164,7 +168,7 @@ def _compare_trees(
             continue
         b = check_blobs(before, rule, version, labels[0])
         a = check_blobs(after, rule, version, labels[1])
-        changes += compare(rule.id, b, a)
+        changes += compare(rule.id, b, a, rule.vocabulary.guard)
     return changes
 
 
@@ -324,7 +328,7 @@ def gate_mail(
         return replace(
             report,
             unchecked=True,
-            notes=(f"warning: the patch does not apply ({sides}); uffd-wp guards not checked",),
+            notes=(f"warning: the patch does not apply ({sides}); guards not checked",),
         )
     version = (
         version_at(repo, sides.base, rules)

@@ -107,22 +107,27 @@ def _launch(hook: str, python: str, args: str) -> str:
     return (
         f"python={_sq(python)}\n"
         'if [ ! -x "$python" ]; then\n'
-        f'\techo "reviewbot: $python is gone; uffd-wp guards not checked (run reviewbot hook install again, or reviewbot hook uninstall)" >&2\n'
+        f'\techo "reviewbot: $python is gone; guards not checked (run reviewbot hook install again, or reviewbot hook uninstall)" >&2\n'
         "\texit 0\n"
         "fi\n"
         f'exec "$python" -m reviewbot hook run {hook}{args}\n'
     )
 
 
-def script(hook: str, paths: list[str], python: str) -> str:
-    """The shell script for ``hook``: chain, cheap pre-filter, then Python."""
+def script(hook: str, paths: list[str], python: str, rules_paths: tuple[str, ...] = ()) -> str:
+    """The shell script for ``hook``: chain, cheap pre-filter, then Python.
+
+    ``rules_paths`` (absolute) are recorded as ``--rules`` options: the hook runs the rules it
+    was installed with.
+    """
+    rules = "".join(f" --rules {_sq(r)}" for r in rules_paths)
     if hook == "pre-commit":
         specs = " ".join(_sq(f":(literal){p}") for p in paths)
         body = (
             f"git diff --cached --quiet --no-ext-diff --no-textconv --ignore-submodules -- {specs}\n"
             "[ $? -eq 0 ] && exit 0  # 0: no guarded path staged (1: staged; other: let reviewbot say why)\n"
         )
-        return _header(hook) + _chain(hook) + body + _launch(hook, python, "")
+        return _header(hook) + _chain(hook) + body + _launch(hook, python, rules)
     if hook == "sendemail-validate":
         alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in paths)
         pattern = rf"^(diff --git a/|--- a/|\+\+\+ b/)({alternation})([[:space:]]|$)"
@@ -130,7 +135,7 @@ def script(hook: str, paths: list[str], python: str) -> str:
             f'grep -Eq -e {_sq(pattern)} -- "$1"\n'
             "[ $? -eq 1 ] && exit 0  # 1: the patch touches no guarded path (2: unreadable; let reviewbot say why)\n"
         )
-        return _header(hook) + _chain(hook) + body + _launch(hook, python, ' "$@"')
+        return _header(hook) + _chain(hook) + body + _launch(hook, python, f'{rules} "$@"')
     raise InputError(f"unknown hook {hook!r}", f"known hooks: {', '.join(HOOKS)}")
 
 
@@ -173,6 +178,7 @@ def install(
     paths: list[str],
     force: bool = False,
     python: str | None = None,
+    rules_paths: tuple[str, ...] = (),
 ) -> list[HookAction]:
     """Install ``hooks`` into ``repo``'s hooks directory; see the module docstring for safety.
 
@@ -211,7 +217,7 @@ def install(
         if action == "chained":
             assert previous is not None  # planned with its destination above
             os.rename(path, previous)
-        _write(path, script(hook, paths, python))
+        _write(path, script(hook, paths, python, rules_paths))
         done.append(HookAction(hook, path, action, previous))
     return done
 

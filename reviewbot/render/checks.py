@@ -9,12 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from reviewbot import __version__
 from reviewbot.model.results import SCHEMA, CheckResult, FileResult, Status
@@ -22,6 +18,9 @@ from reviewbot.model.versions import tree_root
 from reviewbot.rules.spec import Rule
 
 SRCROOT = "%SRCROOT%"
+
+if TYPE_CHECKING:  # rich is imported by the renderers that draw: JSON and SARIF start faster
+    from rich.console import Console
 
 STYLE = {Status.PRESENT: "green", Status.MISSING: "bold red", Status.NOT_APPLICABLE: "dim"}
 
@@ -97,6 +96,9 @@ def table_width(r: FileResult) -> int:
 def text(results: list[FileResult], console: Console) -> None:
     """A table per result and its one-line summary on a terminal wide enough for it;
     otherwise (piped, logged, narrow) one compiler-style line per check."""
+    from rich.table import Table
+    from rich.text import Text
+
     for r in results:
         if not console.is_terminal or console.width < table_width(r):
             for c in r.checks:
@@ -123,13 +125,22 @@ def text(results: list[FileResult], console: Console) -> None:
 
 
 def release_table(results: list[FileResult], console: Console) -> None:
-    """One row per ref: the three verdicts side by side (the demo and sweep view)."""
+    """One row per ref: each check's verdict side by side (the demo and sweep view).
+
+    The columns are the check ids in the order the rules list them; a check id that is also
+    a column name ("file") gets " check" appended.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(pad_edge=False)
-    for col in ("ref", "kernel", "file", "scan", "isolate", "file path"):
+    ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
+    fixed = ("ref", "kernel", "file")
+    for col in (*fixed, *(f"{cid} check" if cid in fixed else cid for cid in ids)):
         table.add_column(col, no_wrap=True)
     for r in results:
         cells = []
-        for cid in ("scan", "isolate", "file"):
+        for cid in ids:
             st = r.status_of(cid)
             mark = "?" if any(c.uncertain for c in r.checks if c.id == cid) else ""
             cells.append(Text(str(st) + mark, style=STYLE[st]))
@@ -203,7 +214,7 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...], root: Path | No
                         "helpUri": rule.help_uri,
                         "defaultConfiguration": {"level": "error"},
                         "properties": {
-                            "tags": ["linux-kernel", "khugepaged", "userfaultfd"],
+                            "tags": list(rule.tags),
                             "precision": "high",
                         },
                     }
@@ -259,6 +270,8 @@ def to_sarif(results: list[FileResult], rules: tuple[Rule, ...], root: Path | No
 def plain_text(render_fn: Callable[[Console], None]) -> str:
     """What a rich renderer prints, as plain text (no colour), for writing to a file."""
     import io
+
+    from rich.console import Console
 
     buf = io.StringIO()
     render_fn(Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True))

@@ -22,14 +22,12 @@ from reviewbot.render import htmlkit
 from reviewbot.render.checks import STYLE, to_sarif
 from reviewbot.rules.spec import Rule
 
-CHECK_IDS = ("scan", "isolate", "file")
 SHORT = {Status.PRESENT: "present", Status.MISSING: "MISSING", Status.NOT_APPLICABLE: "n/a"}
 
 
 def check_ids(rows: list[SweepRow]) -> list[str]:
-    """The check ids in the rows, the rule's usual three first."""
-    seen = {c.id for row in rows for r in row.results for c in r.checks}
-    return [c for c in CHECK_IDS if c in seen] + sorted(seen - set(CHECK_IDS))
+    """The check ids in the rows, in the order their rules list them (first seen first)."""
+    return list(dict.fromkeys(c.id for row in rows for r in row.results for c in r.checks))
 
 
 def state(row: SweepRow, check_id: str) -> CellState:
