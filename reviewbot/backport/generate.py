@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -38,7 +39,7 @@ from reviewbot.backport.validate import (
     validate_files,
 )
 from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
-from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, upstream_refs
+from reviewbot.diffs.patches import ApplyFailure, Mail, apply_file, parse_mail, upstream_refs
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
 from reviewbot.history.upstream import UpstreamFix
@@ -404,7 +405,7 @@ def backport_one(
     n = _need(repo, upstream, rev, rules, targets, paths, version)
     if n.status != NeedStatus.NEEDS_BACKPORT:
         return TargetResult(status=TargetStatus(n.status), evidence=n.evidence, **base)
-    tree = tree_lookup(repo, rev)
+    tree = _with_introduced(tree_lookup(repo, rev), introduced(upstream.mail))
     placed = []
     for fp in upstream.mail.files:
         assert fp.source is not None  # a fix that creates or deletes a file was refused above
@@ -520,6 +521,31 @@ def backport_one(
         text=text,
         **base,
     )
+
+
+_FILE_SCOPE_NAME = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*(?:\(|;|=|\[)")
+_NOT_A_TYPE = frozenset({"return", "goto", "if", "else", "for", "while", "switch", "case", "do"})
+
+
+def introduced(mail: Mail) -> frozenset[str]:
+    """Names the fix itself declares or defines at file scope (a new helper, its prototype).
+
+    They do not exist in the target before the fix, and must not be taken for missing
+    prerequisites when another hunk or file of the same fix uses them.
+    """
+    out = set()
+    for fp in mail.files:
+        for h in fp.hunks:
+            for x in h.added:
+                m = _FILE_SCOPE_NAME.match(x)
+                if m and x.split(None, 1)[0] not in _NOT_A_TYPE:
+                    out.add(m.group(1))
+    return frozenset(out)
+
+
+def _with_introduced(tree: Callable[[str], bool], names: frozenset[str]) -> Callable[[str], bool]:
+    """``tree`` that also knows the names the fix introduces."""
+    return lambda n: n in names or tree(n)
 
 
 def _retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:

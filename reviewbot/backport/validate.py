@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from reviewbot.backport import statements
+from reviewbot.backport import drift, statements
 from reviewbot.backport.relocate import Placed, relocate_file, section_function
 from reviewbot.checker.check import check_source
 from reviewbot.ctree import syntax
@@ -322,8 +322,13 @@ def validate_files(
     tree: Callable[[str], bool | None] | None = None,
     ancestor: str | None = None,
     placed: dict[str, Placed] | None = None,
+    strict: bool = False,
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
+
+    Without ``strict``, a backport whose change differs from upstream's only by the drift between
+    the trees (:mod:`reviewbot.backport.drift`) is "accepted, with deviations", each deviation
+    listed; ``strict`` refuses any deviation.
 
     ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
     reference the equivalence check compares with) when the caller already computed them.
@@ -443,8 +448,12 @@ def validate_files(
                 for fp in upstream.mail.files
                 if fp.source is not None and (data := targets.get(fp.source)) is not None
             }
-            verdicts.append(_scope(upstream, placed, touched))
-            verdicts.append(_equivalence(upstream, patch, placed, targets))
+            sc, eq = (
+                _scope(upstream, placed, touched),
+                _equivalence(upstream, patch, placed, targets),
+            )
+            sc, eq = _with_deviations(sc, eq, upstream, patch, targets, tree, strict)
+            verdicts += [sc, eq]
     present = any(
         not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
         for fp in (upstream.mail.files if upstream else patch.files)
@@ -608,14 +617,75 @@ def _equivalence(
     )
 
 
+def _with_deviations(
+    sc: Verdict,
+    eq: Verdict,
+    upstream: UpstreamFix,
+    patch: Mail,
+    targets: Mapping[str, bytes | None],
+    tree: Callable[[str], bool | None] | None,
+    strict: bool,
+) -> tuple[Verdict, Verdict]:
+    """Scope and equivalence re-judged modulo the drift between the trees (non-strict mode).
+
+    Either mode refuses an added statement upstream puts under another block (a guard in another
+    branch), which the line comparison cannot see.
+    """
+    texts = {k: v.decode("utf-8", "replace") for k, v in targets.items() if v is not None}
+    d = drift.compare(upstream.mail, patch, texts, lambda n: bool(tree(n)) if tree else False)
+    if eq.status != VerdictStatus.FAIL and d.moved:
+        return sc, Verdict(
+            "equivalence",
+            VerdictStatus.FAIL,
+            "an added statement sits in another block than upstream's",
+            d.moved,
+        )
+    if strict or VerdictStatus.FAIL not in (sc.status, eq.status):
+        return sc, eq
+    if not d.equivalent:
+        if eq.status == VerdictStatus.FAIL:
+            eq = replace(
+                eq, details=eq.details + tuple(f"meaning differs: {x}" for x in d.differences)
+            )
+        elif d.differences:
+            eq = Verdict(
+                "equivalence",
+                VerdictStatus.FAIL,
+                "the change differs from upstream's",
+                tuple(f"meaning differs: {x}" for x in d.differences),
+            )
+        return sc, eq
+    notes = tuple(f"[ {x} ]" for x in d.deviations)
+    if sc.status == VerdictStatus.FAIL:
+        sc = Verdict(
+            "scope",
+            VerdictStatus.PASS,
+            "accepted, with deviations: the equivalent change sits where the target has the code",
+            sc.details,
+        )
+    if eq.status == VerdictStatus.FAIL:
+        eq = Verdict(
+            "equivalence",
+            VerdictStatus.PASS,
+            "accepted, with deviations: equals upstream's change modulo the drift between the trees",
+            notes,
+        )
+    return sc, eq
+
+
 def validate(
     repo: Repository,
     patch: Mail,
     onto: Revision,
     rules: tuple[Rule, ...],
     upstream: Mail | UpstreamFix | None = None,
+    *,
+    strict: bool = False,
 ) -> Validation:
-    """Validate ``patch`` on ``onto``; the upstream fix comes from ``upstream`` or the patch's body."""
+    """Validate ``patch`` on ``onto``; the upstream fix comes from ``upstream`` or the patch's body.
+
+    ``strict`` refuses any deviation from upstream (``git config reviewbot.strict``).
+    """
     targets = {}
     for fp in patch.files:
         if fp.source:
@@ -647,4 +717,5 @@ def validate(
         upstream=up,
         tree=tree_lookup(repo, onto),
         ancestor=ancestor_note(repo, up.sha if up else None, onto),
+        strict=strict,
     )

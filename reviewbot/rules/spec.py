@@ -607,6 +607,8 @@ def builtin_rules() -> tuple[Rule, ...]:
                 data = tomllib.loads(entry.read_text("utf-8"))
             except tomllib.TOMLDecodeError as e:
                 raise RuleError(f"queries/{entry.name}: not valid TOML: {e}") from e
+            if data.get("kind") not in (None, "rule"):
+                continue  # a data table (e.g. kind = "api-renames"), not a rule
             out.append(parse_rule(data, f"queries/{entry.name}"))
     return tuple(sorted(out, key=lambda r: r.id))
 

@@ -1,0 +1,423 @@
+"""Is a backport equivalent to upstream modulo the drift between the trees? ("with deviations").
+
+Stable maintainers adapt a fix to the older tree: an API the target does not have yet
+(``folio`` helpers, ``mmap_write_trylock``), a goto label or a ``result`` variable the target's
+function lacks, a local named differently, a comment reflowed. This module compares the *edit*
+each side makes rather than its lines: per file, the token-level edit from the removed code to the
+added code (comments dropped: words inside comments are never identifiers). Equal edits are
+equivalent; each region where the edits differ is a *deviation* that is tolerated only when
+
+- the upstream side names something the target does not have (an identifier absent from the target
+  tree) and the backport side adds no negation, comparison or exit that upstream's region lacks,
+  except an exit in place of a goto/exit whose label the target lacks; or
+- it is a substitution without control-flow or logical tokens on either side (a rename: an argument
+  or sub-expression changed, a local named differently), or the backport only repeats names of
+  upstream's change (a declaration split from its initialisation).
+
+Anything else is a difference in meaning: a statement upstream does not add, a statement dropped
+that the target could express, a condition changed, a different exit. Independently of the token
+edit, an added statement whose enclosing block header (as upstream shows it) exists in the target
+but that the backport put under another block is a guard in another branch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from reviewbot.ctree import syntax
+from reviewbot.diffs.patches import FilePatch, Mail
+
+_TOKEN = re.compile(
+    r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\d\w*|->|\+\+|--|<<=|>>=|<=|>=|==|!=|&&|\|\||[-+*/%&|^<>]=|<<|>>|\S'
+)
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_IDENT = re.compile(r"[A-Za-z_]\w*$")
+EXITS = frozenset({"return", "goto", "continue", "break"})
+CONTROL = frozenset({"if", "else", "while", "for", "switch", "case", "do"}) | EXITS
+LOGIC = frozenset({"!", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "?"})
+CRITICAL = CONTROL | LOGIC
+KEYWORDS = CONTROL | frozenset(
+    {"sizeof", "struct", "union", "enum", "unsigned", "int", "long", "bool", "void", "const"}
+)
+
+
+def tokens(lines: Iterable[str]) -> list[str]:
+    """C tokens of ``lines`` with comments removed (also comments split across lines)."""
+    text = _COMMENT.sub(" ", "\n".join(lines))
+    # a comment cut by the hunk boundary: drop its remaining lines
+    out: list[str] = []
+    for line in text.split("\n"):
+        s = line.strip()
+        if s.startswith(("*", "/*")) or s.endswith("*/"):
+            continue
+        out += _TOKEN.findall(line)
+    return out
+
+
+_DECL = re.compile(
+    r"^\s*(?:(?:const|unsigned|signed|struct|enum|union|static)\s+)*([A-Za-z_]\w*)[\s*]+"
+    r"([A-Za-z_]\w*)\s*(?:=|;|\[)"
+)
+
+
+def declared(lines: Iterable[str]) -> set[str]:
+    """Names the lines declare as locals or globals (``type name =``, ``type *name;``)."""
+    out = set()
+    for line in lines:
+        m = _DECL.match(line)
+        if m and m.group(1) not in KEYWORDS | {"return", "goto", "else", "case", "do"}:
+            out.add(m.group(2))
+    return out
+
+
+@dataclass(frozen=True)
+class Rename:
+    """One known API rename (``queries/api-renames.toml``)."""
+
+    new: str
+    old: str
+    since: str
+    api: str
+
+
+@cache
+def api_renames() -> dict[tuple[str, str], Rename]:
+    """(name upstream uses, name an older tree uses) -> the rename, from the data table."""
+    text = resources.files("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    out = {}
+    for row in tomllib.loads(text).get("rename", []):
+        r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
+        out[(r.new, r.old)] = r
+    return out
+
+
+def _known_renames(u: list[str], b: list[str]) -> list[Rename] | None:
+    """The table renames that explain every differing identifier of ``u`` -> ``b``, or None."""
+    table = api_renames()
+    found: list[Rename] = []
+    sm = difflib.SequenceMatcher(None, u, b, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            continue
+        if op != "replace" or i2 - i1 != j2 - j1:
+            return None
+        for x, y in zip(u[i1:i2], b[j1:j2], strict=True):
+            r = table.get((x, y))
+            if r is None:
+                return None
+            found.append(r)
+    return found
+
+
+def _idents(toks: Iterable[str]) -> set[str]:
+    return {t for t in toks if _IDENT.match(t) and t not in KEYWORDS}
+
+
+@dataclass(frozen=True)
+class Region:
+    """One place where the two edits differ: upstream's tokens against the backport's."""
+
+    upstream: tuple[str, ...]
+    backport: tuple[str, ...]
+
+    def show(self) -> str:
+        return f"`{' '.join(self.upstream) or '(nothing)'}` -> `{' '.join(self.backport) or '(nothing)'}`"
+
+
+def edit(fp: FilePatch) -> list[str]:
+    """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
+    the places it changes (each run of changed lines; context kept out)."""
+    out: list[str] = []
+    for h in fp.hunks:
+        runs: list[tuple[list[str], list[str]]] = []
+        prev = " "
+        for kind, text in h.lines:
+            if kind == " ":
+                prev = kind
+                continue
+            if prev == " ":
+                runs.append(([], []))
+            (runs[-1][0] if kind == "-" else runs[-1][1]).append(text)
+            prev = kind
+        for removed, added in runs:
+            rem, add = tokens(removed), tokens(added)
+            sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
+            for op, i1, i2, j1, j2 in sm.get_opcodes():
+                if op == "equal":
+                    continue
+                out += ["-" + t for t in rem[i1:i2]] + ["+" + t for t in add[j1:j2]]
+                out.append("|")  # a boundary: two separate edits never merge
+    return out
+
+
+def _statement_span(seq: list[str], i1: int, i2: int) -> tuple[int, int]:
+    """Widen [i1, i2) to whole edit chunks (between boundaries)."""
+    while i1 > 0 and seq[i1 - 1] != "|":
+        i1 -= 1
+    while i2 < len(seq) and seq[i2] != "|":
+        i2 += 1
+    return i1, i2
+
+
+def regions(up: list[str], bp: list[str]) -> list[Region]:
+    """Where the two edit sequences differ, widened to whole edit chunks and merged."""
+    sm = difflib.SequenceMatcher(None, up, bp, autojunk=False)
+    spans: list[tuple[int, int, int, int]] = []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            continue
+        a1, a2 = _statement_span(up, i1, i2)
+        b1, b2 = _statement_span(bp, j1, j2)
+        if spans and (a1 <= spans[-1][1] or b1 <= spans[-1][3]):
+            p = spans.pop()
+            a1, b1 = min(a1, p[0]), min(b1, p[2])
+            a2, b2 = max(a2, p[1]), max(b2, p[3])
+        spans.append((a1, a2, b1, b2))
+    return [
+        Region(tuple(x for x in up[a1:a2] if x != "|"), tuple(x for x in bp[b1:b2] if x != "|"))
+        for a1, a2, b1, b2 in spans
+    ]
+
+
+def _added(toks: tuple[str, ...]) -> list[str]:
+    return [t[1:] for t in toks if t.startswith("+")]
+
+
+def _removed(toks: tuple[str, ...]) -> list[str]:
+    return [t[1:] for t in toks if t.startswith("-")]
+
+
+def _statements(toks: list[str]) -> list[list[str]]:
+    """``toks`` cut into statements (at ``;`` and braces), braces dropped."""
+    out: list[list[str]] = [[]]
+    for t in toks:
+        if t in ("{", "}"):
+            out.append([])
+            continue
+        out[-1].append(t)
+        if t == ";":
+            out.append([])
+    return [s for s in out if s]
+
+
+def _exit_of(stmt: list[str]) -> str | None:
+    """The exit a statement takes (``continue ;``), also behind a braceless ``if``."""
+    at = next((i for i, t in enumerate(stmt) if t in EXITS), None)
+    return None if at is None else " ".join(stmt[at:])
+
+
+def judge(
+    region: Region,
+    has: Callable[[str], bool],
+    change_names: set[str],
+    own_exits: set[str] = frozenset(),  # type: ignore[assignment]
+) -> str | None:
+    """The deviation note when ``region`` is tolerated, None when it changes the meaning.
+
+    ``own_exits`` are the exit statements the target's code around the change already uses.
+    """
+    u_add, b_add = _added(region.upstream), _added(region.backport)
+    u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
+    missing = sorted(n for n in _idents(u_add + u_rem) if not has(n))
+    crit_u, crit_b = [t for t in u_add if t in CRITICAL], [t for t in b_add if t in CRITICAL]
+    extra = list(crit_b)
+    for t in crit_u:
+        if t in extra:
+            extra.remove(t)
+    su, sb = _statements(u_add), _statements(b_add)
+    if missing:
+        # the target lacks what upstream uses: the backport may say it in the target's terms, but
+        # adds no negation, comparison or exit of its own and loses no statement the target can
+        # express (an assignment to a variable the target does not have is the one exception)
+        u_exits = [e for s in su if (e := _exit_of(s))]
+        b_exits = [e for s in sb if (e := _exit_of(s))]
+        if u_exits and len(b_exits) < len(u_exits):
+            return None
+        for e in b_exits:
+            if e not in u_exits and not (
+                any(x.startswith("goto") and not has(x.split()[1]) for x in u_exits)
+                and e in own_exits
+            ):
+                return None
+        if any(t not in EXITS for t in extra):
+            return None
+        excused = sum(1 for s in su if len(s) > 1 and s[1] == "=" and not has(s[0]))
+        if b_add.count(";") < u_add.count(";") - excused:
+            return None
+        # no statement of its own, except one clean-up right before an exit that stands in for
+        # a goto to a label the target lacks (the label's code, inlined)
+        label_gone = any(x.startswith("goto") and not has(x.split()[1]) for x in u_exits)
+        done = [s for s in sb if s[-1] == ";"]
+        cleanup = sum(
+            1
+            for i, s in enumerate(done[:-1])
+            if label_gone and not _exit_of(s) and _exit_of(done[i + 1]) not in (None, *u_exits)
+        )
+        if len(done) > u_add.count(";") - excused + cleanup:
+            return None
+        known = _known_renames(u_add, b_add)
+        if known:
+            return "adjusted for " + ", ".join(dict.fromkeys(r.api for r in known))
+        return f"adjusted: {', '.join(missing[:4])} not in the target"
+    for i in range(1, len(b_add) - 1):
+        if b_add[i] == ";" and b_add[i - 1] == b_add[i + 1] and b_add[:i] + b_add[i + 2 :] == u_add:
+            return f"declaration of {b_add[i - 1]} split from its initialisation"
+    if crit_u or crit_b:
+        known = _known_renames(u_add, b_add) if crit_u == crit_b else None
+        if known and _known_renames(u_rem, b_rem) is not None:
+            return "adjusted for " + ", ".join(dict.fromkeys(r.api for r in known))
+        return None
+    if u_add.count(";") != b_add.count(";") or u_rem.count(";") != b_rem.count(";"):
+        return None
+    if u_add and b_add:
+        return f"adjusted: {' '.join(u_add)} -> {' '.join(b_add)}"
+    if u_rem and b_rem and not u_add and not b_add:
+        return "adjusted: the target's removed code differs"
+    return None
+
+
+def _openers(fp: FilePatch) -> tuple[dict[str, str | None], set[str]]:
+    """Added statement -> the nearest line above it with less indentation, as the hunk shows it
+    (the block or braceless ``if`` it sits in; None when that is outside the hunk), and every
+    code line of the hunks."""
+    out: dict[str, str | None] = {}
+    every: set[str] = set()
+    for h in fp.hunks:
+        seen: list[tuple[int, str]] = []
+        for kind, text in h.lines:
+            s = " ".join(text.split())
+            if not s or s.startswith(("/*", "*", "//")) or s.endswith("*/"):
+                continue
+            depth = len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip())
+            if kind == "+" and s.endswith(";"):
+                enclosing = next((o for d, o in reversed(seen) if d < depth), None)
+                out.setdefault(s, enclosing)
+            if kind in (" ", "+"):
+                seen.append((depth, s))
+                every.add(s)
+    return out, every
+
+
+def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
+    """Added statements the backport put under another block than upstream's.
+
+    Judged only where the backport's choice was open: upstream's block header is in the target
+    (or in the backport), or the backport's block header is one upstream shows not enclosing it.
+    """
+    (theirs, up_lines), (mine, bp_lines) = _openers(up), _openers(bp)
+    have = {" ".join(x.split()) for x in target.split("\n")} | bp_lines
+    out = []
+    for stmt, opener in mine.items():
+        if stmt not in theirs or opener is None:
+            continue
+        want = theirs[stmt]
+        if want == opener:
+            continue
+        if (want is not None and want in have) or opener in up_lines:
+            out.append(
+                f"`{stmt}` sits under `{opener}`; upstream puts it under `{want or 'its block'}`"
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The verdict: equivalent modulo ``deviations``, or not, with the differing regions."""
+
+    equivalent: bool
+    deviations: tuple[str, ...]
+    differences: tuple[str, ...]
+    moved: tuple[str, ...] = ()
+
+
+def compare(
+    upstream: Mail,
+    backport: Mail,
+    targets: dict[str, str],
+    has: Callable[[str], bool],
+) -> Drift:
+    """Compare the backport's edit with upstream's, file by file (unpaired files paired by order)."""
+    notes: list[str] = []
+    bad: list[str] = []
+    misplaced: list[str] = []
+    ups = {fp.path: fp for fp in upstream.files}
+    bps = {fp.path: fp for fp in backport.files}
+    pairs = [(ups[p], bps[p]) for p in ups if p in bps]
+    lone_u = [fp for p, fp in ups.items() if p not in bps]
+    lone_b = [fp for p, fp in bps.items() if p not in ups]
+    for u, b in zip(lone_u, lone_b, strict=False):
+        notes.append(f"{b.path}: upstream changes {u.path} (the code lives here in the target)")
+        pairs.append((u, b))
+    for fp in lone_b[len(lone_u) :]:
+        bad.append(f"{fp.path}: not in the upstream fix")
+    for fp in lone_u[len(lone_b) :]:
+        up_toks = edit(fp)
+        if any(t.startswith("+") for t in up_toks):
+            missing = sorted(n for n in _idents(_added(tuple(up_toks))) if not has(n))
+            if missing and _only_new_declarations(fp, has):
+                notes.append(f"{fp.path}: left out (declares {', '.join(missing[:3])})")
+                continue
+            bad.append(f"{fp.path}: upstream changes it, the backport does not")
+    for u, b in pairs:
+        text = targets.get(b.source or b.path, "")
+        words = set(re.findall(r"[A-Za-z_]\w*", _COMMENT.sub(" ", text)))
+
+        # a name the backport adds as well is one the fix introduces, not one the target lacks
+        words |= _idents(tokens(x for h in b.hunks for x in h.added))
+
+        def in_target(name: str, words: set[str] = words) -> bool:
+            return name in words or bool(has(name))
+
+        names = _idents(tokens(x for h in u.hunks for x in h.added))
+        names |= _idents(tokens(x for h in b.hunks for x in h.removed))
+        context = tokens(x for h in b.hunks for k, x in h.lines if k != "+")
+        own = {e for s in _statements(context) if (e := _exit_of(s))}
+        b_added = [x for h in b.hunks for x in h.added]
+        b_used = _idents(tokens(b_added))
+        have_decl = _declared_in_functions(text, b)
+        for n in sorted(declared(x for h in u.hunks for x in h.added)):
+            if n in b_used and n not in declared(b_added) and n not in have_decl:
+                bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
+        for r in regions(edit(u), edit(b)):
+            note = judge(r, in_target, names, own)
+            if note is None:
+                bad.append(f"{b.path}: {r.show()}")
+            else:
+                notes.append(f"{b.path}: {note}")
+        misplaced += [f"{b.path}: {m}" for m in moved(u, b, text)]
+    return Drift(
+        not bad and not misplaced,
+        tuple(dict.fromkeys(notes)),
+        tuple(bad + misplaced),
+        tuple(misplaced),
+    )
+
+
+def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
+    """Names declared in the target's functions the hunks touch, and at file scope."""
+    lines = text.split("\n")
+    unit = syntax.parse(text.encode(), fp.path)
+    out: set[str] = set()
+    spans = [(f.start_line, f.end_line) for fs in unit.functions.values() for f in fs]
+    covered = {i for a, b in spans for i in range(a, b + 1)}
+    out |= declared(x for i, x in enumerate(lines, 1) if i not in covered)
+    for h in fp.hunks:
+        lead = next((i for i, (k, _) in enumerate(h.lines) if k != " "), 0)
+        at = h.source_start + lead
+        for a, b in spans:
+            if a <= at <= b:
+                out |= declared(lines[a - 1 : b])
+    return out
+
+
+def _only_new_declarations(fp: FilePatch, has: Callable[[str], bool]) -> bool:
+    """A header hunk that only declares names: the backport may carry them elsewhere or not at all."""
+    return all(
+        not x.strip().startswith(("if", "return", "goto")) for h in fp.hunks for x in h.added
+    )

@@ -1,0 +1,179 @@
+"""Backports equal to upstream modulo the drift between the trees (hand-written fixtures)."""
+
+from __future__ import annotations
+
+from reviewbot.backport import drift
+from reviewbot.backport.validate import INTENT_VERSION, VerdictStatus, validate_files
+from reviewbot.diffs.patches import parse_mail
+from reviewbot.history.upstream import UpstreamFix
+
+TARGET = """\
+static int scan_one(struct thing *t, int nr)
+{
+\tint ret = 0;
+
+\tif (!t)
+\t\treturn -EINVAL;
+\twhile (nr--) {
+\t\tif (old_busy(t))
+\t\t\tcontinue;
+\t\tret += poke(t);
+\t}
+\treturn ret;
+}
+"""
+
+
+def _mail(hunk: str) -> str:
+    return (
+        "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n" + hunk
+    )
+
+
+UPSTREAM = _mail(
+    "@@ -7,6 +7,11 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \twhile (nr--) {\n"
+    " \t\tif (old_busy(t))\n"
+    " \t\t\tcontinue;\n"
+    "+\t\t/* Yet, actually, check the folio: close the race. */\n"
+    "+\t\tif (folio_test_locked(t->folio)) {\n"
+    "+\t\t\tresult = SCAN_LOCKED;\n"
+    "+\t\t\tgoto out_unlock;\n"
+    "+\t\t}\n"
+    " \t\tret += poke(t);\n"
+    " \t}\n"
+    " \treturn ret;\n"
+)
+
+
+def _backport(
+    cond: str, body: list[str], comment: str = "Check the page: close the race.", after: str = ""
+) -> str:
+    lines = "".join(f"+\t\t\t{x}\n" for x in body)
+    n = 6 + 3 + len(body) + bool(after)
+    return _mail(
+        f"@@ -7,6 +7,{n} @@ static int scan_one(struct thing *t, int nr)\n"
+        " \twhile (nr--) {\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+        f"+\t\t/* {comment} */\n"
+        f"+\t\tif ({cond}) {{\n"
+        + lines
+        + "+\t\t}\n"
+        + (f"+\t\t{after}\n" if after else "")
+        + " \t\tret += poke(t);\n"
+        " \t}\n"
+        " \treturn ret;\n"
+    )
+
+
+def _compare(backport: str) -> drift.Drift:
+    return drift.compare(
+        parse_mail(UPSTREAM), parse_mail(backport), {"mm/x.c": TARGET}, lambda name: False
+    )
+
+
+def test_api_drift_and_missing_label_are_deviations() -> None:
+    d = _compare(_backport("PageLocked(t->page)", ["continue;"]))
+    assert d.equivalent, d.differences
+    assert any("folio_test_locked" in x for x in d.deviations)
+    # comment words ("Yet", "actually", "close") are never taken for identifiers
+    assert not any("Yet" in x or "close" in x for x in d.deviations)
+
+
+def test_negated_condition_is_refused() -> None:
+    d = _compare(_backport("!PageLocked(t->page)", ["continue;"]))
+    assert not d.equivalent
+    assert any("!" in x for x in d.differences)
+
+
+def test_exit_the_target_does_not_use_here_is_refused() -> None:
+    d = _compare(_backport("PageLocked(t->page)", ["break;"]))
+    assert not d.equivalent
+
+
+def test_dropped_exit_is_refused() -> None:
+    d = _compare(_backport("PageLocked(t->page)", ["poke(t);"]))
+    assert not d.equivalent
+
+
+def test_statement_upstream_does_not_add_is_refused() -> None:
+    d = _compare(_backport("PageLocked(t->page)", ["continue;"], after="poke(t);"))
+    assert not d.equivalent
+
+
+def test_statement_moved_into_another_block_is_refused() -> None:
+    up = _mail(
+        "@@ -4,6 +4,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        "+\tret = prepare(t);\n"
+        " \twhile (nr--) {\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    moved = _mail(
+        "@@ -4,6 +4,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        " \twhile (nr--) {\n"
+        "+\t\tret = prepare(t);\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    d = drift.compare(parse_mail(up), parse_mail(moved), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+    assert d.moved and "while (nr--) {" in d.moved[0]
+
+
+def test_validate_accepts_with_deviations_unless_strict() -> None:
+    upstream = UpstreamFix(parse_mail(UPSTREAM), None, {})
+    patch = parse_mail(_backport("PageLocked(t->page)", ["continue;"]))
+    targets = {"mm/x.c": TARGET.encode()}
+    v = validate_files(targets, patch, (), INTENT_VERSION, upstream=upstream)
+    eq = v.verdict("equivalence")
+    assert v.accepted, v.lines()
+    assert eq.status == VerdictStatus.PASS and "with deviations" in eq.message
+    assert any(x.startswith("[ ") and "folio_test_locked" in x for x in eq.details)
+    strict = validate_files(targets, patch, (), INTENT_VERSION, upstream=upstream, strict=True)
+    assert not strict.accepted
+    assert strict.verdict("equivalence").status == VerdictStatus.FAIL
+
+
+def test_missing_label_inlined_as_cleanup_then_own_exit() -> None:
+    d = _compare(_backport("PageLocked(t->page)", ["unlock(t);", "continue;"]))
+    assert d.equivalent, d.differences
+    assert any("out_unlock" in x for x in d.deviations)
+
+
+def test_comment_reflow_only_is_equivalent_without_deviation() -> None:
+    same = UPSTREAM.replace(
+        "/* Yet, actually, check the folio: close the race. */",
+        "/* Yet, actually, check the folio:\n+\t\t * close the race. */",
+    ).replace("+7,11 @@", "+7,12 @@")
+    d = _compare(same)
+    assert d.equivalent and not d.deviations and not d.differences
+
+
+def test_api_rename_from_the_table_is_a_noted_deviation_even_where_both_names_exist() -> None:
+    up = UPSTREAM.replace("result = SCAN_LOCKED;", "folio_put(t->folio);").replace(
+        "goto out_unlock;", "continue;"
+    )
+    bp = _backport("PageLocked(t->page)", ["put_page(t->page);", "continue;"])
+    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert d.deviations == ("mm/x.c: adjusted for the folio API",)
+    negated = _backport("!PageLocked(t->page)", ["put_page(t->page);", "continue;"])
+    d = drift.compare(parse_mail(up), parse_mail(negated), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+
+
+def test_renames_table_loads_and_is_not_a_rule() -> None:
+    from reviewbot.rules.spec import builtin_rules
+
+    table = drift.api_renames()
+    assert table[("mmap_write_trylock", "down_write_trylock")].since == "5.8"
+    assert all(r.new != r.old and r.since and r.api for r in table.values())
+    assert "api-renames" not in {r.id for r in builtin_rules()}
