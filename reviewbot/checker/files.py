@@ -40,19 +40,27 @@ def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None
 def check_files(
     files: list[Path] | None, rules: tuple[Rule, ...], kernel_version: str | None = None
 ) -> list[FileResult]:
-    """Check each file against ``rules``; a file defining none of a rule's functions is an error."""
+    """Check each file against ``rules``.
+
+    A rule none of whose functions a file defines has nothing to say about it and is left out;
+    a file defining none of the functions of any rule is an error.
+    """
     if not files:
         raise InputError("no FILE given", "pass C files, or --repo PATH to read a linux checkout")
     results = []
     for f in files:
         data = read_file(f, "C file")
-        for result in check_source(data, str(f), rules, file_version(f, rules, kernel_version)):
-            if all(c.function is None for c in result.checks):
-                raise InputError(
-                    f"{f}: defines none of the functions rule {result.rule} examines",
-                    "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
-                )
-            results.append(result)
+        checked = check_source(data, str(f), rules, file_version(f, rules, kernel_version))
+        found = [r for r in checked if any(c.function is not None for c in r.checks)]
+        if not found:
+            names = ", ".join(r.rule for r in checked)
+            raise InputError(
+                f"{f}: defines none of the functions rule {names} examines"
+                if len(checked) == 1
+                else f"{f}: defines none of the functions rules {names} examine",
+                "khugepaged lives in mm/khugepaged.c (mm/huge_memory.c before 4.8)",
+            )
+        results.extend(found)
     return results
 
 

@@ -360,13 +360,12 @@ class Evaluator:
                 return ctx.assume[name]
             if name in CONFIG_TESTS:
                 return True
-            if (
-                name
-                and ctx.depth < MAX_DEPTH
-                and ctx.unit.function(name) is not None
-                and ctx.relevant(name)
-            ):
+            if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None:
                 s = summarise(ctx, name, a)
+                if not ctx.relevant(name):
+                    # A helper that tests no predicate, such as one that stores a result and
+                    # returns a status constant: its value does not depend on the predicate.
+                    return s.value
                 if s.value is not None:
                     self.used.append(call)
                 return None if masked else s.value
