@@ -140,6 +140,7 @@ def uapi_header(version: str) -> bytes:
     ]
     if v >= KernelVersion(5, 7):
         lines.append("#define UFFDIO_REGISTER_MODE_WP\t\t((__u64)1<<1)")
+        lines.append("#define UFFDIO_WRITEPROTECT_MODE_WP\t((__u64)1<<0)")
     if v >= KernelVersion(5, 19):
         lines.append("#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM\t(1<<12)")
     lines += ["", "#endif /* _LINUX_USERFAULTFD_H */", ""]

@@ -77,7 +77,9 @@ def test_check_json_contract():
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["schema"] == "reviewbot/1"
-    (res,) = doc["results"]
+    # Every built-in rule reports on the file: the uffd-wp rule and its swap-entry companion.
+    assert [x["rule"] for x in doc["results"]] == ["khugepaged-uffd-wp", "khugepaged-uffd-wp-swap"]
+    res = doc["results"][0]
     assert (
         res["ref"] is None
         and res["kernel_version"] == "5.10.178"
@@ -228,12 +230,30 @@ def test_file_without_any_rule_function_is_an_input_error(tmp_path):
     assert "defines none of the functions" in r.stderr and r.stdout == ""
 
 
+def test_reserved_register_mode_wp_is_no_evidence(tmp_path):
+    """UFFDIO_REGISTER_MODE_WP is defined (reserved) from 4.3: a 5.4 tree's header defining it
+    only is no backport of uffd-wp (the real 4.4.155 and 5.4.273 headers do so)."""
+    spec = (
+        'commit v54 "Linux 5.4" tag v5.4.200\n'
+        "  file Makefile = @makefile 5.4.200\n"
+        "  file include/uapi/linux/userfaultfd.h = @text #define UFFDIO_REGISTER_MODE_WP ((__u64)1<<1)\n"
+        "  file mm/khugepaged.c = @fixture v5.4.c\n"
+    )
+    repo, _ = build(tmp_path / "v54", spec)
+    r = run("check", "--repo", str(repo), "--rev", "v5.4.200", "--format", "json")
+    assert r.exit_code == 0, r.stdout
+    res = json.loads(r.stdout)["results"][0]
+    by = {(c["id"], c["site"]): c for c in res["checks"]}
+    assert by[("isolate", None)]["status"] == "not-applicable"
+    assert "backported" not in by[("isolate", None)]["message"]
+
+
 def test_vendor_backport_evidence_makes_old_kernel_applicable(tmp_path):
-    """A 4.18 vendor tree whose uapi header has UFFDIO_REGISTER_MODE_WP: anon checks apply."""
+    """A 4.18 vendor tree whose uapi header has UFFDIO_WRITEPROTECT_MODE_WP: anon checks apply."""
     spec = (
         'commit rhel "vendor 4.18 with uffd-wp backported" tag v4.18.0-vendor\n'
         "  file Makefile = @makefile 4.18.0\n"
-        "  file include/uapi/linux/userfaultfd.h = @text #define UFFDIO_REGISTER_MODE_WP ((__u64)1<<1)\n"
+        "  file include/uapi/linux/userfaultfd.h = @text #define UFFDIO_WRITEPROTECT_MODE_WP ((__u64)1<<0)\n"
         "  file mm/khugepaged.c = @fixture v5.10.178.c\n"
     )
     repo, _ = build(tmp_path / "vendor", spec)

@@ -9,6 +9,8 @@ itself (``/* expect-line: isolate */``); era fixtures give it as a number in the
 from __future__ import annotations
 
 import re
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from fixture_header import ANNOTATION, read
 
 from reviewbot.checker.check import check_source
 from reviewbot.model.results import VersionInfo
-from reviewbot.rules.spec import get_rule
+from reviewbot.rules.spec import builtin_rules, get_rule, parse_rule
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 FILES = sorted(ROOT.glob("eras/*.c")) + sorted(ROOT.glob("cases/*.c"))
@@ -39,9 +41,9 @@ def test_fixture(path: Path):
         if exp.kernel_version
         else VersionInfo(None, "unknown")
     )
-    (result,) = check_source(
-        path.read_bytes(), path.name, (get_rule("khugepaged-uffd-wp"),), version
-    )
+    # Every built-in rule runs: a header key names a check id (or site) of whichever rule has it.
+    results = check_source(path.read_bytes(), path.name, builtin_rules(), version)
+    result = replace(results[0], checks=tuple(c for r in results for c in r.checks))
     summary = "\n".join(
         f"  {c.key}: {c.status} {c.function} L{c.line} via={c.via} unc={c.uncertain} | {c.message}"
         for c in result.checks
@@ -49,7 +51,7 @@ def test_fixture(path: Path):
     for key, status in exp.status.items():
         checks = _select(result, key)
         assert checks, f"no check {key}\n{summary}"
-        got = result.status_of(key) if key in ("scan", "isolate", "file") else checks[0].status
+        got = result.status_of(key) if key in {c.id for c in checks} else checks[0].status
         assert str(got) == status, f"{key}: expected {status}, got {got}\n{summary}"
     for key, name in exp.function.items():
         assert any(c.function == name for c in _select(result, key)), (
@@ -190,3 +192,96 @@ def test_the_demo_trees_carry_neither_header_nor_annotations():
         assert len(text.splitlines()) == len(
             p.read_bytes().split(b"*/", 1)[1].lstrip(b"\n").splitlines()
         )
+
+
+# A rule whose predicate takes the page, not the PTE: values computed from the current entry
+# (vm_normal_page(), page_folio(), a context struct a checker helper fills) are that entry.
+KSM_RULE = """
+schema = 1
+id = "isolate-ksm"
+version = 1
+title = "isolate refuses KSM pages"
+help = "test rule"
+paths = ["mm/khugepaged.c"]
+[names]
+ksm = ["PageKsm", "folio_test_ksm"]
+[[checks]]
+id = "ksm"
+kind = "loop-bail"
+title = "isolate bails out on a KSM page"
+functions = ["__collapse_huge_page_isolate"]
+predicate = "ksm"
+entry_type = "pte_t"
+entry_readers = ["ptep_get"]
+[checks.assume]
+pte_present = true
+pte_none = false
+"""
+
+KSM_LOOP = """
+struct pte_check_ctx { struct folio *folio; int result; };
+
+static int pte_check_fail(struct pte_check_ctx *ctx, int result)
+{
+	ctx->result = result;
+	return PTE_CHECK_FAIL;
+}
+
+static int collapse_check_pte(pte_t pteval, unsigned long addr, struct pte_check_ctx *ctx)
+{
+	struct page *page;
+
+	if (!pte_present(pteval))
+		return pte_check_fail(ctx, SCAN_PTE_NON_PRESENT);
+	page = vm_normal_page(ctx->vma, addr, pteval);
+	ctx->folio = page_folio(page);
+	return PTE_CHECK_SUCCEED;
+}
+
+static int __collapse_huge_page_isolate(struct vm_area_struct *vma, unsigned long start_addr,
+					pte_t *pte)
+{
+	struct pte_check_ctx ctx = { 0 };
+	struct page *page;
+	struct folio *folio;
+	unsigned long addr;
+	pte_t *_pte, pteval;
+	int result = SCAN_FAIL, i;
+
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		_pte = pte + i;
+		addr = start_addr + i * PAGE_SIZE;
+		pteval = ptep_get(_pte);
+		if (collapse_check_pte(pteval, addr, &ctx) == PTE_CHECK_FAIL) {
+			result = ctx.result;
+			goto out;
+		}
+		page = vm_normal_page(vma, addr, pteval);
+		folio = page_folio(page);
+		GUARD
+		folio_isolate_lru(folio);
+	}
+	return SCAN_SUCCEED;
+out:
+	return result;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("guard", "status", "needle"),
+    [
+        ("if (PageKsm(page)) { result = SCAN_PAGE_KSM; goto out; }", "present", "PageKsm(page)"),
+        ("if (folio_test_ksm(folio)) goto out;", "present", "folio_test_ksm(folio)"),
+        ("if (folio_test_ksm(ctx.folio)) goto out;", "present", "folio_test_ksm(ctx.folio)"),
+        ("if (folio_test_ksm(folio)) continue;", "missing", "does not leave the loop"),
+        ("if (PageKsm(first_page)) goto out;", "missing", "tests another entry (`first_page`)"),
+    ],
+)
+def test_a_predicate_on_a_value_derived_from_the_entry_tests_the_entry(guard, status, needle):
+    rule = parse_rule(tomllib.loads(KSM_RULE), "test")
+    src = KSM_LOOP.replace("GUARD", guard).encode()
+    (res,) = check_source(src, "mm/khugepaged.c", (rule,), VersionInfo(None, "unknown"))
+    (c,) = res.checks
+    assert (str(c.status), c.uncertain) == (status, False), c.message
+    assert needle in c.message, c.message

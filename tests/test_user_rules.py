@@ -212,7 +212,7 @@ def _renamed(tmp_path: Path, rule_id: str, overrides: bool = False) -> Path:
 
 def test_user_rules_add_to_builtins_and_clash_unless_overriding(tmp_path):
     rules = combine(builtin_rules(), load_rules([ITEM_LOCK]))
-    assert [r.id for r in rules] == ["item-lock", "khugepaged-uffd-wp"]
+    assert [r.id for r in rules] == ["item-lock", "khugepaged-uffd-wp", "khugepaged-uffd-wp-swap"]
     assert [r.id for r in select(rules, ["item-lock"])] == ["item-lock"]
     (tmp_path / "a").mkdir()
     clash = _renamed(tmp_path / "a", "khugepaged-uffd-wp")
@@ -221,7 +221,9 @@ def test_user_rules_add_to_builtins_and_clash_unless_overriding(tmp_path):
     assert "is a built-in rule" in str(e.value) and str(clash) in str(e.value)
     (tmp_path / "b").mkdir()
     over = _renamed(tmp_path / "b", "khugepaged-uffd-wp", overrides=True)
-    (rule,) = combine(builtin_rules(), load_rules([over]))
+    (rule,) = [
+        r for r in combine(builtin_rules(), load_rules([over])) if r.id == "khugepaged-uffd-wp"
+    ]
     assert rule.origin == str(over) and [c.id for c in rule.checks] == ["drain"]
     with pytest.raises(RuleError) as e:
         combine(builtin_rules(), load_rules([ITEM_LOCK, ITEM_LOCK]))
@@ -229,7 +231,7 @@ def test_user_rules_add_to_builtins_and_clash_unless_overriding(tmp_path):
 
 
 def test_user_rules_cache_key_carries_the_file_digest(tmp_path):
-    (builtin,) = builtin_rules()
+    builtin = builtin_rules()[0]
     user = load_rule_file(ITEM_LOCK)
     assert builtin.cache_id == builtin.id
     assert user.cache_id.startswith("item-lock@") and len(user.cache_id) == len("item-lock@") + 12

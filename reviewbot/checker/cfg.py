@@ -278,11 +278,14 @@ class Builder:
         return self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
 
 
-def reachable(graph: Graph, want: Callable[[CfgNode], bool]) -> list[CfgNode]:
-    """Nodes satisfying ``want`` reachable from the entry when every condition may go both ways."""
+def reachable(
+    graph: Graph, want: Callable[[CfgNode], bool], start: CfgNode | None = None
+) -> list[CfgNode]:
+    """Nodes satisfying ``want`` reachable from the entry (or ``start``) when every condition
+    may go both ways."""
     out: list[CfgNode] = []
     seen: set[int] = set()
-    todo: list[CfgNode | None] = [graph.entry]
+    todo: list[CfgNode | None] = [graph.entry if start is None else start]
     while todo:
         n = todo.pop()
         if n is None or id(n) in seen:

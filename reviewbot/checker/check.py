@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-from reviewbot.checker.cfg import Builder, reachable
+from reviewbot.checker.cfg import Builder, CfgNode, reachable
 from reviewbot.checker.flow import Context, Entry, Result, explore
 from reviewbot.checker.locate import FoundBy, Located, entry_pointers, locate, loop_iterators, loops
 from reviewbot.checker.nearmiss import explain_loop, explain_vma
@@ -101,30 +101,13 @@ def entry_of(unit: Unit, fn: Function, loop: Node, spec: CheckSpec) -> Entry:
         a = syntax.args(call)
         if a and a[0].type == "identifier":
             iters = {syntax.text(a[0])}
+    pointers = entry_pointers(unit, fn, spec.entry_type) if spec.entry_type else set()
     entry = Entry(frozenset(iters), frozenset(), spec.entry_readers)
     body = loop.child_by_field_name("body") or syntax.loop_macro_body(loop)
     assert body is not None  # ``loops`` yields only loops with a body
     idx = unit.index(fn.node)
     writes = idx.within(idx.inits, body) + idx.within(idx.assigns, body)
-    values: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for n in writes:
-            target = value = None
-            if n.type == "init_declarator":
-                target, value = n.child_by_field_name("declarator"), n.child_by_field_name("value")
-            elif (
-                n.type == "assignment_expression"
-                and syntax.text(n.child_by_field_name("operator")) == "="
-            ):
-                target, value = n.child_by_field_name("left"), n.child_by_field_name("right")
-            if target is None or target.type != "identifier" or syntax.text(target) in values:
-                continue
-            if entry.is_current(value):
-                values.add(syntax.text(target))
-                entry = Entry(entry.iters, frozenset(values), entry.readers)
-                changed = True
+    entry = entry.derive(writes, idx.within(idx.calls, body), frozenset(pointers))
     return entry
 
 
@@ -215,9 +198,22 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
             uncertain=bool(notes),
             message=msg + found_by + _suffix(notes),
         )
-    inside = [d for d in res.decisions if syntax.contains(loop, d.node)]
-    before = [d for d in res.decisions if d.node.start_byte < loop.start_byte]
-    chosen = min(inside or before or res.decisions, key=lambda d: d.node.start_byte, default=None)
+
+    # A test whose chosen branch can complete the iteration while the branch it ruled out
+    # cannot (a negated test in front of ``goto out``) steers away from bailing out: it is no
+    # guard, even in a loop that bails on every present entry anyway (then the vacuous verdict
+    # stays, uncertain).
+    def completes(n: CfgNode | None) -> bool:
+        return n is not None and bool(reachable(graph, lambda m: m.accept, n))
+
+    guards = [
+        d
+        for d in res.decisions
+        if d.chosen is None or not completes(d.chosen) or completes(d.ruled_out)
+    ]
+    inside = [d for d in guards if syntax.contains(loop, d.node)]
+    before = [d for d in guards if d.node.start_byte < loop.start_byte]
+    chosen = min(inside or before or guards, key=lambda d: d.node.start_byte, default=None)
     if chosen is None:
         return result(
             status=Status.PRESENT,

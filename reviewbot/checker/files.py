@@ -47,17 +47,22 @@ def check_named(
 ) -> list[FileResult]:
     """Check one named source (a file, or a path at a ref) on its own against ``rules``.
 
-    A source defining none of a rule's functions is an error, whether it came from disk or
-    from a revision: the user named it, so it is checked or refused, never reported half-read.
+    A rule none of whose functions the source defines has nothing to say about it and is left
+    out; a source defining the functions of no rule at all is an error, whether it came from
+    disk or from a revision: the user named it, so it is checked or refused, never half-read.
     """
-    results = []
-    for result in check_source(data, name, rules, version, ref=ref):
-        if all(c.function is None for c in result.checks):
-            raise InputError(
-                f"{name}{' at ' + ref if ref else ''}: defines none of the functions rule {result.rule} examines",
-                f"rule {result.rule} looks in {', '.join(_paths(rules, result.rule))}",
-            )
-        results.append(result)
+    checked = check_source(data, name, rules, version, ref=ref)
+    results = [r for r in checked if any(c.function is not None for c in r.checks)]
+    if not results:
+        names = ", ".join(r.rule for r in checked)
+        where = f"{name}{' at ' + ref if ref else ''}"
+        looks = sorted({p for r in checked for p in _paths(rules, r.rule)})
+        raise InputError(
+            f"{where}: defines none of the functions rule {names} examines"
+            if len(checked) == 1
+            else f"{where}: defines none of the functions rules {names} examine",
+            f"the rules look in {', '.join(looks)}",
+        )
     return results
 
 

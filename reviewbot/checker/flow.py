@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from reviewbot.checker.cfg import Builder, CfgNode, Graph
@@ -51,19 +51,31 @@ Assignment = tuple[str, Node | None]  # (variable, value expression or None for 
 
 @dataclass(frozen=True)
 class Entry:
-    """Which expressions denote the current entry: ``*it``, ``reader(it)``, ``it[0]``, values."""
+    """Which expressions denote the current entry: ``*it``, ``reader(it)``, ``it[0]``, values.
+
+    ``derived`` names values computed from the entry (``page = vm_normal_page(vma, addr,
+    pteval)``, ``folio = page_folio(page)``) and ``filled`` the structs a call taking the entry
+    fills in (``check(pteval, &ctx)`` then ``ctx.folio``): a test on them tests the entry too.
+    """
 
     iters: frozenset[str] = frozenset()
     values: frozenset[str] = frozenset()
     readers: frozenset[str] = frozenset()
+    derived: frozenset[str] = frozenset()
+    filled: frozenset[str] = frozenset()
 
     def is_current(self, node: Node | None) -> bool:
-        """Does expression ``node`` denote the loop's current entry?"""
+        """Does expression ``node`` denote the loop's current entry (or a value derived from it)?"""
         node = syntax.unwrap(node)
         if node is None:
             return False
         if node.type == "identifier":
-            return syntax.text(node) in self.values
+            return syntax.text(node) in self.values or syntax.text(node) in self.derived
+        if node.type == "field_expression":
+            base = syntax.unwrap(node.child_by_field_name("argument"))
+            return (
+                base is not None and base.type == "identifier" and syntax.text(base) in self.filled
+            )
         if node.type == "pointer_expression" and syntax.text(node).lstrip().startswith("*"):
             arg = syntax.unwrap(node.child_by_field_name("argument"))
             return arg is not None and arg.type == "identifier" and syntax.text(arg) in self.iters
@@ -81,6 +93,85 @@ class Entry:
                 and syntax.text(syntax.unwrap(a[0])) in self.iters
             )
         return False
+
+    def derive(self, writes: list[Node], calls: list[Node], pointers: frozenset[str]) -> Entry:
+        """This entry grown by what a scope computes from it, to a fixed point.
+
+        ``writes`` are the scope's declarations with a value and assignments, ``calls`` its
+        calls, ``pointers`` the names of entry pointers: an entry pointer set from an iterator
+        (``_pte = pte + i`` in an index loop) is a cursor; a copy of the entry (``pteval =
+        ptep_get(_pte)``) is a value; the result of a call taking the entry is derived from it;
+        a struct whose address such a call takes is filled from it.
+        """
+        entry = self
+        changed = True
+        while changed:
+            changed = False
+            for n in writes:
+                target = value = None
+                if n.type == "init_declarator":
+                    target, value = (
+                        n.child_by_field_name("declarator"),
+                        n.child_by_field_name("value"),
+                    )
+                elif (
+                    n.type == "assignment_expression"
+                    and syntax.text(n.child_by_field_name("operator")) == "="
+                ):
+                    target, value = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if target is None or target.type != "identifier" or value is None:
+                    continue
+                name = syntax.text(target)
+                if name in entry.values or name in entry.iters:
+                    continue
+                if name in pointers and entry.mentions_iter(value):
+                    entry = replace(entry, iters=entry.iters | {name})
+                elif entry.is_current(value) and name not in entry.derived:
+                    bare = syntax.unwrap(value)
+                    # A copy of the entry is the entry; a copy of something derived is derived.
+                    copy = bare is not None and (
+                        bare.type == "identifier"
+                        and syntax.text(bare) in entry.derived
+                        or bare.type == "field_expression"
+                    )
+                    if copy:
+                        entry = replace(entry, derived=entry.derived | {name})
+                    else:
+                        entry = replace(entry, values=entry.values | {name})
+                elif (
+                    name not in entry.derived
+                    and (bare := syntax.unwrap(value)) is not None
+                    and bare.type == "call_expression"
+                    and any(entry.is_current(a) for a in syntax.args(bare))
+                ):
+                    entry = replace(entry, derived=entry.derived | {name})
+                else:
+                    continue
+                changed = True
+            for c in calls:
+                a = syntax.args(c)
+                if not any(entry.is_current(x) for x in a):
+                    continue
+                for raw in a:
+                    x = syntax.unwrap(raw)
+                    if (
+                        x is not None
+                        and x.type == "pointer_expression"
+                        and syntax.text(x).lstrip().startswith("&")
+                    ):
+                        arg = syntax.unwrap(x.child_by_field_name("argument"))
+                        if arg is not None and arg.type == "identifier":
+                            name = syntax.text(arg)
+                            if name not in entry.filled:
+                                entry = replace(entry, filled=entry.filled | {name})
+                                changed = True
+        return entry
+
+    def mentions_iter(self, node: Node) -> bool:
+        """Does ``node`` name one of the entry's iterators (``pte + i``)?"""
+        return any(
+            n.type == "identifier" and syntax.text(n) in self.iters for n in syntax.walk(node)
+        )
 
     def mentions(self, node: Node) -> bool:
         """Does ``node`` name the entry's iterator or a value read from it?"""
@@ -269,13 +360,12 @@ class Evaluator:
                 return ctx.assume[name]
             if name in CONFIG_TESTS:
                 return True
-            if (
-                name
-                and ctx.depth < MAX_DEPTH
-                and ctx.unit.function(name) is not None
-                and ctx.relevant(name)
-            ):
+            if name and ctx.depth < MAX_DEPTH and ctx.unit.function(name) is not None:
                 s = summarise(ctx, name, a)
+                if not ctx.relevant(name):
+                    # A helper that tests no predicate, such as one that stores a result and
+                    # returns a status constant: its value does not depend on the predicate.
+                    return s.value
                 if s.value is not None:
                     self.used.append(call)
                 return None if masked else s.value
@@ -339,12 +429,16 @@ def summarise(ctx: Context, name: str, call_args: list[Node]) -> Summary:
             iters.add(pname)
         elif pname and role == "value":
             values.add(pname)
+    idx = ctx.unit.index(fn.node)
+    inner = Entry(frozenset(iters), frozenset(values), ctx.entry.readers)
+    if iters or values:
+        inner = inner.derive(list(idx.inits + idx.assigns), list(idx.calls), frozenset())
     sub = Context(
         ctx.unit,
         ctx.predicates,
         ctx.vma_predicates,
         ctx.assume,
-        Entry(frozenset(iters), frozenset(values), ctx.entry.readers),
+        inner,
         ctx.depth + 1,
         ctx.summaries,
         ctx._relevant,
@@ -371,6 +465,10 @@ class Decision:
     taken: Taken
     deciders: tuple[Node, ...]  # predicate / helper calls it depended on
     configs: tuple[str, ...]
+    # The branches the predicate chose and ruled out (None for switches and returns): a test
+    # whose chosen branch goes on with the work while the other one leaves is no guard.
+    chosen: CfgNode | None = None
+    ruled_out: CfgNode | None = None
 
 
 @dataclass
@@ -506,7 +604,13 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
         if ast is not None:
             res.actions.extend(acting(ast))
 
-    def decide(node: CfgNode, ast: Node, taken: Taken) -> None:
+    def decide(
+        node: CfgNode,
+        ast: Node,
+        taken: Taken,
+        chosen: CfgNode | None = None,
+        ruled_out: CfgNode | None = None,
+    ) -> None:
         """Record a definite outcome of ``node`` (on ``ast``) if only the predicate made it definite."""
         before = len(ev.used)
         masked = ev.ev(ast, env, masked=True)
@@ -514,7 +618,7 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
         del ev.used[before:]
         if masked is None and deciders and (ast.id, taken) not in decided:
             decided.add((ast.id, taken))
-            res.decisions.append(Decision(ast, taken, deciders, node.configs))
+            res.decisions.append(Decision(ast, taken, deciders, node.configs, chosen, ruled_out))
 
     while queue:
         if len(seen) > MAX_STATES:
@@ -566,7 +670,13 @@ def explore(graph: Graph, ctx: Context, actions: frozenset[str] = frozenset()) -
                 push(node.succ, env)
                 push(node.alt, env)
             else:
-                decide(node, ast, "then" if v else "else")
+                decide(
+                    node,
+                    ast,
+                    "then" if v else "else",
+                    node.succ if v else node.alt,
+                    node.alt if v else node.succ,
+                )
                 push(node.succ if v else node.alt, env)
             continue
         if k == "switch":

@@ -64,8 +64,16 @@ def _why_not_leaving(branch: Node | None, loop: Node | None, words: Vocabulary) 
         return f"does not leave {words.work} (break only ends the loop; {words.work} goes on)"
     if jump.type == "goto_statement":
         label = syntax.text(jump.child_by_field_name("label"))
-        return f"does not leave the loop (goto {label} stays inside it)"
-    return "does not leave on every path"
+        inside = loop is not None and any(
+            n.type == "labeled_statement" and syntax.text(n.child_by_field_name("label")) == label
+            for n in syntax.walk(loop)
+        )
+        if inside:
+            return f"does not leave the loop (goto {label} stays inside it)"
+    # The branch leaves, so the entries the check must stop never get there.
+    return (
+        "is not reached by the entries it must stop (an earlier branch ends their iteration first)"
+    )
 
 
 def _branch_label(cond: Node, ctx: Context, labels: dict[str, str]) -> str:

@@ -549,6 +549,17 @@ def parse_functions(
         chunks = [data[defs[f][0] : defs[f][1]] for f in frontier]
         frontier = {h for h in relevant - wanted if any(h.encode() + b"(" in c for c in chunks)}
         wanted |= frontier
+    # A followed helper may return through helpers that mention no marker (a status setter such
+    # as ``return pte_check_fail(ctx, SCAN_PTE_UFFD);``): parse what the helpers call, too.
+    frontier = wanted - names
+    for _ in range(depth - 1):
+        chunks = [data[defs[f][0] : defs[f][1]] for f in frontier]
+        frontier = {
+            h for h in set(defs) - wanted - names if any(h.encode() + b"(" in c for c in chunks)
+        }
+        if not frontier:
+            break
+        wanted |= frontier
     spans = sorted(
         {defs[n] for n in wanted} | {(m.start(), m.end()) for m in _ENUM_BLOCK.finditer(data)}
     )

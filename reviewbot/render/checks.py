@@ -99,8 +99,12 @@ def text(results: list[FileResult], console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    # One shape for the whole output: tables only when every one of them fits.
+    as_lines = not console.is_terminal or console.width < max(
+        (table_width(r) for r in results), default=0
+    )
     for r in results:
-        if not console.is_terminal or console.width < table_width(r):
+        if as_lines:
             for c in r.checks:
                 console.print(Text(check_line(r, c), style=STYLE[c.status]), soft_wrap=True)
             console.print(
