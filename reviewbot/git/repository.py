@@ -15,9 +15,13 @@ from pathlib import Path
 import git
 from gitdb.exc import BadName, BadObject
 
+from reviewbot.git.runner import pipe_git, run_git
 from reviewbot.model.errors import InputError, RepoError
 from reviewbot.model.paths import repo_relative
 from reviewbot.model.versions import KernelVersion, version_from_makefile
+
+#: Object ids whose side of a diff has no lines: no object (an addition or deletion), the empty blob.
+_NO_CONTENT = frozenset({"0" * 40, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"})
 
 
 def safe_repo_path(path: str) -> str:
@@ -56,6 +60,13 @@ class Repository:
         self.path = p
         self._refs: tuple[RefEntry, ...] | None = None
         self._contained: dict[str, str | None] = {}
+        self._raw_candidates: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        self._commit_patch_ids: dict[str, str | None] = {}
+
+    @property
+    def _cwd(self) -> str:
+        """Where the subprocess git commands of this view run (the work tree, or a bare git dir)."""
+        return str(self.repo.working_tree_dir or self.repo.git_dir)
 
     @property
     def git_dir(self) -> Path:
@@ -207,26 +218,89 @@ class Repository:
     def patch_ids(self, rev_range: str, paths: tuple[str, ...] = ()) -> dict[str, str]:
         """``git patch-id --stable`` of every non-merge commit in the range touching ``paths``: id -> sha.
 
-        Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
+        The ids are of each commit's whole diff (``--full-diff``), as ``git patch-id`` would
+        give for ``git log -p --full-diff -- paths``. Only commits that could share an id with a
+        change of ``paths`` are diffed: one ``git log --raw`` (object ids only, no file content)
+        drops every commit that changes the content of a file outside ``paths``, because that
+        file's hunks enter its patch-id and no change of ``paths`` alone can have that id. So
+        a tree imported as one commit (a gigabyte of diff) costs a listing, not a diff. The
+        rest stream ``git log -p`` into ``git patch-id`` through a pipe, never through Python,
+        and each commit's id is memoised, so several targets sharing history pay once.
         """
+        key = (rev_range, paths)
+        if key not in self._raw_candidates:
+            self._raw_candidates[key] = self._patch_id_candidates(rev_range, paths)
+        candidates = self._raw_candidates[key]
+        todo = [sha for sha in candidates if sha not in self._commit_patch_ids]
+        for i in range(0, len(todo), 256):  # bounded argv
+            chunk = todo[i : i + 256]
+            self._commit_patch_ids.update(dict.fromkeys(chunk))  # no diff: no id
+            out = pipe_git(
+                [
+                    "log",
+                    "-p",
+                    "--no-walk=unsorted",
+                    "--full-diff",
+                    "--no-color",
+                    "--no-show-signature",
+                    "--no-ext-diff",
+                    "--format=commit %H",
+                    *chunk,
+                    "--",
+                ],
+                ["patch-id", "--stable"],
+                cwd=self._cwd,
+            )
+            for row in out.decode().splitlines():
+                pid, _, sha = row.partition(" ")
+                self._commit_patch_ids[sha] = pid
+        found: dict[str, str] = {}
+        for sha in candidates:
+            known = self._commit_patch_ids.get(sha)
+            if known:
+                found.setdefault(known, sha)
+        return found
+
+    def _patch_id_candidates(self, rev_range: str, paths: tuple[str, ...]) -> list[str]:
+        """Non-merge commits of the range touching ``paths`` whose other files gain no hunks (newest first)."""
         args = [
-            "-p",
-            "--full-diff",
+            "-c",
+            "core.quotePath=false",
+            "log",
             "--no-merges",
-            "--no-color",
+            "--full-diff",
+            "--raw",
+            "--no-abbrev",
             "--no-show-signature",
-            "--no-ext-diff",
             "--format=commit %H",
             rev_range,
         ]
         if paths:
             args += ["--", *paths]
-        diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
-        out: dict[str, str] = {}
-        for row in self._patch_id(diff).splitlines():
-            pid, _, sha = row.partition(" ")
-            out.setdefault(pid, sha)
-        return out
+        proc = run_git(args, cwd=self._cwd)
+        if proc.returncode != 0:
+            msg = " ".join(proc.stderr.decode("utf-8", "replace").split())
+            raise RepoError(f"git log {rev_range} failed: {msg}")
+        inside = tuple(p.rstrip("/") for p in paths)
+
+        def outside(path: str) -> bool:
+            return bool(inside) and not any(path == p or path.startswith(p + "/") for p in inside)
+
+        candidates: list[str] = []
+        sha: str | None = None
+        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+            if line.startswith("commit "):
+                sha = line[len("commit ") :].strip()
+                candidates.append(sha)
+            elif line.startswith(":") and sha is not None and candidates[-1:] == [sha]:
+                meta, _, names = line.partition("\t")
+                fields = meta.split()
+                old, new = fields[2], fields[3]
+                # Equal objects (a mode change, a pure rename) and empty files have no hunks.
+                hunkless = old == new or {old, new} <= _NO_CONTENT
+                if not hunkless and any(outside(n) for n in names.split("\t")):
+                    candidates.pop()
+        return candidates
 
     def patch_id_of(self, text: str) -> str | None:
         """``git patch-id --stable`` of a diff or mail."""
