@@ -110,7 +110,12 @@ def hook_run(
         settings = settings_of(repo)
         rules = rules_of(settings.rules_or(rule))
         messages, blocked = run_hook(
-            Repository(hook_repo(repo)), hook.value, files or [], rules, settings.strict_or(strict)
+            Repository(hook_repo(repo)),
+            hook.value,
+            files or [],
+            rules,
+            settings.strict_or(strict),
+            settings.fail_closed,
         )
         for line in messages:
             typer.echo(line, err=True)

@@ -334,15 +334,30 @@ class Repository:
                 self._contained[sha] = None
         return self._contained[sha]
 
-    def newest_tag(self, rev: str) -> str | None:
-        """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
+    def describe(self, rev: str) -> str | None:
+        """``rev`` named after the newest release tag it contains, as ``git describe --tags`` does.
+
+        The tag itself on a release (``v6.1.176``), ``v6.1.176-21-g75dababcb`` for a commit 21
+        past it: never the bare tag for a commit that is not the release. None without tags.
+        """
         try:
-            return (
-                self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip()
-                or None
-            )
+            return self.repo.git.describe("--tags", "--match", "v[0-9]*", rev).strip() or None
         except git.GitCommandError:
             return None
+
+    def remote_of(self, ref: str) -> tuple[str, str] | None:
+        """(remote, branch) when ``ref`` names a remote-tracking branch (``stable/linux-6.1.y``).
+
+        None for a local branch, a tag or a sha: those are fetched from nowhere.
+        """
+        entry = next((r for r in self.list_refs() if ref in (r.name, r.full)), None)
+        if entry is None or entry.kind != "remote":
+            return None
+        name = entry.full[len("refs/remotes/") :]
+        # remote names may hold a slash: the longest configured remote that prefixes the ref
+        remotes = sorted((r.name for r in self.repo.remotes), key=len, reverse=True)
+        remote = next((r for r in remotes if name.startswith(r + "/")), name.split("/", 1)[0])
+        return remote, name[len(remote) + 1 :]
 
     def identity(self) -> str | None:
         """``Name <email>`` from the repository's git config (read only), or None when unset."""

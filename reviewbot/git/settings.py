@@ -6,7 +6,9 @@ layers them. Keys (case-insensitive, like every git config key):
 
 - ``reviewbot.rules`` — rule ids to run, comma- or space-separated; may be given several times;
 - ``reviewbot.strict`` — boolean: the hooks also block on guards that were already missing;
-- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``).
+- ``reviewbot.outputDir`` — default directory for commands that write files (``-o``);
+- ``reviewbot.failClosed`` — boolean: refuse what cannot be checked (the hook's Python is gone,
+  a patch does not apply) instead of letting it through with a warning.
 
 Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``output_dir_or(flag)``.
 """
@@ -31,6 +33,7 @@ class Settings:
     rules: tuple[str, ...] = ()
     strict: bool = False
     output_dir: Path | None = None
+    fail_closed: bool = False
     origin: dict[str, str] | None = None  # key -> raw value, for messages
 
     def rules_or(self, flag: list[str] | None) -> list[str] | None:
@@ -61,6 +64,7 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
     rules: list[str] = []
     strict = False
     output_dir = None
+    fail_closed = False
     raw: dict[str, str] = {}
     for key, value in entries:
         k = key.lower()
@@ -69,10 +73,12 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
             rules += [r for r in value.replace(",", " ").split() if r]
         elif k == "reviewbot.strict":
             strict = parse_bool(key, value)
+        elif k == "reviewbot.failclosed":
+            fail_closed = parse_bool(key, value)
         elif k == "reviewbot.outputdir":
             p = Path(value).expanduser()
             output_dir = p if p.is_absolute() or base is None else base / p
-    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, raw)
+    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, fail_closed, raw)
 
 
 def load(directory: str | os.PathLike | None = None) -> Settings:

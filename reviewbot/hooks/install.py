@@ -31,7 +31,7 @@ from reviewbot.model.fileio import write_atomic
 HOOKS = ("pre-commit", "sendemail-validate")
 MARKER = "# reviewbot-hook:"
 CHAINED = ".reviewbot-chained"
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,11 @@ def _launch(hook: str, python: str, args: str) -> str:
     return (
         f"python={_sq(python)}\n"
         'if [ ! -x "$python" ]; then\n'
+        # only on this failure path: git config costs a process, the common path stays lean
+        '\tif [ "$(git config --bool reviewbot.failClosed 2>/dev/null)" = true ]; then\n'
+        f'\t\techo "reviewbot: $python is gone and reviewbot.failClosed is set: refused (run reviewbot hook install again, or bypass with --no-verify)" >&2\n'
+        "\t\texit 1\n"
+        "\tfi\n"
         f'\techo "reviewbot: $python is gone; uffd-wp guards not checked (run reviewbot hook install again, or reviewbot hook uninstall)" >&2\n'
         "\texit 0\n"
         "fi\n"
