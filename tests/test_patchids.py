@@ -1,4 +1,4 @@
-"""Patch-ids of a branch's commits: the same answer as ``git log -p --full-diff | git patch-id``,
+"""Patch-ids of a branch's commits: the answer of ``git log -p --full-diff | git patch-id``,
 without diffing commits that cannot match (a tree imported as one commit), memoised per commit."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _reference(repo: Path, rng: str, paths: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def test_patch_ids_match_the_full_pipeline_and_skip_nothing_that_could_match(tmp_path):
+def test_patch_ids_match_the_full_pipeline_for_every_commit_that_could_match(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -75,12 +75,15 @@ def test_patch_ids_match_the_full_pipeline_and_skip_nothing_that_could_match(tmp
     want = _reference(repo, "HEAD", paths)
     r = Repository(repo)
     got = r.patch_ids("HEAD", paths)
-    # every commit whose other files gain no hunk, with the pipeline's id
-    assert got == {p: s for p, s in want.items() if s not in (root, mixed)}
+    # every commit that changes no other file, with the pipeline's id
+    assert got == {p: s for p, s in want.items() if s not in (root, mixed, with_extras)}
     fix_id = r.patch_id_of(git(repo, "show", alone).stdout.decode())
     assert want[fix_id] == alone and got[fix_id] == alone
-    # hunkless extras (a mode change, an empty file) cannot be ruled out from object ids: diffed
-    assert with_extras in got.values() and r._commit_patch_ids[with_extras] is not None
+    # a mode change or an empty file elsewhere still enters the id: such a commit is not diffed
+    assert with_extras in want.values() and fix_id not in [
+        p for p, s in want.items() if s == with_extras
+    ]
+    assert with_extras not in r._commit_patch_ids
     # the imported root and the commit with a real hunk elsewhere: listed, never diffed
     assert root in want.values() and mixed in want.values()
     assert root not in r._commit_patch_ids and mixed not in r._commit_patch_ids
@@ -110,3 +113,24 @@ def test_patch_ids_are_memoised_per_commit_across_ranges(tmp_path, monkeypatch):
     assert calls[0] == [first, git(repo, "rev-parse", "HEAD~2").stdout.decode().strip()]
     assert calls[1] == [second]
     assert len(calls) == 2
+
+
+def test_a_renaming_commit_is_a_candidate_when_both_names_are_given(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    body = "".join(f"line {i}\n" for i in range(40))
+    _commit(repo, {"mm/old.c": body, "other.c": "x\n"}, "root")
+    git(repo, "mv", "mm/old.c", "mm/new.c")
+    (repo / "mm" / "new.c").write_text(body.replace("line 3\n", "line 3 fixed\n"))
+    git(repo, "add", "mm/new.c")
+    git(repo, "commit", "-q", "-m", "rename and fix")
+    sha = git(repo, "rev-parse", "HEAD").stdout.decode().strip()
+    r = Repository(repo)
+    both = ("mm/new.c", "mm/old.c")
+    assert r.patch_ids("HEAD", both) == {
+        p: s for p, s in _reference(repo, "HEAD", both).items() if s == sha
+    }
+    assert sha in r.patch_ids("HEAD", both).values()
+    # named by its new path only, the rename's source lies outside: it cannot match such a fix
+    assert sha not in r.patch_ids("HEAD~0", ("mm/new.c",)).values()

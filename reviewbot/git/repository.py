@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,6 @@ from reviewbot.git.runner import pipe_git, run_git
 from reviewbot.model.errors import InputError, RepoError
 from reviewbot.model.paths import repo_relative
 from reviewbot.model.versions import KernelVersion, version_from_makefile
-
-#: Object ids whose side of a diff has no lines: no object (an addition or deletion), the empty blob.
-_NO_CONTENT = frozenset({"0" * 40, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"})
 
 
 def safe_repo_path(path: str) -> str:
@@ -219,13 +217,12 @@ class Repository:
         """``git patch-id --stable`` of every non-merge commit in the range touching ``paths``: id -> sha.
 
         The ids are of each commit's whole diff (``--full-diff``), as ``git patch-id`` would
-        give for ``git log -p --full-diff -- paths``. Only commits that could share an id with a
-        change of ``paths`` are diffed: one ``git log --raw`` (object ids only, no file content)
-        drops every commit that changes the content of a file outside ``paths``, because that
-        file's hunks enter its patch-id and no change of ``paths`` alone can have that id. So
-        a tree imported as one commit (a gigabyte of diff) costs a listing, not a diff. The
-        rest stream ``git log -p`` into ``git patch-id`` through a pipe, never through Python,
-        and each commit's id is memoised, so several targets sharing history pay once.
+        give for ``git log -p --full-diff -- paths``, for the commits that can share an id with
+        a change of ``paths`` alone: those that change no other file (give every path the
+        change names, a rename's source too). So a tree imported as one commit (a gigabyte of
+        diff) is never diffed. The rest stream ``git log -p`` into ``git patch-id`` through a
+        pipe, never through Python, and each commit's id is memoised, so several targets
+        sharing history pay once.
         """
         key = (rev_range, paths)
         if key not in self._raw_candidates:
@@ -262,45 +259,33 @@ class Repository:
         return found
 
     def _patch_id_candidates(self, rev_range: str, paths: tuple[str, ...]) -> list[str]:
-        """Non-merge commits of the range touching ``paths`` whose other files gain no hunks (newest first)."""
-        args = [
-            "-c",
-            "core.quotePath=false",
-            "log",
-            "--no-merges",
-            "--full-diff",
-            "--raw",
-            "--no-abbrev",
-            "--no-show-signature",
-            "--format=commit %H",
-            rev_range,
-        ]
-        if paths:
-            args += ["--", *paths]
-        proc = run_git(args, cwd=self._cwd)
+        """Non-merge commits of the range touching ``paths`` and no other file (newest first).
+
+        Two ``git log`` listings, no diff: those touching ``paths``, then which of them touch
+        anything else (git stops at the first differing file, so an imported tree costs
+        milliseconds). Every file a diff names enters its patch-id (even a mode change, an
+        empty file or a rename: the ``diff --git`` header is hashed), so those are dropped.
+        """
+        touching = self._log_shas(["--no-merges", rev_range], paths)
+        if not paths or not touching:
+            return touching
+        elsewhere: set[str] = set()
+        outside = [":/", *(f":(top,exclude,literal){p}" for p in paths)]
+        for i in range(0, len(touching), 256):  # bounded argv
+            elsewhere.update(
+                self._log_shas(["--no-walk=unsorted", *touching[i : i + 256]], outside)
+            )
+        return [sha for sha in touching if sha not in elsewhere]
+
+    def _log_shas(self, args: list[str], pathspecs: Sequence[str]) -> list[str]:
+        cmd = ["log", "--format=%H", *args]
+        if pathspecs:
+            cmd += ["--", *pathspecs]
+        proc = run_git(cmd, cwd=self._cwd)
         if proc.returncode != 0:
             msg = " ".join(proc.stderr.decode("utf-8", "replace").split())
-            raise RepoError(f"git log {rev_range} failed: {msg}")
-        inside = tuple(p.rstrip("/") for p in paths)
-
-        def outside(path: str) -> bool:
-            return bool(inside) and not any(path == p or path.startswith(p + "/") for p in inside)
-
-        candidates: list[str] = []
-        sha: str | None = None
-        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-            if line.startswith("commit "):
-                sha = line[len("commit ") :].strip()
-                candidates.append(sha)
-            elif line.startswith(":") and sha is not None and candidates[-1:] == [sha]:
-                meta, _, names = line.partition("\t")
-                fields = meta.split()
-                old, new = fields[2], fields[3]
-                # Equal objects (a mode change, a pure rename) and empty files have no hunks.
-                hunkless = old == new or {old, new} <= _NO_CONTENT
-                if not hunkless and any(outside(n) for n in names.split("\t")):
-                    candidates.pop()
-        return candidates
+            raise RepoError(f"git log failed in {self.path}: {msg}")
+        return proc.stdout.decode().split()
 
     def patch_id_of(self, text: str) -> str | None:
         """``git patch-id --stable`` of a diff or mail."""

@@ -288,7 +288,9 @@ def branch_status(
                         )
                     )
     if fix.patch_id and log:
-        for pid, sha in repo.patch_ids(rng, fix.paths).items():
+        # every path the fix's diff names (a rename's source too): each enters its patch-id
+        named = tuple(sorted({p for f in fix.mail.files for p in (f.source, f.target) if p}))
+        for pid, sha in repo.patch_ids(rng, named or fix.paths).items():
             if pid == fix.patch_id and sha != fix_full:
                 recorded.append(
                     Evidence(
