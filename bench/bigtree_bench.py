@@ -33,7 +33,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / "work" / "bigtree"
+WORK = (
+    ROOT / "bench" / "work" / "bigtree"
+)  # --work moves it (bench/sweep_bench.py wipes bench/work/)
 TREE = WORK / "linux-source-6.1"
 MAIL = next((ROOT / "fixtures" / "patches").glob("0001-*.patch"))
 GUARD = (
@@ -71,6 +73,7 @@ def build(deb: Path) -> None:
         return
     if not (TREE / "Makefile").exists():
         extract(deb)
+    TREE.mkdir(parents=True, exist_ok=True)
     git("init", "-q", "-b", "master")
     git("config", "gc.auto", "0")
     git("add", "-f", "-A")  # Debian's tarball ignores everything (.gitignore: /*)
@@ -121,12 +124,15 @@ def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--deb", type=Path, default=DEFAULT_DEB)
+    ap.add_argument("--work", type=Path, default=WORK, help="where the tree is built (kept)")
     ap.add_argument("--before", default="010702d~1", help="git revision measured as 'before'")
     ap.add_argument("--after", default="HEAD", help="git revision measured as 'after'")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--before-runs", type=int, default=1)
     ap.add_argument("--skip-before", action="store_true")
     a = ap.parse_args()
+    global WORK, TREE
+    WORK, TREE = a.work.resolve(), a.work.resolve() / "linux-source-6.1"
     build(a.deb)
     files = len(git("ls-files").splitlines())
     cases = {

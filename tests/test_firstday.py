@@ -22,7 +22,8 @@ from reviewbot.cli.app import app
 from reviewbot.git.repository import Repository
 from reviewbot.history.fixes import branch_status
 from reviewbot.history.upstream import load_fix
-from reviewbot.hooks.install import covered_paths
+from reviewbot.hooks.gate import gate_commit
+from reviewbot.hooks.install import covered_paths, lookup_orders
 from reviewbot.hooks.install import install as install_hooks
 from reviewbot.rules.spec import builtin_rules
 
@@ -227,3 +228,55 @@ def test_fail_closed_hook_refuses_a_commit_when_its_python_is_gone(repo, tmp_pat
     r2 = git(repo, "commit", "-q", "-m", "two", check=False)
     assert r2.returncode == 1 and b"reviewbot.failClosed is set: refused" in r2.stderr
     assert git(repo, "rev-parse", "HEAD").stdout == before
+
+
+# --- item 9: the hook guards mm/huge_memory.c only where khugepaged lives there --------------
+
+
+def _hook_with_missing_python(repo: Path, tmp_path: Path) -> None:
+    """Install pre-commit with a Python that does not exist: its message shows Python was due."""
+    actions = install_hooks(
+        repo, ["pre-commit"], lookup_orders(builtin_rules()), python=str(tmp_path / "no-python")
+    )
+    assert [a.action for a in actions] == ["installed"]
+
+
+def _stage(repo: Path, path: str, text: bytes) -> None:
+    p = repo / path
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes((p.read_bytes() if p.exists() else b"") + text)
+    git(repo, "add", path)
+
+
+def test_huge_memory_edit_does_not_start_python_where_khugepaged_c_exists(repo, tmp_path):
+    _stage(repo, "mm/huge_memory.c", b"/* a comment */\n")
+    git(repo, "commit", "-q", "--no-verify", "-m", "add huge_memory.c")
+    _hook_with_missing_python(repo, tmp_path)
+    _stage(repo, "mm/huge_memory.c", b"/* another comment */\n")
+    r = git(repo, "commit", "-q", "-m", "comment", check=False)
+    assert r.returncode == 0 and b"reviewbot" not in r.stderr  # decided in sh
+    _stage(repo, "mm/khugepaged.c", b"/* a comment */\n")
+    r = git(repo, "commit", "-q", "-m", "comment", check=False)
+    assert r.returncode == 0 and b"no-python is gone" in r.stderr  # Python was due
+
+
+def test_huge_memory_edit_is_checked_where_khugepaged_c_does_not_exist(repo, tmp_path):
+    git(repo, "mv", "mm/khugepaged.c", "mm/huge_memory.c")
+    git(repo, "commit", "-q", "--no-verify", "-m", "a pre-4.8 layout")
+    _hook_with_missing_python(repo, tmp_path)
+    _stage(repo, "mm/huge_memory.c", b"/* a comment */\n")
+    r = git(repo, "commit", "-q", "-m", "comment", check=False)
+    assert r.returncode == 0 and b"no-python is gone" in r.stderr
+
+
+def test_pre_commit_warns_only_about_the_files_the_change_touches(repo):
+    src = repo / "mm" / "khugepaged.c"
+    src.write_bytes(src.read_bytes().replace(GUARD, b"", 1))
+    git(repo, "commit", "-q", "-a", "--no-verify", "-m", "lose the isolate guard")
+    _stage(repo, "mm/huge_memory.c", b"/* unrelated */\n")
+    report = gate_commit(Repository(repo), builtin_rules(), strict=True)
+    assert report.changes == () and not report.blocked
+    # touching khugepaged.c itself still warns (strict refuses) about its missing guard
+    _stage(repo, "mm/khugepaged.c", b"/* a comment */\n")
+    report = gate_commit(Repository(repo), builtin_rules(), strict=True)
+    assert [c.kind for c in report.changes] == ["still-missing"] and report.blocked

@@ -57,11 +57,11 @@ def hook_install(
     """
 
     def work():
-        from reviewbot.hooks.install import covered_paths, install, parse_hooks
+        from reviewbot.hooks.install import install, lookup_orders, parse_hooks
         from reviewbot.rules.spec import builtin_rules
 
         for action in install(
-            hook_repo(repo), parse_hooks(hooks), covered_paths(builtin_rules()), force
+            hook_repo(repo), parse_hooks(hooks), lookup_orders(builtin_rules()), force
         ):
             typer.echo(action.describe())
 

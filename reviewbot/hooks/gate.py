@@ -165,8 +165,14 @@ def _compare_trees(
             continue
         b = check_blobs(before, rule, version, labels[0])
         a = check_blobs(after, rule, version, labels[1])
-        changes += compare(rule.id, b, a)
+        # only about files the change touches: an edit of one file says nothing of another's guard
+        changes += [c for c in compare(rule.id, b, a) if _in_touched(c, touched)]
     return changes
+
+
+def _in_touched(change: Change, touched: set[str]) -> bool:
+    where = {r.path for r in (change.before, change.after) if r is not None and r.path}
+    return not where or bool(where & touched)
 
 
 # --- pre-commit -----------------------------------------------------------------------

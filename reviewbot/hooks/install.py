@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,15 @@ def covered_paths(rules) -> list[str]:
     return list(dict.fromkeys(p for r in rules for p in r.paths))
 
 
+def lookup_orders(rules) -> list[tuple[str, ...]]:
+    """Each rule's paths in lookup order (``mm/khugepaged.c`` before ``mm/huge_memory.c``).
+
+    The pre-commit script guards a rule's paths up to the first one present in the work tree:
+    the later ones hold the code only in trees without it (huge_memory.c before 4.8).
+    """
+    return list(dict.fromkeys(tuple(r.paths) for r in rules if r.paths))
+
+
 def _sq(text: str) -> str:
     """Single-quote ``text`` for sh."""
     return "'" + text.replace("'", "'\"'\"'") + "'"
@@ -120,17 +130,39 @@ def _launch(hook: str, python: str, args: str) -> str:
     )
 
 
-def script(hook: str, paths: list[str], python: str) -> str:
-    """The shell script for ``hook``: chain, cheap pre-filter, then Python."""
+def _pathspecs(groups: Sequence[str | tuple[str, ...]]) -> str:
+    """sh that sets ``$@`` to the guarded pathspecs: each group up to its first present path."""
+    out = ["set --\n"]
+    for group in groups:
+        paths = (group,) if isinstance(group, str) else group
+        if len(paths) == 1:
+            out.append(f'set -- "$@" {_sq(":(literal)" + paths[0])}\n')
+            continue
+        # lookup order: a later path holds the code only where the earlier ones are absent
+        out.append(
+            f"for p in {' '.join(_sq(p) for p in paths)}; do\n"
+            '\tset -- "$@" ":(literal)$p"\n'
+            '\t[ -f "$p" ] && break\n'
+            "done\n"
+        )
+    return "".join(out)
+
+
+def script(hook: str, paths: Sequence[str | tuple[str, ...]], python: str) -> str:
+    """The shell script for ``hook``: chain, cheap pre-filter, then Python.
+
+    ``paths``: guarded paths, or groups of them in lookup order (:func:`lookup_orders`).
+    """
+    flat = list(dict.fromkeys(p for g in paths for p in ((g,) if isinstance(g, str) else g)))
     if hook == "pre-commit":
-        specs = " ".join(_sq(f":(literal){p}") for p in paths)
         body = (
-            f"git diff --cached --quiet --no-ext-diff --no-textconv --ignore-submodules -- {specs}\n"
+            _pathspecs(paths)
+            + 'git diff --cached --quiet --no-ext-diff --no-textconv --ignore-submodules -- "$@"\n'
             "[ $? -eq 0 ] && exit 0  # 0: no guarded path staged (1: staged; other: let reviewbot say why)\n"
         )
         return _header(hook) + _chain(hook) + body + _launch(hook, python, "")
     if hook == "sendemail-validate":
-        alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in paths)
+        alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in flat)
         pattern = rf"^(diff --git a/|--- a/|\+\+\+ b/)({alternation})([[:space:]]|$)"
         body = (
             f'grep -Eq -e {_sq(pattern)} -- "$1"\n'
@@ -176,7 +208,7 @@ def _write(path: Path, text: str) -> None:
 def install(
     repo: str | os.PathLike,
     hooks: list[str],
-    paths: list[str],
+    paths: Sequence[str | tuple[str, ...]],
     force: bool = False,
     python: str | None = None,
 ) -> list[HookAction]:
