@@ -122,6 +122,7 @@ def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int]:
 
 
 def main() -> None:
+    global WORK, TREE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--deb", type=Path, default=DEFAULT_DEB)
     ap.add_argument("--work", type=Path, default=WORK, help="where the tree is built (kept)")
@@ -131,7 +132,6 @@ def main() -> None:
     ap.add_argument("--before-runs", type=int, default=1)
     ap.add_argument("--skip-before", action="store_true")
     a = ap.parse_args()
-    global WORK, TREE
     WORK, TREE = a.work.resolve(), a.work.resolve() / "linux-source-6.1"
     build(a.deb)
     files = len(git("ls-files").splitlines())
