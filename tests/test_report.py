@@ -167,8 +167,10 @@ def test_report_markdown_is_a_stable_list_reply(history):
     assert md.startswith(f"# {FIX_SUBJECT}")
     assert "| linux-6.1.y | v6.1.25 | **needs-backport** |" in md
     assert "## linux-6.1.y (v6.1.25): needs-backport" in md
-    assert f"git cherry-pick -x {shas['fix']}" in md and "git commit -s" in md
-    assert "--subject-prefix 'PATCH 6.1.y'" in md and "git checkout FETCH_HEAD" in md
+    # a local branch: checked out, not fetched; the pick signs off, no separate commit -s
+    assert f"git cherry-pick -x -s {shas['fix']}" in md and "git commit -s" not in md
+    assert "--subject-prefix 'PATCH 6.1.y'" in md and "git checkout linux-6.1.y" in md
+    assert "git fetch" not in md and "FETCH_HEAD" not in md
     assert "**Signals disagree:**" in md  # the regressed branch
 
 
@@ -353,7 +355,15 @@ def test_timeline_shows_an_unreleased_tip(history):
         "json",
     )
     (b,) = json.loads(r.stdout)["branches"]
-    assert b["tip"] == "v6.1" and b["status"] == "fixed" and b["fixed_in"] is None
+    # the tip is one commit past v6.1, named as git describe names it (issue 11), not "v6.1"
+    described = subprocess.run(
+        ["git", "-C", str(path), "describe", "--tags", "linux-6.1-cp.y"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.strip()
+    assert described.startswith("v6.1-1-g")
+    assert b["tip"] == described and b["status"] == "fixed" and b["fixed_in"] is None
     assert [(x["ref"], x["state"]) for x in b["releases"]] == [
         ("v6.1", "missing"),
         ("linux-6.1-cp.y", "present"),

@@ -426,14 +426,21 @@ def validate_files(
         )
         verdicts.append(_guards(patch, post, pre_res, rules, version, ref, keys))
         if upstream is None:
+            # a named upstream sha that could not be read is not the same as no upstream at all
+            named = ", ".join(sha[:12] for _, sha in patch.upstream)
+            why = (
+                f"upstream commit {named} (named in the patch) is not in this repository: give the fix with --upstream FILE"
+                if named
+                else "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)"
+            )
+            verdicts.append(Verdict("scope", VerdictStatus.SKIP, why))
             verdicts.append(
                 Verdict(
-                    "scope",
+                    "equivalence",
                     VerdictStatus.SKIP,
-                    "no upstream fix given (--upstream, or a 'commit <sha> upstream.' line)",
+                    why if named else "no upstream fix given",
                 )
             )
-            verdicts.append(Verdict("equivalence", VerdictStatus.SKIP, "no upstream fix given"))
         else:
             placed = placed or {
                 fp.path: relocate_file(

@@ -64,7 +64,9 @@ def check(
 
             results = check_tree(top, rules, kernel_version)
             root = top
-            note(f"checked the working tree of {top}: {', '.join(dict.fromkeys(r.source for r in results))}")
+            note(
+                f"checked the working tree of {top}: {', '.join(dict.fromkeys(r.source for r in results))}"
+            )
         else:
             from reviewbot.checker.files import check_files
 

@@ -60,12 +60,12 @@ def hook_install(
     """
 
     def work():
-        from reviewbot.hooks.install import covered_paths, install, parse_hooks
+        from reviewbot.hooks.install import install, lookup_orders, parse_hooks
 
         rules = rules_of(None, rules_path, repo)  # a bad rule file is refused before writing
         recorded = tuple(str(p.expanduser().absolute()) for p in rules_path or [])
         for action in install(
-            hook_repo(repo), parse_hooks(hooks), covered_paths(rules), force, rules_paths=recorded
+            hook_repo(repo), parse_hooks(hooks), lookup_orders(rules), force, rules_paths=recorded
         ):
             typer.echo(action.describe())
 
@@ -121,7 +121,12 @@ def hook_run(
         settings = settings_of(repo)
         rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
         messages, blocked = run_hook(
-            Repository(hook_repo(repo)), hook.value, files or [], rules, settings.strict_or(strict)
+            Repository(hook_repo(repo)),
+            hook.value,
+            files or [],
+            rules,
+            settings.strict_or(strict),
+            settings.fail_closed,
         )
         for line in messages:
             typer.echo(line, err=True)

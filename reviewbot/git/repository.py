@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 from gitdb.exc import BadName, BadObject
 
+from reviewbot.git.runner import pipe_git, run_git
 from reviewbot.model.errors import InputError, RepoError
 from reviewbot.model.paths import repo_relative
 from reviewbot.model.versions import KernelVersion, version_from_makefile
@@ -56,6 +58,13 @@ class Repository:
         self.path = p
         self._refs: tuple[RefEntry, ...] | None = None
         self._contained: dict[str, str | None] = {}
+        self._raw_candidates: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        self._commit_patch_ids: dict[str, str | None] = {}
+
+    @property
+    def _cwd(self) -> str:
+        """Where the subprocess git commands of this view run (the work tree, or a bare git dir)."""
+        return str(self.repo.working_tree_dir or self.repo.git_dir)
 
     @property
     def git_dir(self) -> Path:
@@ -207,26 +216,76 @@ class Repository:
     def patch_ids(self, rev_range: str, paths: tuple[str, ...] = ()) -> dict[str, str]:
         """``git patch-id --stable`` of every non-merge commit in the range touching ``paths``: id -> sha.
 
-        Two processes in all (``git log -p`` piped into ``git patch-id``), whatever the range size.
+        The ids are of each commit's whole diff (``--full-diff``), as ``git patch-id`` would
+        give for ``git log -p --full-diff -- paths``, for the commits that can share an id with
+        a change of ``paths`` alone: those that change no other file (give every path the
+        change names, a rename's source too). So a tree imported as one commit (a gigabyte of
+        diff) is never diffed. The rest stream ``git log -p`` into ``git patch-id`` through a
+        pipe, never through Python, and each commit's id is memoised, so several targets
+        sharing history pay once.
         """
-        args = [
-            "-p",
-            "--full-diff",
-            "--no-merges",
-            "--no-color",
-            "--no-show-signature",
-            "--no-ext-diff",
-            "--format=commit %H",
-            rev_range,
-        ]
-        if paths:
-            args += ["--", *paths]
-        diff = self.repo.git.log(*args, strip_newline_in_stdout=False)
-        out: dict[str, str] = {}
-        for row in self._patch_id(diff).splitlines():
-            pid, _, sha = row.partition(" ")
-            out.setdefault(pid, sha)
-        return out
+        key = (rev_range, paths)
+        if key not in self._raw_candidates:
+            self._raw_candidates[key] = self._patch_id_candidates(rev_range, paths)
+        candidates = self._raw_candidates[key]
+        todo = [sha for sha in candidates if sha not in self._commit_patch_ids]
+        for i in range(0, len(todo), 256):  # bounded argv
+            chunk = todo[i : i + 256]
+            self._commit_patch_ids.update(dict.fromkeys(chunk))  # no diff: no id
+            out = pipe_git(
+                [
+                    "log",
+                    "-p",
+                    "--no-walk=unsorted",
+                    "--full-diff",
+                    "--no-color",
+                    "--no-show-signature",
+                    "--no-ext-diff",
+                    "--format=commit %H",
+                    *chunk,
+                    "--",
+                ],
+                ["patch-id", "--stable"],
+                cwd=self._cwd,
+            )
+            for row in out.decode().splitlines():
+                pid, _, sha = row.partition(" ")
+                self._commit_patch_ids[sha] = pid
+        found: dict[str, str] = {}
+        for sha in candidates:
+            known = self._commit_patch_ids.get(sha)
+            if known:
+                found.setdefault(known, sha)
+        return found
+
+    def _patch_id_candidates(self, rev_range: str, paths: tuple[str, ...]) -> list[str]:
+        """Non-merge commits of the range touching ``paths`` and no other file (newest first).
+
+        Two ``git log`` listings, no diff: those touching ``paths``, then which of them touch
+        anything else (git stops at the first differing file, so an imported tree costs
+        milliseconds). Every file a diff names enters its patch-id (even a mode change, an
+        empty file or a rename: the ``diff --git`` header is hashed), so those are dropped.
+        """
+        touching = self._log_shas(["--no-merges", rev_range], paths)
+        if not paths or not touching:
+            return touching
+        elsewhere: set[str] = set()
+        outside = [":/", *(f":(top,exclude,literal){p}" for p in paths)]
+        for i in range(0, len(touching), 256):  # bounded argv
+            elsewhere.update(
+                self._log_shas(["--no-walk=unsorted", *touching[i : i + 256]], outside)
+            )
+        return [sha for sha in touching if sha not in elsewhere]
+
+    def _log_shas(self, args: list[str], pathspecs: Sequence[str]) -> list[str]:
+        cmd = ["log", "--format=%H", *args]
+        if pathspecs:
+            cmd += ["--", *pathspecs]
+        proc = run_git(cmd, cwd=self._cwd)
+        if proc.returncode != 0:
+            msg = " ".join(proc.stderr.decode("utf-8", "replace").split())
+            raise RepoError(f"git log failed in {self.path}: {msg}")
+        return proc.stdout.decode().split()
 
     def patch_id_of(self, text: str) -> str | None:
         """``git patch-id --stable`` of a diff or mail."""
@@ -260,15 +319,30 @@ class Repository:
                 self._contained[sha] = None
         return self._contained[sha]
 
-    def newest_tag(self, rev: str) -> str | None:
-        """The newest release tag reachable from ``rev`` (``git describe --tags --abbrev=0``)."""
+    def describe(self, rev: str) -> str | None:
+        """``rev`` named after the newest release tag it contains, as ``git describe --tags`` does.
+
+        The tag itself on a release (``v6.1.176``), ``v6.1.176-21-g75dababcb`` for a commit 21
+        past it: never the bare tag for a commit that is not the release. None without tags.
+        """
         try:
-            return (
-                self.repo.git.describe("--tags", "--abbrev=0", "--match", "v[0-9]*", rev).strip()
-                or None
-            )
+            return self.repo.git.describe("--tags", "--match", "v[0-9]*", rev).strip() or None
         except git.GitCommandError:
             return None
+
+    def remote_of(self, ref: str) -> tuple[str, str] | None:
+        """(remote, branch) when ``ref`` names a remote-tracking branch (``stable/linux-6.1.y``).
+
+        None for a local branch, a tag or a sha: those are fetched from nowhere.
+        """
+        entry = next((r for r in self.list_refs() if ref in (r.name, r.full)), None)
+        if entry is None or entry.kind != "remote":
+            return None
+        name = entry.full[len("refs/remotes/") :]
+        # remote names may hold a slash: the longest configured remote that prefixes the ref
+        remotes = sorted((r.name for r in self.repo.remotes), key=len, reverse=True)
+        remote = next((r for r in remotes if name.startswith(r + "/")), name.split("/", 1)[0])
+        return remote, name[len(remote) + 1 :]
 
     def identity(self) -> str | None:
         """``Name <email>`` from the repository's git config (read only), or None when unset."""

@@ -48,3 +48,62 @@ def run_git(
         raise RepoError(f"git {' '.join(args[:2])} did not finish within {timeout:g} s") from None
     except OSError as e:
         raise RepoError(f"cannot run git: {e.strerror}") from None
+
+
+def pipe_git(
+    producer: Sequence[str],
+    consumer: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> bytes:
+    """``git *producer | git *consumer``: the consumer's stdout.
+
+    The producer's output streams through an OS pipe and never enters Python, so a diff of
+    any size (a tree imported as one commit: gigabytes) costs the two processes' memory only.
+    Raises :class:`RepoError` when either git fails or runs past ``timeout`` seconds.
+    """
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    where = Path(cwd) if cwd is not None else None
+    try:
+        first = subprocess.Popen(
+            ["git", *producer],
+            cwd=where,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except FileNotFoundError:
+        raise RepoError("git is not installed", "install git and make sure it is on PATH") from None
+    except OSError as e:
+        raise RepoError(f"cannot run git: {e.strerror}") from None
+    assert first.stdout is not None  # stdout=PIPE above
+    try:
+        second = subprocess.Popen(
+            ["git", *consumer],
+            cwd=where,
+            stdin=first.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as e:
+        first.kill()
+        first.wait()
+        raise RepoError(f"cannot run git: {e.strerror}") from None
+    first.stdout.close()  # the consumer holds the only read end: the producer sees EPIPE if it dies
+    try:
+        out, err2 = second.communicate(timeout=timeout)
+        _, err1 = first.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for p in (first, second):
+            p.kill()
+            p.wait()
+        raise RepoError(
+            f"git {' '.join(producer[:2])} did not finish within {timeout:g} s"
+        ) from None
+    for args, proc, err in ((producer, first, err1), (consumer, second, err2)):
+        if proc.returncode != 0:
+            msg = " ".join(err.decode("utf-8", "replace").split())
+            raise RepoError(f"git {args[0]} failed: {msg or f'exit {proc.returncode}'}")
+    return out

@@ -10,6 +10,8 @@ layers them. Keys (case-insensitive, like every git config key):
   ``--output-dir``); a relative one is relative to the repository's top, not the cwd.
 - ``reviewbot.rulesPath`` — rule files or directories to add to the built-in rules (may be
   given several times; relative to the repository), like ``--rules``.
+- ``reviewbot.failClosed`` — boolean: refuse what cannot be checked (the hook's Python is gone,
+  a patch does not apply) instead of letting it through with a warning.
 
 Flags always override: ``Settings.rules_or(flag)``, ``strict_or(flag)``, ``output_dir_or(flag)``.
 """
@@ -35,6 +37,7 @@ class Settings:
     strict: bool = False
     output_dir: Path | None = None
     rules_path: tuple[Path, ...] = ()
+    fail_closed: bool = False
     origin: dict[str, str] | None = None  # key -> raw value, for messages
 
     def rules_or(self, flag: list[str] | None) -> list[str] | None:
@@ -66,6 +69,7 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
     strict = False
     output_dir = None
     rules_path: list[Path] = []
+    fail_closed = False
     raw: dict[str, str] = {}
     for key, value in entries:
         k = key.lower()
@@ -74,13 +78,17 @@ def parse_entries(entries: list[tuple[str, str]], base: Path | None = None) -> S
             rules += [r for r in value.replace(",", " ").split() if r]
         elif k == "reviewbot.strict":
             strict = parse_bool(key, value)
+        elif k == "reviewbot.failclosed":
+            fail_closed = parse_bool(key, value)
         elif k == "reviewbot.outputdir":
             p = Path(value).expanduser()
             output_dir = p if p.is_absolute() or base is None else base / p
         elif k == "reviewbot.rulespath":
             p = Path(value).expanduser()
             rules_path.append(p if p.is_absolute() or base is None else base / p)
-    return Settings(tuple(dict.fromkeys(rules)), strict, output_dir, tuple(rules_path), raw)
+    return Settings(
+        tuple(dict.fromkeys(rules)), strict, output_dir, tuple(rules_path), fail_closed, raw
+    )
 
 
 def load(directory: str | os.PathLike | None = None) -> Settings:

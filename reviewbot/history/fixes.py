@@ -64,7 +64,7 @@ class BranchStatus:
     """Where the fix stands in one branch."""
 
     branch: str
-    tip: str  # newest release tag at the branch tip, or the branch name
+    tip: str  # the tip as ``git describe`` names it (v6.1.176-21-g75dababcb), or the branch name
     tip_version: str | None
     status: FixStatus
     fixed_by: str | None  # the commit on the branch that carries the fix
@@ -73,6 +73,8 @@ class BranchStatus:
     cve_range: str | None  # "5.7:e1e267c7928f:5.10.179:<sha12>"
     disagreements: tuple[str, ...]
     tip_sha: str = ""
+    #: (remote, branch on it) for a remote-tracking branch; None for a local branch or a tag
+    upstream: tuple[str, str] | None = None
 
 
 def fix_targets(repo: Repository, fix: UpstreamFix, rules: tuple[Rule, ...]) -> tuple[str, ...]:
@@ -132,6 +134,22 @@ def _bare(tag: str | None) -> str:
     return tag[1:] if tag and tag.startswith("v") and tag[1:2].isdigit() else (tag or "0")
 
 
+_PAST_RELEASE = re.compile(r"^v(\d+\.\d+(?:\.\d+)?)-\d+-g[0-9a-f]+$")
+
+
+def _next_release(described: str) -> str:
+    """The release a fix carried past the branch's last tag ships in: ``v6.1.176-21-g..`` -> 6.1.177.
+
+    Stable numbers the next release of a series by its sublevel; a describe that is no release
+    plus commits (an rc, a tagless branch) is given as it is, never as a bare ``0``.
+    """
+    m = _PAST_RELEASE.match(described)
+    kv = KernelVersion.try_parse(m.group(1)) if m else None
+    if kv is None:
+        return described
+    return str(KernelVersion(kv.major, kv.minor, kv.patch + 1))
+
+
 def _tip_row(repo: Repository, ref: str, sha: str, rules, cache: VerdictCache | None) -> SweepRow:
     return sweep(repo, [RefEntry(ref, ref, "branch", sha, "commit")], rules, cache)[0]
 
@@ -161,7 +179,7 @@ def branch_status(
         )
     tip = repo.resolve(ref)
     tip_sha = tip.sha
-    tip_tag = repo.newest_tag(tip_sha) or ref
+    tip_tag = repo.describe(tip_sha) or ref  # a commit past a release is not that release
     targets = fix_targets(repo, fix, rules) if targets is None else targets
     row = _tip_row(repo, tip_tag if tip_tag != ref else ref, tip_sha, rules, cache)
     tip_version = row.version.version
@@ -270,7 +288,9 @@ def branch_status(
                         )
                     )
     if fix.patch_id and log:
-        for pid, sha in repo.patch_ids(rng, fix.paths).items():
+        # every path the fix's diff names (a rename's source too): each enters its patch-id
+        named = tuple(sorted({p for f in fix.mail.files for p in (f.source, f.target) if p}))
+        for pid, sha in repo.patch_ids(rng, named or fix.paths).items():
             if pid == fix.patch_id and sha != fix_full:
                 recorded.append(
                     Evidence(
@@ -383,7 +403,7 @@ def branch_status(
             intro_v = _feature_since(rules, targets)
             intro_sha = fix.fixes[0][0][:12] if fix.fixes else "0"
         fixed = (
-            f"{_bare(fixed_in)}:{fixed_by[:12]}"
+            f"{_bare(fixed_in) if fixed_in else _next_release(tip_tag)}:{fixed_by[:12]}"
             if fixed_by and status is FixStatus.FIXED
             else "0:0"
         )
@@ -399,6 +419,7 @@ def branch_status(
         cve,
         tuple(disagree),
         tip_sha,
+        repo.remote_of(ref),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from reviewbot.git.repository import RefEntry, Repository
 from reviewbot.history.fixes import BranchStatus, branch_status, fix_targets
-from reviewbot.history.refs import name_version, select_refs
+from reviewbot.history.refs import match_refs, name_version, select_refs
 from reviewbot.history.sweep import SweepRow, sweep
 from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
@@ -21,6 +21,9 @@ from reviewbot.model.results import worst
 from reviewbot.model.versions import KernelVersion, version_order_key
 from reviewbot.rules.spec import Rule
 from reviewbot.store.cache import VerdictCache
+
+#: The branches a report covers when none are chosen: the stable series' naming.
+DEFAULT_BRANCHES = "linux-*.y"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,12 @@ def build_report(
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Status of ``fix`` in every selected branch (globs; default ``linux-*.y``), with timelines."""
-    refs = select_refs(repo, None, branches or ["linux-*.y"])
+    if not branches and not match_refs(repo, branches=[DEFAULT_BRANCHES]).refs:
+        raise RepoError(
+            f"no stable branches in {repo.path}: none matches {DEFAULT_BRANCHES!r}, the default",
+            "choose branches with --branches GLOB (repeatable), e.g. --branches 'linux-6.1.y' or --branches 'stable/*'",
+        )
+    refs = select_refs(repo, None, branches or [DEFAULT_BRANCHES])
     if repo.shallow:
         raise RepoError(
             f"{repo.path} is a shallow clone: ancestry and branch history would be incomplete",

@@ -93,6 +93,7 @@ class GateReport:
     notes: tuple[str, ...] = ()
     unchecked: bool = False  # the change could not be checked (does not apply ...)
     rejected_by: tuple[str, ...] = field(default=())  # backport-validation reasons that refuse
+    fail_closed: bool = False  # git config reviewbot.failClosed: what cannot be checked is refused
 
     @property
     def blocked(self) -> bool:
@@ -100,7 +101,7 @@ class GateReport:
         return (
             any(c.blocks(self.strict) for c in self.changes)
             or bool(self.rejected_by)
-            or (self.strict and self.unchecked)
+            or ((self.strict or self.fail_closed) and self.unchecked)
         )
 
     def lines(self) -> list[str]:
@@ -168,8 +169,16 @@ def _compare_trees(
             continue
         b = check_blobs(before, rule, version, labels[0])
         a = check_blobs(after, rule, version, labels[1])
-        changes += compare(rule.id, b, a, rule.vocabulary.guard)
+        # only about files the change touches: an edit of one file says nothing of another's guard
+        changes += [
+            c for c in compare(rule.id, b, a, rule.vocabulary.guard) if _in_touched(c, touched)
+        ]
     return changes
+
+
+def _in_touched(change: Change, touched: set[str]) -> bool:
+    where = {r.path for r in (change.before, change.after) if r is not None and r.path}
+    return not where or bool(where & touched)
 
 
 # --- pre-commit -----------------------------------------------------------------------
@@ -351,7 +360,11 @@ def gate_mail(
             if accepted is None:
                 notes += reasons
             elif not accepted:
-                rejected = reasons or ["rejected"]
+                # the guard loss is already a change above: the validation's "guards" verdict
+                # says the same thing, once is enough
+                if any(c.kind == "lost" for c in changes):
+                    reasons = [r for r in reasons if not r.startswith("guards:")]
+                rejected = reasons or ([] if changes else ["rejected"])
     return replace(
         report,
         before_name=sides.before_name,
@@ -379,10 +392,15 @@ def gate_patch(
 
 
 def run_hook(
-    repo: Repository, hook: str, files: list[Path], rules: tuple[Rule, ...], strict: bool
+    repo: Repository,
+    hook: str,
+    files: list[Path],
+    rules: tuple[Rule, ...],
+    strict: bool,
+    fail_closed: bool = False,
 ) -> tuple[list[str], bool]:
     """Run ``pre-commit`` or ``sendemail-validate``: the lines to print on stderr, and whether
-    the commit or mail is refused."""
+    the commit or mail is refused (``fail_closed``: also when it could not be checked)."""
     if hook == "pre-commit":
         if files:
             raise InputError("pre-commit takes no FILE: it checks the index")
@@ -393,6 +411,7 @@ def run_hook(
             raise InputError("sendemail-validate needs the patch FILE")
         reports = gate_patch(repo, read_file(files[0], "patch"), files[0].name, rules, strict)
         bypass = "patch refused; to send anyway: git send-email --no-validate"
+    reports = [replace(r, fail_closed=fail_closed) for r in reports]
     out: list[str] = []
     blocked = False
     for report in reports:
@@ -404,5 +423,7 @@ def run_hook(
             out.append(
                 "reviewbot: strict mode (reviewbot.strict / --strict) refuses missing guards too"
             )
+        if fail_closed and not strict and any(r.unchecked for r in reports):
+            out.append("reviewbot: reviewbot.failClosed refuses what cannot be checked")
         out.append(f"reviewbot: {bypass}")
     return out, blocked

@@ -21,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from reviewbot.model.fileio import write_atomic
 HOOKS = ("pre-commit", "sendemail-validate")
 MARKER = "# reviewbot-hook:"
 CHAINED = ".reviewbot-chained"
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,15 @@ def covered_paths(rules) -> list[str]:
     return list(dict.fromkeys(p for r in rules for p in r.paths))
 
 
+def lookup_orders(rules) -> list[tuple[str, ...]]:
+    """Each rule's paths in lookup order (``mm/khugepaged.c`` before ``mm/huge_memory.c``).
+
+    The pre-commit script guards a rule's paths up to the first one present in the work tree:
+    the later ones hold the code only in trees without it (huge_memory.c before 4.8).
+    """
+    return list(dict.fromkeys(tuple(r.paths) for r in rules if r.paths))
+
+
 def _sq(text: str) -> str:
     """Single-quote ``text`` for sh."""
     return "'" + text.replace("'", "'\"'\"'") + "'"
@@ -96,7 +106,8 @@ def _header(hook: str) -> str:
 
 def _chain(hook: str) -> str:
     return (
-        f'chained="$(dirname -- "$0")/{hook}{CHAINED}"\n'
+        # ${0%/*}, not $(dirname): a fork and an exec less on every commit
+        f'chained="${{0%/*}}/{hook}{CHAINED}"\n'
         'if [ -x "$chained" ]; then\n'
         '\t"$chained" "$@" || exit $?\n'
         "fi\n"
@@ -107,6 +118,11 @@ def _launch(hook: str, python: str, args: str) -> str:
     return (
         f"python={_sq(python)}\n"
         'if [ ! -x "$python" ]; then\n'
+        # only on this failure path: git config costs a process, the common path stays lean
+        '\tif [ "$(git config --bool reviewbot.failClosed 2>/dev/null)" = true ]; then\n'
+        f'\t\techo "reviewbot: $python is gone and reviewbot.failClosed is set: refused (run reviewbot hook install again, or bypass with --no-verify)" >&2\n'
+        "\t\texit 1\n"
+        "\tfi\n"
         f'\techo "reviewbot: $python is gone; guards not checked (run reviewbot hook install again, or reviewbot hook uninstall)" >&2\n'
         "\texit 0\n"
         "fi\n"
@@ -114,22 +130,47 @@ def _launch(hook: str, python: str, args: str) -> str:
     )
 
 
-def script(hook: str, paths: list[str], python: str, rules_paths: tuple[str, ...] = ()) -> str:
+def _pathspecs(groups: Sequence[str | tuple[str, ...]]) -> str:
+    """sh that sets ``$@`` to the guarded pathspecs: each group up to its first present path."""
+    out = ["set --\n"]
+    for group in groups:
+        paths = (group,) if isinstance(group, str) else group
+        if len(paths) == 1:
+            out.append(f'set -- "$@" {_sq(":(literal)" + paths[0])}\n')
+            continue
+        # lookup order: a later path holds the code only where the earlier ones are absent
+        out.append(
+            f"for p in {' '.join(_sq(p) for p in paths)}; do\n"
+            '\tset -- "$@" ":(literal)$p"\n'
+            '\t[ -f "$p" ] && break\n'
+            "done\n"
+        )
+    return "".join(out)
+
+
+def script(
+    hook: str,
+    paths: Sequence[str | tuple[str, ...]],
+    python: str,
+    rules_paths: tuple[str, ...] = (),
+) -> str:
     """The shell script for ``hook``: chain, cheap pre-filter, then Python.
 
+    ``paths``: guarded paths, or groups of them in lookup order (:func:`lookup_orders`).
     ``rules_paths`` (absolute) are recorded as ``--rules`` options: the hook runs the rules it
     was installed with.
     """
     rules = "".join(f" --rules {_sq(r)}" for r in rules_paths)
+    flat = list(dict.fromkeys(p for g in paths for p in ((g,) if isinstance(g, str) else g)))
     if hook == "pre-commit":
-        specs = " ".join(_sq(f":(literal){p}") for p in paths)
         body = (
-            f"git diff --cached --quiet --no-ext-diff --no-textconv --ignore-submodules -- {specs}\n"
+            _pathspecs(paths)
+            + 'git diff --cached --quiet --no-ext-diff --no-textconv --ignore-submodules -- "$@"\n'
             "[ $? -eq 0 ] && exit 0  # 0: no guarded path staged (1: staged; other: let reviewbot say why)\n"
         )
         return _header(hook) + _chain(hook) + body + _launch(hook, python, rules)
     if hook == "sendemail-validate":
-        alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in paths)
+        alternation = "|".join(re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", p) for p in flat)
         pattern = rf"^(diff --git a/|--- a/|\+\+\+ b/)({alternation})([[:space:]]|$)"
         body = (
             f'grep -Eq -e {_sq(pattern)} -- "$1"\n'
@@ -175,7 +216,7 @@ def _write(path: Path, text: str) -> None:
 def install(
     repo: str | os.PathLike,
     hooks: list[str],
-    paths: list[str],
+    paths: Sequence[str | tuple[str, ...]],
     force: bool = False,
     python: str | None = None,
     rules_paths: tuple[str, ...] = (),

@@ -19,8 +19,6 @@ from reviewbot.model.results import SCHEMA
 from reviewbot.model.versions import KernelVersion
 from reviewbot.render import htmlkit
 
-STABLE_GIT = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git/"
-
 
 def _series(st: BranchStatus) -> str:
     kv = KernelVersion.try_parse(st.tip_version or "")
@@ -28,20 +26,31 @@ def _series(st: BranchStatus) -> str:
 
 
 def commands(report: Report, st: BranchStatus) -> list[str]:
-    """What a maintainer runs to backport the fix onto the branch (as in the stable queue's mails)."""
+    """What a maintainer runs to backport the fix onto the branch, in this repository.
+
+    A remote-tracking branch is fetched from its own remote; a local branch is checked out.
+    The pick signs off itself, so a clean pick or ``git am`` needs nothing more.
+    """
     fix = report.fix
     sha = fix.sha or "<upstream sha>"
-    pick = (
-        f"git cherry-pick -x {sha}"
-        if fix.in_repo
-        else f"git am -3 {fix.origin}    # the fix is not in this repository"
-    )
+    if st.upstream is not None:
+        remote, branch = st.upstream
+        get = [f"git fetch {remote} {branch}", f"git checkout -b {branch}-backport FETCH_HEAD"]
+    else:
+        get = [f"git checkout {st.branch}"]
+    if fix.in_repo:
+        pick = [
+            f"git cherry-pick -x -s {sha}",
+            "# on a conflict: resolve, build, test, git add, git cherry-pick --continue",
+        ]
+    else:
+        pick = [
+            f"git am -3 -s {fix.origin}    # the fix is not in this repository",
+            "# on a conflict: resolve, build, test, git add, git am --continue",
+        ]
     return [
-        f"git fetch {STABLE_GIT} {st.branch}",
-        "git checkout FETCH_HEAD",
-        pick,
-        "# <resolve conflicts, build, test, etc.>",
-        "git commit -s",
+        *get,
+        *pick,
         f"git send-email --to '<stable@vger.kernel.org>' --in-reply-to '<message-id>' --subject-prefix 'PATCH {_series(st)}' HEAD^..",
     ]
 
