@@ -401,7 +401,7 @@ def test_cc_stable_patch_goes_through_backport_validation(repo, tmp_path, monkey
     monkeypatch.delitem(sys.modules, "reviewbot.backport.validate", raising=False)
     seen = {}
 
-    def fake_validate(repo_, mail, onto, rules, upstream=None):
+    def fake_validate(repo_, mail, onto, rules, upstream=None, *, strict=False):
         seen["onto"] = onto.sha
         return types.SimpleNamespace(
             accepted=False, reasons=["touches functions the upstream fix does not"]

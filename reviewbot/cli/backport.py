@@ -137,6 +137,13 @@ def validate(
     fmt: TextOrJsonOpt = TextJson.text,
     rule: RuleOpt = None,
     rules_path: RulesPathOpt = None,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Refuse any deviation from upstream, even a documented one (default: git config reviewbot.strict).",
+        ),
+    ] = None,
 ) -> None:
     """Validate a proposed backport: applies, parses, guards, scope, equivalence, need.
 
@@ -162,7 +169,7 @@ def validate(
         if upstream is not None:
             mail = read_patch(upstream) if upstream == "-" or Path(upstream).is_file() else None
             up = upstream_from_spec(repository, upstream, mail, "--upstream")
-        v = run_validate(repository, proposed, rev, rules, up)
+        v = run_validate(repository, proposed, rev, rules, up, strict=settings.strict_or(strict))
         if fmt is TextJson.json:
             doc = {
                 "schema": SCHEMA,

@@ -301,9 +301,10 @@ def _validate_module():
 
 
 def _validation_step(
-    repo: Repository, mail: Mail, onto: Revision, rules: tuple[Rule, ...]
+    repo: Repository, mail: Mail, onto: Revision, rules: tuple[Rule, ...], strict: bool = False
 ) -> tuple[bool | None, list[str]]:
-    """Backport validation of a ``Cc: stable`` patch: ``validate(repo, mail, onto, rules)``.
+    """Backport validation of a ``Cc: stable`` patch, with the verdict ``reviewbot validate``
+    gives (``strict``: any deviation from upstream is refused, as ``validate --strict``).
 
     Returns (accepted, reasons); accepted is None when the step was skipped. Reasons are read
     from the result's ``reasons``/``problems``/``messages``/``findings`` (first non-empty).
@@ -313,7 +314,7 @@ def _validation_step(
         return None, [
             "Cc: stable: backport validation skipped (reviewbot.validate is not available)"
         ]
-    result = validation.validate(repo, mail, onto, rules)
+    result = validation.validate(repo, mail, onto, rules, strict=strict)
     reasons: list[str] = []
     for attr in ("reasons", "problems", "messages", "findings"):
         items = getattr(result, attr, None)
@@ -356,7 +357,7 @@ def gate_mail(
                 "Cc: stable: backport validation skipped (no base revision the patch applies to)"
             )
         else:
-            accepted, reasons = _validation_step(repo, mail, onto, rules)
+            accepted, reasons = _validation_step(repo, mail, onto, rules, strict)
             if accepted is None:
                 notes += reasons
             elif not accepted:
