@@ -63,7 +63,12 @@ ENV = {
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run git in ``cwd``."""
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, check=check)
+    proc = subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, check=False)
+    if check and proc.returncode:
+        raise RuntimeError(
+            f"git {' '.join(args)} in {cwd}: {proc.stderr.decode(errors='replace').strip()}"
+        )
+    return proc
 
 
 def files_under(d: Path) -> dict[str, bytes]:

@@ -37,6 +37,15 @@ def write_atomic(
     their mtime). Returns True when the file was written.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    if path.exists() and not path.is_file():
+        # A device or a pipe (``-o /dev/null``, ``-o /dev/stdout``): renaming a temporary file
+        # over it would replace the device node itself, so write through it instead.
+        try:
+            with open(path, "wb") as fh:
+                fh.write(raw)
+        except OSError as e:
+            raise InputError(f"{path}: cannot write: {e.strerror}", hint) from None
+        return True
     if path.is_file() and mode is None and path.read_bytes() == raw:
         return False
     try:
