@@ -236,17 +236,7 @@ def check_loop(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         )
     else:
         msg = f"{_guard_text(call)} at line {syntax.line(call)} bails out of the loop"
-    if conditional:
-        msg += f" (only with {' && '.join(conditional)})"
-    return result(
-        status=Status.PRESENT,
-        line=syntax.line(call),
-        via=via,
-        vma_level=vma_level,
-        conditional=conditional,
-        uncertain=bool(notes),
-        message=msg + found_by + _suffix(notes),
-    )
+    return _present(result, call, msg, found_by, notes, via, conditional, vma_level=vma_level)
 
 
 # --- vma-bail -------------------------------------------------------------------------
@@ -338,12 +328,28 @@ def check_vma(spec: CheckSpec, site: Site, loc: Located) -> CheckResult:
         else f"{_guard_text(call)} at line {syntax.line(call)}"
     )
     msg = f"{what} keeps {words.marked} {words.scopes} out of the {site.title}"
+    return _present(result, call, msg, found_by, notes, via, conditional)
+
+
+def _present(
+    result: Callable[..., CheckResult],
+    call: Node,
+    msg: str,
+    found_by: str,
+    notes: list[str],
+    via: str | None,
+    conditional: tuple[str, ...],
+    *,
+    vma_level: bool = False,
+) -> CheckResult:
+    """A present verdict at ``call``, saying the configurations it needs and any uncertainty."""
     if conditional:
         msg += f" (only with {' && '.join(conditional)})"
     return result(
         status=Status.PRESENT,
         line=syntax.line(call),
         via=via,
+        vma_level=vma_level,
         conditional=conditional,
         uncertain=bool(notes),
         message=msg + found_by + _suffix(notes),

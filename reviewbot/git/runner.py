@@ -19,6 +19,18 @@ from reviewbot.model.errors import RepoError
 DEFAULT_TIMEOUT = 600.0
 
 
+def _env() -> dict[str, str]:
+    """The environment of every git run: never an optional lock (not even an index refresh)."""
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
+
+def _cannot_start(e: OSError) -> RepoError:
+    """The one wording for "git could not be started"."""
+    if isinstance(e, FileNotFoundError):
+        return RepoError("git is not installed", "install git and make sure it is on PATH")
+    return RepoError(f"cannot run git: {e.strerror}")
+
+
 def run_git(
     args: Sequence[str],
     *,
@@ -40,14 +52,12 @@ def run_git(
             capture_output=True,
             check=False,
             timeout=timeout,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            env=_env(),
         )
-    except FileNotFoundError:
-        raise RepoError("git is not installed", "install git and make sure it is on PATH") from None
     except subprocess.TimeoutExpired:
         raise RepoError(f"git {' '.join(args[:2])} did not finish within {timeout:g} s") from None
     except OSError as e:
-        raise RepoError(f"cannot run git: {e.strerror}") from None
+        raise _cannot_start(e) from None
 
 
 def pipe_git(
@@ -63,7 +73,7 @@ def pipe_git(
     any size (a tree imported as one commit: gigabytes) costs the two processes' memory only.
     Raises :class:`RepoError` when either git fails or runs past ``timeout`` seconds.
     """
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    env = _env()
     where = Path(cwd) if cwd is not None else None
     try:
         first = subprocess.Popen(
@@ -73,10 +83,8 @@ def pipe_git(
             stderr=subprocess.PIPE,
             env=env,
         )
-    except FileNotFoundError:
-        raise RepoError("git is not installed", "install git and make sure it is on PATH") from None
     except OSError as e:
-        raise RepoError(f"cannot run git: {e.strerror}") from None
+        raise _cannot_start(e) from None
     assert first.stdout is not None  # stdout=PIPE above
     try:
         second = subprocess.Popen(
@@ -90,7 +98,7 @@ def pipe_git(
     except OSError as e:
         first.kill()
         first.wait()
-        raise RepoError(f"cannot run git: {e.strerror}") from None
+        raise _cannot_start(e) from None
     first.stdout.close()  # the consumer holds the only read end: the producer sees EPIPE if it dies
     try:
         out, err2 = second.communicate(timeout=timeout)
