@@ -153,3 +153,47 @@ def test_context_that_matches_in_another_function_is_not_exact():
         (1, "__collapse_huge_page_isolate", "__collapse_huge_page_isolate"),
     )
     assert apply_edits(target, list(p.edits)) == fixture_text("v5.10.179.c") + decoy
+
+
+def _mail(diff: str):
+    text = "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n" + diff
+    return read_mail(text.encode()).files[0]
+
+
+OLDER = (
+    b"int first(int a)\n{\n\tint b = a;\n\n\treturn b;\n}\n\n"
+    b"int last(int c)\n{\n\treturn c + 1;\n}\n"
+)
+
+
+def test_a_new_function_after_another_one_applies_at_file_scope():
+    # The hunk's header names the function before the insertion (git's funcname line), but the
+    # new function goes between two functions: exact, not "a change inside first()".
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,5 +4,10 @@ int first(int a)\n"
+        " \n \treturn b;\n }\n \n+int middle(int m)\n+{\n+\treturn m;\n+}\n+\n int last(int c)\n"
+    )
+    p = relocate_file(fp, b"/* moved down */\n" + OLDER, "mm/x.c")
+    assert p.method == "exact" and p.failures == (), p.failures
+    assert b"}\n\nint middle(int m)\n{\n\treturn m;\n}\n\nint last" in apply_edits(
+        b"/* moved down */\n" + OLDER, list(p.edits)
+    )
+
+
+def test_a_context_line_with_another_access_path_still_anchors():
+    # Upstream reads `p->flags.f` where the target has `p->flags`: the anchor matches as a
+    # rewrite, the added line goes between the same two statements.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,6 +4,7 @@ void prep(struct page *p)\n"
+        " \n \treset_a(p);\n \tp->flags.f &= ~MASK;\n"
+        "+\tp->private = 0;\n \treset_b(p, order);\n \treset_c(p);\n \treset_d(p);\n"
+    )
+    target = (
+        b"void prep(struct page *p)\n{\n\tint x = 0;\n\n\treset_a(p);\n\tp->flags &= ~MASK;\n"
+        b"\treset_b(p, order);\n\treset_c(p);\n\treset_d(p);\n}\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"~MASK;\n", b"~MASK;\n\tp->private = 0;\n"
+    )

@@ -329,6 +329,11 @@ def anti_unify(u: Node, t: Node) -> list[tuple[Node, Node]]:
             if a.type == "call_expression" and syntax.callee(a) != syntax.callee(b):
                 pairs.append((a, b))
                 return
+            if a.type == "field_expression" and syntax.text(
+                a.child_by_field_name("operator")
+            ) != syntax.text(b.child_by_field_name("operator")):
+                pairs.append((a, b))  # another access path (`p->f.x` for `p->f`), not a rename
+                return
             ka, kb = _kids(a), _kids(b)
             if len(ka) == len(kb):
                 if not ka:
