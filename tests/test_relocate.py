@@ -266,3 +266,37 @@ def test_a_hunk_that_starts_at_the_end_of_a_comment_parses_its_code():
     assert apply_edits(target, list(p.edits)) == target.replace(
         b"nr_nodes);\n", b"nr_nodes);\n\tper_node = round_up(per_node, PAGE_SIZE << order);\n"
     )
+
+
+def test_a_function_the_folio_conversion_renamed_is_found_by_its_words():
+    # Upstream changes mlock_new_folio(); the older tree calls it mlock_new_page(): the one
+    # function whose name has the same words, API nouns aside, is the function to change.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,4 @@ void mlock_new_folio(struct folio *folio)\n"
+        " \tcount_a(folio);\n \tcount_b(folio);\n+\tcount_new(folio);\n \tcount_c(folio);\n"
+    )
+    target = (
+        b"void mlock_old_page(struct page *page)\n{\n\tcount_a(page);\n\tcount_c(page);\n}\n\n"
+        b"void mlock_new_page(struct page *page)\n{\n\tcount_a(page);\n\tcount_b(page);\n"
+        b"\tcount_c(page);\n}\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"\tcount_b(page);\n", b"\tcount_b(page);\n\tcount_new(page);\n"
+    )
+
+
+def test_two_functions_with_the_same_words_are_not_guessed_between():
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,4 @@ void mlock_new_folio(struct folio *folio)\n"
+        " \tcount_a(folio);\n \tcount_b(folio);\n+\tcount_new(folio);\n \tcount_c(folio);\n"
+    )
+    body = b"{\n\tcount_a(page);\n\tcount_b(page);\n\tcount_c(page);\n}\n"
+    target = (
+        b"void mlock_new_page(struct page *page)\n"
+        + body
+        + (b"\nvoid mlock_new_pages(struct page *page)\n" + body)
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()

@@ -158,6 +158,23 @@ def related_names(u: str, t: str) -> bool:
     return tail >= 2 or a[: len(b)] == b or b[: len(a)] == a
 
 
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# The nouns the folio conversion swapped in names (mlock_new_page -> mlock_new_folio).
+API_NOUNS = frozenset({"folio", "folios", "page", "pages"})
+
+
+def api_words(name: str) -> frozenset[str]:
+    """The words of an identifier, snake_case or CamelCase, without the API nouns."""
+    return frozenset(w.lower() for w in _WORD.findall(name)) - API_NOUNS
+
+
+def same_api_words(u: str, t: str) -> bool:
+    """``folio_put``/``put_page``, ``folio_test_referenced``/``PageReferenced``: the words of one
+    name (API nouns aside) are all words of the other — the same operation in another API."""
+    a, b = api_words(u), api_words(t)
+    return bool(a and b) and (a <= b or b <= a)
+
+
 def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
     """May upstream name ``u`` become target name ``t`` (see module docstring)?
 

@@ -209,21 +209,7 @@ class _Place:
 
 
 SIMILAR = 0.5  # share of tokens two statements must have in common to correspond
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_API_NOUNS = frozenset({"folio", "folios", "page", "pages"})  # what the folio conversion renamed
 _ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")"})
-
-
-def _words(name: str) -> set[str]:
-    """The words of an identifier, snake_case or CamelCase, without the API nouns."""
-    return {w.lower() for w in _WORD.findall(name)} - _API_NOUNS
-
-
-def _related_callees(u: str, t: str) -> bool:
-    """``folio_put``/``put_page``, ``folio_test_referenced``/``PageReferenced``: the words of one
-    name (API nouns aside) are all words of the other."""
-    a, b = _words(u), _words(t)
-    return bool(a and b) and (a <= b or b <= a)
 
 
 def _in_call_args(toks: list[str]) -> list[bool]:
@@ -271,7 +257,7 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
             for k in range(i2 - i1):
                 x, y = uc[i1 + k], tc[j1 + k]
                 callee = i1 + k + 1 < len(a) and a[i1 + k + 1] == "("
-                if callee and x.kind == y.kind == "id" and _related_callees(x.text, y.text):
+                if callee and x.kind == y.kind == "id" and align.same_api_words(x.text, y.text):
                     continue
                 if x.kind == y.kind == "id" and align.valid_rename("id", x.text, y.text, known):
                     renames.append(("id", x.text, y.text))

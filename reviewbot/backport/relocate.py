@@ -158,7 +158,14 @@ def _target_function(
                     loc = locate([unit], site, rule.all_functions - set(site.functions))
                     if loc is not None:
                         return loc.function
-    return unit.function(name)
+    found = unit.function(name)
+    if found is not None:
+        return found
+    # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
+    # function whose name has the same words, API nouns aside, is the same function.
+    words = align.api_words(name)
+    same = [f for f in unit.functions if f != name and words and align.api_words(f) == words]
+    return unit.function(same[0]) if len(same) == 1 else None
 
 
 def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
