@@ -300,3 +300,68 @@ def test_two_functions_with_the_same_words_are_not_guessed_between():
     )
     p = relocate_file(fp, target, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+RETRACT = (
+    b"void retract(struct address_space *mapping, pgoff_t pgoff)\n{\n"
+    b"\tstruct vm_area_struct *vma;\n\tunsigned long addr;\n\n"
+    b"\tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+    b"\t\tif (vma->anon_vma)\n\t\t\tcontinue;\n"
+    b"\t\taddr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);\n"
+    b"\t\tcollapse(vma, addr);\n\t}\n}\n"
+)
+
+
+def test_a_change_to_part_of_a_statement_keeps_the_targets_other_tokens():
+    # Upstream wraps one operand of a condition the older tree spells with fewer operands:
+    # the wrapper goes around the same operand, the rest of the target's statement stays.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->anon_vma || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->anon_vma) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(RETRACT, list(p.edits)) == RETRACT.replace(
+        b"if (vma->anon_vma)", b"if (READ_ONCE(vma->anon_vma))"
+    )
+
+
+def test_an_operand_added_to_a_condition_over_lines_keeps_the_targets_layout():
+    target = (
+        b"int split(struct page *page, pmd_t *pmd)\n{\n"
+        b"\tif (!page || page != pmd_page(*pmd) ||\n\t    pmd_none(*pmd))\n\t\treturn 0;\n"
+        b"\treturn 1;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,3 @@ int split(struct folio *folio, pmd_t *pmd)\n"
+        "-\tif (!folio || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        "+\tif (!folio || !pmd_present(*pmd) || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        " \t\treturn 0;\n \treturn 1;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"!page || page", b"!page || !pmd_present(*pmd) || page"
+    )
+
+
+def test_a_part_of_a_statement_that_does_not_align_is_refused():
+    # The operand upstream wraps is not in the target's statement at all: refused, not guessed.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->vm_ops || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->vm_ops) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
