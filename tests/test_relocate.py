@@ -365,3 +365,39 @@ def test_a_part_of_a_statement_that_does_not_align_is_refused():
     )
     p = relocate_file(fp, RETRACT, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+RELEASE = (
+    b"static void release(struct work_struct *work)\n{\n"
+    b"\tstruct wb *wb = container_of(work, struct wb, release_work);\n"
+    b"\tstruct blkcg *blkcg = css_to_blkcg(wb->blkcg_css);\n\n"
+    b"\tmutex_lock(&wb->bdi->release_mutex);\n\twb_shutdown(wb);\n\n"
+    b"\tcss_put(wb->memcg_css);\n\tcss_put(wb->blkcg_css);\n"
+    b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n"
+    b"\t/* last online user */\n\tblkcg_unpin_online(blkcg);\n\n"
+    b"\tfprop_destroy(&wb->memcg_completions);\n\twb_exit(wb);\n}\n"
+)
+MOVE_DOWN = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,11 +8,12 @@ static void release(struct work_struct *work)\n"
+    " \twb_shutdown(wb);\n \n \tcss_put(wb->memcg_css);\n"
+    "-\tcss_put(wb->blkcg_css);\n-\tmutex_unlock(&wb->bdi->release_mutex);\n"
+    " \n \t/* last online user */\n \tblkcg_unpin_online(wb->blkcg_css);\n \n"
+    "+\tcss_put(wb->blkcg_css);\n+\tmutex_unlock(&wb->bdi->release_mutex);\n+\n"
+    " \tfprop_destroy(&wb->memcg_completions);\n \n \tspin_lock_irq(&cgwb_lock);\n"
+)
+
+
+def test_a_local_derived_from_an_expression_is_not_that_expression():
+    # The older tree passes `blkcg` (= css_to_blkcg(wb->blkcg_css)) where upstream passes
+    # wb->blkcg_css: no rewrite wb->blkcg_css -> blkcg is learned for the added lines; the
+    # call still anchors the move (its argument differs, the statement corresponds).
+    p = relocate_file(_mail(MOVE_DOWN), RELEASE, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert not p.rewrites and not p.learned
+    assert apply_edits(RELEASE, list(p.edits)) == RELEASE.replace(
+        b"\tcss_put(wb->blkcg_css);\n\tmutex_unlock(&wb->bdi->release_mutex);\n", b""
+    ).replace(
+        b"blkcg_unpin_online(blkcg);\n\n",
+        b"blkcg_unpin_online(blkcg);\n\n\tcss_put(wb->blkcg_css);\n"
+        b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n",
+    )

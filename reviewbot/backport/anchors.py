@@ -210,7 +210,7 @@ class _Place:
 
 
 SIMILAR = 0.5  # share of tokens two statements must have in common to correspond
-_ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")"})
+_ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")", "->", "."})
 
 
 def _in_call_args(toks: list[str]) -> list[bool]:
@@ -266,7 +266,8 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
                 if callee or not (ua[i1 + k] and ta[j1 + k]):
                     return False, []
                 if not all(
-                    z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit() for z in (x, y)
+                    z.kind in ("id", "field") or z.text in _ARGUMENT or z.text.isdigit()
+                    for z in (x, y)
                 ):
                     return False, []
             continue
@@ -274,7 +275,9 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
         for toks, inside, rng in spans:
             for k in rng:
                 z = toks[k]
-                if not inside[k] or not (z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit()):
+                if not inside[k] or not (
+                    z.kind in ("id", "field") or z.text in _ARGUMENT or z.text.isdigit()
+                ):
                     return False, []
     return True, renames
 
@@ -317,7 +320,7 @@ def _corresponding(
 
 
 def _by_correspondence(
-    ub: Block, uj: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
+    ub: Block, uj: int, p: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
 ) -> _Place | None:
     """The unique target gap whose surrounding statements correspond one by one to upstream's.
 
@@ -349,6 +352,11 @@ def _by_correspondence(
     ts = tb.code_items()
     t_before: Anchor = ts[tj - 1] if tj else OPEN
     ins = _ins_line(tb, t_before) + 1
+    ubase = us[uj - 1].end if uj else ub.open_line
+    if ubase is not None:  # blank lines and comments upstream keeps before the change
+        between = [norm(x) for x in up_side.lines[ubase + 1 : p]]
+        if between and between == [norm(x) for x in ctx.side.lines[ins : ins + len(between)]]:
+            ins += len(between)
     if uj < len(us) and tj < len(ts):
         ui, ti = _indent(up_side.lines[us[uj].start]), _indent(ctx.side.lines[ts[tj].start])
     elif uj and tj:
@@ -410,7 +418,7 @@ def insertion(
         c.extended = _extended(ub, uj, c.block, c.index, ctx.known)
     good.sort(key=lambda c: c.rank, reverse=True)
     if not good:
-        fuzzy = _by_correspondence(ub, uj, up_side, ctx, full_ev)
+        fuzzy = _by_correspondence(ub, uj, p, up_side, ctx, full_ev)
         if fuzzy is not None:
             return fuzzy
         near = max(
