@@ -300,3 +300,104 @@ def test_two_functions_with_the_same_words_are_not_guessed_between():
     )
     p = relocate_file(fp, target, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+RETRACT = (
+    b"void retract(struct address_space *mapping, pgoff_t pgoff)\n{\n"
+    b"\tstruct vm_area_struct *vma;\n\tunsigned long addr;\n\n"
+    b"\tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+    b"\t\tif (vma->anon_vma)\n\t\t\tcontinue;\n"
+    b"\t\taddr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);\n"
+    b"\t\tcollapse(vma, addr);\n\t}\n}\n"
+)
+
+
+def test_a_change_to_part_of_a_statement_keeps_the_targets_other_tokens():
+    # Upstream wraps one operand of a condition the older tree spells with fewer operands:
+    # the wrapper goes around the same operand, the rest of the target's statement stays.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->anon_vma || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->anon_vma) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(RETRACT, list(p.edits)) == RETRACT.replace(
+        b"if (vma->anon_vma)", b"if (READ_ONCE(vma->anon_vma))"
+    )
+
+
+def test_an_operand_added_to_a_condition_over_lines_keeps_the_targets_layout():
+    target = (
+        b"int split(struct page *page, pmd_t *pmd)\n{\n"
+        b"\tif (!page || page != pmd_page(*pmd) ||\n\t    pmd_none(*pmd))\n\t\treturn 0;\n"
+        b"\treturn 1;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,3 @@ int split(struct folio *folio, pmd_t *pmd)\n"
+        "-\tif (!folio || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        "+\tif (!folio || !pmd_present(*pmd) || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        " \t\treturn 0;\n \treturn 1;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"!page || page", b"!page || !pmd_present(*pmd) || page"
+    )
+
+
+def test_a_part_of_a_statement_that_does_not_align_is_refused():
+    # The operand upstream wraps is not in the target's statement at all: refused, not guessed.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->vm_ops || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->vm_ops) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+RELEASE = (
+    b"static void release(struct work_struct *work)\n{\n"
+    b"\tstruct wb *wb = container_of(work, struct wb, release_work);\n"
+    b"\tstruct blkcg *blkcg = css_to_blkcg(wb->blkcg_css);\n\n"
+    b"\tmutex_lock(&wb->bdi->release_mutex);\n\twb_shutdown(wb);\n\n"
+    b"\tcss_put(wb->memcg_css);\n\tcss_put(wb->blkcg_css);\n"
+    b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n"
+    b"\t/* last online user */\n\tblkcg_unpin_online(blkcg);\n\n"
+    b"\tfprop_destroy(&wb->memcg_completions);\n\twb_exit(wb);\n}\n"
+)
+MOVE_DOWN = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,11 +8,12 @@ static void release(struct work_struct *work)\n"
+    " \twb_shutdown(wb);\n \n \tcss_put(wb->memcg_css);\n"
+    "-\tcss_put(wb->blkcg_css);\n-\tmutex_unlock(&wb->bdi->release_mutex);\n"
+    " \n \t/* last online user */\n \tblkcg_unpin_online(wb->blkcg_css);\n \n"
+    "+\tcss_put(wb->blkcg_css);\n+\tmutex_unlock(&wb->bdi->release_mutex);\n+\n"
+    " \tfprop_destroy(&wb->memcg_completions);\n \n \tspin_lock_irq(&cgwb_lock);\n"
+)
+
+
+def test_a_local_derived_from_an_expression_is_not_that_expression():
+    # The older tree passes `blkcg` (= css_to_blkcg(wb->blkcg_css)) where upstream passes
+    # wb->blkcg_css: no rewrite wb->blkcg_css -> blkcg is learned for the added lines; the
+    # call still anchors the move (its argument differs, the statement corresponds).
+    p = relocate_file(_mail(MOVE_DOWN), RELEASE, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert not p.rewrites and not p.learned
+    assert apply_edits(RELEASE, list(p.edits)) == RELEASE.replace(
+        b"\tcss_put(wb->blkcg_css);\n\tmutex_unlock(&wb->bdi->release_mutex);\n", b""
+    ).replace(
+        b"blkcg_unpin_online(blkcg);\n\n",
+        b"blkcg_unpin_online(blkcg);\n\n\tcss_put(wb->blkcg_css);\n"
+        b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n",
+    )

@@ -334,8 +334,12 @@ def relocate_file(
                     )
                 )
                 continue
-            tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
-            added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
+            if place.lines is not None:  # edited inside a statement: already target lines
+                tr = align.transform(list(place.lines), renames, rewrites, ctx.comment_renames)
+                added = list(tr.lines)
+            else:
+                tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
+                added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
             edit = Edit(place.start, place.remove, tuple(added))
             if not place.remove and _already(edit, side.lines):
                 present += 1
