@@ -68,6 +68,7 @@ which changes no verdict; without that, validate's five runs cost about three ti
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import shutil
@@ -141,6 +142,24 @@ def score(changed: Changes | None, pre: dict[str, bytes], post: dict[str, bytes]
     want: Changes = {p: b for p, b in post.items() if pre.get(p) != b}
     want.update({p: None for p in pre if p not in post})
     return "reproduced" if changed == want else "different"
+
+
+def mismatch(changed: Changes, pre: dict[str, bytes], post: dict[str, bytes]) -> list[str]:
+    """A unified diff from stable's post-image to a tool's result, file by file."""
+    out: list[str] = []
+    for path in sorted(set(changed) | {p for p in post if pre.get(p) != post[p]}):
+        got = changed.get(path, pre.get(path)) or b""
+        want = post.get(path) or b""
+        if got != want:
+            out += difflib.unified_diff(
+                want.decode(errors="replace").splitlines(),
+                got.decode(errors="replace").splitlines(),
+                f"stable/{path}",
+                f"tool/{path}",
+                n=2,
+                lineterm="",
+            )
+    return out
 
 
 def restore(wt: Path, target: str) -> None:
@@ -406,6 +425,8 @@ class Row:
     broken: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     verdict_lines: list[str] = field(default_factory=list)
+    # how reviewbot's result differs from stable's post-image (when it is "different")
+    mismatch: list[str] = field(default_factory=list)
 
 
 def crash(e: BaseException) -> str:
@@ -462,6 +483,8 @@ def run_entry(
     except Exception as x:
         res["reviewbot"], row.why = None, crash(x)
     row.cells = {t: score(res[t], pre, post) for t in TOOLS}
+    if row.cells["reviewbot"] == "different":
+        row.mismatch = mismatch(res["reviewbot"] or {}, pre, post)
     have, named = index_blobs(wt, ups.read_bytes())
     row.blobs = f"{have}/{named}"
     timed(row, "validate", lambda: run_validate(row, repo, target, d, rules))
@@ -565,6 +588,13 @@ def report(rows: list[Row], skipped: list[str], wall: float, where: str) -> None
         )
     allb = [x for r in rows for x in r.broken.values() if x != "n/a"]
     print(f"validate: broken copies (all) rejected {allb.count('rejected')}/{len(allb)}")
+    for r in rows:
+        wrong = [k for k, x in r.broken.items() if x == "ACCEPTED"]
+        if wrong:
+            print(f"  broken copy accepted: {r.id} ({', '.join(wrong)})")
+    for r in rows:
+        if not r.accepted:
+            print(f"  shipped backport not accepted: {r.id}: {r.shipped}")
     print()
     if skipped:
         print(f"skipped: {len(skipped)} entries without data ({', '.join(skipped)})")
@@ -618,6 +648,8 @@ def main() -> int:
             print(f"## {row.id} on {row.tree}: {row.why}", file=sys.stderr)
             for line in row.verdict_lines:
                 print("   " + line, file=sys.stderr)
+            for line in row.mismatch[:60]:
+                print("   | " + line, file=sys.stderr)
     where = "bare trees" if store is None else f"Debian trees from {args.trees_from}"
     report(rows, skipped, time.monotonic() - t_start, where)
     if args.json:
