@@ -213,8 +213,10 @@ def run_patch(wt: Path, target: str, patch: Path) -> Changes | None:
     p = subprocess.run(
         ["patch", "-p1", "-N", "--fuzz=3", "--no-backup-if-mismatch", "-i", str(patch)],
         cwd=wt,
+        stdin=subprocess.DEVNULL,  # a question ("File to patch:") gets no answer, never a hang
         capture_output=True,
         check=False,
+        timeout=120,
     )
     got = tree_changes(wt, target) if p.returncode == 0 else None
     restore(wt, target)
