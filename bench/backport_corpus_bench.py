@@ -599,7 +599,7 @@ def report(rows: list[Row], skipped: list[str], wall: float, where: str) -> None
             print(f"  shipped backport not accepted: {r.id}: {r.shipped}")
     print()
     if skipped:
-        print(f"skipped: {len(skipped)} entries without data ({', '.join(skipped)})")
+        print(f"skipped: {len(skipped)} entries without data or target ({', '.join(skipped)})")
     names = ["target", *TOOLS, "validate"]
     print(
         "median seconds per entry: "
@@ -644,7 +644,11 @@ def main() -> int:
         if not all((d / x).exists() for x in NEEDED):
             skipped.append(e["id"])
             continue
-        row = run_entry(e, store, trees, rules)
+        try:
+            row = run_entry(e, store, trees, rules)
+        except Exception as x:  # the bench's own failure on one entry (its data, its target)
+            skipped.append(f"{e['id']} [{crash(x)}]")
+            continue
         rows.append(row)
         if args.verbose:
             print(f"## {row.id} on {row.tree}: {row.why}", file=sys.stderr)

@@ -200,6 +200,8 @@ class TreeStore:
         commit = git(self.git_dir, "commit-tree", sha, "-m", msg).stdout.decode().strip()
         git(self.git_dir, "update-ref", f"refs/bench/{label}", commit)
         wt = self.worktree(tree)
+        # a run stopped inside ``git am`` leaves its session behind: never inherit it
+        git(wt, "am", "--abort", check=False)
         git(wt, "checkout", "-q", "-f", "--detach", commit)
         git(wt, "clean", "-qfdx")
         return wt, commit
