@@ -268,7 +268,17 @@ def run_reviewbot(
             return None, f"generated patch does not apply: {got}"
         if got.data != (old.read_bytes() if old.is_file() else b""):
             out[fp.path] = got.data
-    return out, "generated" + (f" ({'; '.join(r.deviations)})" if r.deviations else "")
+    why = "generated" + (f" ({'; '.join(r.deviations)})" if r.deviations else "")
+    # what a maintainer does with the mail: git am it; say so when that gives something else
+    text = r.text.encode() if isinstance(r.text, str) else r.text
+    am = git(wt, "am", check=False, data=text)
+    if am.returncode:
+        err = am.stderr.decode(errors="replace").strip().splitlines()
+        why += f" [git am refuses the generated mail: {err[0] if err else am.returncode}]"
+    elif tree_changes(wt, target) != out:
+        why += " [git am of the generated mail gives another tree]"
+    restore(wt, target)
+    return out, why
 
 
 def index_blobs(wt: Path, patch: bytes) -> tuple[int, int]:
