@@ -401,3 +401,36 @@ def test_a_local_derived_from_an_expression_is_not_that_expression():
         b"blkcg_unpin_online(blkcg);\n\n\tcss_put(wb->blkcg_css);\n"
         b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n",
     )
+
+
+COLLECT = (
+    b"static unsigned long collect(struct page **pages, unsigned long nr)\n{\n"
+    b"\tunsigned long i, collected = 0;\n\tstruct folio *prev = NULL;\n"
+    b"\tbool drain_allow = true;\n\n"
+    b"\tfor (i = 0; i < nr; i++) {\n\t\tstruct folio *folio = page_folio(pages[i]);\n\n"
+    b"\t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    b"\t\t\tlru_add_drain_all();\n\t\t\tdrain_allow = false;\n\t\t}\n"
+    b"\t\tcollected++;\n\t}\n\treturn collected;\n}\n"
+)
+NEW_LOCAL = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,7 +3,7 @@ static unsigned long collect(\n"
+    " \t\tstruct pages_or_folios *pofs)\n {\n \tunsigned long collected = 0;\n"
+    "-\tbool drain_allow = true;\n \tstruct folio *folio;\n+\tint drained = 0;\n"
+    " \tlong i = 0;\n \n"
+    "@@ -20,5 +20,5 @@ static unsigned long collect(\n"
+    " \t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    " \t\t\tlru_add_drain_all();\n-\t\t\tdrain_allow = false;\n+\t\t\tdrained = 2;\n"
+    " \t\t}\n \t\tcollected++;\n"
+)
+
+
+def test_a_new_local_takes_the_place_of_the_one_the_fix_removes():
+    # The hunk starts in the function's parameter list; the new local's neighbours upstream
+    # are not in the older tree: it replaces the declaration the same hunk removes, and the
+    # next hunk may use it.
+    fp = _mail(NEW_LOCAL)
+    p = relocate_file(fp, COLLECT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(COLLECT, list(p.edits)) == COLLECT.replace(
+        b"\tbool drain_allow = true;\n", b"\tint drained = 0;\n"
+    ).replace(b"\t\t\tdrain_allow = false;\n", b"\t\t\tdrained = 2;\n")

@@ -198,7 +198,7 @@ class _Gap:
 
 
 @dataclass
-class _Place:
+class Place:
     start: int
     remove: int
     up_indent: str
@@ -321,7 +321,7 @@ def _corresponding(
 
 def _by_correspondence(
     ub: Block, uj: int, p: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+) -> Place | None:
     """The unique target gap whose surrounding statements correspond one by one to upstream's.
 
     The fallback when no neighbour matches by rules: both trees say the same thing around the
@@ -363,7 +363,7 @@ def _by_correspondence(
         ui, ti = _indent(up_side.lines[us[uj - 1].end]), _indent(ctx.side.lines[ts[tj - 1].start])
     else:
         ui = ti = ""
-    return _Place(ins, 0, ui, ti, ev, False, True)
+    return Place(ins, 0, ui, ti, ev, False, True)
 
 
 def insertion(
@@ -375,7 +375,7 @@ def insertion(
     hunk_no: int,
     where: str,
     full_ev: Evidence | None,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where added lines go: the unique target gap whose statements before and after match."""
     loc = _up_gap(up_root, p)
     fname = ctx.fn.name
@@ -505,7 +505,7 @@ def insertion(
     else:
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
-    return _Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+    return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
 
 
 def _ins_line(tb: Block, t_before: Anchor) -> int:
@@ -531,7 +531,7 @@ def removal(
     where: str,
     full_ev: Evidence | None,
     up_root: Block,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
     fname = ctx.fn.name
     n = len(g.removed)
@@ -573,7 +573,7 @@ def removal(
             ev.renames += full_ev.renames
             ev.rewrites += full_ev.rewrites
         adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
-        return _Place(
+        return Place(
             s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted
         )
     if len(best) > 1:
@@ -602,7 +602,7 @@ def removal(
 
 def _statement_replacement(
     g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+) -> Place | None:
     p1 = p0 + len(g.removed)
     loc = _up_gap(up_root, p0)
     if loc is None:
@@ -654,7 +654,7 @@ def _statement_replacement(
         ev.rewrites += full_ev.rewrites
     titems = tb.code_items()
     start, end = titems[tj].start, titems[tj + k - 1].end
-    return _Place(
+    return Place(
         start,
         end - start + 1,
         _indent(up_side.lines[removed[0].start]),
@@ -755,7 +755,7 @@ def _map(u: list[str], t: list[str], known: Known) -> tuple[list[int | None], li
     return pos, renames
 
 
-def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx) -> _Place | None:
+def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx) -> Place | None:
     """Part of a statement (a) changed: the same token edit on the target's statement.
 
     Upstream changes one argument or sub-expression of a statement (``vma->anon_vma`` ->
@@ -850,7 +850,7 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
     n = data.count(b"\n", first, last) + 1
     ev = Evidence()
     ev.renames.extend(renames)
-    return _Place(
+    return Place(
         start,
         n,
         "",

@@ -21,12 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import Evidence, Known
-from reviewbot.backport.anchors import Ctx, Failure, Group, insertion, norm, reindent, removal
+from reviewbot.backport.anchors import (
+    Ctx,
+    Failure,
+    Group,
+    Place,
+    insertion,
+    norm,
+    reindent,
+    removal,
+)
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -165,7 +174,20 @@ def _target_function(
     # function whose name has the same words, API nouns aside, is the same function.
     words = align.api_words(name)
     same = [f for f in unit.functions if f != name and words and align.api_words(f) == words]
-    return unit.function(same[0]) if len(same) == 1 else None
+
+    def likeness(f: str) -> tuple[bool, bool]:
+        # the same leading underscores (__folio_free_raw_hwp / __free_raw_hwp_pages), and an
+        # API noun where upstream has one (mlock_new_folio / mlock_new_page, not mlock_new)
+        nouns = align.API_NOUNS
+        return (
+            len(f) - len(f.lstrip("_")) == len(name) - len(name.lstrip("_")),
+            any(w in nouns for w in f.split("_")) == any(w in nouns for w in name.split("_")),
+        )
+
+    same.sort(key=likeness, reverse=True)
+    if len(same) > 1 and likeness(same[0]) == likeness(same[1]):
+        return None
+    return unit.function(same[0]) if same else None
 
 
 def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
@@ -211,6 +233,12 @@ def relocate_file(
             up_whole = statements.whole(upstream_pre, fp.source or path)
             up_at = [h.start_index + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
     glob = align.file_names(side.unit)[0]
+    # locals the fix itself declares (a hunk may use one another hunk adds)
+    own: set[str] = set()
+    for h in fp.hunks:
+        added = [text for kind, text in h.lines if kind == "+"]
+        if added:
+            own |= align.declared(statements.fragment(added).unit.root)[0]
     aliases = _alias_renames(rules, side.unit, frozenset(glob))
     tgt_toks: list[tuple] = []  # per-line tokens of the target, read only for removals
     edits: list[Edit] = []
@@ -251,6 +279,7 @@ def relocate_file(
             known = align.known_for(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
+            known = replace(known, local=known.local | own)
             ok = _symbols_ok(
                 hedits, known, hn, tfn.name if tfn else None, where, failures, warnings
             )
@@ -282,6 +311,7 @@ def relocate_file(
             continue
         functions.append((hn, up_name, tfn.name))
         known = align.known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
+        known = replace(known, local=known.local | own)
         ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
         if up_whole is not None and up_fn is not None:
             up_side, base = up_whole, up_at[hn - 1]
@@ -292,6 +322,7 @@ def relocate_file(
             up_side, base, full_ev = statements.fragment(h.before), 0, None
             up_root = statements.fragment_block(up_side)
         up_toks: list[tuple] = []
+        hunk_edits: list[Edit] = []
         for g in groups(h):
             p = base + g.pre
             if g.removed:
@@ -300,6 +331,8 @@ def relocate_file(
                 place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
             else:
                 place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)
+                if isinstance(place, Failure) and _declarations(g.added):
+                    place = _new_local(g, ctx, hunk_edits, edits) or place
             if isinstance(place, Failure):
                 failures.append(place)
                 continue
@@ -347,6 +380,7 @@ def relocate_file(
             if not _symbols_ok([edit], known, hn, tfn.name, where, failures, warnings):
                 continue
             edits.append(edit)
+            hunk_edits.append(edit)
             used_renames |= set(tr.renames)
             used_rewrites += [r.show() for r in tr.rewrites if r.show() not in used_rewrites]
             adjusted = adjusted or place.adjusted
@@ -399,6 +433,38 @@ def relocate_file(
         tuple(warnings),
         adjusted or method != Method.EXACT,
     )
+
+
+def _declarations(lines: list[str]) -> bool:
+    """Are the lines only declarations of locals (``int drained = 0;``)?"""
+    side = statements.fragment(lines)
+    items = statements.fragment_block(side).code_items()
+    return bool(items) and all(it.kind == "declaration" for it in items)
+
+
+def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
+    """Where a new local goes when its neighbours upstream are not in the target (f): in place
+    of a declaration the same hunk removes, else at the end of the function's declarations."""
+    lines = ctx.side.lines
+    for e in hunk_edits:
+        if e.remove and not e.add and _declarations(lines[e.start : e.start + e.remove]):
+            edits.remove(e)
+            hunk_edits.remove(e)
+            indent = lines[e.start][: len(lines[e.start]) - len(lines[e.start].lstrip())]
+            up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
+            return Place(e.start, e.remove, up, indent, Evidence(), False, True)
+    items = ctx.root.code_items()
+    decls = []
+    for it in items:
+        if it.kind != "declaration":
+            break
+        decls.append(it)
+    if not decls or len(decls) == len(items):
+        return None
+    last = decls[-1]
+    indent = lines[last.start][: len(lines[last.start]) - len(lines[last.start].lstrip())]
+    up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
+    return Place(last.end + 1, 0, up, indent, Evidence(), False, True)
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:
