@@ -434,3 +434,40 @@ def test_a_new_local_takes_the_place_of_the_one_the_fix_removes():
     assert apply_edits(COLLECT, list(p.edits)) == COLLECT.replace(
         b"\tbool drain_allow = true;\n", b"\tint drained = 0;\n"
     ).replace(b"\t\t\tdrain_allow = false;\n", b"\t\t\tdrained = 2;\n")
+
+
+FAULT = (
+    b"static int fault(struct vm_fault *vmf)\n{\n\tstruct page *page;\n\tint err;\n\n"
+    b"\tpage = alloc_page(GFP_KERNEL);\n\terr = add_to_cache(page, vmf->pgoff);\n"
+    b"\tif (unlikely(err)) {\n\t\tput_page(page);\n\t\t/*\n\t\t * Undo the mapping first.\n"
+    b"\t\t */\n\t\tset_default(page);\n\t\treturn err;\n\t}\n\treturn 0;\n}\n"
+)
+
+
+def test_a_known_api_rename_carries_the_older_call_into_the_added_lines():
+    # folio_put(folio) is put_page(page) in the older tree (queries/api-renames.toml): the
+    # removed line is found as such and the moved call is written the older way.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,8 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n-\t\tfolio_put(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio_page(folio, 0));\n+\t\tfolio_put(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(FAULT, list(p.edits)) == FAULT.replace(
+        b"\t\tput_page(page);\n", b""
+    ).replace(b"\t\tset_default(page);\n", b"\t\tset_default(page);\n\t\tput_page(page);\n")
+
+
+def test_a_folio_call_is_never_given_a_page():
+    # Only the local's rename is known (folio -> page) and no table entry converts
+    # folio_mark_dirty(): refused rather than folio_mark_dirty(page).
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,9 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n \t\tput_page(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio);\n+\t\tfolio_mark_dirty(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()

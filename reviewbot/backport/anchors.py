@@ -721,11 +721,18 @@ def _span(side: Side, toks: tuple[statements.Tok, ...]) -> _Span | None:
 def _innermost(block: Block, lo: int, hi: int) -> Item | None:
     """The innermost statement whose lines hold ``lo..hi`` without being all of them."""
     for it in block.items:
-        if it.start <= lo and hi <= it.end and not (it.start >= lo and it.end <= hi):
+        if it.start <= lo and hi <= it.end:
             for b in it.blocks:
-                inner = _innermost(b, lo, hi)
-                if inner is not None:
-                    return inner
+                if b.braced:
+                    above = b.open_line if b.open_line is not None else -1
+                    below = b.close_line if b.close_line is not None else 10**9
+                else:  # a braceless body: its statements' lines
+                    above = min((x.start for x in b.items), default=10**9) - 1
+                    below = max((x.end for x in b.items), default=-1) + 1
+                if above < lo and hi < below:
+                    return _innermost(b, lo, hi)  # None: whole statements of that block
+            if it.start >= lo and it.end <= hi:
+                return None
             return it
     return None
 
@@ -826,9 +833,10 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
             return None
         if any(pos[i1 + k] != k1 + k for k in range(i2 - i1)):
             return None
-        if j1 == j2:  # tokens removed: up to the next token, its spacing with them
-            a = target.toks[k1].start
-            b = target.toks[k2].start if k2 < len(target.toks) else target.end(k2 - 1)
+        if j1 == j2:  # tokens removed, with the blanks after them (never a comment)
+            a, b = target.toks[k1].start, target.end(k2 - 1)
+            while b < len(target.data) and target.data[b : b + 1] in (b" ", b"\t", b"\n"):
+                b += 1
             edits.append((a, b, b""))
         elif i1 == i2:  # tokens added before target token k1
             a = target.toks[k1].start if k1 < len(target.toks) else target.end(k1 - 1)
