@@ -471,3 +471,26 @@ def test_a_folio_call_is_never_given_a_page():
     )
     p = relocate_file(fp, FAULT, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+def test_an_insertion_diff_began_inside_the_next_comment_slides_before_it():
+    # diff wrote the new comment + check as starting after the next comment's `/*`; the older
+    # tree indents that comment otherwise, the change still goes in front of it, whole.
+    target = (
+        b"void scan(struct mm *mm, struct vma *vma)\n{\n\tif (trylock(mm)) {\n\t\t/*\n"
+        b"\t\t * Skip uffd-wp.\n\t\t */\n\t\tif (skip(vma))\n\t\t\tgoto unlock;\n"
+        b"\t\tcollapse(vma);\nunlock:\n\t\tunlock(mm);\n\t}\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,5 +3,10 @@ void scan(struct mm *mm, struct vma *vma)\n"
+        " \tif (trylock(mm)) {\n \t\t/*\n+\t\t * Re-check.\n+\t\t */\n"
+        "+\t\tif (vma->anon_vma)\n+\t\t\tgoto unlock;\n+\t\t/*\n"
+        " \t\t * Skip uffd-wp.\n \t\t */\n \t\tif (skip(vma))\n"
+    )
+    p = relocate_file(fp, target.replace(b"\t\t/*\n\t\t * Skip", b"\t\t/*\n\t\t *  Skip"), "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target.replace(b" * Skip", b" *  Skip"), list(p.edits))
+    assert (
+        b"{\n\t\t/*\n\t\t * Re-check.\n\t\t */\n\t\tif (vma->anon_vma)\n\t\t\tgoto unlock;\n\t\t/*\n\t\t *  Skip"
+        in got
+    )

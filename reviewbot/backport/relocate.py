@@ -99,6 +99,19 @@ def groups(h: Hunk) -> list[Group]:
             i += 1
         else:
             cur.added.append(text)
+    before = h.before
+    for g in out:
+        # `/*` context, +lines, +`/*`: diff began the insertion inside the comment that
+        # follows it; the same change inserts `/*`, the lines, before that comment's `/*`.
+        while (
+            not g.removed
+            and g.added
+            and g.pre > 0
+            and before[g.pre - 1].strip() == "/*"
+            and g.added[-1] == before[g.pre - 1]
+        ):
+            g.pre -= 1
+            g.added = [before[g.pre], *g.added[:-1]]
     return out
 
 
