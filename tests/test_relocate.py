@@ -494,3 +494,35 @@ def test_an_insertion_diff_began_inside_the_next_comment_slides_before_it():
         b"{\n\t\t/*\n\t\t * Re-check.\n\t\t */\n\t\tif (vma->anon_vma)\n\t\t\tgoto unlock;\n\t\t/*\n\t\t *  Skip"
         in got
     )
+
+
+LOOK = (
+    b"void look_around(struct walk *pvmw)\n{\n\tint i;\n\tunsigned long start;\n"
+    b"\tunsigned long end;\n\tunsigned long bitmap[4] = {};\n"
+    b"\tstruct folio *folio = pfn_folio(pvmw->pfn);\n\n\tif (contended(pvmw->ptl))\n\t\treturn;\n\n"
+    b"\tstart = max(pvmw->address & PMD_MASK, pvmw->vma->vm_start);\n"
+    b"\tend = min(pvmw->address | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n\tscan(start, end);\n}\n"
+)
+
+
+def test_a_new_local_next_to_a_shared_declaration_and_statements_rewritten_one_for_one():
+    # The new local's upstream neighbour before it (another new local upstream) is not in the
+    # older tree, the one after it is, word for word; the two assignments lose `pvmw->` in
+    # front of vma where the older tree spells their first operand otherwise.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,3 +4,4 @@ void look_around(struct walk *pvmw)\n"
+        " \tint young = 0;\n \tunsigned long addr = pvmw->address;\n"
+        "+\tstruct vm_area_struct *vma = pvmw->vma;\n"
+        " \tstruct folio *folio = pfn_folio(pvmw->pfn);\n"
+        "@@ -12,4 +13,4 @@ void look_around(struct walk *pvmw)\n"
+        " \n-\tstart = max(addr & PMD_MASK, pvmw->vma->vm_start);\n"
+        "-\tend = min(addr | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n"
+        "+\tstart = max(addr & PMD_MASK, vma->vm_start);\n"
+        "+\tend = min(addr | ~PMD_MASK, vma->vm_end - 1) + 1;\n \n"
+    )
+    p = relocate_file(fp, LOOK, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(LOOK, list(p.edits)) == LOOK.replace(
+        b"\tstruct folio *folio",
+        b"\tstruct vm_area_struct *vma = pvmw->vma;\n\tstruct folio *folio",
+    ).replace(b", pvmw->vma->vm_", b", vma->vm_")

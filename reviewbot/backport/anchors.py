@@ -421,6 +421,9 @@ def insertion(
         fuzzy = _by_correspondence(ub, uj, p, up_side, ctx, full_ev)
         if fuzzy is not None:
             return fuzzy
+        local = _next_to_declaration(g, cands, up_side, ctx)
+        if local is not None:
+            return local
         near = max(
             cands,
             key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),
@@ -506,6 +509,34 @@ def insertion(
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
     return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+
+
+def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:
+    """A new local (f) next to a declaration both trees have word for word, when its other
+    upstream neighbour is not in the target (another local there): the one gap where either
+    neighbour is that same declaration."""
+    added = statements.fragment(g.added)
+    items = statements.fragment_block(added).code_items()
+    if not items or any(it.kind != "declaration" for it in items):
+        return None
+    found = [
+        c
+        for c in cands
+        if (c.level_after == EQUAL and isinstance(c.after, Item) and c.after.kind == "declaration")
+        or (
+            c.level_before == EQUAL
+            and isinstance(c.before, Item)
+            and c.before.kind == "declaration"
+        )
+    ]
+    if len(found) != 1:
+        return None
+    c = found[0]
+    ins = _ins_line(c.block, c.before) + 1
+    anchor = c.after if isinstance(c.after, Item) and c.level_after == EQUAL else c.before
+    assert isinstance(anchor, Item)
+    up = _indent(g.added[0])
+    return Place(ins, 0, up, _indent(ctx.side.lines[anchor.start]), Evidence(), False, True)
 
 
 def _ins_line(tb: Block, t_before: Anchor) -> int:
@@ -771,22 +802,72 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
     token by token; the target statement that corresponds (same kind, most tokens in common,
     unique) gets each edit where the tokens around it, and those it replaces, align with
     upstream's (equal, or an identifier plausibly renamed). The target keeps its other tokens
-    and its layout; anything that does not align refuses.
+    and its layout; anything that does not align refuses. Simple statements rewritten one for
+    one (``start = max(addr ...)``, ``end = min(addr ...)``) are edited pairwise, each in the
+    target statement that corresponds to it.
     """
     p1 = p0 + len(g.removed)
     item = _innermost(up_root, p0, max(p0, p1 - 1) if g.removed else p0)
-    if item is None or (not g.removed and item.start == p0):
+    if item is not None:
+        if not g.removed and item.start == p0:
+            return None
+        lines = up_side.lines[item.start : item.end + 1]
+        post = lines[: p0 - item.start] + g.added + lines[p1 - item.start :]
+        body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
+        head = body is not None and max(p0, p1 - 1) <= body
+        got = _statement_edits(item, lines, post, head, ctx)
+        return _edited(got[0], got[1], ctx) if got is not None else None
+    if not (g.removed and g.added):
         return None
-    lines = up_side.lines[item.start : item.end + 1]
-    post = lines[: p0 - item.start] + g.added + lines[p1 - item.start :]
+    # whole simple statements rewritten one for one
+    olds = [
+        it
+        for b in statements.all_blocks(up_root)
+        for it in b.code_items()
+        if p0 <= it.start and it.end < p1 and not it.blocks
+    ]
+    if not olds or any(it.cut_start or it.cut_end for it in olds):
+        return None
+    covered = {k for it in olds for k in range(it.start, it.end + 1)}
+    if any(k not in covered and norm(up_side.lines[k]) for k in range(p0, p1)):
+        return None
+    new_side = statements.fragment(g.added)
+    news = statements.fragment_block(new_side).code_items()
+    if len(news) != len(olds) or any(it.kind != o.kind for it, o in zip(news, olds, strict=True)):
+        return None
+    edits: list[tuple[int, int, bytes]] = []
+    renames: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for old, new in zip(olds, news, strict=True):
+        got = _statement_edits(
+            old,
+            up_side.lines[old.start : old.end + 1],
+            g.added[new.start : new.end + 1],
+            False,
+            ctx,
+        )
+        if got is None:
+            return None
+        if any(a in seen for a, _, _ in got[0]):
+            return None  # two upstream statements on one target statement
+        seen |= {a for a, _, _ in got[0]}
+        edits += got[0]
+        renames += got[1]
+    return _edited(edits, renames, ctx)
+
+
+def _statement_edits(
+    item: Item, lines: list[str], post: list[str], head: bool, ctx: Ctx
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
+    """Byte edits of the target statement corresponding to ``item`` that turn it as upstream's
+    ``lines`` turn into ``post``; None when it is not unique or the edit does not align."""
     before_side, after_side = statements.fragment(lines), statements.fragment(post)
     before = _span(before_side, before_side.toks(before_side.unit.root))
     after = _span(after_side, after_side.toks(after_side.unit.root))
     if before is None or after is None or before.texts == after.texts:
         return None
     # A change in the head of an if/for/while: the statements correspond by their heads.
-    body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
-    nh = len(statements.code(item.head)) if body is not None and max(p0, p1 - 1) <= body else None
+    nh = len(statements.code(item.head)) if head else None
     ops = [
         o
         for o in difflib.SequenceMatcher(
@@ -824,8 +905,7 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
         # the tokens on both sides of the edit, and those it replaces, must align in order
         if i1 > 0 and pos[i1 - 1] is None:
             return None
-        span_ok = all(pos[i] is not None for i in range(i1, i2 + 1))
-        if not span_ok:
+        if not all(pos[i] is not None for i in range(i1, i2 + 1)):
             return None
         k1, k2 = pos[i1], pos[i2]
         assert k1 is not None and k2 is not None
@@ -845,6 +925,15 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
         else:
             a, b = target.toks[k1].start, target.end(k2 - 1)
             edits.append((a, b, after.data[after.toks[j1].start : after.end(j2 - 1)]))
+    return edits, renames
+
+
+def _edited(
+    edits: list[tuple[int, int, bytes]], renames: list[tuple[str, str, str]], ctx: Ctx
+) -> Place | None:
+    """The target lines the byte edits touch, rewritten, as one placement."""
+    if not edits:
+        return None
     data = ctx.side.unit.data
     lo = min(a for a, _, _ in edits)
     hi = max(b for _, b, _ in edits)
@@ -859,12 +948,5 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
     ev = Evidence()
     ev.renames.extend(renames)
     return Place(
-        start,
-        n,
-        "",
-        "",
-        ev,
-        False,
-        True,
-        tuple(region.decode("utf-8", "replace").split("\n")),
+        start, n, "", "", ev, False, True, tuple(region.decode("utf-8", "replace").split("\n"))
     )
