@@ -526,3 +526,28 @@ def test_a_new_local_next_to_a_shared_declaration_and_statements_rewritten_one_f
         b"\tstruct folio *folio",
         b"\tstruct vm_area_struct *vma = pvmw->vma;\n\tstruct folio *folio",
     ).replace(b", pvmw->vma->vm_", b", vma->vm_")
+
+
+def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hunk():
+    # The context above the first change reads pmdp_get_lockless() where the older tree has
+    # pmd_read_atomic() (a known API rename); the second change of the same hunk adds another
+    # call to it: written the older way.
+    target = (
+        b"static long copy(struct mm *mm, pmd_t *dst_pmd)\n{\n\tpmd_t dst_pmdval;\n\tlong err = 0;\n\n"
+        b"\tdst_pmdval = pmd_read_atomic(dst_pmd);\n\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        b"\t\terr = -EEXIST;\n\t\tgoto out;\n\t}\n\tif (unlikely(pmd_none(dst_pmdval)))\n"
+        b"\t\terr = alloc(mm, dst_pmd);\n\tif (unlikely(pmd_bad(*dst_pmd)))\n\t\terr = -EFAULT;\nout:\n"
+        b"\treturn err;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,8 +6,9 @@ static long copy(struct mm *mm, pmd_t *dst_pmd)\n"
+        " \tdst_pmdval = pmdp_get_lockless(dst_pmd);\n-\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        "-\t\terr = -EEXIST;\n-\t\tgoto out;\n-\t}\n \tif (unlikely(pmd_none(dst_pmdval)))\n"
+        " \t\terr = alloc(mm, dst_pmd);\n+\tdst_pmdval = pmdp_get_lockless(dst_pmd);\n"
+        "+\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n+\t\terr = -EEXIST;\n+\t\tgoto out;\n+\t}\n"
+        " \tif (unlikely(pmd_bad(*dst_pmd)))\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target, list(p.edits))
+    assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got

@@ -596,6 +596,7 @@ def removal(
                         )
                         if m.ok and up_side.lines[ui].strip():
                             score += 1
+                            ev.add(m)  # renames the context shows hold for the change too
             best.append((score, s, ev))
     best.sort(key=lambda x: -x[0])
     if best and (len(best) == 1 or best[0][0] > best[1][0]):

@@ -309,6 +309,7 @@ def relocate_file(
             up_root = statements.fragment_block(up_side)
         up_toks: list[tuple] = []
         hunk_edits: list[Edit] = []
+        hunk_ev = Evidence()
         for g in groups(h):
             p = base + g.pre
             if g.removed:
@@ -322,6 +323,13 @@ def relocate_file(
             if isinstance(place, Failure):
                 res.failures.append(place)
                 continue
+            # what an earlier change of the hunk learned (a callee renamed in a context line)
+            # holds for this one too
+            own_ev = Evidence(list(place.evidence.renames), list(place.evidence.rewrites))
+            place.evidence.renames += hunk_ev.renames
+            place.evidence.rewrites += hunk_ev.rewrites
+            hunk_ev.renames += own_ev.renames
+            hunk_ev.rewrites += own_ev.rewrites
             renames, rewrites, conflicts = place.evidence.resolve()
             for (kind, u), t in list(renames.items()):
                 if kind == "id" and t in glob and u not in known.anyid:
@@ -434,12 +442,10 @@ def relocate_file(
         if tfn is None:
             # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
             # or still inline in its callers: the one function where the whole hunk places.
-            placed = [
-                (f, r)
-                for f in _functions_like(h, side)
-                if not (r := structural(hn, h, f, up_fn, up_name, True)).failures
-                and (r.edits or r.present)
+            tried = [
+                (f, structural(hn, h, f, up_fn, up_name, True)) for f in _functions_like(h, side)
             ]
+            placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
             if len(placed) == 1:
                 f, trial = placed[0]
                 functions.append((hn, up_name, f.name))
@@ -456,12 +462,21 @@ def relocate_file(
                 adjusted = True
                 present += trial.present
                 continue
+            if tried and not placed and (len(tried) == 1 or up_name is None):
+                failures.append(tried[0][1].failures[0])  # the one place it could be: why not
+                functions.append((hn, up_name, tried[0][0].name))
+                continue
             near = _close_names(up_name, side.unit)
             failures.append(
                 Failure(
                     hn,
                     f"hunk #{hn}: function {up_name or '(unknown)'}() is not in {path} at {where}"
-                    + (f" (similar: {', '.join(near)})" if near else ""),
+                    + (f" (similar: {', '.join(near)})" if near else "")
+                    + (
+                        f"; the change places in {', '.join(f.name + '()' for f, _ in placed)}"
+                        if len(placed) > 1
+                        else ""
+                    ),
                     up_name,
                     f"{up_name}()",
                     ", ".join(near) or None,
