@@ -288,9 +288,9 @@ BAD: dict[str, list[tuple[list[str], str]]] = {
                 "--onto",
                 "v6.1.25",
                 "--format",
-                "sarif",
+                "html",  # validate offers text, json and sarif (issue 11): html is refused
             ],
-            "sarif",
+            "'html' is not one of 'text', 'json', 'sarif'",
         ),
     ],
     "demo": [
