@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import git
@@ -140,8 +140,34 @@ class Repository:
                 if name.endswith("/HEAD"):
                     continue
             refs.append(RefEntry(name, full, kind, sha, typ))
+        nested = [i for i, r in enumerate(refs) if r.type == "tag"]
+        if nested:
+            # ``%(*objectname)`` peels one level; a tag of a tag still names a tag object, and
+            # every reader (sweep, timelines) wants the commit at the end of the chain.
+            with tempfile.TemporaryFile() as f:
+                f.write("".join(f"{refs[i].sha}^{{}}\n" for i in nested).encode())
+                f.seek(0)
+                out = self.repo.git.cat_file("--batch-check=%(objectname) %(objecttype)", istream=f)
+            for i, row in zip(nested, out.splitlines(), strict=False):
+                sha, _, typ = row.partition(" ")
+                if typ and len(sha) >= 40:
+                    refs[i] = replace(refs[i], sha=sha, type=typ)
         self._refs = tuple(refs)
         return refs
+
+    def tags_merged(self, rev: str, refnames: Sequence[str]) -> set[str]:
+        """Which of the tags ``refnames`` (full names) point into the history of ``rev``.
+
+        One ``git for-each-ref --merged`` over ``refs/tags``: every ancestor counts, not only
+        the first-parent line, as ``git describe`` and ``git tag --merged`` see a branch. The
+        names are filtered here rather than passed as patterns, which git would match one by
+        one against every tag.
+        """
+        if not refnames:
+            return set()
+        out = self.repo.git.for_each_ref(f"--merged={rev}", "--format=%(refname)", "refs/tags")
+        wanted = set(refnames)
+        return {line for line in out.splitlines() if line in wanted}
 
     def blob_ids(self, specs: list[str]) -> list[str | None]:
         """Object ids of ``rev:path`` specs in one ``git cat-file --batch-check`` (None: absent or not a blob)."""
