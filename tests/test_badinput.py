@@ -399,7 +399,6 @@ def test_a_path_leaving_the_repository_is_refused_before_any_blob_is_read(world,
         raise AssertionError("a blob was read")
 
     monkeypatch.setattr(source.Repository, "blob", boom)
-    monkeypatch.setattr(source.Repository, "index_blobs", boom)
     for name in ("dotdot.patch", "absolute.patch"):
         r = CliRunner().invoke(
             app,

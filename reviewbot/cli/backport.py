@@ -19,11 +19,10 @@ from reviewbot.cli.common import (
     TextOrJsonOpt,
     open_repo,
     read_patch,
-    rules_of,
     run_command,
-    settings_of,
     work_tree_top,
 )
+from reviewbot.cli.config import rules_of, settings_of
 
 
 def backport(
