@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bench: ``report --fix FILE`` and ``backport --patch FILE`` on a kernel-size tree imported as ONE commit.
 
-    python bench/bigtree_bench.py [--deb /work/deb/linux-source-6.1_6.1.176-1_all.deb]
+    python bench/bigtree_bench.py [--deb /work/deb/pool/linux-source-6.1_6.1.176-1_all.deb]
                                   [--before REV] [--runs 3] [--skip-before]
 
 What a maintainer meets who imports a release tarball: a root commit of ~78,000 files (its
@@ -41,7 +41,17 @@ MAIL = next((ROOT / "fixtures" / "patches").glob("0001-*.patch"))
 GUARD = (
     b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
 )
-DEFAULT_DEB = Path("/work/deb/linux-source-6.1_6.1.176-1_all.deb")
+DEFAULT_DEB = next(
+    (
+        p
+        for p in (
+            Path("/work/deb/pool/linux-source-6.1_6.1.176-1_all.deb"),
+            Path("/work/deb/linux-source-6.1_6.1.176-1_all.deb"),
+        )
+        if p.exists()
+    ),
+    Path("/work/deb/pool/linux-source-6.1_6.1.176-1_all.deb"),
+)
 
 
 def git(*args: str, stdin: bytes | None = None) -> str:
@@ -136,10 +146,19 @@ def main() -> None:
     build(a.deb)
     files = len(git("ls-files").splitlines())
     cases = {
+        "--version (interpreter start-up only)": ["--version"],
         "report --fix FILE": ["report", "--repo", str(TREE), "--fix", str(MAIL), "--branches", "linux-6.1.y"],
+        "report --fix FILE (2 branches)": [
+            "report", "--repo", str(TREE), "--fix", str(MAIL),
+            "--branches", "linux-6.1.y", "--branches", "master",
+        ],
         "backport --patch FILE (2 targets)": [
             "backport", "--repo", str(TREE), "--patch", str(MAIL),
             "--onto", "v6.1.176", "--onto", "linux-6.1.y",
+        ],
+        "backport --patch FILE (4 targets)": [
+            "backport", "--repo", str(TREE), "--patch", str(MAIL),
+            "--onto", "v6.1.176", "--onto", "v6.1.177", "--onto", "linux-6.1.y", "--onto", "master",
         ],
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
