@@ -23,6 +23,7 @@ temporary directory. Empty verdict cache each run. Prints a Markdown block.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import shutil
@@ -116,6 +117,9 @@ def export(rev: str, dest: Path) -> Path:
         check=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    # byte-compiled, as pip leaves an install (with PYTHONDONTWRITEBYTECODE set, every run
+    # would otherwise compile the package from source)
+    compileall.compile_dir(str(dest / "reviewbot"), quiet=1)
     return dest
 
 
