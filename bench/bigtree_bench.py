@@ -123,16 +123,20 @@ def export(rev: str, dest: Path) -> Path:
     return dest
 
 
-def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int]:
-    """(wall s, peak RSS MB, exit code) of ``python -m reviewbot *args`` run from ``code``."""
+def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int, float]:
+    """(wall s, peak RSS MB, exit code, CPU s) of ``python -m reviewbot *args`` run from ``code``.
+
+    CPU is user + system time of the process and the git processes it waited for: a loaded
+    machine stretches the wall time far more than it.
+    """
     out = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "reviewbot", *args],
+        ["/usr/bin/time", "-f", "%e %M %U %S", sys.executable, "-m", "reviewbot", *args],
         capture_output=True,
         cwd=str(code),
         env={**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": str(cache)},
     )
-    wall, rss = out.stderr.decode().strip().splitlines()[-1].split()
-    return float(wall), int(rss) // 1024, out.returncode
+    wall, rss, user, system = out.stderr.decode().strip().splitlines()[-1].split()
+    return float(wall), int(rss) // 1024, out.returncode, float(user) + float(system)
 
 
 def main() -> None:
@@ -180,20 +184,25 @@ def main() -> None:
                     got.append(timed(code, args, cache))
                 wall = statistics.median(g[0] for g in got)
                 rss = max(g[1] for g in got)
-                rows.append((label, who, wall, rss, sorted({g[2] for g in got}), runs))
+                cpu = statistics.median(g[3] for g in got)
+                rows.append((label, who, wall, cpu, rss, sorted({g[2] for g in got}), runs))
                 print(
-                    f"{label:36} {who:6} {wall:7.2f} s {rss:6d} MB exit {rows[-1][4]}", flush=True
+                    f"{label:36} {who:6} {wall:7.2f} s {cpu:7.2f} s CPU {rss:6d} MB exit {rows[-1][5]}",
+                    flush=True,
                 )
     print()
     print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end"
     )
     print(f"Tree: {files} files in one root commit + 23 commits on linux-6.1.y")
     print()
-    print("| command | code | median wall | peak RSS (process tree) | exit | runs |")
-    print("|---|---|---:|---:|---|---:|")
-    for label, who, wall, rss, codes_, runs in rows:
-        print(f"| `{label}` | {who} | {wall:.2f} s | {rss} MB | {codes_} | {runs} |")
+    print(
+        "| command | code | median wall | median CPU | peak RSS (largest process) | exit | runs |"
+    )
+    print("|---|---|---:|---:|---:|---|---:|")
+    for label, who, wall, cpu, rss, codes_, runs in rows:
+        print(f"| `{label}` | {who} | {wall:.2f} s | {cpu:.2f} s | {rss} MB | {codes_} | {runs} |")
 
 
 if __name__ == "__main__":
