@@ -159,3 +159,13 @@ def test_anything_else_goes_to_the_full_command_line(repo):
     rules.mkdir()
     lean = _module(repo, "hook", "run", "pre-commit", "--rules", str(rules), "--strict")
     assert _heavy(lean.stdout).startswith(" CODE=0"), lean.stdout + lean.stderr
+
+
+def test_the_console_script_takes_the_same_lean_path():
+    # the pre-commit framework runs `reviewbot hook run pre-commit` (the console script)
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["reviewbot"] == "reviewbot.cli.entry:main"
+    assert "reviewbot.cli.entry" in (root / "reviewbot" / "__main__.py").read_text()

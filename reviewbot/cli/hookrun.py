@@ -1,7 +1,8 @@
-"""``python -m reviewbot hook run pre-commit``, as the installed hook runs it, without typer.
+"""``reviewbot hook run pre-commit`` as the installed hook (or the pre-commit framework) runs it,
+without typer.
 
 Every commit that stages a guarded file starts Python; importing the CLI framework, GitPython
-and the diff parser would cost more than the check itself. So ``__main__`` hands the exact
+and the diff parser would cost more than the check itself. So ``cli.entry`` hands the exact
 command lines the installed hook uses (``hook run pre-commit`` with ``--rules``, ``--rule``,
 ``--repo``, ``--strict``/``--no-strict``) to :func:`main` here, which runs the same library
 call as ``reviewbot hook run`` (:func:`reviewbot.hooks.precommit.run_precommit`) with the same
