@@ -151,6 +151,19 @@ def test_timelines_hold_every_tag_of_the_series_in_the_branchs_history(tmp_path)
         assert _state(by_ref[ref], "isolate") == state, (ref, state)
 
 
+# --- item 1: a tree imported as one commit is never formatted as a fix ----------------------
+
+
+def test_report_refuses_a_root_commit_as_the_fix(tmp_path, monkeypatch):
+    isolate_git(monkeypatch, tmp_path)
+    repo = kernel_repo(tmp_path)
+    root = git(repo, "rev-list", "--max-parents=0", "HEAD").stdout.decode().split()[0]
+    git(repo, "branch", "linux-6.1.y")
+    r = run("report", "--repo", str(repo), "--fix", root)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "is a root commit; give the fix commit itself" in r.stderr
+
+
 # --- item 17: a fix after the branch's last release ships in the next one --------------------
 
 
