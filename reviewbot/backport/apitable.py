@@ -10,7 +10,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from reviewbot.model.fileio import package_dir
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Rename:
 @cache
 def api_renames() -> dict[tuple[str, str], Rename]:
     """(name upstream uses, name an older tree uses) -> the rename, from the data table."""
-    text = resources.files("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
     out = {}
     for row in tomllib.loads(text).get("rename", []):
         r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
