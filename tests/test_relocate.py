@@ -551,3 +551,54 @@ def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hun
     assert p.failures == (), p.failures
     got = apply_edits(target, list(p.edits))
     assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got
+
+
+UFFD = (
+    b"static __always_inline ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n"
+    b"\t\t\t\t\t      unsigned long dst_start,\n\t\t\t\t\t      unsigned long len,\n"
+    b"\t\t\t\t\t      enum copy_mode mode,\n\t\t\t\t\t      bool wp_copy)\n{\n"
+    b"\tlong err = 0;\n\n\terr = step(dst_mm, dst_start, len);\n\treturn err;\n}\n\n"
+    b"extern ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n\t\t\t\t      unsigned long dst_start,\n"
+    b"\t\t\t\t      unsigned long len,\n\t\t\t\t      enum copy_mode mode,\n"
+    b"\t\t\t\t      bool wp_copy);\n\n"
+    b"static __always_inline ssize_t copy_all(struct mm_struct *dst_mm, unsigned long dst_start,\n"
+    b"\t\t\t\t\t unsigned long len, atomic_t *mmap_changing,\n\t\t\t\t\t enum copy_mode mode, bool wp_copy)\n{\n"
+    b"\tcount(dst_mm);\n\tif (huge(dst_mm))\n\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mode,\n"
+    b"\t\t\t\t\t     wp_copy);\n\treturn 0;\n}\n"
+)
+UFFD_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -2,5 +2,6 @@ static __always_inline ssize_t mfill_hug\n"
+    " \t\t\t\t\t      unsigned long dst_start,\n \t\t\t\t\t      unsigned long len,\n"
+    "+\t\t\t\t\t      atomic_t *mmap_changing,\n \t\t\t\t\t      uffd_flags_t flags)\n"
+    " {\n \tstruct mm_struct *dst_mm = dst_vma->vm_mm;\n"
+    "@@ -20,3 +21,4 @@ extern ssize_t mfill_hugetlb(stru\n"
+    " \t\t\t\t    unsigned long dst_start,\n \t\t\t\t    unsigned long len,\n"
+    "+\t\t\t\t    atomic_t *mmap_changing,\n \t\t\t\t    uffd_flags_t flags);\n"
+    "@@ -40,5 +42,5 @@ retry:\n \tcount(dst_mm);\n \tif (huge(dst_mm))\n"
+    "-\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, flags);\n"
+    "+\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, mmap_changing, flags);\n"
+    " \treturn 0;\n \n"
+)
+
+
+def test_a_parameter_added_to_a_function_its_prototype_and_its_call():
+    # Upstream renamed the function (its @@ lines name it cut off, or a label): each hunk
+    # places where it fits; the new parameter goes after the one both trees share, and the
+    # call line that grows past 80 columns is refilled the way a maintainer does.
+    p = relocate_file(_mail(UFFD_FIX), UFFD, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(UFFD, list(p.edits)).decode()
+    assert got.count("atomic_t *mmap_changing,") == 3, got
+    assert (
+        "\t\t\t\t\t      unsigned long len,\n\t\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t\t      enum"
+        in got
+    )
+    assert (
+        "\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t      enum copy_mode mode,\n\t\t\t\t      bool wp_copy);"
+        in got
+    )
+    assert (
+        "\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mmap_changing,\n\t\t\t\t\t     mode, wp_copy);"
+        in got
+    )

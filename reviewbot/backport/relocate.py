@@ -31,6 +31,8 @@ from reviewbot.backport.anchors import (
     Failure,
     Group,
     Place,
+    declaration_change,
+    declarator_change,
     insertion,
     norm,
     reindent,
@@ -310,9 +312,28 @@ def relocate_file(
         up_toks: list[tuple] = []
         hunk_edits: list[Edit] = []
         hunk_ev = Evidence()
+        # where the function's body opens in the hunk (a change above it is in the declarator)
+        opening = next((k for k, x in enumerate(h.before) if x.rstrip() == "{"), None)
+        if up_fn is not None and up_whole is not None:
+            body = up_fn.node.child_by_field_name("body")
+            if body is not None and up_at[hn - 1] <= body.start_point[0] < up_at[hn - 1] + len(
+                h.before
+            ):
+                opening = body.start_point[0] - up_at[hn - 1]
         for g in groups(h):
             p = base + g.pre
-            if g.removed:
+            if opening is not None and g.pre + len(g.removed) <= opening and g.pre < opening:
+                sig = h.before[:opening]
+                post = sig[: g.pre] + g.added + sig[g.pre + len(g.removed) :]
+                place: Place | Failure | None = declarator_change(sig, post, ctx)
+                if place is None:
+                    place = Failure(
+                        hn,
+                        f"hunk #{hn}: the change to the declarator of {up_name or tfn.name}() "
+                        f"does not align with {tfn.name}() at {where}",
+                        tfn.name,
+                    )
+            elif g.removed:
                 tgt_toks = tgt_cache[0] = tgt_cache[0] or statements.line_tokens(side)
                 up_toks = up_toks or statements.line_tokens(up_side)
                 place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
@@ -442,10 +463,15 @@ def relocate_file(
         if tfn is None:
             # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
             # or still inline in its callers: the one function where the whole hunk places.
-            tried = [
-                (f, structural(hn, h, f, up_fn, up_name, True)) for f in _functions_like(h, side)
-            ]
+            like = _functions_like(h, side)
+            tried = [(f, structural(hn, h, f, up_fn, up_name, True)) for _, f in like]
             placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
+            share = {id(f): n for n, f in like}
+            if len(placed) > 1:
+                # several places: the one holding clearly more of the hunk's context lines
+                placed.sort(key=lambda fr: -share[id(fr[0])])
+                if share[id(placed[0][0])] > share[id(placed[1][0])]:
+                    placed = placed[:1]
             if len(placed) == 1:
                 f, trial = placed[0]
                 functions.append((hn, up_name, f.name))
@@ -462,6 +488,17 @@ def relocate_file(
                 adjusted = True
                 present += trial.present
                 continue
+            if not placed:
+                decl = _declaration_hunk(h, hn, side, tree, where)
+                if decl is not None:
+                    functions.append((hn, up_name, None))
+                    if isinstance(decl, Failure):
+                        failures.append(decl)
+                    else:
+                        edits += decl
+                        methods.append(Method.RELOCATED)
+                        adjusted = True
+                    continue
             if tried and not placed and (len(tried) == 1 or up_name is None):
                 failures.append(tried[0][1].failures[0])  # the one place it could be: why not
                 functions.append((hn, up_name, tried[0][0].name))
@@ -557,8 +594,9 @@ class _Trial:
     present: int = 0
 
 
-def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[syntax.Function]:
-    """Target functions holding most of the hunk's context and removed lines, best first."""
+def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, syntax.Function]]:
+    """Target functions holding most of the hunk's context and removed lines, best first,
+    with how many of those lines each holds."""
     want = {
         n
         for kind, text in h.lines
@@ -578,7 +616,7 @@ def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[syntax.Function]
             if common >= 2 and 3 * common >= len(want):
                 scored.append((common, f))
     scored.sort(key=lambda x: -x[0])
-    return [f for _, f in scored[:most]]
+    return scored[:most]
 
 
 def _nouns(name: str) -> set[str]:
@@ -597,6 +635,50 @@ def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> 
                 if _nouns(callee) & _nouns(u) and re.search(rf"\b{re.escape(t)}\b", args):
                     return f"{callee}() takes a {u}, the target has a {t} ({t} for {u})"
     return None
+
+
+def _declaration_hunk(
+    h: Hunk, hn: int, side: Side, tree: Callable[[str], bool | None] | None, where: str
+) -> list[Edit] | Failure | None:
+    """A hunk that changes file-scope declarations (an ``extern`` prototype gains a parameter):
+    each change edits the target declaration that corresponds. None when the hunk's changes
+    are not all inside declarations ending in ``;`` within the hunk."""
+    before = h.before
+    known = align.known_for(side.unit, None, None, tree)
+    out: list[Edit] = []
+    for g in groups(h):
+        lo = g.pre
+        while (
+            lo > 0
+            and not before[lo - 1].rstrip().endswith((";", "}", "{"))
+            and before[lo - 1].strip()
+            and not before[lo - 1].lstrip().startswith("#")
+        ):
+            lo -= 1
+        end = next(
+            (
+                j
+                for j in range(g.pre + len(g.removed), len(before))
+                if before[j].rstrip().endswith(";")
+            ),
+            None,
+        )
+        if end is None:
+            return None
+        hi = end + 1
+        lines = before[lo:hi]
+        post = lines[: g.pre - lo] + g.added + lines[g.pre + len(g.removed) - lo :]
+        if any(x.rstrip() == "{" for x in lines):
+            return None
+        place = declaration_change(lines, post, side, known)
+        if place is None or place.lines is None:
+            return None
+        edit = Edit(place.start, place.remove, place.lines)
+        failures: list[Failure] = []
+        if not _symbols_ok([edit], known, hn, None, where, failures, []):
+            return failures[0]
+        out.append(edit)
+    return out or None
 
 
 def _declarations(lines: list[str]) -> bool:
