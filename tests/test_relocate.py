@@ -602,3 +602,29 @@ def test_a_parameter_added_to_a_function_its_prototype_and_its_call():
         "\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mmap_changing,\n\t\t\t\t\t     mode, wp_copy);"
         in got
     )
+
+
+def test_a_new_prototype_goes_at_the_end_of_the_run_the_context_starts():
+    # Upstream adds a forward declaration after others the older tree lacks; git's @@ line
+    # shows the first declaration of the run, which both trees have.
+    target = (
+        b"#include <linux/mm.h>\n\n/* Forward declaration */\n"
+        b"static int acct_memory(struct hstate *h, long delta);\n\n"
+        b"static inline void unlock_pool(struct pool *p)\n{\n\tkfree(p);\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -4,5 +4,7 @@ static int acct_memory(struct hstate *h, long delta);\n"
+        " static void lock_free(struct vm_area_struct *vma);\n"
+        " static void lock_alloc(struct vm_area_struct *vma);\n"
+        "+static void unshare_pmds(struct vm_area_struct *vma,\n"
+        "+\t\tunsigned long start, unsigned long end);\n"
+        " \n static inline bool pool_is_free(struct pool *p)\n {\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"long delta);\n",
+        b"long delta);\nstatic void unshare_pmds(struct vm_area_struct *vma,\n"
+        b"\t\tunsigned long start, unsigned long end);\n",
+    )

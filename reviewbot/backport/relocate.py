@@ -137,6 +137,8 @@ def section_function(h: Hunk) -> str | None:
             name = m.group(1)
     if name is not None:
         return name
+    if (h.section or "").rstrip().endswith(";"):
+        return None  # a declaration (a prototype), not the start of a function
     m = _SECTION_FN.search(h.section or "")
     return m.group(1) if m else None
 
@@ -489,7 +491,7 @@ def relocate_file(
                 present += trial.present
                 continue
             if not placed:
-                decl = _declaration_hunk(h, hn, side, tree, where)
+                decl = _declaration_hunk(h, hn, side, tree, where) or _new_prototypes(h, side)
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -679,6 +681,52 @@ def _declaration_hunk(
             return failures[0]
         out.append(edit)
     return out or None
+
+
+def _prototype_run(lines: list[str], k: int) -> int:
+    """The index after the run of file-scope declarations (``...;`` at column 0, with their
+    continuation lines) that starts at line ``k``."""
+    i = k
+    while i < len(lines):
+        x = lines[i]
+        if not x or x[0].isspace() or x.startswith(("#", "/", "{", "}")):
+            break
+        j = i
+        while j < len(lines) and not lines[j].rstrip().endswith(";"):
+            if lines[j].rstrip().endswith(("{", "}")) or (j > i and not lines[j][:1].isspace()):
+                return i
+            j += 1
+        if j >= len(lines):
+            break
+        i = j + 1
+    return i
+
+
+def _new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
+    """New file-scope declarations (g): upstream adds a prototype to a run of them whose
+    neighbours the older tree lacks. It goes at the end of the run that starts at the last line
+    before it both trees have (a context line, or the declaration git's @@ line shows)."""
+    gs = groups(h)
+    if len(gs) != 1 or gs[0].removed or not gs[0].added or gs[0].added[0][:1].isspace():
+        return None
+    g = gs[0]
+    if not _declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
+        return None
+    before = h.before[: g.pre]
+    if _prototype_run(before, 0) != len(before) and before:
+        return None  # the context before the insertion is not a run of declarations
+    anchors = [x for x in reversed(before) if x and not x[0].isspace()]
+    if h.section and h.section.rstrip().endswith(";"):
+        anchors.append(h.section.strip())
+    for a in anchors:
+        at = [k for k, x in enumerate(side.lines) if x.rstrip() == a.rstrip()]
+        if len(at) == 1:
+            end = _prototype_run(side.lines, at[0])
+            if end > at[0]:
+                return [Edit(end, 0, tuple(g.added))]
+        if len(at) > 1:
+            return None
+    return None
 
 
 def _declarations(lines: list[str]) -> bool:
