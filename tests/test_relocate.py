@@ -401,3 +401,230 @@ def test_a_local_derived_from_an_expression_is_not_that_expression():
         b"blkcg_unpin_online(blkcg);\n\n\tcss_put(wb->blkcg_css);\n"
         b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n",
     )
+
+
+COLLECT = (
+    b"static unsigned long collect(struct page **pages, unsigned long nr)\n{\n"
+    b"\tunsigned long i, collected = 0;\n\tstruct folio *prev = NULL;\n"
+    b"\tbool drain_allow = true;\n\n"
+    b"\tfor (i = 0; i < nr; i++) {\n\t\tstruct folio *folio = page_folio(pages[i]);\n\n"
+    b"\t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    b"\t\t\tlru_add_drain_all();\n\t\t\tdrain_allow = false;\n\t\t}\n"
+    b"\t\tcollected++;\n\t}\n\treturn collected;\n}\n"
+)
+NEW_LOCAL = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,7 +3,7 @@ static unsigned long collect(\n"
+    " \t\tstruct pages_or_folios *pofs)\n {\n \tunsigned long collected = 0;\n"
+    "-\tbool drain_allow = true;\n \tstruct folio *folio;\n+\tint drained = 0;\n"
+    " \tlong i = 0;\n \n"
+    "@@ -20,5 +20,5 @@ static unsigned long collect(\n"
+    " \t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    " \t\t\tlru_add_drain_all();\n-\t\t\tdrain_allow = false;\n+\t\t\tdrained = 2;\n"
+    " \t\t}\n \t\tcollected++;\n"
+)
+
+
+def test_a_new_local_takes_the_place_of_the_one_the_fix_removes():
+    # The hunk starts in the function's parameter list; the new local's neighbours upstream
+    # are not in the older tree: it replaces the declaration the same hunk removes, and the
+    # next hunk may use it.
+    fp = _mail(NEW_LOCAL)
+    p = relocate_file(fp, COLLECT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(COLLECT, list(p.edits)) == COLLECT.replace(
+        b"\tbool drain_allow = true;\n", b"\tint drained = 0;\n"
+    ).replace(b"\t\t\tdrain_allow = false;\n", b"\t\t\tdrained = 2;\n")
+
+
+FAULT = (
+    b"static int fault(struct vm_fault *vmf)\n{\n\tstruct page *page;\n\tint err;\n\n"
+    b"\tpage = alloc_page(GFP_KERNEL);\n\terr = add_to_cache(page, vmf->pgoff);\n"
+    b"\tif (unlikely(err)) {\n\t\tput_page(page);\n\t\t/*\n\t\t * Undo the mapping first.\n"
+    b"\t\t */\n\t\tset_default(page);\n\t\treturn err;\n\t}\n\treturn 0;\n}\n"
+)
+
+
+def test_a_known_api_rename_carries_the_older_call_into_the_added_lines():
+    # folio_put(folio) is put_page(page) in the older tree (queries/api-renames.toml): the
+    # removed line is found as such and the moved call is written the older way.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,8 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n-\t\tfolio_put(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio_page(folio, 0));\n+\t\tfolio_put(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(FAULT, list(p.edits)) == FAULT.replace(
+        b"\t\tput_page(page);\n", b""
+    ).replace(b"\t\tset_default(page);\n", b"\t\tset_default(page);\n\t\tput_page(page);\n")
+
+
+def test_a_folio_call_is_never_given_a_page():
+    # Only the local's rename is known (folio -> page) and no table entry converts
+    # folio_mark_dirty(): refused rather than folio_mark_dirty(page).
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,9 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n \t\tput_page(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio);\n+\t\tfolio_mark_dirty(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_an_insertion_diff_began_inside_the_next_comment_slides_before_it():
+    # diff wrote the new comment + check as starting after the next comment's `/*`; the older
+    # tree indents that comment otherwise, the change still goes in front of it, whole.
+    target = (
+        b"void scan(struct mm *mm, struct vma *vma)\n{\n\tif (trylock(mm)) {\n\t\t/*\n"
+        b"\t\t * Skip uffd-wp.\n\t\t */\n\t\tif (skip(vma))\n\t\t\tgoto unlock;\n"
+        b"\t\tcollapse(vma);\nunlock:\n\t\tunlock(mm);\n\t}\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,5 +3,10 @@ void scan(struct mm *mm, struct vma *vma)\n"
+        " \tif (trylock(mm)) {\n \t\t/*\n+\t\t * Re-check.\n+\t\t */\n"
+        "+\t\tif (vma->anon_vma)\n+\t\t\tgoto unlock;\n+\t\t/*\n"
+        " \t\t * Skip uffd-wp.\n \t\t */\n \t\tif (skip(vma))\n"
+    )
+    p = relocate_file(fp, target.replace(b"\t\t/*\n\t\t * Skip", b"\t\t/*\n\t\t *  Skip"), "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target.replace(b" * Skip", b" *  Skip"), list(p.edits))
+    assert (
+        b"{\n\t\t/*\n\t\t * Re-check.\n\t\t */\n\t\tif (vma->anon_vma)\n\t\t\tgoto unlock;\n\t\t/*\n\t\t *  Skip"
+        in got
+    )
+
+
+LOOK = (
+    b"void look_around(struct walk *pvmw)\n{\n\tint i;\n\tunsigned long start;\n"
+    b"\tunsigned long end;\n\tunsigned long bitmap[4] = {};\n"
+    b"\tstruct folio *folio = pfn_folio(pvmw->pfn);\n\n\tif (contended(pvmw->ptl))\n\t\treturn;\n\n"
+    b"\tstart = max(pvmw->address & PMD_MASK, pvmw->vma->vm_start);\n"
+    b"\tend = min(pvmw->address | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n\tscan(start, end);\n}\n"
+)
+
+
+def test_a_new_local_next_to_a_shared_declaration_and_statements_rewritten_one_for_one():
+    # The new local's upstream neighbour before it (another new local upstream) is not in the
+    # older tree, the one after it is, word for word; the two assignments lose `pvmw->` in
+    # front of vma where the older tree spells their first operand otherwise.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,3 +4,4 @@ void look_around(struct walk *pvmw)\n"
+        " \tint young = 0;\n \tunsigned long addr = pvmw->address;\n"
+        "+\tstruct vm_area_struct *vma = pvmw->vma;\n"
+        " \tstruct folio *folio = pfn_folio(pvmw->pfn);\n"
+        "@@ -12,4 +13,4 @@ void look_around(struct walk *pvmw)\n"
+        " \n-\tstart = max(addr & PMD_MASK, pvmw->vma->vm_start);\n"
+        "-\tend = min(addr | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n"
+        "+\tstart = max(addr & PMD_MASK, vma->vm_start);\n"
+        "+\tend = min(addr | ~PMD_MASK, vma->vm_end - 1) + 1;\n \n"
+    )
+    p = relocate_file(fp, LOOK, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(LOOK, list(p.edits)) == LOOK.replace(
+        b"\tstruct folio *folio",
+        b"\tstruct vm_area_struct *vma = pvmw->vma;\n\tstruct folio *folio",
+    ).replace(b", pvmw->vma->vm_", b", vma->vm_")
+
+
+def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hunk():
+    # The context above the first change reads pmdp_get_lockless() where the older tree has
+    # pmd_read_atomic() (a known API rename); the second change of the same hunk adds another
+    # call to it: written the older way.
+    target = (
+        b"static long copy(struct mm *mm, pmd_t *dst_pmd)\n{\n\tpmd_t dst_pmdval;\n\tlong err = 0;\n\n"
+        b"\tdst_pmdval = pmd_read_atomic(dst_pmd);\n\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        b"\t\terr = -EEXIST;\n\t\tgoto out;\n\t}\n\tif (unlikely(pmd_none(dst_pmdval)))\n"
+        b"\t\terr = alloc(mm, dst_pmd);\n\tif (unlikely(pmd_bad(*dst_pmd)))\n\t\terr = -EFAULT;\nout:\n"
+        b"\treturn err;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,8 +6,9 @@ static long copy(struct mm *mm, pmd_t *dst_pmd)\n"
+        " \tdst_pmdval = pmdp_get_lockless(dst_pmd);\n-\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        "-\t\terr = -EEXIST;\n-\t\tgoto out;\n-\t}\n \tif (unlikely(pmd_none(dst_pmdval)))\n"
+        " \t\terr = alloc(mm, dst_pmd);\n+\tdst_pmdval = pmdp_get_lockless(dst_pmd);\n"
+        "+\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n+\t\terr = -EEXIST;\n+\t\tgoto out;\n+\t}\n"
+        " \tif (unlikely(pmd_bad(*dst_pmd)))\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target, list(p.edits))
+    assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got
+
+
+UFFD = (
+    b"static __always_inline ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n"
+    b"\t\t\t\t\t      unsigned long dst_start,\n\t\t\t\t\t      unsigned long len,\n"
+    b"\t\t\t\t\t      enum copy_mode mode,\n\t\t\t\t\t      bool wp_copy)\n{\n"
+    b"\tlong err = 0;\n\n\terr = step(dst_mm, dst_start, len);\n\treturn err;\n}\n\n"
+    b"extern ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n\t\t\t\t      unsigned long dst_start,\n"
+    b"\t\t\t\t      unsigned long len,\n\t\t\t\t      enum copy_mode mode,\n"
+    b"\t\t\t\t      bool wp_copy);\n\n"
+    b"static __always_inline ssize_t copy_all(struct mm_struct *dst_mm, unsigned long dst_start,\n"
+    b"\t\t\t\t\t unsigned long len, atomic_t *mmap_changing,\n\t\t\t\t\t enum copy_mode mode, bool wp_copy)\n{\n"
+    b"\tcount(dst_mm);\n\tif (huge(dst_mm))\n\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mode,\n"
+    b"\t\t\t\t\t     wp_copy);\n\treturn 0;\n}\n"
+)
+UFFD_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -2,5 +2,6 @@ static __always_inline ssize_t mfill_hug\n"
+    " \t\t\t\t\t      unsigned long dst_start,\n \t\t\t\t\t      unsigned long len,\n"
+    "+\t\t\t\t\t      atomic_t *mmap_changing,\n \t\t\t\t\t      uffd_flags_t flags)\n"
+    " {\n \tstruct mm_struct *dst_mm = dst_vma->vm_mm;\n"
+    "@@ -20,3 +21,4 @@ extern ssize_t mfill_hugetlb(stru\n"
+    " \t\t\t\t    unsigned long dst_start,\n \t\t\t\t    unsigned long len,\n"
+    "+\t\t\t\t    atomic_t *mmap_changing,\n \t\t\t\t    uffd_flags_t flags);\n"
+    "@@ -40,5 +42,5 @@ retry:\n \tcount(dst_mm);\n \tif (huge(dst_mm))\n"
+    "-\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, flags);\n"
+    "+\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, mmap_changing, flags);\n"
+    " \treturn 0;\n \n"
+)
+
+
+def test_a_parameter_added_to_a_function_its_prototype_and_its_call():
+    # Upstream renamed the function (its @@ lines name it cut off, or a label): each hunk
+    # places where it fits; the new parameter goes after the one both trees share, and the
+    # call line that grows past 80 columns is refilled the way a maintainer does.
+    p = relocate_file(_mail(UFFD_FIX), UFFD, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(UFFD, list(p.edits)).decode()
+    assert got.count("atomic_t *mmap_changing,") == 3, got
+    assert (
+        "\t\t\t\t\t      unsigned long len,\n\t\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t\t      enum"
+        in got
+    )
+    assert (
+        "\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t      enum copy_mode mode,\n\t\t\t\t      bool wp_copy);"
+        in got
+    )
+    assert (
+        "\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mmap_changing,\n\t\t\t\t\t     mode, wp_copy);"
+        in got
+    )
+
+
+def test_a_new_prototype_goes_at_the_end_of_the_run_the_context_starts():
+    # Upstream adds a forward declaration after others the older tree lacks; git's @@ line
+    # shows the first declaration of the run, which both trees have.
+    target = (
+        b"#include <linux/mm.h>\n\n/* Forward declaration */\n"
+        b"static int acct_memory(struct hstate *h, long delta);\n\n"
+        b"static inline void unlock_pool(struct pool *p)\n{\n\tkfree(p);\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -4,5 +4,7 @@ static int acct_memory(struct hstate *h, long delta);\n"
+        " static void lock_free(struct vm_area_struct *vma);\n"
+        " static void lock_alloc(struct vm_area_struct *vma);\n"
+        "+static void unshare_pmds(struct vm_area_struct *vma,\n"
+        "+\t\tunsigned long start, unsigned long end);\n"
+        " \n static inline bool pool_is_free(struct pool *p)\n {\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"long delta);\n",
+        b"long delta);\nstatic void unshare_pmds(struct vm_area_struct *vma,\n"
+        b"\t\tunsigned long start, unsigned long end);\n",
+    )

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from reviewbot.backport.apitable import api_renames
 from reviewbot.backport.statements import ID_KINDS, Block, Item, Side, code, fragment, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
@@ -215,7 +216,8 @@ def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
         return True
     if u not in known.anyid and t in known.anyid and related_names(u, t):
         return not (known.tree is not None and known.tree(u))
-    return False
+    # a known API rename (folio_put -> put_page), the older name in use here
+    return (u, t) in api_renames() and (t in known.anyid or t in known.glob)
 
 
 # --- rewrites ---------------------------------------------------------------------------

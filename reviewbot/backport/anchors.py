@@ -198,7 +198,7 @@ class _Gap:
 
 
 @dataclass
-class _Place:
+class Place:
     start: int
     remove: int
     up_indent: str
@@ -321,7 +321,7 @@ def _corresponding(
 
 def _by_correspondence(
     ub: Block, uj: int, p: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+) -> Place | None:
     """The unique target gap whose surrounding statements correspond one by one to upstream's.
 
     The fallback when no neighbour matches by rules: both trees say the same thing around the
@@ -363,7 +363,7 @@ def _by_correspondence(
         ui, ti = _indent(up_side.lines[us[uj - 1].end]), _indent(ctx.side.lines[ts[tj - 1].start])
     else:
         ui = ti = ""
-    return _Place(ins, 0, ui, ti, ev, False, True)
+    return Place(ins, 0, ui, ti, ev, False, True)
 
 
 def insertion(
@@ -375,7 +375,7 @@ def insertion(
     hunk_no: int,
     where: str,
     full_ev: Evidence | None,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where added lines go: the unique target gap whose statements before and after match."""
     loc = _up_gap(up_root, p)
     fname = ctx.fn.name
@@ -421,6 +421,9 @@ def insertion(
         fuzzy = _by_correspondence(ub, uj, p, up_side, ctx, full_ev)
         if fuzzy is not None:
             return fuzzy
+        local = _next_to_declaration(g, cands, up_side, ctx)
+        if local is not None:
+            return local
         near = max(
             cands,
             key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),
@@ -505,7 +508,35 @@ def insertion(
     else:
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
-    return _Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+    return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+
+
+def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:
+    """A new local (f) next to a declaration both trees have word for word, when its other
+    upstream neighbour is not in the target (another local there): the one gap where either
+    neighbour is that same declaration."""
+    added = statements.fragment(g.added)
+    items = statements.fragment_block(added).code_items()
+    if not items or any(it.kind != "declaration" for it in items):
+        return None
+    found = [
+        c
+        for c in cands
+        if (c.level_after == EQUAL and isinstance(c.after, Item) and c.after.kind == "declaration")
+        or (
+            c.level_before == EQUAL
+            and isinstance(c.before, Item)
+            and c.before.kind == "declaration"
+        )
+    ]
+    if len(found) != 1:
+        return None
+    c = found[0]
+    ins = _ins_line(c.block, c.before) + 1
+    anchor = c.after if isinstance(c.after, Item) and c.level_after == EQUAL else c.before
+    assert isinstance(anchor, Item)
+    up = _indent(g.added[0])
+    return Place(ins, 0, up, _indent(ctx.side.lines[anchor.start]), Evidence(), False, True)
 
 
 def _ins_line(tb: Block, t_before: Anchor) -> int:
@@ -531,7 +562,7 @@ def removal(
     where: str,
     full_ev: Evidence | None,
     up_root: Block,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
     fname = ctx.fn.name
     n = len(g.removed)
@@ -565,6 +596,7 @@ def removal(
                         )
                         if m.ok and up_side.lines[ui].strip():
                             score += 1
+                            ev.add(m)  # renames the context shows hold for the change too
             best.append((score, s, ev))
     best.sort(key=lambda x: -x[0])
     if best and (len(best) == 1 or best[0][0] > best[1][0]):
@@ -573,7 +605,7 @@ def removal(
             ev.renames += full_ev.renames
             ev.rewrites += full_ev.rewrites
         adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
-        return _Place(
+        return Place(
             s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted
         )
     if len(best) > 1:
@@ -602,7 +634,7 @@ def removal(
 
 def _statement_replacement(
     g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+) -> Place | None:
     p1 = p0 + len(g.removed)
     loc = _up_gap(up_root, p0)
     if loc is None:
@@ -654,7 +686,7 @@ def _statement_replacement(
         ev.rewrites += full_ev.rewrites
     titems = tb.code_items()
     start, end = titems[tj].start, titems[tj + k - 1].end
-    return _Place(
+    return Place(
         start,
         end - start + 1,
         _indent(up_side.lines[removed[0].start]),
@@ -721,11 +753,18 @@ def _span(side: Side, toks: tuple[statements.Tok, ...]) -> _Span | None:
 def _innermost(block: Block, lo: int, hi: int) -> Item | None:
     """The innermost statement whose lines hold ``lo..hi`` without being all of them."""
     for it in block.items:
-        if it.start <= lo and hi <= it.end and not (it.start >= lo and it.end <= hi):
+        if it.start <= lo and hi <= it.end:
             for b in it.blocks:
-                inner = _innermost(b, lo, hi)
-                if inner is not None:
-                    return inner
+                if b.braced:
+                    above = b.open_line if b.open_line is not None else -1
+                    below = b.close_line if b.close_line is not None else 10**9
+                else:  # a braceless body: its statements' lines
+                    above = min((x.start for x in b.items), default=10**9) - 1
+                    below = max((x.end for x in b.items), default=-1) + 1
+                if above < lo and hi < below:
+                    return _innermost(b, lo, hi)  # None: whole statements of that block
+            if it.start >= lo and it.end <= hi:
+                return None
             return it
     return None
 
@@ -755,7 +794,7 @@ def _map(u: list[str], t: list[str], known: Known) -> tuple[list[int | None], li
     return pos, renames
 
 
-def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx) -> _Place | None:
+def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx) -> Place | None:
     """Part of a statement (a) changed: the same token edit on the target's statement.
 
     Upstream changes one argument or sub-expression of a statement (``vma->anon_vma`` ->
@@ -764,29 +803,72 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
     token by token; the target statement that corresponds (same kind, most tokens in common,
     unique) gets each edit where the tokens around it, and those it replaces, align with
     upstream's (equal, or an identifier plausibly renamed). The target keeps its other tokens
-    and its layout; anything that does not align refuses.
+    and its layout; anything that does not align refuses. Simple statements rewritten one for
+    one (``start = max(addr ...)``, ``end = min(addr ...)``) are edited pairwise, each in the
+    target statement that corresponds to it.
     """
     p1 = p0 + len(g.removed)
     item = _innermost(up_root, p0, max(p0, p1 - 1) if g.removed else p0)
-    if item is None or (not g.removed and item.start == p0):
+    if item is not None:
+        if not g.removed and item.start == p0:
+            return None
+        lines = up_side.lines[item.start : item.end + 1]
+        post = lines[: p0 - item.start] + g.added + lines[p1 - item.start :]
+        body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
+        head = body is not None and max(p0, p1 - 1) <= body
+        got = _statement_edits(item, lines, post, head, ctx)
+        return _edited(got[0], got[1], ctx.side) if got is not None else None
+    if not (g.removed and g.added):
         return None
-    lines = up_side.lines[item.start : item.end + 1]
-    post = lines[: p0 - item.start] + g.added + lines[p1 - item.start :]
+    # whole simple statements rewritten one for one
+    olds = [
+        it
+        for b in statements.all_blocks(up_root)
+        for it in b.code_items()
+        if p0 <= it.start and it.end < p1 and not it.blocks
+    ]
+    if not olds or any(it.cut_start or it.cut_end for it in olds):
+        return None
+    covered = {k for it in olds for k in range(it.start, it.end + 1)}
+    if any(k not in covered and norm(up_side.lines[k]) for k in range(p0, p1)):
+        return None
+    new_side = statements.fragment(g.added)
+    news = statements.fragment_block(new_side).code_items()
+    if len(news) != len(olds) or any(it.kind != o.kind for it, o in zip(news, olds, strict=True)):
+        return None
+    edits: list[tuple[int, int, bytes]] = []
+    renames: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for old, new in zip(olds, news, strict=True):
+        got = _statement_edits(
+            old,
+            up_side.lines[old.start : old.end + 1],
+            g.added[new.start : new.end + 1],
+            False,
+            ctx,
+        )
+        if got is None:
+            return None
+        if any(a in seen for a, _, _ in got[0]):
+            return None  # two upstream statements on one target statement
+        seen |= {a for a, _, _ in got[0]}
+        edits += got[0]
+        renames += got[1]
+    return _edited(edits, renames, ctx.side)
+
+
+def _statement_edits(
+    item: Item, lines: list[str], post: list[str], head: bool, ctx: Ctx
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
+    """Byte edits of the target statement corresponding to ``item`` that turn it as upstream's
+    ``lines`` turn into ``post``; None when it is not unique or the edit does not align."""
     before_side, after_side = statements.fragment(lines), statements.fragment(post)
     before = _span(before_side, before_side.toks(before_side.unit.root))
     after = _span(after_side, after_side.toks(after_side.unit.root))
     if before is None or after is None or before.texts == after.texts:
         return None
     # A change in the head of an if/for/while: the statements correspond by their heads.
-    body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
-    nh = len(statements.code(item.head)) if body is not None and max(p0, p1 - 1) <= body else None
-    ops = [
-        o
-        for o in difflib.SequenceMatcher(
-            None, before.texts, after.texts, autojunk=False
-        ).get_opcodes()
-        if o[0] != "equal"
-    ]
+    nh = len(statements.code(item.head)) if head else None
     scored: list[tuple[float, Item, _Span]] = []
     for blk in statements.all_blocks(ctx.root):
         for it in blk.code_items():
@@ -803,22 +885,102 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
     scored.sort(key=lambda x: -x[0])
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
-    target = scored[0][2]
-    pos, renames = _map(before.texts, target.texts, ctx.known)
+    return _token_edits(before, after, scored[0][2], ctx.known)
+
+
+def _edited(
+    edits: list[tuple[int, int, bytes]], renames: list[tuple[str, str, str]], side: Side
+) -> Place | None:
+    """The target lines the byte edits touch, rewritten, as one placement."""
+    if not edits:
+        return None
+    data = side.unit.data
+    lo = min(a for a, _, _ in edits)
+    hi = max(b for _, b, _ in edits)
+    first = data.rfind(b"\n", 0, lo) + 1
+    last = data.find(b"\n", hi)
+    last = len(data) if last < 0 else last
+    old = data[first:last].decode("utf-8", "replace").split("\n")
+    region = data[first:last]
+    for a, b, new in sorted(edits, reverse=True):
+        region = region[: a - first] + new + region[b - first :]
+    lines = region.decode("utf-8", "replace").split("\n")
+    start = data.count(b"\n", 0, first)
+    if max(map(_width, lines)) > _COLUMNS >= max(map(_width, old)):
+        # the edit pushed a line past 80 columns: refill the statement's lines from there on,
+        # as a maintainer does (``src_start, len, mmap_changing,`` / ``mcopy_mode, wp_copy);``)
+        rest = side.lines[start + len(old) :]
+        more = 0
+        while (
+            more < len(rest)
+            and more < 8
+            and not (lines + rest[:more])[-1].rstrip().endswith((";", "{", "}", ":"))
+        ):
+            more += 1
+        filled = _refill(lines + rest[:more])
+        if filled is not None:
+            old, lines = old + rest[:more], filled
+    ev = Evidence()
+    ev.renames.extend(renames)
+    return Place(start, len(old), "", "", ev, False, True, tuple(lines))
+
+
+_COLUMNS = 80
+
+
+def _width(line: str) -> int:
+    return len(line.expandtabs(8))
+
+
+def _refill(lines: list[str]) -> list[str] | None:
+    """Greedy refill at ``, `` boundaries, from the first line past 80 columns to the end of
+    the statement, each continuation line at the indent the statement's continuation has."""
+    k = next((i for i, x in enumerate(lines) if _width(x) > _COLUMNS), None)
+    if k is None or k + 1 >= len(lines):
+        return None
+    indent = lines[k + 1][: len(lines[k + 1]) - len(lines[k + 1].lstrip())]
+    head = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
+    words = re.split(r"(?<=,) +", " ".join(x.strip() for x in lines[k:]))
+    out = [head + words[0]]
+    for w in words[1:]:
+        if _width(out[-1] + " " + w) <= _COLUMNS:
+            out[-1] += " " + w
+        else:
+            out.append(indent + w)
+    if any(_width(x) > _COLUMNS for x in out):
+        return None
+    return lines[:k] + out
+
+
+def _token_edits(
+    before: _Span, after: _Span, target: _Span, known: Known
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
+    """Byte edits of ``target`` that change it as ``before`` changes into ``after``, where
+    the tokens around each edit, and those it replaces, align (equal or plausibly renamed)."""
+    pos, renames = _map(before.texts, target.texts, known)
     edits: list[tuple[int, int, bytes]] = []
     opened = 0  # brackets an earlier insertion opened (``READ_ONCE(`` ... ``)``)
+    ops = [
+        o
+        for o in difflib.SequenceMatcher(
+            None, before.texts, after.texts, autojunk=False
+        ).get_opcodes()
+        if o[0] != "equal"
+    ]
     for _op, i1, i2, j1, j2 in ops:
         new_toks = after.texts[j1:j2]
         closes = i1 == i2 and opened > 0 and set(new_toks) <= {")", "]"}
-        if closes and i1 > 0 and pos[i1 - 1] is not None and pos[i1] is None:
+        # one more element of a list (``atomic_t *mmap_changing,`` after ``len,``) where the
+        # target's next element differs: the element before it is anchor enough
+        element = i1 == i2 and new_toks[-1:] == [","] and i1 > 0 and before.texts[i1 - 1] == ","
+        if (closes or element) and i1 > 0 and pos[i1 - 1] is not None and pos[i1] is None:
             # closing a wrapper after its last aligned token: the left anchor is enough
             pos = [*pos[:i1], pos[i1 - 1] + 1, *pos[i1 + 1 :]]  # type: ignore[operator]
         opened += sum(t in "([" for t in new_toks) - sum(t in ")]" for t in new_toks)
         # the tokens on both sides of the edit, and those it replaces, must align in order
         if i1 > 0 and pos[i1 - 1] is None:
             return None
-        span_ok = all(pos[i] is not None for i in range(i1, i2 + 1))
-        if not span_ok:
+        if not all(pos[i] is not None for i in range(i1, i2 + 1)):
             return None
         k1, k2 = pos[i1], pos[i2]
         assert k1 is not None and k2 is not None
@@ -826,37 +988,78 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
             return None
         if any(pos[i1 + k] != k1 + k for k in range(i2 - i1)):
             return None
-        if j1 == j2:  # tokens removed: up to the next token, its spacing with them
-            a = target.toks[k1].start
-            b = target.toks[k2].start if k2 < len(target.toks) else target.end(k2 - 1)
+        if j1 == j2:  # tokens removed, with the blanks after them (never a comment)
+            a, b = target.toks[k1].start, target.end(k2 - 1)
+            while b < len(target.data) and target.data[b : b + 1] in (b" ", b"\t", b"\n"):
+                b += 1
             edits.append((a, b, b""))
         elif i1 == i2:  # tokens added before target token k1
             a = target.toks[k1].start if k1 < len(target.toks) else target.end(k1 - 1)
             nxt = after.toks[j2].start if j2 < len(after.toks) and not closes else after.end(j2 - 1)
-            edits.append((a, a, after.data[after.toks[j1].start : nxt]))
+            text = after.data[after.toks[j1].start : nxt]
+            if b"\n" in text and k1 < len(target.toks):
+                # the element ends its line upstream: the next line keeps the target's indent
+                line_start = target.data.rfind(b"\n", 0, a) + 1
+                indent = target.data[line_start:a]
+                if not indent.strip():
+                    text = text[: text.rfind(b"\n") + 1] + indent
+            edits.append((a, a, text))
         else:
             a, b = target.toks[k1].start, target.end(k2 - 1)
             edits.append((a, b, after.data[after.toks[j1].start : after.end(j2 - 1)]))
-    data = ctx.side.unit.data
-    lo = min(a for a, _, _ in edits)
-    hi = max(b for _, b, _ in edits)
-    first = data.rfind(b"\n", 0, lo) + 1
-    last = data.find(b"\n", hi)
-    last = len(data) if last < 0 else last
-    region = data[first:last]
-    for a, b, new in sorted(edits, reverse=True):
-        region = region[: a - first] + new + region[b - first :]
-    start = data.count(b"\n", 0, first)
-    n = data.count(b"\n", first, last) + 1
-    ev = Evidence()
-    ev.renames.extend(renames)
-    return _Place(
-        start,
-        n,
-        "",
-        "",
-        ev,
-        False,
-        True,
-        tuple(region.decode("utf-8", "replace").split("\n")),
-    )
+    return edits, renames
+
+
+def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | None:
+    """A change to the function's own declarator (a parameter added or changed): the same
+    token edit on the target function's declarator, its other parameters and layout kept."""
+    decl = ctx.fn.node.child_by_field_name("declarator")
+    if decl is None:
+        return None
+    target = _span(ctx.side, ctx.side.toks(decl))
+    before_side, after_side = statements.fragment(lines), statements.fragment(post)
+    before = _span(before_side, before_side.toks(before_side.unit.root))
+    after = _span(after_side, after_side.toks(after_side.unit.root))
+    if target is None or before is None or after is None or before.texts == after.texts:
+        return None
+    new_names = {t.text for t in after.toks if t.kind == "id"} - set(before.texts)
+    if new_names & {t.text for t in target.toks}:
+        return None  # the target function already has that parameter: not the same change
+    got = _token_edits(before, after, target, ctx.known)
+    return _edited(got[0], got[1], ctx.side) if got is not None else None
+
+
+def _top_declarations(node: syntax.Node) -> list[syntax.Node]:
+    out = []
+    for c in node.children:
+        if c.type == "declaration":
+            out.append(c)
+        elif c.type.startswith("preproc_") or c.type in ("ERROR", "linkage_specification"):
+            out.extend(_top_declarations(c))
+    return out
+
+
+def declaration_change(lines: list[str], post: list[str], side: Side, known: Known) -> Place | None:
+    """A change inside a file-scope declaration (a prototype gains a parameter): the same
+    token edit on the one declaration of the target that holds most of upstream's tokens."""
+    before_side, after_side = statements.fragment(lines), statements.fragment(post)
+    before = _span(before_side, before_side.toks(before_side.unit.root))
+    after = _span(after_side, after_side.toks(after_side.unit.root))
+    if before is None or after is None or before.texts == after.texts:
+        return None
+    scored: list[tuple[float, _Span]] = []
+    for d in _top_declarations(side.unit.root):
+        span = _span(side, side.toks(d))
+        if span is None:
+            continue
+        sm = difflib.SequenceMatcher(None, before.texts, span.texts, autojunk=False)
+        share = sum(b.size for b in sm.get_matching_blocks()) / max(len(before.texts), 1)
+        if share >= _PART:
+            scored.append((share, span))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    got = _token_edits(before, after, scored[0][1], known)
+    if got is None:
+        return None
+    return _edited(got[0], got[1], side)
