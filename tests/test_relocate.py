@@ -628,3 +628,11 @@ def test_a_new_prototype_goes_at_the_end_of_the_run_the_context_starts():
         b"long delta);\nstatic void unshare_pmds(struct vm_area_struct *vma,\n"
         b"\t\tunsigned long start, unsigned long end);\n",
     )
+
+
+def test_a_new_parameter_the_older_tree_types_otherwise_is_refused():
+    # 5.10 passes a `bool *mmap_changing` where upstream adds an `atomic_t *` one: the same
+    # name with another type is another change (stable rewrote its uses), not this one.
+    older = UFFD.replace(b"atomic_t *mmap_changing", b"bool *mmap_changing")
+    p = relocate_file(_mail(UFFD_FIX), older, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()

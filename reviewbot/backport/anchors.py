@@ -1026,7 +1026,9 @@ def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | No
     if new_names & {t.text for t in target.toks}:
         return None  # the target function already has that parameter: not the same change
     got = _token_edits(before, after, target, ctx.known)
-    return _edited(got[0], got[1], ctx.side) if got is not None else None
+    if got is None or _type_clash(got[0], ctx.side):
+        return None
+    return _edited(got[0], got[1], ctx.side)
 
 
 def _top_declarations(node: syntax.Node) -> list[syntax.Node]:
@@ -1060,6 +1062,46 @@ def declaration_change(lines: list[str], post: list[str], side: Side, known: Kno
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     got = _token_edits(before, after, scored[0][1], known)
-    if got is None:
+    if got is None or _type_clash(got[0], side):
         return None
     return _edited(got[0], got[1], side)
+
+
+def _param_types(root: syntax.Node) -> dict[str, set[str]]:
+    """Name -> the types (``bool *``) parameters and locals of that name have under ``root``."""
+    out: dict[str, set[str]] = {}
+    for n in syntax.walk(root):
+        if n.type not in ("parameter_declaration", "declaration"):
+            continue
+        kind = n.child_by_field_name("type")
+        if kind is None:
+            continue
+        for d in n.children_by_field_name("declarator"):
+            name = syntax.declarator_name(d)
+            if not name:
+                continue
+            stars = 0
+            inner: syntax.Node | None = d
+            while inner is not None and inner.type in ("pointer_declarator", "init_declarator"):
+                stars += inner.type == "pointer_declarator"
+                inner = inner.child_by_field_name("declarator")
+            out.setdefault(name, set()).add(" ".join(syntax.text(kind).split()) + " *" * stars)
+    return out
+
+
+def _type_clash(edits: list[tuple[int, int, bytes]], side: Side) -> bool:
+    """Does an edit declare a parameter the target file already has under another type
+    (upstream's ``atomic_t *mmap_changing`` where 5.10 passes a ``bool *mmap_changing``)?"""
+    have: dict[str, set[str]] | None = None
+    for _, _, text in edits:
+        code = text.decode("utf-8", "replace").strip().rstrip(",").strip()
+        if not code or "(" in code:
+            continue
+        new = _param_types(syntax.parse(f"void __f({code});".encode(), "<param>").root)
+        if not new:
+            continue
+        have = have if have is not None else _param_types(side.unit.root)
+        for name, types in new.items():
+            if have.get(name) and not (types & have[name]):
+                return True
+    return False
