@@ -636,3 +636,29 @@ def test_a_new_parameter_the_older_tree_types_otherwise_is_refused():
     older = UFFD.replace(b"atomic_t *mmap_changing", b"bool *mmap_changing")
     p = relocate_file(_mail(UFFD_FIX), older, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+def test_a_comment_the_older_tree_wraps_otherwise_is_replaced_whole():
+    # Upstream rewrites a comment the older tree wraps at other words (class e); the new
+    # comment text mentions `folio`, which is no identifier.
+    target = (
+        b"static bool unmap_one(struct page *page)\n{\n\tif (shared(page)) {\n\t\tflush(page);\n"
+        b"\t\t/*\n\t\t * The ref count of the PMD page was dropped\n"
+        b"\t\t * which is part of the way map counting\n\t\t * is done for shared PMDs.\n\t\t */\n"
+        b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,7 +5,6 @@ static bool unmap_one(struct folio *folio)\n"
+        " \t\t\tflush(folio);\n \t\t\t/*\n"
+        "-\t\t\t * The ref count of the PMD page was\n-\t\t\t * dropped which is part of the way map\n"
+        "-\t\t\t * counting is done for shared PMDs.\n"
+        "+\t\t\t * The PMD table was unmapped,\n+\t\t\t * consequently unmapping the folio.\n"
+        " \t\t\t */\n \t\t\tgoto done;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == (
+        target.split(b"\t\t * The ref")[0]
+        + b"\t\t * The PMD table was unmapped,\n\t\t * consequently unmapping the folio.\n\t\t */\n"
+        + b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )

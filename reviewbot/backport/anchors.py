@@ -614,6 +614,9 @@ def removal(
             f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess",
             fname,
         )
+    reflowed = _reflowed_comment(g, ctx, lo, hi)
+    if reflowed is not None:
+        return reflowed
     # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
     placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
     if placed is None:
@@ -630,6 +633,49 @@ def removal(
         near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
         tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3],
     )
+
+
+def _comment_words(line: str) -> list[str] | None:
+    """The words of a comment line (markers left out), None for a line that is not one."""
+    x = line.strip()
+    if not x.startswith(("*", "/*", "//")) and not x.endswith("*/"):
+        return None
+    x = re.sub(r"^(/\*+|\*+/?|//)", "", x)
+    x = re.sub(r"\*+/$", "", x)
+    return x.split()
+
+
+def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
+    """Removed comment lines the target wraps differently (e): the one run of the function's
+    comment lines with the same words in the same order."""
+    want: list[str] = []
+    for x in g.removed:
+        w = _comment_words(x)
+        if w is None:
+            return None
+        want += w
+    if len(want) < 4:
+        return None
+    found = []
+    lines = ctx.side.lines
+    for k in range(lo, hi + 1):
+        if not _comment_words(lines[k]):
+            continue  # a run starts at a line with words (not a bare `/*`)
+        words: list[str] = []
+        for m in range(k, hi + 1):
+            w = _comment_words(lines[m])
+            if w is None:
+                break
+            words += w
+            if words == want:
+                found.append((k, m))
+                break
+            if len(words) >= len(want) or want[: len(words)] != words:
+                break
+    if len(found) != 1:
+        return None
+    k, m = found[0]
+    return Place(k, m - k + 1, _indent(g.removed[0]), _indent(lines[k]), Evidence(), False, True)
 
 
 def _statement_replacement(
