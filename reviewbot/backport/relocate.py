@@ -419,6 +419,19 @@ def relocate_file(
             )
         return res
 
+    def absorb(trial: _Trial, adjust: bool) -> None:
+        """Take one hunk's structural placement into the file's result."""
+        nonlocal adjusted, present
+        edits.extend(trial.edits)
+        failures.extend(trial.failures)
+        warnings.extend(trial.warnings)
+        used_renames.update(trial.renames)
+        used_rewrites.extend(r for r in trial.rewrites if r not in used_rewrites)
+        learned.extend(trial.learned)
+        methods.extend(trial.methods)
+        adjusted = adjusted or adjust or trial.adjusted
+        present += trial.present
+
     for hn, h in enumerate(fp.hunks, 1):
         single: Applied | ApplyFailure | None = apply_file(
             data, FilePatch(fp.source, fp.target, (h,))
@@ -481,14 +494,7 @@ def relocate_file(
                     warnings.append(
                         f"hunk #{hn}: {up_name}() is not in {path}; its change lands in {f.name}()"
                     )
-                edits += trial.edits
-                warnings += trial.warnings
-                used_renames |= trial.renames
-                used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
-                learned += trial.learned
-                methods += trial.methods
-                adjusted = True
-                present += trial.present
+                absorb(trial, adjust=True)
                 continue
             if not placed:
                 decl = _declaration_hunk(h, hn, side, tree, where) or _new_prototypes(h, side)
@@ -525,16 +531,7 @@ def relocate_file(
             functions.append((hn, up_name, None))
             continue
         functions.append((hn, up_name, tfn.name))
-        trial = structural(hn, h, tfn, up_fn, up_name, False)
-        edits += trial.edits
-        failures += trial.failures
-        warnings += trial.warnings
-        used_renames |= trial.renames
-        used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
-        learned += trial.learned
-        methods += trial.methods
-        adjusted = adjusted or trial.adjusted
-        present += trial.present
+        absorb(structural(hn, h, tfn, up_fn, up_name, False), adjust=False)
     learned = list(dict.fromkeys(learned))
     if failures:
         return Placed(
