@@ -177,3 +177,43 @@ def test_renames_table_loads_and_is_not_a_rule() -> None:
     assert table[("mmap_write_trylock", "down_write_trylock")].since == "5.8"
     assert all(r.new != r.old and r.since and r.api for r in table.values())
     assert "api-renames" not in {r.id for r in builtin_rules()}
+
+
+def test_declared_counts_keyword_types_but_not_statements() -> None:
+    assert drift.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
+        "busy",
+        "nr",
+        "p",
+    }
+    assert drift.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
+
+
+SPLIT_UP = _mail(
+    "@@ -2,4 +2,5 @@ static int scan_one(struct thing *t, int nr)\n"
+    " {\n"
+    " \tint ret = 0;\n"
+    "+\tbool busy = old_busy(t);\n"
+    " \n"
+    " \tif (!t)\n"
+)
+
+
+def _split(with_declaration: bool) -> str:
+    decl = "+\tbool busy;\n" if with_declaration else ""
+    return _mail(
+        f"@@ -2,5 +2,{6 + with_declaration} @@ static int scan_one(struct thing *t, int nr)\n"
+        " {\n"
+        " \tint ret = 0;\n" + decl + " \n"
+        "+\tbusy = old_busy(t);\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+    )
+
+
+def test_split_declaration_is_a_deviation_but_a_dropped_declaration_is_not() -> None:
+    up = parse_mail(SPLIT_UP)
+    d = drift.compare(up, parse_mail(_split(True)), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    d = drift.compare(up, parse_mail(_split(False)), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+    assert any("busy" in x and "undeclared" in x for x in d.differences)

@@ -71,7 +71,8 @@ def declared(lines: Iterable[str]) -> set[str]:
     out = set()
     for line in lines:
         m = _DECL.match(line)
-        if m and m.group(1) not in KEYWORDS | {"return", "goto", "else", "case", "do"}:
+        # a type that is a keyword (bool, int, long) declares; a statement keyword does not
+        if m and m.group(1) not in CONTROL | {"sizeof"}:
             out.add(m.group(2))
     return out
 
