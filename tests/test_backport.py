@@ -515,3 +515,50 @@ def test_a_patch_that_fails_its_own_validation_is_never_written(demo, tmp_path, 
         and t.reason == "the generated patch fails its own validation: guards: injected"
     )
     assert not (tmp_path / "out").exists()
+
+
+SPLIT_OLD = (
+    "/* page allocator */\n\nint other(int a)\n{\n\treturn a;\n}\n\n"
+    "void *alloc_big(const char *name, unsigned long n)\n{\n\tvoid *p;\n\n"
+    '\tp = vmalloc(n);\n\tif (!p)\n\t\tpanic("no %s", name);\n\treturn p;\n}\n'
+)
+SPLIT_FIX = (
+    "From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
+    "From: Dev <dev@example.org>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
+    "Subject: [PATCH] mm: warn before panicking\n\nbody\n---\n"
+    "diff --git a/mm/init.c b/mm/init.c\n--- a/mm/init.c\n+++ b/mm/init.c\n"
+    "@@ -40,6 +40,7 @@ void *alloc_big(const char *name, unsigned long n)\n"
+    ' \tvoid *p;\n \n \tp = vmalloc(n);\n+\tpr_warn("%s", name);\n'
+    ' \tif (!p)\n \t\tpanic("no %s", name);\n \treturn p;\n'
+)
+
+
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["one-file", "two-files-define-it"])
+def test_a_fix_to_a_file_split_out_later_lands_in_the_old_file(tmp_path, elsewhere):
+    # Upstream later moved alloc_big() from mm/alloc.c to a new mm/init.c; the older tree
+    # has no mm/init.c: the file that defines the hunk's function is the target, and the mail
+    # says so. When two files define it, nothing is guessed.
+    repo = tmp_path / "linux"
+    files = {
+        "Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\n",
+        "mm/alloc.c": SPLIT_OLD,
+        "mm/other.c": 'int unrelated(void)\n{\n\tpr_warn("x");\n\treturn 0;\n}\n',
+    }
+    if elsewhere:
+        files["mm/copy.c"] = SPLIT_OLD
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git("init", "-q", str(repo), cwd=tmp_path)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=X", "-c", "user.email=x@example.org", "commit", "-qm", "base", cwd=repo)
+    git("tag", "v6.1", cwd=repo)
+    r = Repository(repo)
+    up = upstream_from_mail(r, read_mail(SPLIT_FIX.encode()))
+    (t,) = backport(r, up, ["v6.1"], builtin_rules()).targets
+    if elsewhere:
+        assert t.status == "failed" and "mm/init.c does not exist at v6.1" in t.reason
+        return
+    assert t.status == "generated", t.reason
+    assert "[ mm/init.c is mm/alloc.c in this tree ]" in t.deviations
+    assert "+++ b/mm/alloc.c" in t.text and '+\tpr_warn("%s", name);' in t.text

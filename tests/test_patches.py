@@ -109,3 +109,24 @@ def test_unquoted_from_in_a_body_is_not_a_separator():
     assert "From the docs: keep the check." in m.message
     assert len(read_mails(text + b"\n" + text)) == 2
     assert m.files[0].hunks
+
+
+@pytest.mark.parametrize("backup", ["a/mm/x.c~fix-the-thing", "a/mm/x.c.orig"])
+def test_quilt_backup_names_are_the_file_itself(backup):
+    """akpm's and quilt's patches name the old side after its backup copy (`f~patch`, `f.orig`)."""
+    text = (
+        "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n"
+        f"--- {backup}\n+++ a/mm/x.c\n@@ -1,2 +1,3 @@\n a\n+b\n c\n"
+    )
+    (fp,) = read_mail(text.encode()).files
+    assert (fp.source, fp.target) == ("mm/x.c", "mm/x.c")
+    assert apply_file(b"a\nc\n", fp).data == b"a\nb\nc\n"
+
+
+def test_a_different_file_on_each_side_stays_a_rename():
+    text = (
+        "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n"
+        "--- a/mm/x.c\n+++ b/mm/x.c~\n@@ -1,2 +1,3 @@\n a\n+b\n c\n"
+    )
+    (fp,) = read_mail(text.encode()).files
+    assert (fp.source, fp.target) == ("mm/x.c", "mm/x.c~")

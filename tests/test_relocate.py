@@ -153,3 +153,150 @@ def test_context_that_matches_in_another_function_is_not_exact():
         (1, "__collapse_huge_page_isolate", "__collapse_huge_page_isolate"),
     )
     assert apply_edits(target, list(p.edits)) == fixture_text("v5.10.179.c") + decoy
+
+
+def _mail(diff: str):
+    text = "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n" + diff
+    return read_mail(text.encode()).files[0]
+
+
+OLDER = (
+    b"int first(int a)\n{\n\tint b = a;\n\n\treturn b;\n}\n\n"
+    b"int last(int c)\n{\n\treturn c + 1;\n}\n"
+)
+
+
+def test_a_new_function_after_another_one_applies_at_file_scope():
+    # The hunk's header names the function before the insertion (git's funcname line), but the
+    # new function goes between two functions: exact, not "a change inside first()".
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,5 +4,10 @@ int first(int a)\n"
+        " \n \treturn b;\n }\n \n+int middle(int m)\n+{\n+\treturn m;\n+}\n+\n int last(int c)\n"
+    )
+    p = relocate_file(fp, b"/* moved down */\n" + OLDER, "mm/x.c")
+    assert p.method == "exact" and p.failures == (), p.failures
+    assert b"}\n\nint middle(int m)\n{\n\treturn m;\n}\n\nint last" in apply_edits(
+        b"/* moved down */\n" + OLDER, list(p.edits)
+    )
+
+
+def test_a_context_line_with_another_access_path_still_anchors():
+    # Upstream reads `p->flags.f` where the target has `p->flags`: the anchor matches as a
+    # rewrite, the added line goes between the same two statements.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,6 +4,7 @@ void prep(struct page *p)\n"
+        " \n \treset_a(p);\n \tp->flags.f &= ~MASK;\n"
+        "+\tp->private = 0;\n \treset_b(p, order);\n \treset_c(p);\n \treset_d(p);\n"
+    )
+    target = (
+        b"void prep(struct page *p)\n{\n\tint x = 0;\n\n\treset_a(p);\n\tp->flags &= ~MASK;\n"
+        b"\treset_b(p, order);\n\treset_c(p);\n\treset_d(p);\n}\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"~MASK;\n", b"~MASK;\n\tp->private = 0;\n"
+    )
+
+
+DRIFTED = (
+    b"static void split_locked(struct vm_area_struct *vma, pmd_t *pmd)\n{\n"
+    b"\tstruct page *page = pmd_page(*pmd);\n\n"
+    b"\tif (!vma_is_anonymous(vma)) {\n"
+    b"\t\tif (!PageDirty(page) && pmd_dirty(*pmd))\n\t\t\tset_page_dirty(page);\n"
+    b"\t\tif (!PageReferenced(page) && pmd_young(*pmd))\n\t\t\tSetPageReferenced(page);\n"
+    b"\t\tpage_remove_rmap(page, vma, true);\n\t\tput_page(page);\n\t}\n"
+    b"\tadd_counter(vma->vm_mm, counter_of(page), -NR);\n}\n"
+)
+FOLIO_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -9,7 +9,9 @@ static void split_locked(struct vm_area_struct *vma, pmd_t *pmd)\n"
+    " \t\tif (!folio_test_referenced(folio) && pmd_young(*pmd))\n"
+    " \t\t\tfolio_set_referenced(folio);\n"
+    " \t\tfolio_remove_rmap_pmd(folio, page, vma);\n"
+    "+\t\tadd_counter(vma->vm_mm, counter_of(folio), -NR);\n"
+    " \t\tfolio_put(folio);\n"
+    "+\t\treturn;\n"
+    " \t}\n"
+    " \tadd_counter(vma->vm_mm, counter_of(folio), -NR);\n"
+    " }\n"
+)
+
+
+def test_statements_that_correspond_in_drifted_words_anchor_the_change():
+    # Upstream speaks folios where the older tree has pages: no neighbour of either insertion
+    # matches by rules, but the statements around correspond one by one (same kind, most
+    # tokens in common) and the block ends line up; the local spelt differently is renamed.
+    p = relocate_file(_mail(FOLIO_FIX), DRIFTED, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert p.renames == (("folio", "page"),) and p.adjusted
+    assert apply_edits(DRIFTED, list(p.edits)) == DRIFTED.replace(
+        b"\t\tput_page(page);\n\t}\n",
+        b"\t\tadd_counter(vma->vm_mm, counter_of(page), -NR);\n\t\tput_page(page);\n"
+        b"\t\treturn;\n\t}\n",
+    )
+
+
+def test_correspondence_alone_never_guesses_between_two_places():
+    # The same drifted block twice in the function: two equally good places, refused.
+    body = DRIFTED.split(b"{\n", 1)[1].rsplit(b"}\n", 1)[0]
+    inner = body.split(b"\tif (!vma_is_anonymous(vma)) {\n", 1)[1].split(b"\t}\n", 1)[0]
+    twice = DRIFTED.replace(
+        b"\tadd_counter(", b"\tif (vma->vm_file) {\n" + inner + b"\t}\n\tadd_counter(", 1
+    )
+    p = relocate_file(_mail(FOLIO_FIX), twice, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_hunk_that_starts_at_the_end_of_a_comment_parses_its_code():
+    # The hunk's first context line closes a block comment: `*/` is no code, and the statement
+    # after it (its argument spelt otherwise in the older tree) still anchors the change.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,5 +5,6 @@ void reserve(int order)\n"
+        "  \t */\n \tper_node = DIV_ROUND_UP(size,\n \t\t\t\tnodes_weight(mask));\n"
+        "+\tper_node = round_up(per_node, PAGE_SIZE << order);\n"
+        ' \tpr_info("reserve %lu MiB\\n",\n \t\tper_node / SZ_1M);\n'
+    )
+    target = (
+        b"void reserve(int order)\n{\n\tunsigned long per_node;\n\n"
+        b"\t/*\n\t * Spread it evenly.\n\t */\n\tper_node = DIV_ROUND_UP(size, nr_nodes);\n"
+        b'\tpr_info("reserve %lu MiB\\n",\n\t\tper_node / SZ_1M);\n}\n'
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"nr_nodes);\n", b"nr_nodes);\n\tper_node = round_up(per_node, PAGE_SIZE << order);\n"
+    )
+
+
+def test_a_function_the_folio_conversion_renamed_is_found_by_its_words():
+    # Upstream changes mlock_new_folio(); the older tree calls it mlock_new_page(): the one
+    # function whose name has the same words, API nouns aside, is the function to change.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,4 @@ void mlock_new_folio(struct folio *folio)\n"
+        " \tcount_a(folio);\n \tcount_b(folio);\n+\tcount_new(folio);\n \tcount_c(folio);\n"
+    )
+    target = (
+        b"void mlock_old_page(struct page *page)\n{\n\tcount_a(page);\n\tcount_c(page);\n}\n\n"
+        b"void mlock_new_page(struct page *page)\n{\n\tcount_a(page);\n\tcount_b(page);\n"
+        b"\tcount_c(page);\n}\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"\tcount_b(page);\n", b"\tcount_b(page);\n\tcount_new(page);\n"
+    )
+
+
+def test_two_functions_with_the_same_words_are_not_guessed_between():
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,4 @@ void mlock_new_folio(struct folio *folio)\n"
+        " \tcount_a(folio);\n \tcount_b(folio);\n+\tcount_new(folio);\n \tcount_c(folio);\n"
+    )
+    body = b"{\n\tcount_a(page);\n\tcount_b(page);\n\tcount_c(page);\n}\n"
+    target = (
+        b"void mlock_new_page(struct page *page)\n"
+        + body
+        + (b"\nvoid mlock_new_pages(struct page *page)\n" + body)
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()

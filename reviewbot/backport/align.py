@@ -158,6 +158,23 @@ def related_names(u: str, t: str) -> bool:
     return tail >= 2 or a[: len(b)] == b or b[: len(a)] == a
 
 
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# The nouns the folio conversion swapped in names (mlock_new_page -> mlock_new_folio).
+API_NOUNS = frozenset({"folio", "folios", "page", "pages"})
+
+
+def api_words(name: str) -> frozenset[str]:
+    """The words of an identifier, snake_case or CamelCase, without the API nouns."""
+    return frozenset(w.lower() for w in _WORD.findall(name)) - API_NOUNS
+
+
+def same_api_words(u: str, t: str) -> bool:
+    """``folio_put``/``put_page``, ``folio_test_referenced``/``PageReferenced``: the words of one
+    name (API nouns aside) are all words of the other — the same operation in another API."""
+    a, b = api_words(u), api_words(t)
+    return bool(a and b) and (a <= b or b <= a)
+
+
 def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
     """May upstream name ``u`` become target name ``t`` (see module docstring)?
 
@@ -328,6 +345,11 @@ def anti_unify(u: Node, t: Node) -> list[tuple[Node, Node]]:
         if a.type == b.type:
             if a.type == "call_expression" and syntax.callee(a) != syntax.callee(b):
                 pairs.append((a, b))
+                return
+            if a.type == "field_expression" and syntax.text(
+                a.child_by_field_name("operator")
+            ) != syntax.text(b.child_by_field_name("operator")):
+                pairs.append((a, b))  # another access path (`p->f.x` for `p->f`), not a rename
                 return
             ka, kb = _kids(a), _kids(b)
             if len(ka) == len(kb):

@@ -12,6 +12,7 @@ are found by their tokens (or, re-expressed, as whole statements). When nothing 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from reviewbot.backport import align, statements
@@ -207,6 +208,155 @@ class _Place:
     adjusted: bool
 
 
+SIMILAR = 0.5  # share of tokens two statements must have in common to correspond
+_ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")"})
+
+
+def _in_call_args(toks: list[str]) -> list[bool]:
+    """Per token: is it inside the argument list of a call (an identifier followed by ``(``)?"""
+    out: list[bool] = []
+    stack: list[bool] = []
+    for i, x in enumerate(toks):
+        if x == "(":
+            out.append(any(stack))  # a nested parenthesis is part of the outer call's argument
+            stack.append(i > 0 and re.fullmatch(r"[A-Za-z_]\w*", toks[i - 1]) is not None)
+            continue
+        if x == ")":
+            if stack:
+                stack.pop()
+            out.append(any(stack))
+            continue
+        out.append(any(stack))
+    return out
+
+
+def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, str]]]:
+    """Do two statements correspond though neither matches the other by rules (API drift)?
+
+    The same kind of statement, half its tokens in common (heads only for statements with
+    blocks), and every difference explained: a local spelt differently (a valid rename), a
+    callee renamed with the same words (``folio_put`` / ``put_page``), an argument of a call
+    gained, lost or changed. A different constant, operator or variable outside a call's
+    arguments is a different statement. Returns the renames the pair shows.
+    """
+    if u.kind != t.kind or u.cut_start or u.cut_end or bool(u.blocks) != bool(t.blocks):
+        return False, []
+    uc, tc = (u.head, t.head) if u.blocks else (u.code, t.code)
+    if not uc or not tc:
+        return False, []
+    a, b = [x.text for x in uc], [x.text for x in tc]
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if sm.ratio() < SIMILAR:
+        return False, []
+    ua, ta = _in_call_args(a), _in_call_args(b)
+    renames = []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for k in range(i2 - i1):
+                x, y = uc[i1 + k], tc[j1 + k]
+                callee = i1 + k + 1 < len(a) and a[i1 + k + 1] == "("
+                if callee and x.kind == y.kind == "id" and align.same_api_words(x.text, y.text):
+                    continue
+                if x.kind == y.kind == "id" and align.valid_rename("id", x.text, y.text, known):
+                    renames.append(("id", x.text, y.text))
+                    continue
+                if callee or not (ua[i1 + k] and ta[j1 + k]):
+                    return False, []
+                if not all(
+                    z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit() for z in (x, y)
+                ):
+                    return False, []
+            continue
+        spans = [(uc, ua, range(i1, i2)), (tc, ta, range(j1, j2))]
+        for toks, inside, rng in spans:
+            for k in rng:
+                z = toks[k]
+                if not inside[k] or not (z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit()):
+                    return False, []
+    return True, renames
+
+
+def _corresponding(
+    us: list[Item], uj: int, ub: Block, ts: list[Item], tj: int, known: Known, ev: Evidence
+) -> int:
+    """How many statements on both sides of an upstream gap correspond to those of a target gap.
+
+    0 when a neighbour of the gap has no counterpart. Statements matching by rules count 2,
+    merely similar ones 1; the walk outwards stops at the first pair that does not correspond.
+    """
+    score = 0
+    for step, (ui0, ti0) in ((-1, (uj - 1, tj - 1)), (1, (uj, tj))):
+        ui, ti, first = ui0, ti0, True
+        while True:
+            if not 0 <= ui < len(us):
+                visible = ub.open_line if step < 0 else ub.close_line
+                if visible is not None:
+                    if 0 <= ti < len(ts):
+                        return 0 if first else score  # the block ends upstream, not in the target
+                    score += 1
+                break
+            if not 0 <= ti < len(ts):
+                return 0 if first else score
+            m = align.compare_items(us[ui], ts[ti], known)
+            if m.level >= REWRITTEN:
+                ev.add(m)
+                score += 2
+            else:
+                ok, renames = similar(us[ui], ts[ti], known)
+                if not ok:
+                    if first:
+                        return 0
+                    break
+                ev.renames.extend(renames)
+                score += 1
+            ui, ti, first = ui + step, ti + step, False
+    return score
+
+
+def _by_correspondence(
+    ub: Block, uj: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
+) -> _Place | None:
+    """The unique target gap whose surrounding statements correspond one by one to upstream's.
+
+    The fallback when no neighbour matches by rules: both trees say the same thing around the
+    change in drifted words (``folio_put(folio)`` / ``put_page(page)``). Needs at least three
+    corresponding statements or block edges and a unique best gap; what it learns (a local
+    spelt differently) renames the added lines.
+    """
+    us = ub.code_items()
+    scored: list[tuple[int, Block, int, Evidence]] = []
+    for tb in statements.all_blocks(ctx.root):
+        if not tb.braced:
+            continue
+        ts = tb.code_items()
+        for tj in range(len(ts) + 1):
+            ev = Evidence()
+            n = _corresponding(us, uj, ub, ts, tj, ctx.known, ev)
+            if n >= 3:
+                scored.append((n, tb, tj, ev))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: -x[0])
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    _, tb, tj, ev = scored[0]
+    if full_ev is not None:
+        ev.renames += full_ev.renames
+        ev.rewrites += full_ev.rewrites
+    ts = tb.code_items()
+    t_before: Anchor = ts[tj - 1] if tj else OPEN
+    ins = _ins_line(tb, t_before) + 1
+    if uj < len(us) and tj < len(ts):
+        ui, ti = _indent(up_side.lines[us[uj].start]), _indent(ctx.side.lines[ts[tj].start])
+    elif uj and tj:
+        ui, ti = _indent(up_side.lines[us[uj - 1].end]), _indent(ctx.side.lines[ts[tj - 1].start])
+    else:
+        ui = ti = ""
+    return _Place(ins, 0, ui, ti, ev, False, True)
+
+
 def insertion(
     g: Group,
     p: int,
@@ -256,6 +406,9 @@ def insertion(
         c.extended = _extended(ub, uj, c.block, c.index, ctx.known)
     good.sort(key=lambda c: c.rank, reverse=True)
     if not good:
+        fuzzy = _by_correspondence(ub, uj, up_side, ctx, full_ev)
+        if fuzzy is not None:
+            return fuzzy
         near = max(
             cands,
             key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),

@@ -22,11 +22,18 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypedDict
 
 from reviewbot import __version__
-from reviewbot.backport.relocate import METHODS, Failure, Method, Placed, relocate_file
+from reviewbot.backport.relocate import (
+    METHODS,
+    Failure,
+    Method,
+    Placed,
+    relocate_file,
+    section_function,
+)
 from reviewbot.backport.validate import (
     Need,
     NeedStatus,
@@ -39,7 +46,14 @@ from reviewbot.backport.validate import (
     validate_files,
 )
 from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
-from reviewbot.diffs.patches import ApplyFailure, Mail, apply_file, parse_mail, upstream_refs
+from reviewbot.diffs.patches import (
+    ApplyFailure,
+    FilePatch,
+    Mail,
+    apply_file,
+    parse_mail,
+    upstream_refs,
+)
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
 from reviewbot.history.upstream import UpstreamFix
@@ -177,7 +191,18 @@ def _prefix(template: str | None, version: str | None) -> str:
     return " ".join(template.replace("{series}", series).split())
 
 
-def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, ...]) -> str | None:
+def _target_path(
+    repo: Repository, rev: Revision, fp: FilePatch, rules: tuple[Rule, ...]
+) -> str | None:
+    """Where the file ``fp`` patches lives at ``rev``.
+
+    The same path; else another path of a rule that names it (the file moved); else the one
+    file of the same directory (then of the same top-level folder) that defines the functions
+    the hunks change — code that upstream later split out into a new file (``mm/mm_init.c``
+    from ``mm/page_alloc.c``) is still in the old file in older trees.
+    """
+    path = fp.source
+    assert path is not None
     if repo.blob_id(rev, path) is not None:
         return path
     for rule in rules:
@@ -185,6 +210,22 @@ def _target_path(repo: Repository, rev: Revision, path: str, rules: tuple[Rule, 
             for other in rule.paths:
                 if other != path and repo.blob_id(rev, other) is not None:
                     return other
+    names = list(dict.fromkeys(n for h in fp.hunks if (n := section_function(h)) is not None))
+    if not names:
+        return None
+    parts = PurePosixPath(path)
+    ext = parts.suffix or ".c"
+    for scope in (parts.parent, PurePosixPath(parts.parts[0])):
+        if str(scope) in ("", "."):
+            continue
+        count: dict[str, int] = {}
+        for n in names:
+            for f in repo.files_defining(rev, n, (f"{scope}/*{ext}",)):
+                count[f] = count.get(f, 0) + 1
+        if count:
+            best = max(count.values())
+            top = [f for f, c in count.items() if c == best]
+            return top[0] if len(top) == 1 else None
     return None
 
 
@@ -386,10 +427,17 @@ def backport_one(
                 reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand",
                 **base,
             )
-        tp = _target_path(repo, rev, fp.source, rules)
+        tp = _target_path(repo, rev, fp, rules)
         if tp is None:
             missing_files.append(fp.source)
             continue
+        if tp in paths.values():
+            other = next(k for k, v in paths.items() if v == tp)
+            return TargetResult(
+                status=TargetStatus.FAILED,
+                reason=f"{other} and {fp.source} are both {tp} at {rev.name}; backport it by hand",
+                **base,
+            )
         paths[fp.source] = tp
         data = repo.blob(rev, tp)
         assert data is not None  # _target_path found the blob

@@ -128,6 +128,24 @@ def _function_at(unit: syntax.Unit, line: int) -> syntax.Function | None:
     return None
 
 
+def _changed_function(unit: syntax.Unit, start: int, h: Hunk) -> syntax.Function | None:
+    """The function the first change of ``h`` (its pre-image placed at line ``start``) lies in.
+
+    A removal lies where its first removed line is; an insertion lies between two lines, inside
+    a function only when the lines on both sides belong to it (a new function added after
+    another one is at file scope, not in the function before it).
+    """
+    g = next(iter(groups(h)), None)
+    if g is None:
+        return None
+    at = start + g.pre
+    f = _function_at(unit, at)
+    if g.removed or f is None:
+        return f
+    before = _function_at(unit, at - 1)
+    return f if before is not None and before.node.start_byte == f.node.start_byte else None
+
+
 def _target_function(
     name: str | None, unit: syntax.Unit, rules: tuple[Rule, ...]
 ) -> syntax.Function | None:
@@ -140,7 +158,14 @@ def _target_function(
                     loc = locate([unit], site, rule.all_functions - set(site.functions))
                     if loc is not None:
                         return loc.function
-    return unit.function(name)
+    found = unit.function(name)
+    if found is not None:
+        return found
+    # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
+    # function whose name has the same words, API nouns aside, is the same function.
+    words = align.api_words(name)
+    same = [f for f in unit.functions if f != name and words and align.api_words(f) == words]
+    return unit.function(same[0]) if len(same) == 1 else None
 
 
 def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
@@ -204,16 +229,18 @@ def relocate_file(
         )
         up_fn = None
         if up_whole is not None:
-            f = _function_at(up_whole.unit, up_at[hn - 1] + next((g.pre for g in groups(h)), 0))
+            f = _changed_function(up_whole.unit, up_at[hn - 1], h)
             up_fn = f
         up_name = up_fn.name if up_fn is not None else section_function(h)
         exact_fn = None
         if isinstance(single, Applied):
             at = h.start_index + single.offsets[0]
-            exact_fn = _function_at(side.unit, at + next((g.pre for g in groups(h)), 0))
+            exact_fn = _changed_function(side.unit, at, h)
             want = _target_function(up_name, side.unit, rules) if up_name else None
-            if want is not None and (
-                exact_fn is None or exact_fn.node.start_byte != want.node.start_byte
+            if (
+                want is not None
+                and exact_fn is not None
+                and exact_fn.node.start_byte != want.node.start_byte
             ):
                 single = (
                     None  # the context matches in another function: place it by structure instead

@@ -117,9 +117,11 @@ def fragment(lines: list[str], path: str = "<fragment>") -> Side:
             depth -= 1
             low = min(low, depth)
     lead, trail = -low, depth - low
+    # A hunk may start inside a block comment: its first `*/` comes before any `/*`.
+    close, opening = body.find("*/"), body.find("/*")
     starts_in_comment = (
         bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
-    )
+    ) or (close >= 0 and (opening < 0 or close < opening))
     head = "void __reviewbot_fragment(void) {" + "{" * lead + ("/*" if starts_in_comment else "")
     text = head + "\n" + body + "}" * trail + "}\n"
     return Side(syntax.parse(text.encode(), path), list(lines), base=1)

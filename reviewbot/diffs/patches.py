@@ -255,6 +255,8 @@ def _files(diff: str, what: str) -> tuple[FilePatch, ...]:
 def _file(pf: PatchedFile, what: str) -> FilePatch:
     src = _safe(pf.source_file, what)
     tgt = _safe(pf.target_file, what)
+    if src and tgt and src != tgt and (src.startswith(tgt + "~") or src == tgt + ".orig"):
+        src = tgt  # quilt/akpm style: `--- a/f~patch-name` or `--- a/f.orig` is f's backup copy
     hunks = []
     for h in pf:
         lines = tuple(

@@ -370,6 +370,21 @@ class Repository:
         except git.GitCommandError:  # exit 1: no match
             return False
 
+    def files_defining(self, rev: Revision, name: str, globs: tuple[str, ...]) -> list[str]:
+        """Files matching ``globs`` at ``rev`` with a line that starts a definition of ``name``.
+
+        A definition line starts at column 0 with a type or storage class and has ``name(`` on
+        it (the kernel's style for function definitions and prototypes).
+        """
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            return []
+        pattern = rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}[[:space:]]*\("
+        try:
+            out = self.repo.git.grep("-l", "-E", "-e", pattern, rev.sha, "--", *globs)
+        except git.GitCommandError:  # exit 1: no match
+            return []
+        return [row.split(":", 1)[1] for row in out.splitlines() if ":" in row]
+
     def pickaxe(self, needle: str, span: list[str], paths: list[str]) -> list[tuple[str, int, str]]:
         """Commits in ``span`` that add or remove ``needle`` in ``paths`` (``git log -S``).
 
