@@ -217,3 +217,66 @@ def test_split_declaration_is_a_deviation_but_a_dropped_declaration_is_not() -> 
     d = drift.compare(up, parse_mail(_split(False)), {"mm/x.c": TARGET}, lambda n: True)
     assert not d.equivalent
     assert any("busy" in x and "undeclared" in x for x in d.differences)
+
+
+GET_UP = _mail(
+    "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \tif (!t)\n"
+    " \t\treturn -EINVAL;\n"
+    "+\tif (!folio_busy(t->folio))\n"
+    "+\t\tfolio_get(t->folio);\n"
+    " \twhile (nr--) {\n"
+    " \t\tif (old_busy(t))\n"
+    " \t\t\tcontinue;\n"
+)
+
+
+def test_statement_moved_is_found_modulo_renamed_calls() -> None:
+    same = (
+        "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        "+\tif (!old_busy(t))\n"
+        "+\t\tget_page(t->page);\n"
+        " \twhile (nr--) {\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    up = parse_mail(GET_UP)
+    d = drift.compare(up, parse_mail(_mail(same)), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.moved, d.moved
+    # the call now sits in the loop and the new test governs the loop: another block
+    moved = (
+        "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        "+\tif (!old_busy(t))\n"
+        " \twhile (nr--) {\n"
+        "+\t\tget_page(t->page);\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    d = drift.compare(up, parse_mail(_mail(moved)), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.equivalent
+    assert d.moved and "get_page(t->page);" in d.moved[0] and "folio_busy" in d.moved[0]
+
+
+def test_continuation_line_of_a_call_is_not_a_statement_of_its_own() -> None:
+    up = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret += poke_all(t,\n"
+        "-\t\t\t\tnr);\n"
+        "+\t\tret += poke_all(t, nr,\n"
+        "+\t\t\t\tflags);\n"
+        " \t}\n"
+    )
+    # the target's call has an extra argument: the first line stays, only the second changes
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tret += old_poke_all(t->page, 0,\n"
+        "-\t\t\t\tnr);\n"
+        "+\t\t\t\tnr, flags);\n"
+        " \t}\n"
+    )
+    target = "\t\tret += old_poke_all(t->page, 0,\n\t\t\t\tnr);\n"
+    assert drift.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []

@@ -283,46 +283,128 @@ def judge(
     return None
 
 
-def _openers(fp: FilePatch) -> tuple[dict[str, str | None], set[str]]:
+@dataclass(frozen=True)
+class Opener:
+    """The line an added statement sits under, as the hunk shows it, and whether the patch adds
+    that line itself (``+``) or it is context (`` ``)."""
+
+    text: str
+    kind: str
+
+
+def _openers(fp: FilePatch) -> tuple[dict[str, Opener | None], set[str]]:
     """Added statement -> the nearest line above it with less indentation, as the hunk shows it
-    (the block or braceless ``if`` it sits in; None when that is outside the hunk), and every
-    code line of the hunks."""
-    out: dict[str, str | None] = {}
+    (the block or braceless ``if`` it sits in; None when that is outside the hunk), in patch
+    order, and every code line of the hunks."""
+    out: dict[str, Opener | None] = {}
     every: set[str] = set()
     for h in fp.hunks:
-        seen: list[tuple[int, str]] = []
+        seen: list[tuple[int, str, str]] = []
+        parens = 0  # open parentheses on the new side: a line inside them continues a statement
         for kind, text in h.lines:
             s = " ".join(text.split())
-            if not s or s.startswith(("/*", "*", "//")) or s.endswith("*/"):
+            if not s or s.startswith(("/*", "*", "//")) or s.endswith("*/") or kind == "-":
+                continue
+            inside, code = parens > 0, tokens([text])
+            parens = max(0, parens + code.count("(") - code.count(")"))
+            if inside:
                 continue
             depth = len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip())
             if kind == "+" and s.endswith(";"):
-                enclosing = next((o for d, o in reversed(seen) if d < depth), None)
+                enclosing = next((Opener(o, k) for d, o, k in reversed(seen) if d < depth), None)
                 out.setdefault(s, enclosing)
-            if kind in (" ", "+"):
-                seen.append((depth, s))
-                every.add(s)
+            seen.append((depth, s, kind))
+            every.add(s)
     return out, every
+
+
+def _similar(a: str, b: str, at_least: float = 0.6) -> bool:
+    ta, tb = tokens([a]), tokens([b])
+    return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio() >= at_least
+
+
+def _shape(toks: list[str]) -> tuple[str, ...]:
+    return tuple("ID" if _IDENT.match(t) and t not in KEYWORDS else t for t in toks)
+
+
+def learned_names(up: FilePatch, bp: FilePatch) -> dict[str, str]:
+    """Upstream name -> the backport's, learned from the lines both patches show with the same
+    shape (equal but for identifiers), each name mapped the way most such lines map it."""
+    lu = [t for h in up.hunks for _, x in h.lines if (t := tokens([x]))]
+    lb = [t for h in bp.hunks for _, x in h.lines if (t := tokens([x]))]
+    sm = difflib.SequenceMatcher(None, [_shape(t) for t in lu], [_shape(t) for t in lb], False)
+    votes: dict[str, dict[str, int]] = {}
+    for blk in sm.get_matching_blocks():
+        for k in range(blk.size):
+            for x, y in zip(lu[blk.a + k], lb[blk.b + k], strict=True):
+                if x != y:
+                    votes.setdefault(x, {}).setdefault(y, 0)
+                    votes[x][y] += 1
+    return {x: max(ys, key=lambda y: ys[y]) for x, ys in votes.items()}
+
+
+def counterparts(
+    theirs: list[str], mine: list[str], names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Backport statement -> upstream's statement it stands for: equal text, else (the trees
+    drifted: renamed calls, locals) the most similar one once upstream's names are said in the
+    backport's terms (``names``, and the API renames table), pairs taken best first."""
+    out = {s: s for s in mine if s in theirs}
+    table = {new: old for new, old in api_renames()}
+    names = {**table, **(names or {})}
+    rest_u = [s for s in theirs if s not in out]
+    rest_b = [s for s in mine if s not in out]
+    said = {u: [names.get(t, t) for t in tokens([u])] for u in rest_u}
+    scored = sorted(
+        (
+            (difflib.SequenceMatcher(None, said[u], tokens([b]), autojunk=False).ratio(), i, j)
+            for i, b in enumerate(rest_b)
+            for j, u in enumerate(rest_u)
+        ),
+        key=lambda x: (-x[0], x[1], x[2]),
+    )
+    used_u: set[int] = set()
+    for ratio, i, j in scored:
+        if ratio < 0.6:
+            break
+        if rest_b[i] in out or j in used_u:
+            continue
+        out[rest_b[i]] = rest_u[j]
+        used_u.add(j)
+    return out
 
 
 def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
     """Added statements the backport put under another block than upstream's.
 
     Judged only where the backport's choice was open: upstream's block header is in the target
-    (or in the backport), or the backport's block header is one upstream shows not enclosing it.
+    (or in the backport), the backport's block header is one upstream shows not enclosing it, or
+    upstream puts the statement under a line it adds and the backport under an existing one.
+    Statements pair up modulo the drift between the trees (:func:`counterparts`).
     """
     (theirs, up_lines), (mine, bp_lines) = _openers(up), _openers(bp)
     have = {" ".join(x.split()) for x in target.split("\n")} | bp_lines
+    pairs = counterparts(list(theirs), list(mine), learned_names(up, bp))
     out = []
     for stmt, opener in mine.items():
-        if stmt not in theirs or opener is None:
+        if stmt not in pairs or opener is None:
             continue
-        want = theirs[stmt]
-        if want == opener:
+        want = theirs[pairs[stmt]]
+        if want is not None and want.text == opener.text:
             continue
-        if (want is not None and want in have) or opener in up_lines:
+        if (
+            (want is not None and want.text in have)
+            or opener.text in up_lines
+            or (
+                want is not None
+                and want.kind == "+"
+                and opener.kind == " "
+                and not _similar(want.text, opener.text, 0.8)
+            )
+        ):
             out.append(
-                f"`{stmt}` sits under `{opener}`; upstream puts it under `{want or 'its block'}`"
+                f"`{stmt}` sits under `{opener.text}`; upstream puts it under "
+                f"`{want.text if want else 'its block'}`"
             )
     return out
 
