@@ -280,3 +280,30 @@ def test_continuation_line_of_a_call_is_not_a_statement_of_its_own() -> None:
     )
     target = "\t\tret += old_poke_all(t->page, 0,\n\t\t\t\tnr);\n"
     assert drift.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
+
+
+def test_branch_hints_carry_no_meaning() -> None:
+    up = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (unlikely(owner(t) != me || !folio_ready(t->folio))) {\n"
+        "+\t\tif (unlikely(owner(t) != me) || !folio_ready(t->folio)) {\n"
+        " \t\t\tput(t);\n"
+    )
+    # the target tests less; the backport only drops the hint around what it has
+    bp = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (unlikely(!old_ready(t))) {\n"
+        "+\t\tif (!old_ready(t)) {\n"
+        " \t\t\tput(t);\n"
+    )
+    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert d.equivalent, d.differences
+    # the hint is not a licence to change the test it wraps
+    bp_neg = bp.replace("+\t\tif (!old_ready(t)) {", "+\t\tif (old_ready(t)) {")
+    d = drift.compare(parse_mail(up), parse_mail(bp_neg), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.equivalent
+
+
+def test_without_hints_keeps_a_wrapper_cut_by_the_hunk() -> None:
+    toks = drift.tokens(["if (likely(a) && unlikely(b ||"])
+    assert drift.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]

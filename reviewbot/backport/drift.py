@@ -131,9 +131,33 @@ class Region:
         return f"`{' '.join(self.upstream) or '(nothing)'}` -> `{' '.join(self.backport) or '(nothing)'}`"
 
 
+HINTS = frozenset({"likely", "unlikely"})
+
+
+def without_hints(toks: list[str]) -> list[str]:
+    """``toks`` with every ``likely(...)``/``unlikely(...)`` wrapper removed: a branch hint says
+    which way the test usually goes, not what it tests. A wrapper whose closing parenthesis is
+    not in ``toks`` stays."""
+    out = list(toks)
+    i = 0
+    while i < len(out) - 1:
+        if out[i] in HINTS and out[i + 1] == "(":
+            depth, j = 0, i + 1
+            for j in range(i + 1, len(out)):
+                depth += (out[j] == "(") - (out[j] == ")")
+                if depth == 0:
+                    break
+            if depth == 0:
+                del out[j]
+                del out[i : i + 2]
+                continue
+        i += 1
+    return out
+
+
 def edit(fp: FilePatch) -> list[str]:
     """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
-    the places it changes (each run of changed lines; context kept out)."""
+    the places it changes (each run of changed lines; context and branch hints kept out)."""
     out: list[str] = []
     for h in fp.hunks:
         runs: list[tuple[list[str], list[str]]] = []
@@ -147,7 +171,7 @@ def edit(fp: FilePatch) -> list[str]:
             (runs[-1][0] if kind == "-" else runs[-1][1]).append(text)
             prev = kind
         for removed, added in runs:
-            rem, add = tokens(removed), tokens(added)
+            rem, add = without_hints(tokens(removed)), without_hints(tokens(added))
             sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
             for op, i1, i2, j1, j2 in sm.get_opcodes():
                 if op == "equal":
