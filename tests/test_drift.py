@@ -307,3 +307,103 @@ def test_branch_hints_carry_no_meaning() -> None:
 def test_without_hints_keeps_a_wrapper_cut_by_the_hunk() -> None:
     toks = drift.tokens(["if (likely(a) && unlikely(b ||"])
     assert drift.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
+
+
+NEG_UP = _mail(
+    "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \t\tif (!queue_add(t) ||\n"
+    "-\t\t    is_big(t) || disabled())\n"
+    "+\t\t    !fits_cache(t) || disabled())\n"
+    " \t\t\tflush(t);\n"
+)
+
+
+def test_a_target_testing_the_negation_gets_the_negated_edit() -> None:
+    # the target tests the opposite: "!is_big(t)" becomes "fits_cache(t)"
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (queue_add(t) && !is_big(t) &&\n"
+        "-\t\t    !disabled())\n"
+        "+\t\tif (queue_add(t) &&\n"
+        "+\t\t    fits_cache(t) && !disabled())\n"
+        " \t\t\treturn;\n"
+    )
+    d = drift.compare(parse_mail(NEG_UP), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert any("!is_big" in x for x in d.deviations)
+    # "!fits_cache(t)" there would test the opposite
+    wrong = bp.replace("+\t\t    fits_cache(t) &&", "+\t\t    !fits_cache(t) &&")
+    d = drift.compare(parse_mail(NEG_UP), parse_mail(wrong), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+    # outside a condition "!!x" is not "x": the value is 0 or 1
+    value = _mail(
+        "@@ -10,1 +10,1 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret = !is_big(t) + 1;\n"
+        "+\t\tret = fits_cache(t) + 1;\n"
+    )
+    up_value = _mail(
+        "@@ -10,1 +10,1 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret = is_big(t) + 1;\n"
+        "+\t\tret = !fits_cache(t) + 1;\n"
+    )
+    d = drift.compare(parse_mail(up_value), parse_mail(value), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+
+
+TWO_FNS_UP = _mail(
+    "@@ -3,3 +3,3 @@ void add_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(folio) || is_big(folio))\n"
+    "+\tif (!queue_add(folio) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+    "@@ -13,3 +13,3 @@ void add_new_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(new_one(folio)) || is_big(folio))\n"
+    "+\tif (!queue_add(new_one(folio)) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+)
+TWO_FNS_BP = _mail(
+    "@@ -3,3 +3,3 @@ void add_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(folio) || is_big(folio))\n"
+    "+\tif (!queue_add(folio) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+)
+
+
+def _two_fns_target(second: str) -> str:
+    return (
+        "void add_folio(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(folio) || is_big(folio))\n\t\tflush();\n}\n\n" + second
+    )
+
+
+def test_a_hunk_in_code_the_target_never_had_may_be_left_out() -> None:
+    # the target's counterpart of the second function is older code (a page, not a folio)
+    target = _two_fns_target(
+        "void add_new_page(struct page *page)\n{\n\tget_page(page);\n"
+        "\tif (!queue_add(new_one(page)) || PageHead(page))\n\t\tflush();\n}\n"
+    )
+    d = drift.compare(
+        parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
+    )
+    assert d.equivalent, d.differences
+    assert any("add_new_folio() left out" in x for x in d.deviations)
+
+
+def test_a_hunk_the_target_could_take_is_not_left_out() -> None:
+    # the target has the function: leaving its hunk out drops part of the fix
+    same_name = _two_fns_target(
+        "void add_new_folio(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(new_one(folio)) || PageHead(folio))\n\t\tflush();\n}\n"
+    )
+    # or it has the very lines the hunk changes, under another name
+    same_lines = _two_fns_target(
+        "void add_fresh(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(new_one(folio)) || is_big(folio))\n\t\tflush();\n}\n"
+    )
+    for target in (same_name, same_lines):
+        d = drift.compare(
+            parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
+        )
+        assert not d.equivalent

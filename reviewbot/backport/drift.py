@@ -25,8 +25,9 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -155,9 +156,72 @@ def without_hints(toks: list[str]) -> list[str]:
     return out
 
 
-def edit(fp: FilePatch) -> list[str]:
+def _operand_end(toks: list[str], i: int) -> int | None:
+    """The end of the operand starting at ``toks[i]``: a name, optionally called; None if not."""
+    if i >= len(toks) or not _IDENT.match(toks[i]) or toks[i] in KEYWORDS:
+        return None
+    if i + 1 < len(toks) and toks[i + 1] == "(":
+        depth = 0
+        for j in range(i + 1, len(toks)):
+            depth += (toks[j] == "(") - (toks[j] == ")")
+            if depth == 0:
+                return j + 1
+        return None
+    return i + 1
+
+
+def _in_condition(toks: list[str], start: int, end: int) -> bool:
+    """Is ``toks[start:end]`` a whole operand of ``&&``/``||`` or a whole ``if``/``while`` test,
+    where only its truth counts?"""
+    before = toks[start - 1] if start else None
+    after = toks[end] if end < len(toks) else None
+    opens = before in ("&&", "||") or (
+        before == "(" and start >= 2 and toks[start - 2] in ("if", "while")
+    )
+    return opens and after in ("&&", "||", ")", "?", None)
+
+
+def _negation_moved(
+    rem: list[str], add: list[str], ops: list[tuple[str, int, int, int, int]]
+) -> list[tuple[str, int, int, int, int]] | None:
+    """Where ``!old(...)`` becomes ``new(...)`` in a condition: the edit that replaces ``old``
+    by ``!new`` and keeps the ``!`` (``!!new`` is ``new`` where only truth counts). The ops
+    with the ``!`` kept, or None when there is no such place."""
+    out = list(ops)
+    for k, (op, i1, i2, j1, j2) in enumerate(out):
+        # "-! -old +new" as one replace, or a delete of "!" then a replace of the name
+        if op == "replace" and i2 - i1 == 2 and rem[i1] == "!" and j2 - j1 == 1:
+            name_at = i1 + 1
+        elif (
+            op == "delete"
+            and (i1, i2) == (i1, i1 + 1)
+            and rem[i1] == "!"
+            and k + 1 < len(out)
+            and out[k + 1][0] == "replace"
+            and out[k + 1][1:4:2] == (i2, j1)
+            and out[k + 1][2] - out[k + 1][1] == 1
+            and out[k + 1][4] - out[k + 1][3] == 1
+        ):
+            name_at, j1, j2 = i2, out[k + 1][3], out[k + 1][4]
+            del out[k + 1]
+        else:
+            continue
+        end = _operand_end(rem, name_at)
+        if end is None or not _IDENT.match(add[j1]) or not _in_condition(rem, i1, end):
+            continue
+        out[k] = ("negation", name_at, name_at + 1, j1, j2)
+        return out
+    return None
+
+
+def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
     """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
-    the places it changes (each run of changed lines; context and branch hints kept out)."""
+    the places it changes (each run of changed lines; context and branch hints kept out).
+
+    Where the tree tests ``!old(...)`` and the change makes it ``new(...)``, the edit is said
+    as ``-old +! +new`` (the ``!`` kept): the same edit as upstream's ``old(...)`` ->
+    ``!new(...)`` on a tree that tests the positive; ``notes`` gets a line for each.
+    """
     out: list[str] = []
     for h in fp.hunks:
         runs: list[tuple[list[str], list[str]]] = []
@@ -173,8 +237,21 @@ def edit(fp: FilePatch) -> list[str]:
         for removed, added in runs:
             rem, add = without_hints(tokens(removed)), without_hints(tokens(added))
             sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
-            for op, i1, i2, j1, j2 in sm.get_opcodes():
+            ops: list[tuple[str, int, int, int, int]] = list(sm.get_opcodes())
+            while (moved_ops := _negation_moved(rem, add, ops)) is not None:
+                ops = moved_ops
+                at = next(o for o in ops if o[0] == "negation")
+                if notes is not None:
+                    notes.append(
+                        f"the target tests `!{rem[at[1]]}`: `!{rem[at[1]]}` -> `{add[at[3]]}`"
+                        " is the same change"
+                    )
+                ops = [("negated", *o[1:]) if o is at else o for o in ops]
+            for op, i1, i2, j1, j2 in ops:
                 if op == "equal":
+                    continue
+                if op == "negated":
+                    out += ["-" + rem[i1], "+!", "+" + add[j1], "|"]
                     continue
                 out += ["-" + t for t in rem[i1:i2]] + ["+" + t for t in add[j1:j2]]
                 out.append("|")  # a boundary: two separate edits never merge
@@ -473,37 +550,88 @@ def compare(
             bad.append(f"{fp.path}: upstream changes it, the backport does not")
     for u, b in pairs:
         text = targets.get(b.source or b.path, "")
-        words = set(re.findall(r"[A-Za-z_]\w*", _COMMENT.sub(" ", text)))
-
-        # a name the backport adds as well is one the fix introduces, not one the target lacks
-        words |= _idents(tokens(x for h in b.hunks for x in h.added))
-
-        def in_target(name: str, words: set[str] = words) -> bool:
-            return name in words or bool(has(name))
-
-        names = _idents(tokens(x for h in u.hunks for x in h.added))
-        names |= _idents(tokens(x for h in b.hunks for x in h.removed))
-        context = tokens(x for h in b.hunks for k, x in h.lines if k != "+")
-        own = {e for s in _statements(context) if (e := _exit_of(s))}
-        b_added = [x for h in b.hunks for x in h.added]
-        b_used = _idents(tokens(b_added))
-        have_decl = _declared_in_functions(text, b)
-        for n in sorted(declared(x for h in u.hunks for x in h.added)):
-            if n in b_used and n not in declared(b_added) and n not in have_decl:
-                bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
-        for r in regions(edit(u), edit(b)):
-            note = judge(r, in_target, names, own)
-            if note is None:
-                bad.append(f"{b.path}: {r.show()}")
-            else:
-                notes.append(f"{b.path}: {note}")
-        misplaced += [f"{b.path}: {m}" for m in moved(u, b, text)]
+        file_notes, file_bad, file_moved = _compare_file(u, b, text, has)
+        if file_bad or file_moved:
+            # upstream may change code the target never had: judge again without those hunks
+            gone = _absent_hunks(u, b, text)
+            if gone:
+                fewer = replace(u, hunks=tuple(h for i, h in enumerate(u.hunks) if i not in gone))
+                n2, bad2, moved2 = _compare_file(fewer, b, text, has)
+                if not bad2 and not moved2:
+                    file_notes = [f"{b.path}: {x}" for x in gone.values()] + n2
+                    file_bad, file_moved = bad2, moved2
+        notes += file_notes
+        bad += file_bad + file_moved
+        misplaced += file_moved
     return Drift(
         not bad and not misplaced,
         tuple(dict.fromkeys(notes)),
-        tuple(bad + misplaced),
+        tuple(bad),
         tuple(misplaced),
     )
+
+
+def _compare_file(
+    u: FilePatch, b: FilePatch, text: str, has: Callable[[str], bool]
+) -> tuple[list[str], list[str], list[str]]:
+    """One file's deviations, differences and moved statements (see :func:`compare`)."""
+    notes: list[str] = []
+    bad: list[str] = []
+    words = set(re.findall(r"[A-Za-z_]\w*", _COMMENT.sub(" ", text)))
+
+    # a name the backport adds as well is one the fix introduces, not one the target lacks
+    words |= _idents(tokens(x for h in b.hunks for x in h.added))
+
+    def in_target(name: str, words: set[str] = words) -> bool:
+        return name in words or bool(has(name))
+
+    names = _idents(tokens(x for h in u.hunks for x in h.added))
+    names |= _idents(tokens(x for h in b.hunks for x in h.removed))
+    context = tokens(x for h in b.hunks for k, x in h.lines if k != "+")
+    own = {e for s in _statements(context) if (e := _exit_of(s))}
+    b_added = [x for h in b.hunks for x in h.added]
+    b_used = _idents(tokens(b_added))
+    have_decl = _declared_in_functions(text, b)
+    for n in sorted(declared(x for h in u.hunks for x in h.added)):
+        if n in b_used and n not in declared(b_added) and n not in have_decl:
+            bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
+    negations: list[str] = []
+    for r in regions(edit(u), edit(b, negations)):
+        note = judge(r, in_target, names, own)
+        if note is None:
+            bad.append(f"{b.path}: {r.show()}")
+        else:
+            notes.append(f"{b.path}: {note}")
+    notes += [f"{b.path}: {x}" for x in negations]
+    misplaced = [f"{b.path}: {m}" for m in moved(u, b, text)]
+    return notes, bad, misplaced
+
+
+def _absent_hunks(u: FilePatch, b: FilePatch, text: str) -> dict[int, str]:
+    """Upstream hunks (by index) in a function the target does not have, removing lines the
+    target does not have either (once the lines the backport removes are set aside): code the
+    older tree never had, which a backport cannot change. Index -> the deviation note."""
+    section = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+    unit = syntax.parse(text.encode(), u.path)
+    left = Counter(" ".join(x.split()) for x in text.split("\n"))
+    left.subtract(" ".join(x.split()) for h in b.hunks for x in h.removed)
+    out: dict[int, str] = {}
+    for i, h in enumerate(u.hunks):
+        m = section.search(h.section or "")
+        code = [
+            s
+            for x in h.removed
+            if (s := " ".join(x.split())) and not s.startswith(("/*", "*", "//"))
+        ]
+        if m is None or m.group(1) in unit.functions or not code:
+            continue
+        gone = [s for s in code if left[s] <= 0]
+        if gone:
+            out[i] = (
+                f"upstream's hunk in {m.group(1)}() left out: the target has neither"
+                f" {m.group(1)}() nor `{gone[0]}`"
+            )
+    return out
 
 
 def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
