@@ -407,3 +407,71 @@ def test_a_hunk_the_target_could_take_is_not_left_out() -> None:
             parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
         )
         assert not d.equivalent
+
+
+REWRITE_UP = _mail(
+    "@@ -5,8 +5,14 @@ static int fill_all(struct thing *t, int nr)\n"
+    " \tdo {\n"
+    "-\t\tif (WARN_ON(!slot_free(slot_get(t))))\n"
+    "-\t\t\treturn -EBUSY;\n"
+    "-\t\tif (WARN_ON(!t->page))\n"
+    "-\t\t\treturn -ENOMEM;\n"
+    "-\t\tif (WARN_ON(!page_ok(t->page)))\n"
+    "-\t\t\treturn -EINVAL;\n"
+    "+\t\tif (WARN_ON(!slot_free(slot_get(t)))) {\n"
+    "+\t\t\terr = -EBUSY;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    "+\t\tif (WARN_ON(!t->page)) {\n"
+    "+\t\t\terr = -ENOMEM;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    "+\t\tif (WARN_ON(!page_ok(t->page))) {\n"
+    "+\t\t\terr = -EINVAL;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    " \t} while (next(t));\n"
+)
+REWRITE_TARGET = (
+    "static int fill_all(struct thing *t, int nr)\n{\n\tint err = 0;\n\n\tdo {\n"
+    "\t\tif (WARN_ON(!slot_free(*t->slot)))\n\t\t\treturn -EBUSY;\n"
+    "\t\tif (WARN_ON(!t->page))\n\t\t\treturn -ENOMEM;\n"
+    "\t} while (next(t));\n\treturn err;\n}\n"
+)
+
+
+def _rewrite_bp(second: bool = True) -> str:
+    rows = [
+        "-\t\tif (WARN_ON(!slot_free(*t->slot)))\n",
+        "-\t\t\treturn -EBUSY;\n",
+        "-\t\tif (WARN_ON(!t->page))\n" if second else " \t\tif (WARN_ON(!t->page))\n",
+        "-\t\t\treturn -ENOMEM;\n" if second else " \t\t\treturn -ENOMEM;\n",
+        "+\t\tif (WARN_ON(!slot_free(*t->slot))) {\n",
+        "+\t\t\terr = -EBUSY;\n",
+        "+\t\t\tbreak;\n",
+        "+\t\t}\n",
+    ]
+    if second:
+        rows += ["+\t\tif (WARN_ON(!t->page)) {\n", "+\t\t\terr = -ENOMEM;\n"]
+        rows += ["+\t\t\tbreak;\n", "+\t\t}\n"]
+    n_old = 1 + sum(r[0] in " -" for r in rows) + 1
+    n_new = 1 + sum(r[0] in " +" for r in rows) + 1
+    return _mail(
+        f"@@ -5,{n_old} +5,{n_new} @@ static int fill_all(struct thing *t, int nr)\n"
+        " \tdo {\n" + "".join(rows) + " \t} while (next(t));\n"
+    )
+
+
+def test_a_statement_the_target_never_had_may_be_left_out_of_a_rewrite() -> None:
+    up = parse_mail(REWRITE_UP)
+    d = drift.compare(up, parse_mail(_rewrite_bp()), {"mm/x.c": REWRITE_TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert d.deviations == (
+        "mm/x.c: upstream's change of `if (WARN_ON(!page_ok(t->page)))` "
+        "left out: the target does not have it",
+    )
+    # the target has the second statement: leaving its change out is a difference
+    d = drift.compare(
+        up, parse_mail(_rewrite_bp(False)), {"mm/x.c": REWRITE_TARGET}, lambda n: True
+    )
+    assert not d.equivalent

@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from itertools import combinations
 
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import FilePatch, Mail
+from reviewbot.diffs.patches import FilePatch, Hunk, Mail
 
 _TOKEN = re.compile(
     r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\d\w*|->|\+\+|--|<<=|>>=|<=|>=|==|!=|&&|\|\||[-+*/%&|^<>]=|<<|>>|\S'
@@ -133,6 +134,8 @@ class Region:
 
 
 HINTS = frozenset({"likely", "unlikely"})
+MAX_LEFT_OUT = 4  # pieces of upstream's change a backport may leave out (see _absent_pieces)
+MAX_PIECES = 6  # ... out of at most so many candidates
 
 
 def without_hints(toks: list[str]) -> list[str]:
@@ -551,15 +554,20 @@ def compare(
     for u, b in pairs:
         text = targets.get(b.source or b.path, "")
         file_notes, file_bad, file_moved = _compare_file(u, b, text, has)
-        if file_bad or file_moved:
-            # upstream may change code the target never had: judge again without those hunks
-            gone = _absent_hunks(u, b, text)
-            if gone:
-                fewer = replace(u, hunks=tuple(h for i, h in enumerate(u.hunks) if i not in gone))
-                n2, bad2, moved2 = _compare_file(fewer, b, text, has)
+        pieces = _absent_pieces(u, b, text) if file_bad or file_moved else []
+        if len(pieces) > MAX_PIECES:
+            pieces = []  # too many ways to read the change: no guess
+        # upstream may change code the target never had: judge again without the fewest such
+        # pieces that make the rest match
+        for size in range(1, min(len(pieces), MAX_LEFT_OUT) + 1):
+            for out in combinations(pieces, size):
+                n2, bad2, moved2 = _compare_file(_without(u, out), b, text, has)
                 if not bad2 and not moved2:
-                    file_notes = [f"{b.path}: {x}" for x in gone.values()] + n2
+                    file_notes = [f"{b.path}: {p.note}" for p in out] + n2
                     file_bad, file_moved = bad2, moved2
+                    break
+            if not file_bad and not file_moved:
+                break
         notes += file_notes
         bad += file_bad + file_moved
         misplaced += file_moved
@@ -607,31 +615,136 @@ def _compare_file(
     return notes, bad, misplaced
 
 
-def _absent_hunks(u: FilePatch, b: FilePatch, text: str) -> dict[int, str]:
-    """Upstream hunks (by index) in a function the target does not have, removing lines the
-    target does not have either (once the lines the backport removes are set aside): code the
-    older tree never had, which a backport cannot change. Index -> the deviation note."""
+@dataclass(frozen=True)
+class Piece:
+    """A part of upstream's change a backport may leave out: lines (hunk index, line index)."""
+
+    lines: frozenset[tuple[int, int]]
+    note: str
+
+
+def _code_line(text: str) -> str | None:
+    s = " ".join(text.split())
+    return s if s and not s.startswith(("/*", "*", "//")) and not s.endswith("*/") else None
+
+
+def _groups(rows: list[tuple[int, str]]) -> list[list[int]]:
+    """Line indices of ``rows`` (one side of a run) cut into statements: a statement starts at
+    a code line of the least indentation that does not close or continue a block."""
+    code = [(i, x) for i, x in rows if _code_line(x)]
+    if not code:
+        return []
+    depth = {i: len(x.expandtabs(8)) - len(x.expandtabs(8).lstrip()) for i, x in code}
+    base = min(depth.values())
+    out: list[list[int]] = []
+    for i, x in code:
+        head = depth[i] == base and not x.strip().startswith(("}", "{", "else", "&&", "||"))
+        if head or not out:
+            out.append([])
+        out[-1].append(i)
+    return out
+
+
+def _runs(h: Hunk) -> list[tuple[list[tuple[int, str]], list[tuple[int, str]]]]:
+    """Each run of changed lines of ``h``: its removed and its added (line index, text)."""
+    runs: list[tuple[list[tuple[int, str]], list[tuple[int, str]]]] = []
+    prev = " "
+    for i, (kind, x) in enumerate(h.lines):
+        if kind != " " and prev == " ":
+            runs.append(([], []))
+        if kind != " ":
+            (runs[-1][0] if kind == "-" else runs[-1][1]).append((i, x))
+        prev = kind
+    return runs
+
+
+def _ratio(a: list[str], b: list[str]) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _aligned(mine: list[list[str]], theirs: list[list[str]]) -> set[int]:
+    """Indices of ``mine`` paired, in order, with a like statement of ``theirs`` (the pairing
+    of greatest total likeness; like = half the tokens or more in common)."""
+    n, m = len(mine), len(theirs)
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            r = _ratio(mine[i - 1], theirs[j - 1])
+            both = best[i - 1][j - 1] + r if r >= 0.5 else 0.0
+            best[i][j] = max(best[i - 1][j], best[i][j - 1], both)
+    out: set[int] = set()
+    i, j = n, m
+    while i and j:
+        if best[i][j] == best[i - 1][j]:
+            i -= 1
+        elif best[i][j] == best[i][j - 1]:
+            j -= 1
+        else:
+            out.add(i - 1)
+            i, j = i - 1, j - 1
+    return out
+
+
+def _absent_pieces(u: FilePatch, b: FilePatch, text: str) -> list[Piece]:
+    """Parts of upstream's change that touch code the target never had, which the backport
+    cannot change: a hunk in a function the target lacks whose removed lines the target lacks
+    too (lines the backport removes set aside), or one statement of a run that upstream
+    rewrites statement for statement, whose first line is not in the target and which pairs
+    with none the backport removes."""
     section = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
     unit = syntax.parse(text.encode(), u.path)
-    left = Counter(" ".join(x.split()) for x in text.split("\n"))
+    have = Counter(" ".join(x.split()) for x in text.split("\n"))
+    left = have.copy()
     left.subtract(" ".join(x.split()) for h in b.hunks for x in h.removed)
-    out: dict[int, str] = {}
-    for i, h in enumerate(u.hunks):
+    theirs = [
+        tokens(h.lines[i][1] for i in g)
+        for h in b.hunks
+        for rem, _ in _runs(h)
+        for g in _groups(rem)
+    ]
+    out: list[Piece] = []
+    rewrites: list[tuple[int, int, list[int], list[int]]] = []  # (statement, hunk, -, +)
+    every: list[list[str]] = []  # upstream's removed statements, in order
+    for n, h in enumerate(u.hunks):
         m = section.search(h.section or "")
-        code = [
-            s
-            for x in h.removed
-            if (s := " ".join(x.split())) and not s.startswith(("/*", "*", "//"))
-        ]
-        if m is None or m.group(1) in unit.functions or not code:
-            continue
+        code = [s for x in h.removed if (s := _code_line(x))]
         gone = [s for s in code if left[s] <= 0]
-        if gone:
-            out[i] = (
-                f"upstream's hunk in {m.group(1)}() left out: the target has neither"
-                f" {m.group(1)}() nor `{gone[0]}`"
+        if m and m.group(1) not in unit.functions and gone:
+            out.append(
+                Piece(
+                    frozenset((n, i) for i in range(len(h.lines))),
+                    f"upstream's hunk in {m.group(1)}() left out: the target has neither"
+                    f" {m.group(1)}() nor `{gone[0]}`",
+                )
             )
+        for rem, add in _runs(h):
+            gr, ga = _groups(rem), _groups(add)
+            for k, r in enumerate(gr):
+                if len(gr) >= 2 and len(gr) == len(ga):  # a statement-for-statement rewrite
+                    rewrites.append((len(every), n, r, ga[k]))
+                every.append(tokens(h.lines[i][1] for i in r))
+    paired = _aligned(every, theirs)
+    for at, n, r, a in rewrites:
+        first = _code_line(u.hunks[n].lines[r[0]][1]) or ""
+        if at in paired or have[first] > 0:
+            continue
+        out.append(
+            Piece(
+                frozenset((n, i) for i in r + a),
+                f"upstream's change of `{first}` left out: the target does not have it",
+            )
+        )
     return out
+
+
+def _without(u: FilePatch, pieces: Iterable[Piece]) -> FilePatch:
+    drop = {x for p in pieces for x in p.lines}
+    hunks = []
+    for n, h in enumerate(u.hunks):
+        kept = tuple(line for i, line in enumerate(h.lines) if (n, i) not in drop)
+        if any(k != " " for k, _ in kept):
+            hunks.append(replace(h, lines=kept))
+    return replace(u, hunks=tuple(hunks))
 
 
 def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
