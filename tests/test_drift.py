@@ -475,3 +475,50 @@ def test_a_statement_the_target_never_had_may_be_left_out_of_a_rewrite() -> None
         up, parse_mail(_rewrite_bp(False)), {"mm/x.c": REWRITE_TARGET}, lambda n: True
     )
     assert not d.equivalent
+
+
+LOCAL_UP = _mail(
+    "@@ -1,2 +1,4 @@ void split_one(struct thing *t, struct folio *folio)\n"
+    " {\n"
+    "+\tbool gone = is_gone(t->entry);\n"
+    "+\n"
+    " \tlock(t);\n"
+    "@@ -8,6 +10,5 @@ void split_one(struct thing *t, struct folio *folio)\n"
+    " \t */\n"
+    "-\tif (is_huge(t->entry) ||\n"
+    "-\t    is_gone(t->entry)) {\n"
+    "-\t\tif (folio && folio != entry_folio(t->entry))\n"
+    "+\tif (is_huge(t->entry) || gone) {\n"
+    "+\t\tif (folio && (gone || folio != entry_folio(t->entry)))\n"
+    " \t\t\treturn;\n"
+    " \t\tsplit_locked(t);\n"
+)
+
+
+def _local_bp(cond: str) -> str:
+    return _mail(
+        "@@ -20,4 +20,4 @@ void old_split(struct thing *t, struct page *page)\n"
+        " \tif (page) {\n"
+        "-\t\tif (page != entry_page(t->entry))\n"
+        f"+\t\tif ({cond})\n"
+        " \t\t\tgoto out;\n"
+        " \t}\n"
+    )
+
+
+def test_a_local_written_out_and_a_term_that_needs_no_parentheses() -> None:
+    # the target tests `page` in an outer if: the new term joins the one operand left
+    bp = _local_bp("is_gone(t->entry) || page != entry_page(t->entry)")
+    d = drift.compare(parse_mail(LOCAL_UP), parse_mail(bp), {"mm/x.c": ""}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert any("local gone written out as `is_gone(t->entry)`" in x for x in d.deviations)
+    for wrong in (
+        "!is_gone(t->entry) || page != entry_page(t->entry)",  # negated
+        "is_gone(t->entry) && page != entry_page(t->entry)",  # another operator
+        # the term joins two operands, not one: the meaning depends on how they group
+        "page && is_gone(t->entry) || page != entry_page(t->entry)",
+    ):
+        d = drift.compare(
+            parse_mail(LOCAL_UP), parse_mail(_local_bp(wrong)), {"mm/x.c": ""}, lambda n: True
+        )
+        assert not d.equivalent, wrong

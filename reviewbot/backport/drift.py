@@ -217,13 +217,81 @@ def _negation_moved(
     return None
 
 
+_OPENS_GROUP = frozenset({"&&", "||", "(", "?", ":", "=", ",", "return"})
+
+
+def _one_operand_terms(rem: list[str], add: list[str]) -> list[str] | None:
+    """``add`` with each added term ``new &&``/``new ||`` (or ``&& new``/``|| new``) that joins
+    exactly one existing operand said the same way, whether upstream groups the two in added
+    parentheses (``a && (new || b)``) or the target needs none (``if (new || b)``): the
+    parentheses dropped and ``@op1`` put after the operator. None when there is no such term.
+
+    The operand must be the only other thing in its parentheses, with no ``&&``/``||`` of its
+    own: then ``new || b`` means the same wherever it stands.
+    """
+    sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
+    new = {j for op, _, _, j1, j2 in sm.get_opcodes() if op != "equal" for j in range(j1, j2)}
+    close: dict[int, int] = {}
+    opened: list[int] = []
+    for j, t in enumerate(add):
+        if t == "(":
+            opened.append(j)
+        elif t == ")" and opened:
+            close[opened.pop()] = j
+    drop: set[int] = set()
+    marks: set[int] = set()
+    for o, c in close.items():
+        if c not in new:
+            # of adjacent ")" the diff may call any one added: take it for the group's own
+            lo, hi = c, c
+            while lo - 1 > o and add[lo - 1] == ")":
+                lo -= 1
+            while hi + 1 < len(add) and add[hi + 1] == ")":
+                hi += 1
+            shift = next((j for j in range(lo, hi + 1) if j in new), None)
+            if shift is not None:
+                new = (new - {shift}) | {c}
+        explicit = o in new and c in new and o > 0 and add[o - 1] in _OPENS_GROUP
+        condition = o > 0 and add[o - 1] in ("if", "while")
+        if not (explicit or condition):
+            continue
+        depth, top = 0, []
+        for j in range(o + 1, c):
+            depth += (add[j] == "(") - (add[j] == ")")
+            if depth == 0 and add[j] in ("&&", "||", "?", ","):
+                top.append(j)
+        if len(top) != 1 or add[top[0]] not in ("&&", "||"):
+            continue
+        k = top[0]
+        left, right = set(range(o + 1, k)), set(range(k + 1, c))
+        if k not in new or not left or not right:
+            continue
+        if not ((left <= new and not right & new) or (right <= new and not left & new)):
+            continue
+        marks.add(k)
+        if explicit:
+            drop |= {o, c}
+    if not marks:
+        return None
+    out: list[str] = []
+    for j, t in enumerate(add):
+        if j in drop:
+            continue
+        out.append(t)
+        if j in marks:
+            out.append(f"@{t}1")
+    return out
+
+
 def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
     """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
     the places it changes (each run of changed lines; context and branch hints kept out).
 
     Where the tree tests ``!old(...)`` and the change makes it ``new(...)``, the edit is said
     as ``-old +! +new`` (the ``!`` kept): the same edit as upstream's ``old(...)`` ->
-    ``!new(...)`` on a tree that tests the positive; ``notes`` gets a line for each.
+    ``!new(...)`` on a tree that tests the positive; ``notes`` gets a line for each. An added
+    term that joins one operand is said the same with or without grouping parentheses
+    (:func:`_one_operand_terms`).
     """
     out: list[str] = []
     for h in fp.hunks:
@@ -239,6 +307,7 @@ def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
             prev = kind
         for removed, added in runs:
             rem, add = without_hints(tokens(removed)), without_hints(tokens(added))
+            add = _one_operand_terms(rem, add) or add
             sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
             ops: list[tuple[str, int, int, int, int]] = list(sm.get_opcodes())
             while (moved_ops := _negation_moved(rem, add, ops)) is not None:
@@ -554,6 +623,14 @@ def compare(
     for u, b in pairs:
         text = targets.get(b.source or b.path, "")
         file_notes, file_bad, file_moved = _compare_file(u, b, text, has)
+        inlined = _inlined(u, b) if file_bad or file_moved else None
+        if inlined is not None:
+            n2, bad2, moved2 = _compare_file(inlined[0], b, text, has)
+            if not bad2 and not moved2:
+                file_notes = [f"{b.path}: {x}" for x in inlined[1]] + n2
+                file_bad, file_moved = bad2, moved2
+            else:
+                u = inlined[0]  # and look for pieces the target never had in that reading
         pieces = _absent_pieces(u, b, text) if file_bad or file_moved else []
         if len(pieces) > MAX_PIECES:
             pieces = []  # too many ways to read the change: no guess
@@ -563,7 +640,9 @@ def compare(
             for out in combinations(pieces, size):
                 n2, bad2, moved2 = _compare_file(_without(u, out), b, text, has)
                 if not bad2 and not moved2:
-                    file_notes = [f"{b.path}: {p.note}" for p in out] + n2
+                    file_notes = [f"{b.path}: {p.note}" for p in out]
+                    file_notes += [f"{b.path}: {x}" for x in inlined[1]] if inlined else []
+                    file_notes += n2
                     file_bad, file_moved = bad2, moved2
                     break
             if not file_bad and not file_moved:
@@ -613,6 +692,52 @@ def _compare_file(
     notes += [f"{b.path}: {x}" for x in negations]
     misplaced = [f"{b.path}: {m}" for m in moved(u, b, text)]
     return notes, bad, misplaced
+
+
+_INIT = re.compile(
+    r"^\s*(?:const\s+)?(?:(?:struct|enum|union|unsigned|signed)\s+)*[A-Za-z_]\w*[\s*]+"
+    r"([A-Za-z_]\w*)\s*=\s*([^;]+);\s*$"
+)
+
+
+def _contains(seq: list[str], part: list[str]) -> bool:
+    return any(seq[i : i + len(part)] == part for i in range(len(seq) - len(part) + 1))
+
+
+def _inlined(u: FilePatch, b: FilePatch) -> tuple[FilePatch, list[str]] | None:
+    """Upstream's change with each local it adds only to name an expression written out
+    instead, when the backport never names the local but writes the expression out; and a
+    note for each. None when there is no such local."""
+    theirs = {t for h in b.hunks for _, x in h.lines for t in tokens([x])}
+    b_added = tokens(x for h in b.hunks for x in h.added)
+    old = {t for h in u.hunks for k, x in h.lines if k != "+" for t in tokens([x])}
+    said: dict[str, str] = {}
+    for h in u.hunks:
+        for k, x in h.lines:
+            m = _INIT.match(x) if k == "+" else None
+            if m is None or m.group(1) in theirs or m.group(1) in old:
+                continue
+            expr = " ".join(m.group(2).split())
+            if _contains(b_added, tokens([expr])):
+                depth, top = 0, []
+                for t in tokens([expr]):
+                    depth += (t == "(") - (t == ")")
+                    if depth == 0 and t not in ("(", ")", "->", ".") and not _IDENT.match(t):
+                        top.append(t)
+                said[m.group(1)] = expr if not top else f"({expr})"
+    if not said:
+        return None
+    word = re.compile(r"\b(" + "|".join(map(re.escape, said)) + r")\b")
+    hunks = []
+    for h in u.hunks:
+        lines = tuple(
+            (k, word.sub(lambda w: said[w.group(1)], x))
+            for k, x in h.lines
+            if not (k == "+" and (m := _INIT.match(x)) and m.group(1) in said)
+        )
+        hunks.append(replace(h, lines=lines))
+    notes = [f"upstream's local {n} written out as `{e}`" for n, e in said.items()]
+    return replace(u, hunks=tuple(hunks)), notes
 
 
 @dataclass(frozen=True)
