@@ -522,3 +522,50 @@ def test_a_local_written_out_and_a_term_that_needs_no_parentheses() -> None:
             parse_mail(LOCAL_UP), parse_mail(_local_bp(wrong)), {"mm/x.c": ""}, lambda n: True
         )
         assert not d.equivalent, wrong
+
+
+def test_a_split_declaration_that_drops_the_value_is_refused() -> None:
+    # the declaration is there, its initialisation is not: the local is never set
+    only_decl = _mail(
+        "@@ -2,4 +2,5 @@ static int scan_one(struct thing *t, int nr)\n"
+        " {\n"
+        " \tint ret = 0;\n"
+        "+\tbool busy;\n"
+        " \n"
+        " \tif (!t)\n"
+    )
+    d = drift.compare(
+        parse_mail(SPLIT_UP), parse_mail(only_decl), {"mm/x.c": TARGET}, lambda n: True
+    )
+    assert not d.equivalent
+
+
+def test_removing_a_statement_upstream_keeps_is_refused_also_across_drift() -> None:
+    up = _mail(
+        "@@ -10,6 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tfolio_unlock(t->folio);\n"
+        "-\t\tif (folio_is_device(t->folio))\n"
+        "-\t\t\tfolio_put(t->folio);\n"
+        "-\t\telse\n"
+        "-\t\t\tfolio_putback(t->folio);\n"
+        "+\t\tfolio_put(t->folio);\n"
+        " \t}\n"
+    )
+
+    def bp(keep_put: bool) -> str:
+        put = "+\t\tput_page(t->page);\n" if keep_put else ""
+        return _mail(
+            f"@@ -10,6 +10,{2 + keep_put} @@ static int scan_one(struct thing *t, int nr)\n"
+            " \t\tunlock_page(t->page);\n"
+            "-\t\tif (is_device_page(t->page))\n"
+            "-\t\t\tput_page(t->page);\n"
+            "-\t\telse\n"
+            "-\t\t\tputback_page(t->page);\n" + put + " \t}\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert d.equivalent, d.differences
+    # without the added put the reference is never dropped: a statement upstream keeps is gone
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert not d.equivalent

@@ -424,6 +424,8 @@ def judge(
         excused = sum(1 for s in su if len(s) > 1 and s[1] == "=" and not has(s[0]))
         if b_add.count(";") < u_add.count(";") - excused:
             return None
+        if b_rem.count(";") > u_rem.count(";"):
+            return None  # it removes a statement upstream keeps
         # no statement of its own, except one clean-up right before an exit that stands in for
         # a goto to a label the target lacks (the label's code, inlined)
         label_gone = any(x.startswith("goto") and not has(x.split()[1]) for x in u_exits)
@@ -449,6 +451,8 @@ def judge(
         return None
     if u_add.count(";") != b_add.count(";") or u_rem.count(";") != b_rem.count(";"):
         return None
+    if u_add.count("=") != b_add.count("=") or u_rem.count("=") != b_rem.count("="):
+        return None  # a value assigned on one side only (an initialiser dropped)
     if u_add and b_add:
         return f"adjusted: {' '.join(u_add)} -> {' '.join(b_add)}"
     if u_rem and b_rem and not u_add and not b_add:
