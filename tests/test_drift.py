@@ -569,3 +569,31 @@ def test_removing_a_statement_upstream_keeps_is_refused_also_across_drift() -> N
     # without the added put the reference is never dropped: a statement upstream keeps is gone
     d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
     assert not d.equivalent
+
+
+def test_a_statement_put_before_the_line_it_must_follow_is_refused() -> None:
+    up = _mail(
+        "@@ -10,5 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (t->next != t) {\n"
+        " \t\tfolio_unlock(t->next);\n"
+        "-\t\tif (folio_is_device(t->next))\n"
+        "-\t\t\tfolio_putback(t->next);\n"
+        "+\t\tfolio_put(t->next);\n"
+        " \t}\n"
+    )
+
+    def bp(put_first: bool) -> str:
+        put = "+\t\tput_page(t->next);\n"
+        return _mail(
+            "@@ -10,5 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tif (t->next != t) {\n" + (put if put_first else "") + " \t\tunlock_page(t->next);\n"
+            "-\t\tif (is_device_page(t->next))\n"
+            "-\t\t\tputback_page(t->next);\n" + ("" if put_first else put) + " \t}\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert d.equivalent, d.differences
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert not d.equivalent
+    assert any("comes before `unlock_page ( t -> next ) ;`" in x for x in d.moved), d.moved

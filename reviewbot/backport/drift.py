@@ -586,6 +586,67 @@ def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
     return out
 
 
+def _new_side(fp: FilePatch) -> list[list[tuple[str, str, int]]]:
+    """Per hunk, the code lines of the new side: (kind, text, indentation), comments and lines
+    that continue a statement left out."""
+    out = []
+    for h in fp.hunks:
+        rows: list[tuple[str, str, int]] = []
+        parens = 0
+        for kind, text in h.lines:
+            if kind == "-" or _code_line(text) is None:
+                continue
+            inside, code = parens > 0, tokens([text])
+            parens = max(0, parens + code.count("(") - code.count(")"))
+            if not inside:
+                depth = len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip())
+                rows.append((kind, " ".join(code), depth))
+        out.append(rows)
+    return out
+
+
+def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
+    """Added statements the backport put before an existing line of their block that upstream
+    puts them after (a put before the unlock it must follow)."""
+    after: dict[str, str] = {}  # upstream's added statement -> the existing line before it
+    for rows in _new_side(up):
+        for k, (kind, text, _) in enumerate(rows):
+            prev = rows[k - 1] if k else None
+            # a line of its own (not a brace): the one the statement must follow
+            if (
+                kind == "+"
+                and text.endswith(";")
+                and prev
+                and prev[0] == " "
+                and _idents(prev[1].split())
+                and not prev[1].endswith("{")
+            ):
+                after.setdefault(text, prev[1])
+    names = learned_names(up, bp)
+    later: dict[str, list[str]] = {}  # backport's added statement -> lines after it, same block
+    for rows in _new_side(bp):
+        for k, (kind, text, depth) in enumerate(rows):
+            if kind == "+" and text.endswith(";"):
+                block = []
+                for _, x, d in rows[k + 1 :]:
+                    if d < depth:
+                        break
+                    block.append(x)
+                later.setdefault(text, block)
+    pairs = counterparts(list(after), list(later), names)
+    out = []
+    for stmt, block in later.items():
+        if stmt not in pairs or pairs[stmt] not in after:
+            continue
+        raw = after[pairs[stmt]]
+        said = " ".join(names.get(t, t) for t in raw.split())
+        # as upstream spells it, or in the backport's terms (learned names can mislead)
+        hit = next((x for x in (raw, said) if x in block), None)
+        if hit is not None:
+            out.append(f"`{stmt}` comes before `{hit}`; upstream puts it after")
+    return out
+
+
 @dataclass(frozen=True)
 class Drift:
     """The verdict: equivalent modulo ``deviations``, or not, with the differing regions."""
@@ -694,7 +755,7 @@ def _compare_file(
         else:
             notes.append(f"{b.path}: {note}")
     notes += [f"{b.path}: {x}" for x in negations]
-    misplaced = [f"{b.path}: {m}" for m in moved(u, b, text)]
+    misplaced = [f"{b.path}: {m}" for m in moved(u, b, text) + reordered(u, b)]
     return notes, bad, misplaced
 
 
