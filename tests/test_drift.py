@@ -416,7 +416,7 @@ REWRITE_UP = _mail(
     "-\t\t\treturn -EBUSY;\n"
     "-\t\tif (WARN_ON(!t->page))\n"
     "-\t\t\treturn -ENOMEM;\n"
-    "-\t\tif (WARN_ON(!page_ok(t->page)))\n"
+    "-\t\tif (WARN_ON(!slot_valid(page_slot(t->page))))\n"
     "-\t\t\treturn -EINVAL;\n"
     "+\t\tif (WARN_ON(!slot_free(slot_get(t)))) {\n"
     "+\t\t\terr = -EBUSY;\n"
@@ -426,7 +426,7 @@ REWRITE_UP = _mail(
     "+\t\t\terr = -ENOMEM;\n"
     "+\t\t\tbreak;\n"
     "+\t\t}\n"
-    "+\t\tif (WARN_ON(!page_ok(t->page))) {\n"
+    "+\t\tif (WARN_ON(!slot_valid(page_slot(t->page)))) {\n"
     "+\t\t\terr = -EINVAL;\n"
     "+\t\t\tbreak;\n"
     "+\t\t}\n"
@@ -467,7 +467,8 @@ def test_a_statement_the_target_never_had_may_be_left_out_of_a_rewrite() -> None
     d = drift.compare(up, parse_mail(_rewrite_bp()), {"mm/x.c": REWRITE_TARGET}, lambda n: True)
     assert d.equivalent, d.differences
     assert d.deviations == (
-        "mm/x.c: upstream's change of `if (WARN_ON(!page_ok(t->page)))` "
+        "mm/x.c: upstream's change of "
+        "`if (WARN_ON(!slot_valid(page_slot(t->page))))` "
         "left out: the target does not have it",
     )
     # the target has the second statement: leaving its change out is a difference
@@ -597,3 +598,21 @@ def test_a_statement_put_before_the_line_it_must_follow_is_refused() -> None:
     d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
     assert not d.equivalent
     assert any("comes before `unlock_page ( t -> next ) ;`" in x for x in d.moved), d.moved
+
+
+def test_a_statement_the_target_has_in_older_terms_is_not_left_out() -> None:
+    # the target's first statement reads the slot the older way; leaving its change out is a
+    # difference, though the line upstream removes is not in the target as such
+    bp = _mail(
+        "@@ -7,2 +7,4 @@ static int fill_all(struct thing *t, int nr)\n"
+        "-\t\tif (WARN_ON(!t->page))\n"
+        "-\t\t\treturn -ENOMEM;\n"
+        "+\t\tif (WARN_ON(!t->page)) {\n"
+        "+\t\t\terr = -ENOMEM;\n"
+        "+\t\t\tbreak;\n"
+        "+\t\t}\n"
+    )
+    d = drift.compare(
+        parse_mail(REWRITE_UP), parse_mail(bp), {"mm/x.c": REWRITE_TARGET}, lambda n: True
+    )
+    assert not d.equivalent

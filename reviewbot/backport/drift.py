@@ -875,26 +875,38 @@ def _aligned(mine: list[list[str]], theirs: list[list[str]]) -> set[int]:
     return out
 
 
+def _region(h: Hunk, rem: list[tuple[int, str]], lines: list[str]) -> list[list[str]] | None:
+    """The statements of the target between the code lines of ``h`` around a run (``rem``,
+    its removed lines): where the target keeps what the run changes. None when those lines
+    are not in the target, once each, in order."""
+    first, last = rem[0][0], rem[-1][0]
+    before = next(
+        (s for k, x in reversed(h.lines[:first]) if k == " " and (s := _code_line(x))), None
+    )
+    after = next((s for k, x in h.lines[last + 1 :] if k == " " and (s := _code_line(x))), None)
+    if before is None or after is None:
+        return None
+    norm = [" ".join(x.split()) for x in lines]
+    starts = [i for i, x in enumerate(norm) if x == before]
+    ends = [i for i, x in enumerate(norm) if x == after]
+    if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
+        return None
+    rows = list(enumerate(lines[starts[0] + 1 : ends[0]]))
+    return [tokens(rows[i][1] for i in g) for g in _groups(rows)]
+
+
 def _absent_pieces(u: FilePatch, b: FilePatch, text: str) -> list[Piece]:
     """Parts of upstream's change that touch code the target never had, which the backport
     cannot change: a hunk in a function the target lacks whose removed lines the target lacks
     too (lines the backport removes set aside), or one statement of a run that upstream
-    rewrites statement for statement, whose first line is not in the target and which pairs
-    with none the backport removes."""
+    rewrites statement for statement, which pairs with none of the target's statements
+    between the same two lines (an order-keeping pairing by likeness)."""
     section = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
     unit = syntax.parse(text.encode(), u.path)
-    have = Counter(" ".join(x.split()) for x in text.split("\n"))
-    left = have.copy()
+    lines = text.split("\n")
+    left = Counter(" ".join(x.split()) for x in lines)
     left.subtract(" ".join(x.split()) for h in b.hunks for x in h.removed)
-    theirs = [
-        tokens(h.lines[i][1] for i in g)
-        for h in b.hunks
-        for rem, _ in _runs(h)
-        for g in _groups(rem)
-    ]
     out: list[Piece] = []
-    rewrites: list[tuple[int, int, list[int], list[int]]] = []  # (statement, hunk, -, +)
-    every: list[list[str]] = []  # upstream's removed statements, in order
     for n, h in enumerate(u.hunks):
         m = section.search(h.section or "")
         code = [s for x in h.removed if (s := _code_line(x))]
@@ -909,21 +921,22 @@ def _absent_pieces(u: FilePatch, b: FilePatch, text: str) -> list[Piece]:
             )
         for rem, add in _runs(h):
             gr, ga = _groups(rem), _groups(add)
-            for k, r in enumerate(gr):
-                if len(gr) >= 2 and len(gr) == len(ga):  # a statement-for-statement rewrite
-                    rewrites.append((len(every), n, r, ga[k]))
-                every.append(tokens(h.lines[i][1] for i in r))
-    paired = _aligned(every, theirs)
-    for at, n, r, a in rewrites:
-        first = _code_line(u.hunks[n].lines[r[0]][1]) or ""
-        if at in paired or have[first] > 0:
-            continue
-        out.append(
-            Piece(
-                frozenset((n, i) for i in r + a),
-                f"upstream's change of `{first}` left out: the target does not have it",
-            )
-        )
+            if len(gr) < 2 or len(gr) != len(ga):
+                continue  # not a statement-for-statement rewrite
+            theirs = _region(h, rem, lines)
+            if theirs is None:
+                continue
+            paired = _aligned([tokens(h.lines[i][1] for i in r) for r in gr], theirs)
+            for k, (r, a) in enumerate(zip(gr, ga, strict=True)):
+                if k in paired:
+                    continue
+                first = _code_line(h.lines[r[0]][1]) or ""
+                out.append(
+                    Piece(
+                        frozenset((n, i) for i in r + a),
+                        f"upstream's change of `{first}` left out: the target does not have it",
+                    )
+                )
     return out
 
 
