@@ -4,20 +4,32 @@ Stable maintainers adapt a fix to the older tree: an API the target does not hav
 (``folio`` helpers, ``mmap_write_trylock``), a goto label or a ``result`` variable the target's
 function lacks, a local named differently, a comment reflowed. This module compares the *edit*
 each side makes rather than its lines: per file, the token-level edit from the removed code to the
-added code (comments dropped: words inside comments are never identifiers). Equal edits are
+added code (comments and ``likely``/``unlikely`` hints dropped: words inside comments are never
+identifiers, a hint is not a test). The edit is said the same way whatever the target's shape:
+``!old(x)`` -> ``new(x)`` where the target tests the negation of what upstream tests, and an
+added ``new ||`` joining one operand with or without grouping parentheses. Equal edits are
 equivalent; each region where the edits differ is a *deviation* that is tolerated only when
 
 - the upstream side names something the target does not have (an identifier absent from the target
   tree) and the backport side adds no negation, comparison or exit that upstream's region lacks,
-  except an exit in place of a goto/exit whose label the target lacks; or
-- it is a substitution without control-flow or logical tokens on either side (a rename: an argument
-  or sub-expression changed, a local named differently), or the backport only repeats names of
-  upstream's change (a declaration split from its initialisation).
+  except an exit in place of a goto/exit whose label the target lacks, and removes no statement
+  upstream keeps; or
+- it is a substitution without control-flow or logical tokens on either side that assigns as
+  often as upstream's (a rename: an argument or sub-expression changed, a local named
+  differently), or the backport only repeats names of upstream's change (a declaration split
+  from its initialisation).
+
+When that fails, two more readings are tried, each listed when it is the one that matches: a
+local upstream adds only to name an expression, written out (the backport never names it); and
+upstream without the fewest pieces that change code the target never had (a hunk in a function
+the target lacks, a statement of a statement-for-statement rewrite with no counterpart in the
+target).
 
 Anything else is a difference in meaning: a statement upstream does not add, a statement dropped
 that the target could express, a condition changed, a different exit. Independently of the token
 edit, an added statement whose enclosing block header (as upstream shows it) exists in the target
-but that the backport put under another block is a guard in another branch.
+but that the backport put under another block is a guard in another branch, and one put before
+the existing line upstream puts it after is out of order.
 """
 
 from __future__ import annotations
@@ -686,32 +698,9 @@ def compare(
                 continue
             bad.append(f"{fp.path}: upstream changes it, the backport does not")
     for u, b in pairs:
-        text = targets.get(b.source or b.path, "")
-        file_notes, file_bad, file_moved = _compare_file(u, b, text, has)
-        inlined = _inlined(u, b) if file_bad or file_moved else None
-        if inlined is not None:
-            n2, bad2, moved2 = _compare_file(inlined[0], b, text, has)
-            if not bad2 and not moved2:
-                file_notes = [f"{b.path}: {x}" for x in inlined[1]] + n2
-                file_bad, file_moved = bad2, moved2
-            else:
-                u = inlined[0]  # and look for pieces the target never had in that reading
-        pieces = _absent_pieces(u, b, text) if file_bad or file_moved else []
-        if len(pieces) > MAX_PIECES:
-            pieces = []  # too many ways to read the change: no guess
-        # upstream may change code the target never had: judge again without the fewest such
-        # pieces that make the rest match
-        for size in range(1, min(len(pieces), MAX_LEFT_OUT) + 1):
-            for out in combinations(pieces, size):
-                n2, bad2, moved2 = _compare_file(_without(u, out), b, text, has)
-                if not bad2 and not moved2:
-                    file_notes = [f"{b.path}: {p.note}" for p in out]
-                    file_notes += [f"{b.path}: {x}" for x in inlined[1]] if inlined else []
-                    file_notes += n2
-                    file_bad, file_moved = bad2, moved2
-                    break
-            if not file_bad and not file_moved:
-                break
+        file_notes, file_bad, file_moved = _best_reading(
+            u, b, targets.get(b.source or b.path, ""), has
+        )
         notes += file_notes
         bad += file_bad + file_moved
         misplaced += file_moved
@@ -721,6 +710,33 @@ def compare(
         tuple(bad),
         tuple(misplaced),
     )
+
+
+def _best_reading(
+    u: FilePatch, b: FilePatch, text: str, has: Callable[[str], bool]
+) -> tuple[list[str], list[str], list[str]]:
+    """:func:`_compare_file` on upstream's change as it is; when that differs, on upstream's
+    change with its naming locals written out, then without the fewest pieces of code the
+    target never had (each reading listed as a deviation when it is the one that matches)."""
+    first = _compare_file(u, b, text, has)
+    if not first[1] and not first[2]:
+        return first
+    said: list[str] = []
+    inlined = _inlined(u, b)
+    if inlined is not None:
+        notes, bad, moved_ = _compare_file(inlined[0], b, text, has)
+        if not bad and not moved_:
+            return [f"{b.path}: {x}" for x in inlined[1]] + notes, bad, moved_
+        u, said = inlined[0], [f"{b.path}: {x}" for x in inlined[1]]
+    pieces = _absent_pieces(u, b, text)
+    if len(pieces) > MAX_PIECES:
+        return first  # too many ways to read the change: no guess
+    for size in range(1, min(len(pieces), MAX_LEFT_OUT) + 1):
+        for out in combinations(pieces, size):
+            notes, bad, moved_ = _compare_file(_without(u, out), b, text, has)
+            if not bad and not moved_:
+                return [f"{b.path}: {p.note}" for p in out] + said + notes, bad, moved_
+    return first
 
 
 def _compare_file(
