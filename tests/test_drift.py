@@ -616,3 +616,25 @@ def test_a_statement_the_target_has_in_older_terms_is_not_left_out() -> None:
         parse_mail(REWRITE_UP), parse_mail(bp), {"mm/x.c": REWRITE_TARGET}, lambda n: True
     )
     assert not d.equivalent
+
+
+def test_an_argument_added_is_the_same_edit_whichever_comma_the_diff_takes() -> None:
+    up = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\treturn fill(vma, dst_start,\n"
+        "-\t\t\t    src_start, len, flags);\n"
+        "+\t\treturn fill(vma, dst_start, src_start,\n"
+        "+\t\t\t    len, changing, flags);\n"
+    )
+    # the older call has other arguments after len: the diff says ", changing" there
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\treturn old_fill(mm, vma, dst_start,\n"
+        "-\t\t\t\tsrc_start, len, mode,\n"
+        "-\t\t\t\tcopy);\n"
+        "+\t\t\t\tsrc_start, len, changing,\n"
+        "+\t\t\t\tmode, copy);\n"
+    )
+    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert d.deviations == (), d.deviations

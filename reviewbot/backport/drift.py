@@ -295,6 +295,30 @@ def _one_operand_terms(rem: list[str], add: list[str]) -> list[str] | None:
     return out
 
 
+def _slid(
+    rem: list[str], add: list[str], ops: list[tuple[str, int, int, int, int]]
+) -> list[tuple[str, int, int, int, int]]:
+    """``ops`` with each pure insertion or deletion slid as far right as the same tokens allow
+    (``a , new , b`` is one insertion whether the diff says ``, new`` or ``new ,``), so that the
+    same change is said the same way on both sides."""
+    out = list(ops)
+    for k, (op, i1, i2, j1, j2) in enumerate(out):
+        nxt = out[k + 1] if k + 1 < len(out) else None
+        if op == "insert" and nxt is not None and nxt[0] == "equal":
+            while j2 < nxt[4] and add[j1] == add[j2]:
+                j1, j2 = j1 + 1, j2 + 1
+                i1 = i2 = i1 + 1
+            out[k] = (op, i1, i2, j1, j2)
+            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
+        elif op == "delete" and nxt is not None and nxt[0] == "equal":
+            while i2 < nxt[2] and rem[i1] == rem[i2]:
+                i1, i2 = i1 + 1, i2 + 1
+                j1 = j2 = j1 + 1
+            out[k] = (op, i1, i2, j1, j2)
+            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
+    return out
+
+
 def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
     """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
     the places it changes (each run of changed lines; context and branch hints kept out).
@@ -321,7 +345,7 @@ def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
             rem, add = without_hints(tokens(removed)), without_hints(tokens(added))
             add = _one_operand_terms(rem, add) or add
             sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
-            ops: list[tuple[str, int, int, int, int]] = list(sm.get_opcodes())
+            ops = _slid(rem, add, list(sm.get_opcodes()))
             while (moved_ops := _negation_moved(rem, add, ops)) is not None:
                 ops = moved_ops
                 at = next(o for o in ops if o[0] == "negation")
