@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bench: ``report --fix FILE`` and ``backport --patch FILE`` on a kernel-size tree imported as ONE commit.
 
-    python bench/bigtree_bench.py [--deb /work/deb/linux-source-6.1_6.1.176-1_all.deb]
+    python bench/bigtree_bench.py [--deb /work/deb/pool/linux-source-6.1_6.1.176-1_all.deb]
                                   [--before REV] [--runs 3] [--skip-before]
 
 What a maintainer meets who imports a release tarball: a root commit of ~78,000 files (its
@@ -23,6 +23,7 @@ temporary directory. Empty verdict cache each run. Prints a Markdown block.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import shutil
@@ -41,7 +42,17 @@ MAIL = next((ROOT / "fixtures" / "patches").glob("0001-*.patch"))
 GUARD = (
     b"\t\tif (pte_uffd_wp(pteval)) {\n\t\t\tresult = SCAN_PTE_UFFD_WP;\n\t\t\tgoto out;\n\t\t}\n"
 )
-DEFAULT_DEB = Path("/work/deb/linux-source-6.1_6.1.176-1_all.deb")
+DEFAULT_DEB = next(
+    (
+        p
+        for p in (
+            Path("/work/deb/pool/linux-source-6.1_6.1.176-1_all.deb"),
+            Path("/work/deb/linux-source-6.1_6.1.176-1_all.deb"),
+        )
+        if p.exists()
+    ),
+    Path("/work/deb/pool/linux-source-6.1_6.1.176-1_all.deb"),
+)
 
 
 def git(*args: str, stdin: bytes | None = None) -> str:
@@ -106,19 +117,26 @@ def export(rev: str, dest: Path) -> Path:
         check=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    # byte-compiled, as pip leaves an install (with PYTHONDONTWRITEBYTECODE set, every run
+    # would otherwise compile the package from source)
+    compileall.compile_dir(str(dest / "reviewbot"), quiet=1)
     return dest
 
 
-def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int]:
-    """(wall s, peak RSS MB, exit code) of ``python -m reviewbot *args`` run from ``code``."""
+def timed(code: Path, args: list[str], cache: Path) -> tuple[float, int, int, float]:
+    """(wall s, peak RSS MB, exit code, CPU s) of ``python -m reviewbot *args`` run from ``code``.
+
+    CPU is user + system time of the process and the git processes it waited for: a loaded
+    machine stretches the wall time far more than it.
+    """
     out = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "reviewbot", *args],
+        ["/usr/bin/time", "-f", "%e %M %U %S", sys.executable, "-m", "reviewbot", *args],
         capture_output=True,
         cwd=str(code),
         env={**os.environ, "PYTHONPATH": str(code), "XDG_CACHE_HOME": str(cache)},
     )
-    wall, rss = out.stderr.decode().strip().splitlines()[-1].split()
-    return float(wall), int(rss) // 1024, out.returncode
+    wall, rss, user, system = out.stderr.decode().strip().splitlines()[-1].split()
+    return float(wall), int(rss) // 1024, out.returncode, float(user) + float(system)
 
 
 def main() -> None:
@@ -136,10 +154,19 @@ def main() -> None:
     build(a.deb)
     files = len(git("ls-files").splitlines())
     cases = {
+        "--version (interpreter start-up only)": ["--version"],
         "report --fix FILE": ["report", "--repo", str(TREE), "--fix", str(MAIL), "--branches", "linux-6.1.y"],
+        "report --fix FILE (2 branches)": [
+            "report", "--repo", str(TREE), "--fix", str(MAIL),
+            "--branches", "linux-6.1.y", "--branches", "master",
+        ],
         "backport --patch FILE (2 targets)": [
             "backport", "--repo", str(TREE), "--patch", str(MAIL),
             "--onto", "v6.1.176", "--onto", "linux-6.1.y",
+        ],
+        "backport --patch FILE (4 targets)": [
+            "backport", "--repo", str(TREE), "--patch", str(MAIL),
+            "--onto", "v6.1.176", "--onto", "v6.1.177", "--onto", "linux-6.1.y", "--onto", "master",
         ],
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,20 +184,25 @@ def main() -> None:
                     got.append(timed(code, args, cache))
                 wall = statistics.median(g[0] for g in got)
                 rss = max(g[1] for g in got)
-                rows.append((label, who, wall, rss, sorted({g[2] for g in got}), runs))
+                cpu = statistics.median(g[3] for g in got)
+                rows.append((label, who, wall, cpu, rss, sorted({g[2] for g in got}), runs))
                 print(
-                    f"{label:36} {who:6} {wall:7.2f} s {rss:6d} MB exit {rows[-1][4]}", flush=True
+                    f"{label:36} {who:6} {wall:7.2f} s {cpu:7.2f} s CPU {rss:6d} MB exit {rows[-1][5]}",
+                    flush=True,
                 )
     print()
     print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end"
     )
     print(f"Tree: {files} files in one root commit + 23 commits on linux-6.1.y")
     print()
-    print("| command | code | median wall | peak RSS (process tree) | exit | runs |")
-    print("|---|---|---:|---:|---|---:|")
-    for label, who, wall, rss, codes_, runs in rows:
-        print(f"| `{label}` | {who} | {wall:.2f} s | {rss} MB | {codes_} | {runs} |")
+    print(
+        "| command | code | median wall | median CPU | peak RSS (largest process) | exit | runs |"
+    )
+    print("|---|---|---:|---:|---:|---|---:|")
+    for label, who, wall, cpu, rss, codes_, runs in rows:
+        print(f"| `{label}` | {who} | {wall:.2f} s | {cpu:.2f} s | {rss} MB | {codes_} | {runs} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """``python -m reviewbot``: what the installed git hooks run (no console script needed)."""
 
-from reviewbot.cli.app import main
+from reviewbot.cli.entry import main
 
 main()

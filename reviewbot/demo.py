@@ -16,11 +16,10 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from reviewbot.git.fastimport import HistoryBuilder
-from reviewbot.model.fileio import write_atomic
+from reviewbot.model.fileio import package_dir, write_atomic
 from reviewbot.model.versions import KernelVersion, version_order_key
 
 DEMO_VERSION = 2
@@ -109,7 +108,7 @@ def fixture_text(name: str) -> bytes:
     Fixtures mark the line a verdict points at with ``/* expect-line: KEY */`` at its end
     (tests read it); the demo's trees, fixes and backports must not carry the marker.
     """
-    data = resources.files("reviewbot.fixtures").joinpath("eras", name).read_bytes()
+    data = package_dir("reviewbot.fixtures").joinpath("eras", name).read_bytes()
     if data.startswith(b"/*") and b"reviewbot-fixture:" in data[: data.find(b"*/")]:
         data = data[data.find(b"*/") + 2 :].lstrip(b"\n")
     return _ANNOTATION.sub(b"", data)
@@ -178,7 +177,7 @@ def stable_message(style: str, sha: str, body: str) -> str:
 def _digest() -> str:
     h = hashlib.sha256(f"demo-{DEMO_VERSION}".encode())
     for entry in sorted(
-        resources.files("reviewbot.fixtures").joinpath("eras").iterdir(), key=lambda e: e.name
+        package_dir("reviewbot.fixtures").joinpath("eras").iterdir(), key=lambda e: e.name
     ):
         h.update(entry.name.encode())
         h.update(entry.read_bytes())

@@ -533,8 +533,12 @@ SPLIT_FIX = (
 )
 
 
-@pytest.mark.parametrize("elsewhere", [False, True], ids=["one-file", "two-files-define-it"])
-def test_a_fix_to_a_file_split_out_later_lands_in_the_old_file(tmp_path, elsewhere):
+@pytest.mark.parametrize(
+    "elsewhere, small",
+    [(False, False), (True, False), (False, True)],
+    ids=["one-file", "two-files-define-it", "new-file-exists-without-it"],
+)
+def test_a_fix_to_a_file_split_out_later_lands_in_the_old_file(tmp_path, elsewhere, small):
     # Upstream later moved alloc_big() from mm/alloc.c to a new mm/init.c; the older tree
     # has no mm/init.c: the file that defines the hunk's function is the target, and the mail
     # says so. When two files define it, nothing is guessed.
@@ -546,6 +550,8 @@ def test_a_fix_to_a_file_split_out_later_lands_in_the_old_file(tmp_path, elsewhe
     }
     if elsewhere:
         files["mm/copy.c"] = SPLIT_OLD
+    if small:  # the older tree has a mm/init.c of its own, without alloc_big()
+        files["mm/init.c"] = "void init_small(void)\n{\n}\n"
     for name, text in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)

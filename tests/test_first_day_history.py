@@ -8,6 +8,7 @@ such; a guard loss is reported once; ``reviewbot.failClosed`` refuses what canno
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,6 +70,98 @@ def test_a_branch_past_its_tag_is_named_by_describe_and_agrees_with_sweep(histor
     lines = {ln.split()[0]: ln for ln in s.stdout.splitlines() if ln.strip()}
     assert "isolate missing" in lines["v6.1"].lower(), s.stdout
     assert "isolate present" in lines["linux-6.1-cp.y"].lower(), s.stdout
+
+
+def _state(results: list[dict], check: str) -> str:
+    return next(c["status"] for r in results for c in r["checks"] if c["id"] == check)
+
+
+@pytest.mark.slow
+def test_timelines_hold_every_tag_of_the_series_in_the_branchs_history(tmp_path):
+    path, shas = build_stable(tmp_path / "linux")
+    # v6.1.25 becomes a tag of a tag (as re-signed vendor tags are): peeled to its commit
+    git(path, "tag", "-a", "-m", "inner", "inner-tmp", shas["s6125"])
+    git(path, "tag", "-f", "-a", "-m", "outer", "v6.1.25", "inner-tmp")
+    git(path, "tag", "-d", "inner-tmp")
+    assert b"\ntype tag\n" in git(path, "cat-file", "tag", "v6.1.25").stdout
+    # v6.1.24 is reached only through a merge's second parent; v6.1.20 is another fork's tag
+    make = b"VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 24\nEXTRAVERSION =\nNAME = x\n"
+    blob = git(path, "hash-object", "-w", "--stdin", input=make).stdout.decode().strip()
+    tree = (
+        git(
+            path,
+            "mktree",
+            input=git(path, "ls-tree", "v6.1").stdout.replace(
+                git(path, "rev-parse", "v6.1:Makefile").stdout.strip(), blob.encode()
+            ),
+        )
+        .stdout.decode()
+        .strip()
+    )
+    side = (
+        git(path, "commit-tree", tree, "-p", "v6.1", "-m", "Linux 6.1.24").stdout.decode().strip()
+    )
+    git(path, "tag", "v6.1.24", side)
+    fork = (
+        git(path, "commit-tree", tree, "-p", "v6.1", "-m", "Linux 6.1.20").stdout.decode().strip()
+    )
+    git(path, "tag", "-a", "-m", "fork", "v6.1.20", fork)
+    merge = (
+        git(
+            path,
+            "commit-tree",
+            "linux-6.1.y^{tree}",
+            "-p",
+            "linux-6.1.y",
+            "-p",
+            side,
+            "-m",
+            "Merge 6.1.24",
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(path, "update-ref", "refs/heads/linux-6.1.y", merge)
+
+    r = run(
+        "report",
+        "--repo",
+        str(path),
+        "--fix",
+        shas["fix"],
+        "--branches",
+        "linux-6.1.y",
+        "-f",
+        "json",
+    )
+    assert r.exit_code == 1, r.output
+    (b,) = json.loads(r.stdout)["branches"]
+    assert b["tip"] == _describe(path, "linux-6.1.y") and "-2-g" in b["tip"]
+    releases = {x["ref"]: x["state"] for x in b["releases"]}
+    assert list(releases) == ["v6.1", "v6.1.24", "v6.1.25", "linux-6.1.y"], releases
+    # the sweep of the same refs says the same of each
+    s = run(
+        "sweep", "--repo", str(path), "--tags", "v6.1*", "--branches", "linux-6.1.y", "-f", "json"
+    )
+    by_ref: dict[str, list[dict]] = {}
+    for item in json.loads(s.stdout)["results"]:
+        by_ref.setdefault(item["ref"], []).append(item)
+    assert "v6.1.20" in by_ref  # the sweep sees the fork's tag; the branch's timeline does not
+    for ref, state in releases.items():
+        assert _state(by_ref[ref], "isolate") == state, (ref, state)
+
+
+# --- item 1: a tree imported as one commit is never formatted as a fix ----------------------
+
+
+def test_report_refuses_a_root_commit_as_the_fix(tmp_path, monkeypatch):
+    isolate_git(monkeypatch, tmp_path)
+    repo = kernel_repo(tmp_path)
+    root = git(repo, "rev-list", "--max-parents=0", "HEAD").stdout.decode().split()[0]
+    git(repo, "branch", "linux-6.1.y")
+    r = run("report", "--repo", str(repo), "--fix", root)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "is a root commit; give the fix commit itself" in r.stderr
 
 
 # --- item 17: a fix after the branch's last release ships in the next one --------------------

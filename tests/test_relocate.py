@@ -300,3 +300,254 @@ def test_two_functions_with_the_same_words_are_not_guessed_between():
     )
     p = relocate_file(fp, target, "mm/x.c")
     assert p.method == "failed" and p.edits == ()
+
+
+RETRACT = (
+    b"void retract(struct address_space *mapping, pgoff_t pgoff)\n{\n"
+    b"\tstruct vm_area_struct *vma;\n\tunsigned long addr;\n\n"
+    b"\tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+    b"\t\tif (vma->anon_vma)\n\t\t\tcontinue;\n"
+    b"\t\taddr = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);\n"
+    b"\t\tcollapse(vma, addr);\n\t}\n}\n"
+)
+
+
+def test_a_change_to_part_of_a_statement_keeps_the_targets_other_tokens():
+    # Upstream wraps one operand of a condition the older tree spells with fewer operands:
+    # the wrapper goes around the same operand, the rest of the target's statement stays.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->anon_vma || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->anon_vma) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.failures == () and p.method == "relocated", p.failures
+    assert apply_edits(RETRACT, list(p.edits)) == RETRACT.replace(
+        b"if (vma->anon_vma)", b"if (READ_ONCE(vma->anon_vma))"
+    )
+
+
+def test_an_operand_added_to_a_condition_over_lines_keeps_the_targets_layout():
+    target = (
+        b"int split(struct page *page, pmd_t *pmd)\n{\n"
+        b"\tif (!page || page != pmd_page(*pmd) ||\n\t    pmd_none(*pmd))\n\t\treturn 0;\n"
+        b"\treturn 1;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,3 +3,3 @@ int split(struct folio *folio, pmd_t *pmd)\n"
+        "-\tif (!folio || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        "+\tif (!folio || !pmd_present(*pmd) || folio != pmd_folio(*pmd) || pmd_none(*pmd))\n"
+        " \t\treturn 0;\n \treturn 1;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"!page || page", b"!page || !pmd_present(*pmd) || page"
+    )
+
+
+def test_a_part_of_a_statement_that_does_not_align_is_refused():
+    # The operand upstream wraps is not in the target's statement at all: refused, not guessed.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,6 @@ void retract(struct address_space *mapping)\n"
+        " \tvma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {\n"
+        " \t\tunsigned long addr;\n"
+        "-\t\tif (vma->vm_ops || !vma_suitable(vma))\n"
+        "+\t\tif (READ_ONCE(vma->vm_ops) || !vma_suitable(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\taddr = start_of(vma, pgoff);\n"
+        " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
+    )
+    p = relocate_file(fp, RETRACT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+RELEASE = (
+    b"static void release(struct work_struct *work)\n{\n"
+    b"\tstruct wb *wb = container_of(work, struct wb, release_work);\n"
+    b"\tstruct blkcg *blkcg = css_to_blkcg(wb->blkcg_css);\n\n"
+    b"\tmutex_lock(&wb->bdi->release_mutex);\n\twb_shutdown(wb);\n\n"
+    b"\tcss_put(wb->memcg_css);\n\tcss_put(wb->blkcg_css);\n"
+    b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n"
+    b"\t/* last online user */\n\tblkcg_unpin_online(blkcg);\n\n"
+    b"\tfprop_destroy(&wb->memcg_completions);\n\twb_exit(wb);\n}\n"
+)
+MOVE_DOWN = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,11 +8,12 @@ static void release(struct work_struct *work)\n"
+    " \twb_shutdown(wb);\n \n \tcss_put(wb->memcg_css);\n"
+    "-\tcss_put(wb->blkcg_css);\n-\tmutex_unlock(&wb->bdi->release_mutex);\n"
+    " \n \t/* last online user */\n \tblkcg_unpin_online(wb->blkcg_css);\n \n"
+    "+\tcss_put(wb->blkcg_css);\n+\tmutex_unlock(&wb->bdi->release_mutex);\n+\n"
+    " \tfprop_destroy(&wb->memcg_completions);\n \n \tspin_lock_irq(&cgwb_lock);\n"
+)
+
+
+def test_a_local_derived_from_an_expression_is_not_that_expression():
+    # The older tree passes `blkcg` (= css_to_blkcg(wb->blkcg_css)) where upstream passes
+    # wb->blkcg_css: no rewrite wb->blkcg_css -> blkcg is learned for the added lines; the
+    # call still anchors the move (its argument differs, the statement corresponds).
+    p = relocate_file(_mail(MOVE_DOWN), RELEASE, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert not p.rewrites and not p.learned
+    assert apply_edits(RELEASE, list(p.edits)) == RELEASE.replace(
+        b"\tcss_put(wb->blkcg_css);\n\tmutex_unlock(&wb->bdi->release_mutex);\n", b""
+    ).replace(
+        b"blkcg_unpin_online(blkcg);\n\n",
+        b"blkcg_unpin_online(blkcg);\n\n\tcss_put(wb->blkcg_css);\n"
+        b"\tmutex_unlock(&wb->bdi->release_mutex);\n\n",
+    )
+
+
+COLLECT = (
+    b"static unsigned long collect(struct page **pages, unsigned long nr)\n{\n"
+    b"\tunsigned long i, collected = 0;\n\tstruct folio *prev = NULL;\n"
+    b"\tbool drain_allow = true;\n\n"
+    b"\tfor (i = 0; i < nr; i++) {\n\t\tstruct folio *folio = page_folio(pages[i]);\n\n"
+    b"\t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    b"\t\t\tlru_add_drain_all();\n\t\t\tdrain_allow = false;\n\t\t}\n"
+    b"\t\tcollected++;\n\t}\n\treturn collected;\n}\n"
+)
+NEW_LOCAL = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,7 +3,7 @@ static unsigned long collect(\n"
+    " \t\tstruct pages_or_folios *pofs)\n {\n \tunsigned long collected = 0;\n"
+    "-\tbool drain_allow = true;\n \tstruct folio *folio;\n+\tint drained = 0;\n"
+    " \tlong i = 0;\n \n"
+    "@@ -20,5 +20,5 @@ static unsigned long collect(\n"
+    " \t\tif (drain_allow && folio_ref_count(folio) != 1) {\n"
+    " \t\t\tlru_add_drain_all();\n-\t\t\tdrain_allow = false;\n+\t\t\tdrained = 2;\n"
+    " \t\t}\n \t\tcollected++;\n"
+)
+
+
+def test_a_new_local_takes_the_place_of_the_one_the_fix_removes():
+    # The hunk starts in the function's parameter list; the new local's neighbours upstream
+    # are not in the older tree: it replaces the declaration the same hunk removes, and the
+    # next hunk may use it.
+    fp = _mail(NEW_LOCAL)
+    p = relocate_file(fp, COLLECT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(COLLECT, list(p.edits)) == COLLECT.replace(
+        b"\tbool drain_allow = true;\n", b"\tint drained = 0;\n"
+    ).replace(b"\t\t\tdrain_allow = false;\n", b"\t\t\tdrained = 2;\n")
+
+
+FAULT = (
+    b"static int fault(struct vm_fault *vmf)\n{\n\tstruct page *page;\n\tint err;\n\n"
+    b"\tpage = alloc_page(GFP_KERNEL);\n\terr = add_to_cache(page, vmf->pgoff);\n"
+    b"\tif (unlikely(err)) {\n\t\tput_page(page);\n\t\t/*\n\t\t * Undo the mapping first.\n"
+    b"\t\t */\n\t\tset_default(page);\n\t\treturn err;\n\t}\n\treturn 0;\n}\n"
+)
+
+
+def test_a_known_api_rename_carries_the_older_call_into_the_added_lines():
+    # folio_put(folio) is put_page(page) in the older tree (queries/api-renames.toml): the
+    # removed line is found as such and the moved call is written the older way.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,8 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n-\t\tfolio_put(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio_page(folio, 0));\n+\t\tfolio_put(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(FAULT, list(p.edits)) == FAULT.replace(
+        b"\t\tput_page(page);\n", b""
+    ).replace(b"\t\tset_default(page);\n", b"\t\tset_default(page);\n\t\tput_page(page);\n")
+
+
+def test_a_folio_call_is_never_given_a_page():
+    # Only the local's rename is known (folio -> page) and no table entry converts
+    # folio_mark_dirty(): refused rather than folio_mark_dirty(page).
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,8 +8,9 @@ static int fault(struct vm_fault *vmf)\n"
+        " \tif (unlikely(err)) {\n \t\tput_page(folio);\n \t\t/*\n \t\t * Undo the mapping first.\n"
+        " \t\t */\n \t\tset_default(folio);\n+\t\tfolio_mark_dirty(folio);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+    p = relocate_file(fp, FAULT, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_an_insertion_diff_began_inside_the_next_comment_slides_before_it():
+    # diff wrote the new comment + check as starting after the next comment's `/*`; the older
+    # tree indents that comment otherwise, the change still goes in front of it, whole.
+    target = (
+        b"void scan(struct mm *mm, struct vma *vma)\n{\n\tif (trylock(mm)) {\n\t\t/*\n"
+        b"\t\t * Skip uffd-wp.\n\t\t */\n\t\tif (skip(vma))\n\t\t\tgoto unlock;\n"
+        b"\t\tcollapse(vma);\nunlock:\n\t\tunlock(mm);\n\t}\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,5 +3,10 @@ void scan(struct mm *mm, struct vma *vma)\n"
+        " \tif (trylock(mm)) {\n \t\t/*\n+\t\t * Re-check.\n+\t\t */\n"
+        "+\t\tif (vma->anon_vma)\n+\t\t\tgoto unlock;\n+\t\t/*\n"
+        " \t\t * Skip uffd-wp.\n \t\t */\n \t\tif (skip(vma))\n"
+    )
+    p = relocate_file(fp, target.replace(b"\t\t/*\n\t\t * Skip", b"\t\t/*\n\t\t *  Skip"), "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target.replace(b" * Skip", b" *  Skip"), list(p.edits))
+    assert (
+        b"{\n\t\t/*\n\t\t * Re-check.\n\t\t */\n\t\tif (vma->anon_vma)\n\t\t\tgoto unlock;\n\t\t/*\n\t\t *  Skip"
+        in got
+    )
+
+
+LOOK = (
+    b"void look_around(struct walk *pvmw)\n{\n\tint i;\n\tunsigned long start;\n"
+    b"\tunsigned long end;\n\tunsigned long bitmap[4] = {};\n"
+    b"\tstruct folio *folio = pfn_folio(pvmw->pfn);\n\n\tif (contended(pvmw->ptl))\n\t\treturn;\n\n"
+    b"\tstart = max(pvmw->address & PMD_MASK, pvmw->vma->vm_start);\n"
+    b"\tend = min(pvmw->address | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n\tscan(start, end);\n}\n"
+)
+
+
+def test_a_new_local_next_to_a_shared_declaration_and_statements_rewritten_one_for_one():
+    # The new local's upstream neighbour before it (another new local upstream) is not in the
+    # older tree, the one after it is, word for word; the two assignments lose `pvmw->` in
+    # front of vma where the older tree spells their first operand otherwise.
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,3 +4,4 @@ void look_around(struct walk *pvmw)\n"
+        " \tint young = 0;\n \tunsigned long addr = pvmw->address;\n"
+        "+\tstruct vm_area_struct *vma = pvmw->vma;\n"
+        " \tstruct folio *folio = pfn_folio(pvmw->pfn);\n"
+        "@@ -12,4 +13,4 @@ void look_around(struct walk *pvmw)\n"
+        " \n-\tstart = max(addr & PMD_MASK, pvmw->vma->vm_start);\n"
+        "-\tend = min(addr | ~PMD_MASK, pvmw->vma->vm_end - 1) + 1;\n"
+        "+\tstart = max(addr & PMD_MASK, vma->vm_start);\n"
+        "+\tend = min(addr | ~PMD_MASK, vma->vm_end - 1) + 1;\n \n"
+    )
+    p = relocate_file(fp, LOOK, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(LOOK, list(p.edits)) == LOOK.replace(
+        b"\tstruct folio *folio",
+        b"\tstruct vm_area_struct *vma = pvmw->vma;\n\tstruct folio *folio",
+    ).replace(b", pvmw->vma->vm_", b", vma->vm_")
+
+
+def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hunk():
+    # The context above the first change reads pmdp_get_lockless() where the older tree has
+    # pmd_read_atomic() (a known API rename); the second change of the same hunk adds another
+    # call to it: written the older way.
+    target = (
+        b"static long copy(struct mm *mm, pmd_t *dst_pmd)\n{\n\tpmd_t dst_pmdval;\n\tlong err = 0;\n\n"
+        b"\tdst_pmdval = pmd_read_atomic(dst_pmd);\n\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        b"\t\terr = -EEXIST;\n\t\tgoto out;\n\t}\n\tif (unlikely(pmd_none(dst_pmdval)))\n"
+        b"\t\terr = alloc(mm, dst_pmd);\n\tif (unlikely(pmd_bad(*dst_pmd)))\n\t\terr = -EFAULT;\nout:\n"
+        b"\treturn err;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,8 +6,9 @@ static long copy(struct mm *mm, pmd_t *dst_pmd)\n"
+        " \tdst_pmdval = pmdp_get_lockless(dst_pmd);\n-\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n"
+        "-\t\terr = -EEXIST;\n-\t\tgoto out;\n-\t}\n \tif (unlikely(pmd_none(dst_pmdval)))\n"
+        " \t\terr = alloc(mm, dst_pmd);\n+\tdst_pmdval = pmdp_get_lockless(dst_pmd);\n"
+        "+\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n+\t\terr = -EEXIST;\n+\t\tgoto out;\n+\t}\n"
+        " \tif (unlikely(pmd_bad(*dst_pmd)))\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(target, list(p.edits))
+    assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got

@@ -21,9 +21,10 @@ renames and rewrites to the lines a fix adds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from reviewbot.backport.apitable import api_renames
 from reviewbot.backport.statements import ID_KINDS, Block, Item, Side, code, fragment, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
@@ -52,6 +53,8 @@ class Known:
     fields: frozenset[str]
     up_local: frozenset[str] = frozenset()
     tree: Callable[[str], bool | None] | None = field(default=None, compare=False)
+    # what the function's locals are set to (initialisers and plain assignments), normalised
+    values: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
 
     def has(self, name: str) -> bool:
         return (
@@ -80,6 +83,25 @@ def declared(fn_node: Node) -> tuple[set[str], set[str]]:
             if lab is not None:
                 labels.add(syntax.text(lab))
     return names, labels
+
+
+def assigned(fn_node: Node) -> dict[str, frozenset[str]]:
+    """Local -> the (normalised) expressions a function sets it to with ``=``."""
+    out: dict[str, set[str]] = {}
+    for n in syntax.walk(fn_node):
+        if n.type == "init_declarator":
+            name, value = syntax.declarator_name(n), n.child_by_field_name("value")
+        elif (
+            n.type == "assignment_expression"
+            and syntax.text(n.child_by_field_name("operator")) == "="
+        ):
+            left, value = n.child_by_field_name("left"), n.child_by_field_name("right")
+            name = syntax.text(left) if left is not None and left.type == "identifier" else None
+        else:
+            continue
+        if name and value is not None:
+            out.setdefault(name, set()).add(syntax.norm(value))
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
@@ -144,6 +166,7 @@ def known_for(
         frozenset(fields),
         frozenset(up_local),
         tree,
+        assigned(fn_node) if fn_node is not None else {},
     )
 
 
@@ -193,7 +216,8 @@ def valid_rename(kind: str, u: str, t: str, known: Known) -> bool:
         return True
     if u not in known.anyid and t in known.anyid and related_names(u, t):
         return not (known.tree is not None and known.tree(u))
-    return False
+    # a known API rename (folio_put -> put_page), the older name in use here
+    return (u, t) in api_renames() and (t in known.anyid or t in known.glob)
 
 
 # --- rewrites ---------------------------------------------------------------------------
@@ -270,12 +294,14 @@ def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
         return None
     if u.type == "identifier" and (un in known.local or t.type == "identifier"):
         return None
-    if (
-        u.type in ("field_expression",)
-        and t.type == "identifier"
-        and syntax.text(t) not in known.local
-    ):
-        return None
+    if u.type in ("field_expression",) and t.type == "identifier":
+        name = syntax.text(t)
+        if name not in known.local:
+            return None
+        if known.values.get(name) and un not in known.values[name]:
+            # the local is set from something else (blkcg = css_to_blkcg(wb->blkcg_css)):
+            # it stands for a value derived from the expression, not for the expression
+            return None
     # Variables: maximal named subtrees of u (callee excluded) that reappear in t.
     t_nodes = [n for n in syntax.walk(t) if n.is_named]
     var_texts: list[str] = []

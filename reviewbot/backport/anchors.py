@@ -198,7 +198,7 @@ class _Gap:
 
 
 @dataclass
-class _Place:
+class Place:
     start: int
     remove: int
     up_indent: str
@@ -206,10 +206,11 @@ class _Place:
     evidence: Evidence
     via_rewrite: bool
     adjusted: bool
+    lines: tuple[str, ...] | None = None  # the target's new lines, when edited inside a statement
 
 
 SIMILAR = 0.5  # share of tokens two statements must have in common to correspond
-_ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")"})
+_ARGUMENT = frozenset({",", "true", "false", "NULL", "&", "*", "(", ")", "->", "."})
 
 
 def _in_call_args(toks: list[str]) -> list[bool]:
@@ -265,7 +266,8 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
                 if callee or not (ua[i1 + k] and ta[j1 + k]):
                     return False, []
                 if not all(
-                    z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit() for z in (x, y)
+                    z.kind in ("id", "field") or z.text in _ARGUMENT or z.text.isdigit()
+                    for z in (x, y)
                 ):
                     return False, []
             continue
@@ -273,7 +275,9 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
         for toks, inside, rng in spans:
             for k in rng:
                 z = toks[k]
-                if not inside[k] or not (z.kind == "id" or z.text in _ARGUMENT or z.text.isdigit()):
+                if not inside[k] or not (
+                    z.kind in ("id", "field") or z.text in _ARGUMENT or z.text.isdigit()
+                ):
                     return False, []
     return True, renames
 
@@ -316,8 +320,8 @@ def _corresponding(
 
 
 def _by_correspondence(
-    ub: Block, uj: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+    ub: Block, uj: int, p: int, up_side: Side, ctx: Ctx, full_ev: Evidence | None
+) -> Place | None:
     """The unique target gap whose surrounding statements correspond one by one to upstream's.
 
     The fallback when no neighbour matches by rules: both trees say the same thing around the
@@ -348,13 +352,18 @@ def _by_correspondence(
     ts = tb.code_items()
     t_before: Anchor = ts[tj - 1] if tj else OPEN
     ins = _ins_line(tb, t_before) + 1
+    ubase = us[uj - 1].end if uj else ub.open_line
+    if ubase is not None:  # blank lines and comments upstream keeps before the change
+        between = [norm(x) for x in up_side.lines[ubase + 1 : p]]
+        if between and between == [norm(x) for x in ctx.side.lines[ins : ins + len(between)]]:
+            ins += len(between)
     if uj < len(us) and tj < len(ts):
         ui, ti = _indent(up_side.lines[us[uj].start]), _indent(ctx.side.lines[ts[tj].start])
     elif uj and tj:
         ui, ti = _indent(up_side.lines[us[uj - 1].end]), _indent(ctx.side.lines[ts[tj - 1].start])
     else:
         ui = ti = ""
-    return _Place(ins, 0, ui, ti, ev, False, True)
+    return Place(ins, 0, ui, ti, ev, False, True)
 
 
 def insertion(
@@ -366,11 +375,14 @@ def insertion(
     hunk_no: int,
     where: str,
     full_ev: Evidence | None,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where added lines go: the unique target gap whose statements before and after match."""
     loc = _up_gap(up_root, p)
     fname = ctx.fn.name
     if loc is None:
+        inside = within_statement(g, p, up_side, up_root, ctx)
+        if inside is not None:
+            return inside
         return Failure(
             hunk_no,
             f"hunk #{hunk_no}: the change is inside a statement; only whole statements can be relocated",
@@ -406,9 +418,12 @@ def insertion(
         c.extended = _extended(ub, uj, c.block, c.index, ctx.known)
     good.sort(key=lambda c: c.rank, reverse=True)
     if not good:
-        fuzzy = _by_correspondence(ub, uj, up_side, ctx, full_ev)
+        fuzzy = _by_correspondence(ub, uj, p, up_side, ctx, full_ev)
         if fuzzy is not None:
             return fuzzy
+        local = _next_to_declaration(g, cands, up_side, ctx)
+        if local is not None:
+            return local
         near = max(
             cands,
             key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),
@@ -493,7 +508,35 @@ def insertion(
     else:
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
-    return _Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+    return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+
+
+def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:
+    """A new local (f) next to a declaration both trees have word for word, when its other
+    upstream neighbour is not in the target (another local there): the one gap where either
+    neighbour is that same declaration."""
+    added = statements.fragment(g.added)
+    items = statements.fragment_block(added).code_items()
+    if not items or any(it.kind != "declaration" for it in items):
+        return None
+    found = [
+        c
+        for c in cands
+        if (c.level_after == EQUAL and isinstance(c.after, Item) and c.after.kind == "declaration")
+        or (
+            c.level_before == EQUAL
+            and isinstance(c.before, Item)
+            and c.before.kind == "declaration"
+        )
+    ]
+    if len(found) != 1:
+        return None
+    c = found[0]
+    ins = _ins_line(c.block, c.before) + 1
+    anchor = c.after if isinstance(c.after, Item) and c.level_after == EQUAL else c.before
+    assert isinstance(anchor, Item)
+    up = _indent(g.added[0])
+    return Place(ins, 0, up, _indent(ctx.side.lines[anchor.start]), Evidence(), False, True)
 
 
 def _ins_line(tb: Block, t_before: Anchor) -> int:
@@ -519,7 +562,7 @@ def removal(
     where: str,
     full_ev: Evidence | None,
     up_root: Block,
-) -> _Place | Failure:
+) -> Place | Failure:
     """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
     fname = ctx.fn.name
     n = len(g.removed)
@@ -553,6 +596,7 @@ def removal(
                         )
                         if m.ok and up_side.lines[ui].strip():
                             score += 1
+                            ev.add(m)  # renames the context shows hold for the change too
             best.append((score, s, ev))
     best.sort(key=lambda x: -x[0])
     if best and (len(best) == 1 or best[0][0] > best[1][0]):
@@ -561,7 +605,7 @@ def removal(
             ev.renames += full_ev.renames
             ev.rewrites += full_ev.rewrites
         adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
-        return _Place(
+        return Place(
             s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted
         )
     if len(best) > 1:
@@ -572,6 +616,8 @@ def removal(
         )
     # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
     placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
+    if placed is None:
+        placed = within_statement(g, p0, up_side, up_root, ctx)
     if placed is not None:
         return placed
     first = next((x for x in g.removed if x.strip()), g.removed[0])
@@ -588,7 +634,7 @@ def removal(
 
 def _statement_replacement(
     g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
-) -> _Place | None:
+) -> Place | None:
     p1 = p0 + len(g.removed)
     loc = _up_gap(up_root, p0)
     if loc is None:
@@ -640,7 +686,7 @@ def _statement_replacement(
         ev.rewrites += full_ev.rewrites
     titems = tb.code_items()
     start, end = titems[tj].start, titems[tj + k - 1].end
-    return _Place(
+    return Place(
         start,
         end - start + 1,
         _indent(up_side.lines[removed[0].start]),
@@ -672,3 +718,236 @@ def reindent(lines: list[str], up: str, tgt: str) -> list[str]:
         else:
             out.append(x)
     return out
+
+
+# --- a change inside one statement --------------------------------------------------------
+
+_PART = 0.6  # share of tokens the target's statement must have in common with upstream's
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Code tokens of a piece of text with their byte spans in ``data``."""
+
+    data: bytes
+    toks: tuple[statements.Tok, ...]
+
+    @property
+    def texts(self) -> list[str]:
+        return [t.text for t in self.toks]
+
+    def end(self, i: int) -> int:
+        t = self.toks[i]
+        return t.start + len(t.text.encode())
+
+
+def _span(side: Side, toks: tuple[statements.Tok, ...]) -> _Span | None:
+    code = statements.code(toks)
+    data = side.unit.data
+    for t in code:
+        if data[t.start : t.start + len(t.text.encode())] != t.text.encode():
+            return None  # a multi-word leaf: no exact position per word
+    return _Span(data, code)
+
+
+def _innermost(block: Block, lo: int, hi: int) -> Item | None:
+    """The innermost statement whose lines hold ``lo..hi`` without being all of them."""
+    for it in block.items:
+        if it.start <= lo and hi <= it.end:
+            for b in it.blocks:
+                if b.braced:
+                    above = b.open_line if b.open_line is not None else -1
+                    below = b.close_line if b.close_line is not None else 10**9
+                else:  # a braceless body: its statements' lines
+                    above = min((x.start for x in b.items), default=10**9) - 1
+                    below = max((x.end for x in b.items), default=-1) + 1
+                if above < lo and hi < below:
+                    return _innermost(b, lo, hi)  # None: whole statements of that block
+            if it.start >= lo and it.end <= hi:
+                return None
+            return it
+    return None
+
+
+def _map(u: list[str], t: list[str], known: Known) -> tuple[list[int | None], list]:
+    """Upstream token index -> target token index where the two statements align: equal
+    tokens, and identifiers swapped one for one when the rename is plausible. The renames."""
+    pos: list[int | None] = [None] * (len(u) + 1)
+    renames: list[tuple[str, str, str]] = []
+    sm = difflib.SequenceMatcher(None, u, t, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            for k in range(i2 - i1):
+                pos[i1 + k] = j1 + k
+        elif op == "replace" and i2 - i1 == j2 - j1:
+            pairs = list(zip(u[i1:i2], t[j1:j2], strict=True))
+            if all(
+                re.fullmatch(r"[A-Za-z_]\w*", a)
+                and re.fullmatch(r"[A-Za-z_]\w*", b)
+                and (align.valid_rename("id", a, b, known) or align.same_api_words(a, b))
+                for a, b in pairs
+            ):
+                for k, (a, b) in enumerate(pairs):
+                    pos[i1 + k] = j1 + k
+                    renames.append(("id", a, b))
+    pos[len(u)] = len(t)
+    return pos, renames
+
+
+def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx) -> Place | None:
+    """Part of a statement (a) changed: the same token edit on the target's statement.
+
+    Upstream changes one argument or sub-expression of a statement (``vma->anon_vma`` ->
+    ``READ_ONCE(vma->anon_vma)``, one more operand in a condition spread over lines) whose other
+    tokens differ in the target. The upstream statement before and after the change is diffed
+    token by token; the target statement that corresponds (same kind, most tokens in common,
+    unique) gets each edit where the tokens around it, and those it replaces, align with
+    upstream's (equal, or an identifier plausibly renamed). The target keeps its other tokens
+    and its layout; anything that does not align refuses. Simple statements rewritten one for
+    one (``start = max(addr ...)``, ``end = min(addr ...)``) are edited pairwise, each in the
+    target statement that corresponds to it.
+    """
+    p1 = p0 + len(g.removed)
+    item = _innermost(up_root, p0, max(p0, p1 - 1) if g.removed else p0)
+    if item is not None:
+        if not g.removed and item.start == p0:
+            return None
+        lines = up_side.lines[item.start : item.end + 1]
+        post = lines[: p0 - item.start] + g.added + lines[p1 - item.start :]
+        body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
+        head = body is not None and max(p0, p1 - 1) <= body
+        got = _statement_edits(item, lines, post, head, ctx)
+        return _edited(got[0], got[1], ctx) if got is not None else None
+    if not (g.removed and g.added):
+        return None
+    # whole simple statements rewritten one for one
+    olds = [
+        it
+        for b in statements.all_blocks(up_root)
+        for it in b.code_items()
+        if p0 <= it.start and it.end < p1 and not it.blocks
+    ]
+    if not olds or any(it.cut_start or it.cut_end for it in olds):
+        return None
+    covered = {k for it in olds for k in range(it.start, it.end + 1)}
+    if any(k not in covered and norm(up_side.lines[k]) for k in range(p0, p1)):
+        return None
+    new_side = statements.fragment(g.added)
+    news = statements.fragment_block(new_side).code_items()
+    if len(news) != len(olds) or any(it.kind != o.kind for it, o in zip(news, olds, strict=True)):
+        return None
+    edits: list[tuple[int, int, bytes]] = []
+    renames: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for old, new in zip(olds, news, strict=True):
+        got = _statement_edits(
+            old,
+            up_side.lines[old.start : old.end + 1],
+            g.added[new.start : new.end + 1],
+            False,
+            ctx,
+        )
+        if got is None:
+            return None
+        if any(a in seen for a, _, _ in got[0]):
+            return None  # two upstream statements on one target statement
+        seen |= {a for a, _, _ in got[0]}
+        edits += got[0]
+        renames += got[1]
+    return _edited(edits, renames, ctx)
+
+
+def _statement_edits(
+    item: Item, lines: list[str], post: list[str], head: bool, ctx: Ctx
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
+    """Byte edits of the target statement corresponding to ``item`` that turn it as upstream's
+    ``lines`` turn into ``post``; None when it is not unique or the edit does not align."""
+    before_side, after_side = statements.fragment(lines), statements.fragment(post)
+    before = _span(before_side, before_side.toks(before_side.unit.root))
+    after = _span(after_side, after_side.toks(after_side.unit.root))
+    if before is None or after is None or before.texts == after.texts:
+        return None
+    # A change in the head of an if/for/while: the statements correspond by their heads.
+    nh = len(statements.code(item.head)) if head else None
+    ops = [
+        o
+        for o in difflib.SequenceMatcher(
+            None, before.texts, after.texts, autojunk=False
+        ).get_opcodes()
+        if o[0] != "equal"
+    ]
+    scored: list[tuple[float, Item, _Span]] = []
+    for blk in statements.all_blocks(ctx.root):
+        for it in blk.code_items():
+            if it.kind != item.kind:
+                continue
+            span = _span(ctx.side, it.toks)
+            if span is None:
+                continue
+            mine = before.texts[:nh] if nh else before.texts
+            theirs = [t.text for t in statements.code(it.head)] if nh else span.texts
+            r = difflib.SequenceMatcher(None, mine, theirs, autojunk=False).ratio()
+            if r >= _PART:
+                scored.append((r, it, span))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    target = scored[0][2]
+    pos, renames = _map(before.texts, target.texts, ctx.known)
+    edits: list[tuple[int, int, bytes]] = []
+    opened = 0  # brackets an earlier insertion opened (``READ_ONCE(`` ... ``)``)
+    for _op, i1, i2, j1, j2 in ops:
+        new_toks = after.texts[j1:j2]
+        closes = i1 == i2 and opened > 0 and set(new_toks) <= {")", "]"}
+        if closes and i1 > 0 and pos[i1 - 1] is not None and pos[i1] is None:
+            # closing a wrapper after its last aligned token: the left anchor is enough
+            pos = [*pos[:i1], pos[i1 - 1] + 1, *pos[i1 + 1 :]]  # type: ignore[operator]
+        opened += sum(t in "([" for t in new_toks) - sum(t in ")]" for t in new_toks)
+        # the tokens on both sides of the edit, and those it replaces, must align in order
+        if i1 > 0 and pos[i1 - 1] is None:
+            return None
+        if not all(pos[i] is not None for i in range(i1, i2 + 1)):
+            return None
+        k1, k2 = pos[i1], pos[i2]
+        assert k1 is not None and k2 is not None
+        if k2 - k1 != i2 - i1 or (i1 > 0 and pos[i1 - 1] != k1 - 1):
+            return None
+        if any(pos[i1 + k] != k1 + k for k in range(i2 - i1)):
+            return None
+        if j1 == j2:  # tokens removed, with the blanks after them (never a comment)
+            a, b = target.toks[k1].start, target.end(k2 - 1)
+            while b < len(target.data) and target.data[b : b + 1] in (b" ", b"\t", b"\n"):
+                b += 1
+            edits.append((a, b, b""))
+        elif i1 == i2:  # tokens added before target token k1
+            a = target.toks[k1].start if k1 < len(target.toks) else target.end(k1 - 1)
+            nxt = after.toks[j2].start if j2 < len(after.toks) and not closes else after.end(j2 - 1)
+            edits.append((a, a, after.data[after.toks[j1].start : nxt]))
+        else:
+            a, b = target.toks[k1].start, target.end(k2 - 1)
+            edits.append((a, b, after.data[after.toks[j1].start : after.end(j2 - 1)]))
+    return edits, renames
+
+
+def _edited(
+    edits: list[tuple[int, int, bytes]], renames: list[tuple[str, str, str]], ctx: Ctx
+) -> Place | None:
+    """The target lines the byte edits touch, rewritten, as one placement."""
+    if not edits:
+        return None
+    data = ctx.side.unit.data
+    lo = min(a for a, _, _ in edits)
+    hi = max(b for _, b, _ in edits)
+    first = data.rfind(b"\n", 0, lo) + 1
+    last = data.find(b"\n", hi)
+    last = len(data) if last < 0 else last
+    region = data[first:last]
+    for a, b, new in sorted(edits, reverse=True):
+        region = region[: a - first] + new + region[b - first :]
+    start = data.count(b"\n", 0, first)
+    n = data.count(b"\n", first, last) + 1
+    ev = Evidence()
+    ev.renames.extend(renames)
+    return Place(
+        start, n, "", "", ev, False, True, tuple(region.decode("utf-8", "replace").split("\n"))
+    )

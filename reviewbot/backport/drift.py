@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from itertools import combinations
 
+from reviewbot.backport.apitable import Rename, api_renames
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import FilePatch, Hunk, Mail
 
@@ -88,27 +86,6 @@ def declared(lines: Iterable[str]) -> set[str]:
         # a type that is a keyword (bool, int, long) declares; a statement keyword does not
         if m and m.group(1) not in CONTROL | {"sizeof"}:
             out.add(m.group(2))
-    return out
-
-
-@dataclass(frozen=True)
-class Rename:
-    """One known API rename (``queries/api-renames.toml``)."""
-
-    new: str
-    old: str
-    since: str
-    api: str
-
-
-@cache
-def api_renames() -> dict[tuple[str, str], Rename]:
-    """(name upstream uses, name an older tree uses) -> the rename, from the data table."""
-    text = resources.files("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
-    out = {}
-    for row in tomllib.loads(text).get("rename", []):
-        r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
-        out[(r.new, r.old)] = r
     return out
 
 

@@ -203,16 +203,25 @@ def _target_path(
     """
     path = fp.source
     assert path is not None
+    names = list(dict.fromkeys(n for h in fp.hunks if (n := section_function(h)) is not None))
     if repo.blob_id(rev, path) is not None:
-        return path
+        if not names or any(repo.files_defining(rev, n, (path,)) for n in names):
+            return path
+        # the file exists but holds none of the functions (5.10's small mm/mm_init.c while
+        # alloc_large_system_hash() is still in mm/page_alloc.c): look where they are
+        return _defining(repo, rev, path, names) or path
     for rule in rules:
         if path in rule.paths:
             for other in rule.paths:
                 if other != path and repo.blob_id(rev, other) is not None:
                     return other
-    names = list(dict.fromkeys(n for h in fp.hunks if (n := section_function(h)) is not None))
     if not names:
         return None
+    return _defining(repo, rev, path, names)
+
+
+def _defining(repo: Repository, rev: Revision, path: str, names: list[str]) -> str | None:
+    """The one file of ``path``'s directory (then top-level folder) defining most of ``names``."""
     parts = PurePosixPath(path)
     ext = parts.suffix or ".c"
     for scope in (parts.parent, PurePosixPath(parts.parts[0])):

@@ -21,12 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import Evidence, Known
-from reviewbot.backport.anchors import Ctx, Failure, Group, insertion, norm, reindent, removal
+from reviewbot.backport.anchors import (
+    Ctx,
+    Failure,
+    Group,
+    Place,
+    insertion,
+    norm,
+    reindent,
+    removal,
+)
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -90,6 +99,19 @@ def groups(h: Hunk) -> list[Group]:
             i += 1
         else:
             cur.added.append(text)
+    before = h.before
+    for g in out:
+        # `/*` context, +lines, +`/*`: diff began the insertion inside the comment that
+        # follows it; the same change inserts `/*`, the lines, before that comment's `/*`.
+        while (
+            not g.removed
+            and g.added
+            and g.pre > 0
+            and before[g.pre - 1].strip() == "/*"
+            and g.added[-1] == before[g.pre - 1]
+        ):
+            g.pre -= 1
+            g.added = [before[g.pre], *g.added[:-1]]
     return out
 
 
@@ -97,8 +119,22 @@ def _exact_edits(h: Hunk, at: int) -> list[Edit]:
     return [Edit(at + g.pre, len(g.removed), tuple(g.added)) for g in groups(h)]
 
 
+_DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
+
+
 def section_function(h: Hunk) -> str | None:
-    """The function a hunk's ``@@`` section names (None for labels, structs, nothing)."""
+    """The function a hunk changes, as the hunk shows it: one whose definition starts in the
+    context before the first change (git's ``@@`` line then names the function before it),
+    else the one the ``@@`` section names (None for labels, structs, nothing)."""
+    name = None
+    for kind, text in h.lines:
+        if kind != " ":
+            break
+        m = _DEFINITION.match(text)
+        if m and m.group(1) not in ("if", "for", "while", "switch", "return", "sizeof"):
+            name = m.group(1)
+    if name is not None:
+        return name
     m = _SECTION_FN.search(h.section or "")
     return m.group(1) if m else None
 
@@ -164,8 +200,28 @@ def _target_function(
     # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
     # function whose name has the same words, API nouns aside, is the same function.
     words = align.api_words(name)
-    same = [f for f in unit.functions if f != name and words and align.api_words(f) == words]
-    return unit.function(same[0]) if len(same) == 1 else None
+    full = set(name.lower().split("_")) - {""}
+    same = [
+        f
+        for f in unit.functions
+        if words
+        and align.api_words(f) == words
+        and set(f.lower().split("_")) - {""} != full  # __x and x are two functions
+    ]
+
+    def likeness(f: str) -> tuple[bool, bool]:
+        # the same leading underscores (__folio_free_raw_hwp / __free_raw_hwp_pages), and an
+        # API noun where upstream has one (mlock_new_folio / mlock_new_page, not mlock_new)
+        nouns = align.API_NOUNS
+        return (
+            len(f) - len(f.lstrip("_")) == len(name) - len(name.lstrip("_")),
+            any(w in nouns for w in f.split("_")) == any(w in nouns for w in name.split("_")),
+        )
+
+    same.sort(key=likeness, reverse=True)
+    if len(same) > 1 and likeness(same[0]) == likeness(same[1]):
+        return None
+    return unit.function(same[0]) if same else None
 
 
 def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
@@ -211,8 +267,14 @@ def relocate_file(
             up_whole = statements.whole(upstream_pre, fp.source or path)
             up_at = [h.start_index + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
     glob = align.file_names(side.unit)[0]
+    # locals the fix itself declares (a hunk may use one another hunk adds)
+    own: set[str] = set()
+    for h in fp.hunks:
+        added = [text for kind, text in h.lines if kind == "+"]
+        if added:
+            own |= align.declared(statements.fragment(added).unit.root)[0]
     aliases = _alias_renames(rules, side.unit, frozenset(glob))
-    tgt_toks: list[tuple] = []  # per-line tokens of the target, read only for removals
+    tgt_cache: list[list[tuple]] = [[]]  # per-line tokens of the target, for removals
     edits: list[Edit] = []
     failures: list[Failure] = []
     warnings: list[str] = []
@@ -223,6 +285,117 @@ def relocate_file(
     methods: list[Method] = []
     adjusted = False
     present = 0
+
+    def structural(
+        hn: int,
+        h: Hunk,
+        tfn: syntax.Function,
+        up_fn: syntax.Function | None,
+        up_name: str | None,
+        inlined: bool,
+    ) -> _Trial:
+        """Place one hunk in ``tfn`` by structure (relocated / transformed), or say why not."""
+        res = _Trial()
+        known = align.known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
+        known = replace(known, local=known.local | own)
+        ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
+        if up_whole is not None and up_fn is not None:
+            up_side, base = up_whole, up_at[hn - 1]
+            up_root = statements.function_block(up_whole, up_fn.node)
+            full_ev = Evidence()
+            align.align_blocks(up_root, ctx.root, known, full_ev)
+        else:
+            up_side, base, full_ev = statements.fragment(h.before), 0, None
+            up_root = statements.fragment_block(up_side)
+        up_toks: list[tuple] = []
+        hunk_edits: list[Edit] = []
+        hunk_ev = Evidence()
+        for g in groups(h):
+            p = base + g.pre
+            if g.removed:
+                tgt_toks = tgt_cache[0] = tgt_cache[0] or statements.line_tokens(side)
+                up_toks = up_toks or statements.line_tokens(up_side)
+                place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
+            else:
+                place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)
+                if isinstance(place, Failure) and _declarations(g.added):
+                    place = _new_local(g, ctx, hunk_edits, res.edits) or place
+            if isinstance(place, Failure):
+                res.failures.append(place)
+                continue
+            # what an earlier change of the hunk learned (a callee renamed in a context line)
+            # holds for this one too
+            own_ev = Evidence(list(place.evidence.renames), list(place.evidence.rewrites))
+            place.evidence.renames += hunk_ev.renames
+            place.evidence.rewrites += hunk_ev.rewrites
+            hunk_ev.renames += own_ev.renames
+            hunk_ev.rewrites += own_ev.rewrites
+            renames, rewrites, conflicts = place.evidence.resolve()
+            for (kind, u), t in list(renames.items()):
+                if kind == "id" and t in glob and u not in known.anyid:
+                    ctx.comment_renames[u] = t
+            for u, t in aliases.items():
+                renames.setdefault(("id", u), t)
+                ctx.comment_renames.setdefault(u, t)
+            if up_name and tfn.name != up_name and not inlined:
+                renames.setdefault(("id", up_name), tfn.name)
+                ctx.comment_renames.setdefault(up_name, tfn.name)
+            res.learned += [r.show() for r in rewrites]
+            used = (
+                {
+                    t.text
+                    for t in statements.fragment(g.added).toks(
+                        statements.fragment(g.added).unit.root
+                    )
+                }
+                if conflicts
+                else set()
+            )
+            clash = [why for name, why in conflicts.items() if name in used]
+            if clash:
+                res.failures.append(
+                    Failure(
+                        hn,
+                        f"hunk #{hn}: the trees disagree on how to map {'; '.join(clash)}",
+                        tfn.name,
+                    )
+                )
+                continue
+            if place.lines is not None:  # edited inside a statement: already target lines
+                tr = align.transform(list(place.lines), renames, rewrites, ctx.comment_renames)
+                added = list(tr.lines)
+            else:
+                tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
+                added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
+            edit = Edit(place.start, place.remove, tuple(added))
+            if not place.remove and _already(edit, side.lines):
+                res.present += 1
+                continue
+            if not _symbols_ok([edit], known, hn, tfn.name, where, res.failures, res.warnings):
+                continue
+            mixed = _mixed_api(edit.add, tr.renames)
+            if mixed:
+                res.failures.append(
+                    Failure(
+                        hn,
+                        f"hunk #{hn}: {mixed} in {tfn.name}() at {where}; "
+                        "no known API rename converts the call",
+                        tfn.name,
+                    )
+                )
+                continue
+            res.edits.append(edit)
+            hunk_edits.append(edit)
+            res.renames |= set(tr.renames)
+            res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
+            res.adjusted = res.adjusted or place.adjusted
+            res.methods.append(
+                Method.TRANSFORMED
+                if tr.rewrites or place.via_rewrite and place.remove
+                else Method.RELOCATED
+            )
+        return res
+
     for hn, h in enumerate(fp.hunks, 1):
         single: Applied | ApplyFailure | None = apply_file(
             data, FilePatch(fp.source, fp.target, (h,))
@@ -251,6 +424,7 @@ def relocate_file(
             known = align.known_for(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
+            known = replace(known, local=known.local | own)
             ok = _symbols_ok(
                 hedits, known, hn, tfn.name if tfn else None, where, failures, warnings
             )
@@ -266,12 +440,43 @@ def relocate_file(
             continue
         tfn = _target_function(up_name, side.unit, rules)
         if tfn is None:
+            # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
+            # or still inline in its callers: the one function where the whole hunk places.
+            tried = [
+                (f, structural(hn, h, f, up_fn, up_name, True)) for f in _functions_like(h, side)
+            ]
+            placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
+            if len(placed) == 1:
+                f, trial = placed[0]
+                functions.append((hn, up_name, f.name))
+                if up_name:
+                    warnings.append(
+                        f"hunk #{hn}: {up_name}() is not in {path}; its change lands in {f.name}()"
+                    )
+                edits += trial.edits
+                warnings += trial.warnings
+                used_renames |= trial.renames
+                used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
+                learned += trial.learned
+                methods += trial.methods
+                adjusted = True
+                present += trial.present
+                continue
+            if tried and not placed and (len(tried) == 1 or up_name is None):
+                failures.append(tried[0][1].failures[0])  # the one place it could be: why not
+                functions.append((hn, up_name, tried[0][0].name))
+                continue
             near = _close_names(up_name, side.unit)
             failures.append(
                 Failure(
                     hn,
                     f"hunk #{hn}: function {up_name or '(unknown)'}() is not in {path} at {where}"
-                    + (f" (similar: {', '.join(near)})" if near else ""),
+                    + (f" (similar: {', '.join(near)})" if near else "")
+                    + (
+                        f"; the change places in {', '.join(f.name + '()' for f, _ in placed)}"
+                        if len(placed) > 1
+                        else ""
+                    ),
                     up_name,
                     f"{up_name}()",
                     ", ".join(near) or None,
@@ -281,76 +486,16 @@ def relocate_file(
             functions.append((hn, up_name, None))
             continue
         functions.append((hn, up_name, tfn.name))
-        known = align.known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
-        ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
-        if up_whole is not None and up_fn is not None:
-            up_side, base = up_whole, up_at[hn - 1]
-            up_root = statements.function_block(up_whole, up_fn.node)
-            full_ev = Evidence()
-            align.align_blocks(up_root, ctx.root, known, full_ev)
-        else:
-            up_side, base, full_ev = statements.fragment(h.before), 0, None
-            up_root = statements.fragment_block(up_side)
-        up_toks: list[tuple] = []
-        for g in groups(h):
-            p = base + g.pre
-            if g.removed:
-                tgt_toks = tgt_toks or statements.line_tokens(side)
-                up_toks = up_toks or statements.line_tokens(up_side)
-                place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
-            else:
-                place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)
-            if isinstance(place, Failure):
-                failures.append(place)
-                continue
-            renames, rewrites, conflicts = place.evidence.resolve()
-            for (kind, u), t in list(renames.items()):
-                if kind == "id" and t in glob and u not in known.anyid:
-                    ctx.comment_renames[u] = t
-            for u, t in aliases.items():
-                renames.setdefault(("id", u), t)
-                ctx.comment_renames.setdefault(u, t)
-            if up_name and tfn.name != up_name:
-                renames.setdefault(("id", up_name), tfn.name)
-                ctx.comment_renames.setdefault(up_name, tfn.name)
-            learned += [r.show() for r in rewrites]
-            used = (
-                {
-                    t.text
-                    for t in statements.fragment(g.added).toks(
-                        statements.fragment(g.added).unit.root
-                    )
-                }
-                if conflicts
-                else set()
-            )
-            clash = [why for name, why in conflicts.items() if name in used]
-            if clash:
-                failures.append(
-                    Failure(
-                        hn,
-                        f"hunk #{hn}: the trees disagree on how to map {'; '.join(clash)}",
-                        tfn.name,
-                    )
-                )
-                continue
-            tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
-            added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
-            edit = Edit(place.start, place.remove, tuple(added))
-            if not place.remove and _already(edit, side.lines):
-                present += 1
-                continue
-            if not _symbols_ok([edit], known, hn, tfn.name, where, failures, warnings):
-                continue
-            edits.append(edit)
-            used_renames |= set(tr.renames)
-            used_rewrites += [r.show() for r in tr.rewrites if r.show() not in used_rewrites]
-            adjusted = adjusted or place.adjusted
-            methods.append(
-                Method.TRANSFORMED
-                if tr.rewrites or place.via_rewrite and place.remove
-                else Method.RELOCATED
-            )
+        trial = structural(hn, h, tfn, up_fn, up_name, False)
+        edits += trial.edits
+        failures += trial.failures
+        warnings += trial.warnings
+        used_renames |= trial.renames
+        used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
+        learned += trial.learned
+        methods += trial.methods
+        adjusted = adjusted or trial.adjusted
+        present += trial.present
     learned = list(dict.fromkeys(learned))
     if failures:
         return Placed(
@@ -395,6 +540,97 @@ def relocate_file(
         tuple(warnings),
         adjusted or method != Method.EXACT,
     )
+
+
+@dataclass
+class _Trial:
+    """What placing one hunk in one target function gave."""
+
+    edits: list[Edit] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    renames: set[tuple[str, str]] = field(default_factory=set)
+    rewrites: list[str] = field(default_factory=list)
+    learned: list[str] = field(default_factory=list)
+    methods: list[Method] = field(default_factory=list)
+    adjusted: bool = False
+    present: int = 0
+
+
+def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[syntax.Function]:
+    """Target functions holding most of the hunk's context and removed lines, best first."""
+    want = {
+        n
+        for kind, text in h.lines
+        if kind in (" ", "-")
+        and len(n := norm(text)) > 3
+        and not n.startswith(("/*", "*", "//"))
+        and n not in ("} else {", "return 0;", "return ret;", "break;", "continue;")
+    }
+    if len(want) < 2:
+        return []
+    scored: list[tuple[int, syntax.Function]] = []
+    for fns in side.unit.functions.values():
+        for f in fns:
+            lo, hi = f.node.start_point[0], f.node.end_point[0]
+            have = {norm(x) for x in side.lines[lo : hi + 1]}
+            common = len(want & have)
+            if common >= 2 and 3 * common >= len(want):
+                scored.append((common, f))
+    scored.sort(key=lambda x: -x[0])
+    return [f for _, f in scored[:most]]
+
+
+def _nouns(name: str) -> set[str]:
+    return {w.rstrip("s") for w in name.lower().split("_")} & {"folio", "page"}
+
+
+def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> str | None:
+    """A local renamed across the folio/page API (``folio`` -> ``page``) passed to a call of
+    the upstream API (``folio_put(page)``): the added line would not compile or would mean
+    something else. Returns what is wrong, or None."""
+    swapped = {(u, t) for u, t in renames if _nouns(u) and _nouns(t) and _nouns(u) != _nouns(t)}
+    for u, t in swapped:
+        for text in lines:
+            for m in re.finditer(r"\b([A-Za-z_]\w*)\s*\(([^()]*)", text):
+                callee, args = m.group(1), m.group(2)
+                if _nouns(callee) & _nouns(u) and re.search(rf"\b{re.escape(t)}\b", args):
+                    return f"{callee}() takes a {u}, the target has a {t} ({t} for {u})"
+    return None
+
+
+def _declarations(lines: list[str]) -> bool:
+    """Are the lines only declarations of locals (``int drained = 0;``)?"""
+    side = statements.fragment(lines)
+    items = statements.fragment_block(side).code_items()
+    return bool(items) and all(it.kind == "declaration" for it in items)
+
+
+def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
+    """Where a new local goes when its neighbours upstream are not in the target (f): in place
+    of a declaration the same hunk removes, else at the end of the function's declarations."""
+    lines = ctx.side.lines
+    for e in hunk_edits:
+        if e.remove and not e.add and _declarations(lines[e.start : e.start + e.remove]):
+            edits.remove(e)
+            hunk_edits.remove(e)
+            indent = lines[e.start][: len(lines[e.start]) - len(lines[e.start].lstrip())]
+            up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
+            return Place(e.start, e.remove, up, indent, Evidence(), False, True)
+    if not hunk_edits:
+        return None  # nothing else of the hunk is placed here: no sign this is its function
+    items = ctx.root.code_items()
+    decls = []
+    for it in items:
+        if it.kind != "declaration":
+            break
+        decls.append(it)
+    if not decls or len(decls) == len(items):
+        return None
+    last = decls[-1]
+    indent = lines[last.start][: len(lines[last.start]) - len(lines[last.start].lstrip())]
+    up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
+    return Place(last.end + 1, 0, up, indent, Evidence(), False, True)
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

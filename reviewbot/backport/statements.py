@@ -105,9 +105,26 @@ def line_tokens(side: Side) -> list[tuple[Tok, ...]]:
     return [tuple(x) for x in out]
 
 
+def _without_signature(lines: list[str]) -> list[str]:
+    """A hunk that starts inside a function's declarator (``\t\tstruct pofs *pofs)`` then
+    ``{``): its lines up to the body's ``{`` are blanked, so the body parses as a block."""
+    opening = next((k for k, x in enumerate(lines) if x.rstrip() == "{"), None)
+    if opening is None or opening == 0:
+        return lines
+    first = opening
+    while first > 0:
+        x = lines[first - 1].rstrip()
+        if not x or x.endswith((";", "}", "*/")) or x.lstrip().startswith(("#", "*", "/*", "//")):
+            break
+        first -= 1
+    if first == opening:
+        return lines
+    return [*lines[:first], *([""] * (opening - first)), *lines[opening:]]
+
+
 def fragment(lines: list[str], path: str = "<fragment>") -> Side:
     """Parse a slice of a function body: unmatched braces are closed outside the slice."""
-    body = "\n".join(lines) + "\n"
+    body = "\n".join(_without_signature(lines)) + "\n"
     probe = syntax.parse(body.encode(), path)
     depth = low = 0
     for leaf in leaves(probe.root):

@@ -24,8 +24,8 @@ from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.model.errors import SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
-from reviewbot.model.versions import KernelVersion
-from reviewbot.rules.spec import CheckKind, CheckSpec, Feature, Rule, Site
+from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
+from reviewbot.rules.spec import CheckKind, CheckSpec, Feature, Rule, Site, evidence_headers
 
 # --- applicability --------------------------------------------------------------------
 
@@ -552,3 +552,30 @@ def check_first_present(
         extra.append(syntax.parse(other, other_path))
         (result,) = check_source(data, path, (rule,), version, ref=ref, extra_units=extra)
     return PathsChecked(result, tuple(used))
+
+
+def tree_version(
+    read: Callable[[str], bytes | None],
+    where: str,
+    rules: tuple[Rule, ...],
+    override: str | None = None,
+) -> VersionInfo:
+    """The kernel version of a tree ``read`` gives files of: its top-level Makefile (or
+    ``override``), plus the uapi feature defines its headers hold (vendor-backport evidence).
+
+    ``where`` names the tree in the version's origin ("Makefile at v6.1.176").
+    """
+    evidence: set[str] = set()
+    for path, names in sorted(evidence_headers(rules).items()):
+        evidence |= defines_in(read(path), names)
+    if override:
+        return VersionInfo(
+            str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence))
+        )
+    data = read("Makefile")
+    kv = version_from_makefile(data) if data else None
+    if kv is None:
+        return VersionInfo(
+            None, "unknown", f"no kernel Makefile at {where}", tuple(sorted(evidence))
+        )
+    return VersionInfo(str(kv), "makefile", f"Makefile at {where}", tuple(sorted(evidence)))

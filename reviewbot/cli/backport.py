@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from reviewbot.cli.common import (
+    Format,
+    FormatOpt,
     InputError,
     RepoOpt,
     RuleOpt,
@@ -17,10 +19,10 @@ from reviewbot.cli.common import (
     TextOrJsonOpt,
     open_repo,
     read_patch,
-    rules_of,
     run_command,
-    settings_of,
+    work_tree_top,
 )
+from reviewbot.cli.config import rules_of, settings_of
 
 
 def backport(
@@ -134,7 +136,7 @@ def validate(
             help="The upstream fix: a commit or a patch file (default: the 'commit <sha> upstream.' line).",
         ),
     ] = None,
-    fmt: TextOrJsonOpt = TextJson.text,
+    fmt: FormatOpt = Format.text,
     rule: RuleOpt = None,
     rules_path: RulesPathOpt = None,
     strict: Annotated[
@@ -170,7 +172,12 @@ def validate(
             mail = read_patch(upstream) if upstream == "-" or Path(upstream).is_file() else None
             up = upstream_from_spec(repository, upstream, mail, "--upstream")
         v = run_validate(repository, proposed, rev, rules, up, strict=settings.strict_or(strict))
-        if fmt is TextJson.json:
+        if fmt is Format.sarif:
+            from reviewbot.render.validation import to_sarif
+
+            root = work_tree_top(repository.path) or repository.path
+            sys.stdout.write(to_sarif(v, proposed, root))
+        elif fmt is Format.json:
             doc = {
                 "schema": SCHEMA,
                 "tool": {"name": "reviewbot", "version": __version__},

@@ -20,11 +20,10 @@ from reviewbot.cli.common import (
     emit,
     local_changes,
     note,
-    rules_of,
     run_command,
-    settings_of,
     work_tree_top,
 )
+from reviewbot.cli.config import rules_of, settings_of
 
 
 def check(

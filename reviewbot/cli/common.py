@@ -7,7 +7,6 @@ Every command spells a shared option the same way (sqlite-utils style); heavy mo
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +14,10 @@ from typing import Annotated
 
 import typer
 
-from reviewbot.model.errors import InputError, ReviewbotError
+from reviewbot.cli.config import (
+    failure,
+)
+from reviewbot.model.errors import InputError
 
 
 class Format(StrEnum):
@@ -125,52 +127,6 @@ def warn(message: str) -> None:
     typer.echo(f"reviewbot: warning: {message}", err=True)
 
 
-LOCAL_RULES = Path(".reviewbot") / "rules"
-
-
-def local_rules_dir(directory: Path | None) -> Path | None:
-    """``.reviewbot/rules/`` at the top of the worktree ``directory`` is in, if it exists."""
-    start = (directory if directory is not None else Path.cwd()).expanduser().absolute()
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            return d / LOCAL_RULES if (d / LOCAL_RULES).is_dir() else None
-    return None
-
-
-def user_rule_paths(flag: list[Path] | None, directory: Path | None, settings=None) -> list[Path]:
-    """Where user rules come from, the first that is set: ``--rules``, ``git config
-    reviewbot.rulesPath``, the repository's ``.reviewbot/rules/`` (b4-style layering: the
-    nearer setting replaces the farther one, so one rule file is never loaded twice)."""
-    if flag:
-        return list(flag)
-    settings = settings if settings is not None else settings_of(directory)
-    if settings.rules_path:
-        return list(settings.rules_path)
-    local = local_rules_dir(directory)
-    return [local] if local is not None else []
-
-
-def rules_of(
-    ids: list[str] | None,
-    paths: list[Path] | None = None,
-    directory: Path | None = None,
-    settings=None,
-):
-    """The rules to run: built-in plus user rules (see :func:`user_rule_paths`), then ``ids``
-    selected among all of them (every rule when None)."""
-    from reviewbot.rules.spec import builtin_rules, combine, load_rules, select
-
-    user = load_rules(user_rule_paths(paths, directory, settings))
-    return select(combine(builtin_rules(), user), ids)
-
-
-def settings_of(directory: Path | None):
-    """``git config reviewbot.*`` as seen from ``directory`` (default: the cwd)."""
-    from reviewbot.git.settings import load
-
-    return load(directory)
-
-
 def console():
     from rich.console import Console
 
@@ -197,34 +153,20 @@ def emit(results, rules, fmt: Format, root: Path | None = None, sha: str | None 
 
 
 def run_command(fn):
-    """Call ``fn`` and turn library errors into one line on stderr + exit 2.
-
-    OSErrors the library did not anticipate (a path that is a file, not a directory; a full
-    disk) also become one line; anything else is a bug, said in one line too (set
-    REVIEWBOT_TRACEBACK=1 to see the traceback).
-    """
+    """Call ``fn`` and turn library errors into one line on stderr + exit 2 (see
+    :func:`reviewbot.cli.config.failure`; REVIEWBOT_TRACEBACK=1 shows a traceback)."""
     try:
         return fn()
-    except ReviewbotError as e:
-        raise fail(str(e)) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
-    except BrokenPipeError:
-        raise typer.Exit(1) from None
     except typer.Exit:
         raise
-    except OSError as e:
-        if os.environ.get("REVIEWBOT_TRACEBACK"):
+    except BaseException as e:
+        how = failure(e)
+        if how is None:
             raise
-        where = f"{e.filename}: " if e.filename else ""
-        raise fail(f"{where}{e.strerror or e}") from None
-    except Exception as e:
-        if os.environ.get("REVIEWBOT_TRACEBACK"):
-            raise
-        raise fail(
-            f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:200]} "
-            "(please report it; REVIEWBOT_TRACEBACK=1 shows the traceback)"
-        ) from None
+        message, code = how
+        if message is None:
+            raise typer.Exit(code) from None
+        raise fail(message, code) from None
 
 
 def open_repo(repo_path: Path | None, required: bool = False):

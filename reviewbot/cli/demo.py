@@ -14,9 +14,9 @@ from reviewbot.cli.common import (
     console,
     emit,
     run_command,
-    settings_of,
     verdict_cache,
 )
+from reviewbot.cli.config import settings_of
 
 
 def demo(

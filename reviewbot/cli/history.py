@@ -23,14 +23,13 @@ from reviewbot.cli.common import (
     console,
     in_output_dir,
     open_repo,
-    rules_of,
     run_command,
-    settings_of,
     verdict_cache,
     warn,
     work_tree_top,
     write,
 )
+from reviewbot.cli.config import rules_of, settings_of
 
 
 def sweep(

@@ -8,14 +8,8 @@ from typing import Annotated
 
 import typer
 
-from reviewbot.cli.common import (
-    RepoOpt,
-    RuleOpt,
-    RulesPathOpt,
-    rules_of,
-    run_command,
-    settings_of,
-)
+from reviewbot.cli.common import RepoOpt, RuleOpt, RulesPathOpt, run_command
+from reviewbot.cli.config import rules_of, settings_of
 
 hook_app = typer.Typer(
     name="hook",

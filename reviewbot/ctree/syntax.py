@@ -16,12 +16,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from importlib import resources
 
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Range, Tree
 
 from reviewbot.model.errors import RuleError
+from reviewbot.model.fileio import package_dir
 
 LANGUAGE = Language(tree_sitter_c.language())
 
@@ -60,7 +60,7 @@ STATEMENT_TYPES = frozenset(
 def query(name: str) -> Query:
     """Load ``queries/<name>.scm`` (compiled once per process)."""
     try:
-        src = resources.files("reviewbot.queries").joinpath(f"{name}.scm").read_text("utf-8")
+        src = package_dir("reviewbot.queries").joinpath(f"{name}.scm").read_text("utf-8")
     except FileNotFoundError as e:
         raise RuleError(f"query file queries/{name}.scm is missing") from e
     try:

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import git
@@ -65,6 +65,11 @@ class Repository:
     def _cwd(self) -> str:
         """Where the subprocess git commands of this view run (the work tree, or a bare git dir)."""
         return str(self.repo.working_tree_dir or self.repo.git_dir)
+
+    @property
+    def top(self) -> Path:
+        """The top of the work tree (the git directory of a bare repository)."""
+        return Path(self._cwd)
 
     @property
     def git_dir(self) -> Path:
@@ -140,8 +145,34 @@ class Repository:
                 if name.endswith("/HEAD"):
                     continue
             refs.append(RefEntry(name, full, kind, sha, typ))
+        nested = [i for i, r in enumerate(refs) if r.type == "tag"]
+        if nested:
+            # ``%(*objectname)`` peels one level; a tag of a tag still names a tag object, and
+            # every reader (sweep, timelines) wants the commit at the end of the chain.
+            with tempfile.TemporaryFile() as f:
+                f.write("".join(f"{refs[i].sha}^{{}}\n" for i in nested).encode())
+                f.seek(0)
+                out = self.repo.git.cat_file("--batch-check=%(objectname) %(objecttype)", istream=f)
+            for i, row in zip(nested, out.splitlines(), strict=False):
+                sha, _, typ = row.partition(" ")
+                if typ and len(sha) >= 40:
+                    refs[i] = replace(refs[i], sha=sha, type=typ)
         self._refs = tuple(refs)
         return refs
+
+    def tags_merged(self, rev: str, refnames: Sequence[str]) -> set[str]:
+        """Which of the tags ``refnames`` (full names) point into the history of ``rev``.
+
+        One ``git for-each-ref --merged`` over ``refs/tags``: every ancestor counts, not only
+        the first-parent line, as ``git describe`` and ``git tag --merged`` see a branch. The
+        names are filtered here rather than passed as patterns, which git would match one by
+        one against every tag.
+        """
+        if not refnames:
+            return set()
+        out = self.repo.git.for_each_ref(f"--merged={rev}", "--format=%(refname)", "refs/tags")
+        wanted = set(refnames)
+        return {line for line in out.splitlines() if line in wanted}
 
     def blob_ids(self, specs: list[str]) -> list[str | None]:
         """Object ids of ``rev:path`` specs in one ``git cat-file --batch-check`` (None: absent or not a blob)."""
@@ -400,57 +431,14 @@ class Repository:
             rows.append((sha, int(when), subject))
         return rows
 
-    # --- the index (what ``git commit`` will record) ------------------------------------
-    # Read with git itself, which honours GIT_INDEX_FILE: ``git commit -a`` and ``git commit
-    # PATH`` hand their hooks a temporary index. Never the worktree, never written.
-
-    def _git(self, *args: str) -> str:
-        cmd = self.repo.git
-        cmd.update_environment(GIT_OPTIONAL_LOCKS="0")  # not even a stat-refresh of the index
-        try:
-            return cmd.execute(["git", *args], strip_newline_in_stdout=False)
-        except git.GitCommandError as e:
-            raise RepoError(
-                f"git {args[0]} failed in {self.path}: {' '.join(str(e.stderr).split())}"
-            ) from None
+    # The index (what ``git commit`` will record) is read by ``staged.read_staged``, with git
+    # itself and without GitPython: the pre-commit hook starts no heavier than it must.
 
     def head(self) -> Revision | None:
         """HEAD, or None on an unborn branch (before the first commit)."""
         if not self.repo.head.is_valid():
             return None
         return self.resolve("HEAD")
-
-    def staged(self, paths: list[str]) -> list[str]:
-        """Which of ``paths`` differ between HEAD (or nothing, when unborn) and the index."""
-        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
-        out = self._git(
-            "diff",
-            "--cached",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--ignore-submodules",
-            "--",
-            *specs,
-        )
-        return sorted(p for p in out.split("\0") if p)
-
-    def index_blobs(self, paths: list[str]) -> dict[str, bytes | None]:
-        """The staged content of ``paths`` (None when not in the index or only in conflict)."""
-        specs = [f":(literal){safe_repo_path(p)}" for p in paths]
-        found: dict[str, bytes | None] = dict.fromkeys(paths)
-        for entry in self._git("ls-files", "-s", "-z", "--", *specs).split("\0"):
-            meta, _, path = entry.partition("\t")
-            fields = meta.split()
-            if (
-                len(fields) != 3
-                or path not in found
-                or fields[2] != "0"
-                or fields[0].startswith("160")
-            ):
-                continue  # conflict stages cannot be committed; gitlinks are not sources
-            found[path] = self.repo.odb.stream(bytes.fromhex(fields[1])).read()
-        return found
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """A fix's report over stable branches: each branch's status plus its release timeline.
 
 The statuses come from ``fixes.branch_status``; the timeline is a sweep (cached) of the
-releases of each branch's series (``v5.10``, ``v5.10.1`` ... up to the tip), coloured by the
-verdict of the checks the fix targets, so a reader sees where the guard appeared or vanished.
+release tags of each branch's series in its history (``v5.10``, ``v5.10.1`` ... and the tip
+as ``git describe`` names it when it is past its last tag), coloured by the verdict of the checks
+the fix targets, so a reader sees where the guard appeared or vanished. Each cell is the sweep's
+verdict of that ref, so report and sweep never disagree.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import RepoError
 from reviewbot.model.kinds import CellState, FixStatus, RefKind
 from reviewbot.model.results import worst
-from reviewbot.model.versions import KernelVersion, version_order_key
+from reviewbot.model.versions import KernelVersion, series_in_name, version_order_key
 from reviewbot.rules.spec import Rule
 from reviewbot.store.cache import VerdictCache
 
@@ -74,22 +76,33 @@ def release_state(row: SweepRow, targets: tuple[str, ...]) -> tuple[CellState, s
 
 
 def branch_releases(repo: Repository, status: BranchStatus) -> list[RefEntry]:
-    """Release tags of the branch's series up to its tip (``v5.10``, ``v5.10.1`` ... ``v5.10.198``)."""
-    if not status.tip_version:
+    """The release tags in the branch's history of its series (``v5.10-rc1`` ... ``v5.10.198``).
+
+    A tag belongs to a branch's timeline when its name states a version of the branch's series
+    (``v6.1.5``, ``6.1.5``, ``v6.1.5-rc1``, ``v6.1-rc3``: every name a sweep takes for a
+    release) and its commit is in the branch's history (any parent, as ``git describe`` sees
+    it). Annotated and nested tags count by the commit they end at. A tag of the series that
+    the branch does not contain (another fork's release, one past the tip) is not on it.
+    The series is the tip's version (its Makefile), else the one the branch's name states.
+    """
+    named = series_in_name(status.branch)
+    series = (
+        KernelVersion.parse(status.tip_version).series
+        if status.tip_version
+        else (named.series if named else None)
+    )
+    if series is None or not status.tip_sha:
         return []
-    tip = KernelVersion.parse(status.tip_version)
-    out = []
-    for ref in repo.list_refs():
-        if (
-            ref.kind != RefKind.TAG
-            or ref.type != "commit"
-            or not ref.name.startswith(f"v{tip.series}")
-        ):
-            continue
-        v = name_version(ref)
-        if v is not None and v.series == tip.series and v.rc is None and v <= tip:
-            out.append(ref)
-    return out
+    candidates = [
+        ref
+        for ref in repo.list_refs()
+        if ref.kind == RefKind.TAG
+        and ref.type == "commit"
+        and (v := name_version(ref)) is not None
+        and v.series == series
+    ]
+    merged = repo.tags_merged(status.tip_sha, [r.full for r in candidates])
+    return [r for r in candidates if r.full in merged]
 
 
 def build_report(

@@ -18,6 +18,7 @@ from reviewbot.checker.check import (
     applicability,
     check_first_present,
     functions_missing,
+    tree_version,
 )
 from reviewbot.git.repository import RefEntry, Repository, Revision
 from reviewbot.history.refs import name_version, tag_version
@@ -39,19 +40,7 @@ def version_at(
     repo: Repository, rev: Revision, rules: tuple[Rule, ...], override: str | None = None
 ) -> VersionInfo:
     """Kernel version at ``rev`` (Makefile, or ``override``) plus uapi feature evidence."""
-    evidence: set[str] = set()
-    for path, names in sorted(evidence_headers(rules).items()):
-        evidence |= defines_in(repo.blob(rev, path), names)
-    if override:
-        return VersionInfo(
-            str(KernelVersion.parse(override)), "flag", "--kernel-version", tuple(sorted(evidence))
-        )
-    kv = repo.version(rev)
-    if kv is None:
-        return VersionInfo(
-            None, "unknown", f"no kernel Makefile at {rev.name}", tuple(sorted(evidence))
-        )
-    return VersionInfo(str(kv), "makefile", f"Makefile at {rev.name}", tuple(sorted(evidence)))
+    return tree_version(lambda path: repo.blob(rev, path), rev.name, rules, override)
 
 
 def check_ref(

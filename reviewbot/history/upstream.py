@@ -97,6 +97,7 @@ def load_fix(repo: Repository, spec: str) -> UpstreamFix:
             else "give the patch file when the repository lacks the commit"
         )
         raise RepoError(f"unknown revision {spec!r} in {repo.path}", hint)
+    _one_parent(repo.resolve(spec))
     text = repo.format_patch(full)
     try:
         mail = read_mail(text.encode("utf-8", "surrogateescape"), f"commit {full[:12]}")
@@ -113,12 +114,18 @@ def load_fix(repo: Repository, spec: str) -> UpstreamFix:
 # --- the backport's reading ----------------------------------------------------------------
 
 
-def upstream_from_commit(repo: Repository, rev: Revision) -> UpstreamFix:
-    """The fix as ``git format-patch`` writes it, with its parent's blobs as the pre-image."""
+def _one_parent(rev: Revision) -> None:
+    """Refuse a root commit (it adds a whole tree: formatting an imported kernel as a "fix"
+    would diff gigabytes) and a merge (no single diff): a fix has exactly one parent."""
     if len(rev.commit.parents) != 1:
         raise RepoError(
             f"{rev.name} is a {'root' if not rev.commit.parents else 'merge'} commit; give the fix commit itself"
         )
+
+
+def upstream_from_commit(repo: Repository, rev: Revision) -> UpstreamFix:
+    """The fix as ``git format-patch`` writes it, with its parent's blobs as the pre-image."""
+    _one_parent(rev)
     text = repo.format_patch(rev.sha, renames=False)
     mail = parse_mail(text + ("\n" if not text.endswith("\n") else ""), f"commit {rev.sha[:12]}")
     parent = Revision(rev.sha + "^", rev.commit.parents[0].hexsha, rev.commit.parents[0])

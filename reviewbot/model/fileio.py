@@ -8,11 +8,32 @@ one line, as the CLI prints them.
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 from reviewbot.model.errors import InputError, SourceError
+
+
+def package_dir(package: str) -> Path | Traversable:
+    """The directory of a data package (``reviewbot.queries``): a plain :class:`Path` when it
+    is on disk, else what :func:`importlib.resources.files` gives (a zip, say).
+
+    ``importlib.resources`` costs some 20 ms of start-up (it imports the zip readers), which
+    every hook run and command would pay to read a few files that sit on disk.
+    """
+    spec = importlib.import_module(package).__spec__
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    from importlib import resources
+
+    return resources.files(package)
 
 
 def read_file(path: Path, what: str = "file") -> bytes:

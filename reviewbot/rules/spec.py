@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewbot.model.errors import RuleError
+from reviewbot.model.fileio import package_dir
 from reviewbot.model.versions import KernelVersion
 
 
@@ -598,10 +599,9 @@ def select(rules: tuple[Rule, ...], ids: Sequence[str] | None) -> tuple[Rule, ..
 @cache
 def builtin_rules() -> tuple[Rule, ...]:
     """The rules shipped in ``queries/``, sorted by id."""
-    from importlib import resources  # here, not at the top: start-up time of every command
 
     out = []
-    for entry in resources.files("reviewbot.queries").iterdir():
+    for entry in package_dir("reviewbot.queries").iterdir():
         if entry.name.endswith(".toml"):
             try:
                 data = tomllib.loads(entry.read_text("utf-8"))
