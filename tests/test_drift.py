@@ -638,3 +638,35 @@ def test_an_argument_added_is_the_same_edit_whichever_comma_the_diff_takes() -> 
     d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
     assert d.equivalent, d.differences
     assert d.deviations == (), d.deviations
+
+
+def test_a_put_moved_back_before_a_line_the_target_spells_differently_is_refused() -> None:
+    up = _mail(
+        "@@ -10,5 +10,5 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (unlikely(err)) {\n"
+        "-\t\tfolio_put(folio);\n"
+        " \t\tset_default(folio_page(folio, 0));\n"
+        "+\t\tfolio_put(folio);\n"
+        " \t\tif (err == -EEXIST)\n"
+        " \t\t\tgoto retry;\n"
+    )
+
+    def bp(fixed: bool) -> str:
+        first, last = ("-", "+") if fixed else ("+", "-")
+        return _mail(
+            "@@ -10,5 +10,5 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tif (unlikely(err)) {\n"
+            + (f"{first}\t\tput_page(page);\n" if fixed else "+\t\tput_page(page);\n")
+            + ("" if fixed else "-\t\tput_page(page);\n")
+            + " \t\tset_default(page);\n"
+            + (f"{last}\t\tput_page(page);\n" if fixed else "")
+            + " \t\tif (err == -EEXIST)\n"
+            " \t\t\tgoto retry;\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert not d.moved, d.moved
+    # the put back where it was, before the line it must follow: the fix undone
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert any("comes before `set_default ( page ) ;`" in x for x in d.moved), d.moved

@@ -636,7 +636,9 @@ def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
             ):
                 after.setdefault(text, prev[1])
     names = learned_names(up, bp)
-    later: dict[str, list[str]] = {}  # backport's added statement -> lines after it, same block
+    # backport's added statement -> the existing lines before it, and the lines after it in
+    # its block
+    later: dict[str, tuple[list[str], list[str]]] = {}
     for rows in _new_side(bp):
         for k, (kind, text, depth) in enumerate(rows):
             if kind == "+" and text.endswith(";"):
@@ -645,16 +647,26 @@ def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
                     if d < depth:
                         break
                     block.append(x)
-                later.setdefault(text, block)
+                before = [x for kd, x, _ in rows[:k] if kd == " "]
+                later.setdefault(text, (before, block))
     pairs = counterparts(list(after), list(later), names)
     out = []
-    for stmt, block in later.items():
+    for stmt, (before, block) in later.items():
         if stmt not in pairs or pairs[stmt] not in after:
             continue
         raw = after[pairs[stmt]]
         said = " ".join(names.get(t, t) for t in raw.split())
-        # as upstream spells it, or in the backport's terms (learned names can mislead)
+        # as upstream spells it, or in the backport's terms (learned names can mislead), or
+        # else the line most like it, when that is one after the statement
         hit = next((x for x in (raw, said) if x in block), None)
+        if hit is None and raw not in before and said not in before:
+            mine = said.split()
+            like = max(
+                ((_ratio(mine, x.split()), i) for i, x in enumerate(before + block)),
+                default=(0.0, -1),
+            )
+            if like[0] >= 0.6 and like[1] >= len(before):
+                hit = block[like[1] - len(before)]
         if hit is not None:
             out.append(f"`{stmt}` comes before `{hit}`; upstream puts it after")
     return out
