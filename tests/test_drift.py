@@ -670,3 +670,33 @@ def test_a_put_moved_back_before_a_line_the_target_spells_differently_is_refused
     # the put back where it was, before the line it must follow: the fix undone
     d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
     assert any("comes before `set_default ( page ) ;`" in x for x in d.moved), d.moved
+
+
+def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
+    up = _mail(
+        "@@ -10,4 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tunsigned long pfn;\n"
+        "-\t\tpfn = get_pfn(entry, walk->vma, addr);\n"
+        "+\t\tpfn = get_pfn(entry, vma, addr);\n"
+        " \t\tif (pfn == -1)\n"
+        " \t\t\tcontinue;\n"
+    )
+
+    def bp(in_place: bool) -> str:
+        new = "+\t\tpfn = get_pfn(pte[i], vma, addr);\n"
+        return _mail(
+            "@@ -9,5 +9,5 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tfor (i = 0; i < nr; i++) {\n"
+            + ("" if in_place else new)
+            + " \t\tunsigned long pfn;\n"
+            "-\t\tpfn = get_pfn(pte[i], walk->vma, addr);\n"
+            + (new if in_place else "")
+            + " \t\tif (pfn == -1)\n"
+            " \t\t\tcontinue;\n"
+        )
+
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    # the same two lines, but the new one now runs before the local is declared
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, lambda n: True)
+    assert any("is added away from" in x for x in d.moved), d.moved

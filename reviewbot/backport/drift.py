@@ -672,6 +672,53 @@ def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
     return out
 
 
+def _statement_lines(rows: list[tuple[int, str]]) -> list[str]:
+    """The code lines of ``rows`` that end a statement, as token text."""
+    out = []
+    for _, x in rows:
+        code = " ".join(tokens([x]))
+        if _code_line(x) and code.endswith(";"):
+            out.append(code)
+    return out
+
+
+def _replacements(fp: FilePatch) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """Each added statement with the statements its own run removes (what it replaces in
+    place; none for a pure addition), in patch order; and every statement the patch removes."""
+    out, removed = [], []
+    for h in fp.hunks:
+        for rem, add in _runs(h):
+            gone = _statement_lines(rem)
+            removed += gone
+            out += [(code, gone) for code in _statement_lines(add)]
+    return out, removed
+
+
+def split_off(up: FilePatch, bp: FilePatch) -> list[str]:
+    """Added statements upstream writes in place of a like statement it removes, which the
+    backport adds away from that statement (removing it elsewhere): the same lines, another
+    change."""
+    theirs = dict(_replacements(up)[0])
+    mine, removed = _replacements(bp)
+    names = learned_names(up, bp)
+    pairs = counterparts(list(theirs), [m for m, _ in mine], names)
+    out = []
+    for stmt, gone in mine:
+        if stmt not in pairs or gone:
+            continue
+        # upstream replaced a statement like it here; the backport replaces nothing here
+        was = pairs[stmt].split()
+        said = [
+            [names.get(t, t) for t in x.split()]
+            for x in theirs.get(pairs[stmt], [])
+            if _ratio(x.split(), was) >= 0.6
+        ]
+        far = next((r for r in removed if any(_ratio(r.split(), x) >= 0.8 for x in said)), None)
+        if far is not None:
+            out.append(f"`{stmt}` is added away from `{far}`, which upstream replaces in place")
+    return out
+
+
 @dataclass(frozen=True)
 class Drift:
     """The verdict: equivalent modulo ``deviations``, or not, with the differing regions."""
@@ -784,7 +831,7 @@ def _compare_file(
         else:
             notes.append(f"{b.path}: {note}")
     notes += [f"{b.path}: {x}" for x in negations]
-    misplaced = [f"{b.path}: {m}" for m in moved(u, b, text) + reordered(u, b)]
+    misplaced = [f"{b.path}: {m}" for m in moved(u, b, text) + reordered(u, b) + split_off(u, b)]
     return notes, bad, misplaced
 
 
