@@ -551,3 +551,114 @@ def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hun
     assert p.failures == (), p.failures
     got = apply_edits(target, list(p.edits))
     assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got
+
+
+UFFD = (
+    b"static __always_inline ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n"
+    b"\t\t\t\t\t      unsigned long dst_start,\n\t\t\t\t\t      unsigned long len,\n"
+    b"\t\t\t\t\t      enum copy_mode mode,\n\t\t\t\t\t      bool wp_copy)\n{\n"
+    b"\tlong err = 0;\n\n\terr = step(dst_mm, dst_start, len);\n\treturn err;\n}\n\n"
+    b"extern ssize_t copy_hugetlb(struct mm_struct *dst_mm,\n\t\t\t\t      unsigned long dst_start,\n"
+    b"\t\t\t\t      unsigned long len,\n\t\t\t\t      enum copy_mode mode,\n"
+    b"\t\t\t\t      bool wp_copy);\n\n"
+    b"static __always_inline ssize_t copy_all(struct mm_struct *dst_mm, unsigned long dst_start,\n"
+    b"\t\t\t\t\t unsigned long len, atomic_t *mmap_changing,\n\t\t\t\t\t enum copy_mode mode, bool wp_copy)\n{\n"
+    b"\tcount(dst_mm);\n\tif (huge(dst_mm))\n\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mode,\n"
+    b"\t\t\t\t\t     wp_copy);\n\treturn 0;\n}\n"
+)
+UFFD_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -2,5 +2,6 @@ static __always_inline ssize_t mfill_hug\n"
+    " \t\t\t\t\t      unsigned long dst_start,\n \t\t\t\t\t      unsigned long len,\n"
+    "+\t\t\t\t\t      atomic_t *mmap_changing,\n \t\t\t\t\t      uffd_flags_t flags)\n"
+    " {\n \tstruct mm_struct *dst_mm = dst_vma->vm_mm;\n"
+    "@@ -20,3 +21,4 @@ extern ssize_t mfill_hugetlb(stru\n"
+    " \t\t\t\t    unsigned long dst_start,\n \t\t\t\t    unsigned long len,\n"
+    "+\t\t\t\t    atomic_t *mmap_changing,\n \t\t\t\t    uffd_flags_t flags);\n"
+    "@@ -40,5 +42,5 @@ retry:\n \tcount(dst_mm);\n \tif (huge(dst_mm))\n"
+    "-\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, flags);\n"
+    "+\t\treturn  mfill_hugetlb(dst_mm, dst_start, len, mmap_changing, flags);\n"
+    " \treturn 0;\n \n"
+)
+
+
+def test_a_parameter_added_to_a_function_its_prototype_and_its_call():
+    # Upstream renamed the function (its @@ lines name it cut off, or a label): each hunk
+    # places where it fits; the new parameter goes after the one both trees share, and the
+    # call line that grows past 80 columns is refilled the way a maintainer does.
+    p = relocate_file(_mail(UFFD_FIX), UFFD, "mm/x.c")
+    assert p.failures == (), p.failures
+    got = apply_edits(UFFD, list(p.edits)).decode()
+    assert got.count("atomic_t *mmap_changing,") == 3, got
+    assert (
+        "\t\t\t\t\t      unsigned long len,\n\t\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t\t      enum"
+        in got
+    )
+    assert (
+        "\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t      enum copy_mode mode,\n\t\t\t\t      bool wp_copy);"
+        in got
+    )
+    assert (
+        "\t\treturn  copy_hugetlb(dst_mm, dst_start, len, mmap_changing,\n\t\t\t\t\t     mode, wp_copy);"
+        in got
+    )
+
+
+def test_a_new_prototype_goes_at_the_end_of_the_run_the_context_starts():
+    # Upstream adds a forward declaration after others the older tree lacks; git's @@ line
+    # shows the first declaration of the run, which both trees have.
+    target = (
+        b"#include <linux/mm.h>\n\n/* Forward declaration */\n"
+        b"static int acct_memory(struct hstate *h, long delta);\n\n"
+        b"static inline void unlock_pool(struct pool *p)\n{\n\tkfree(p);\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -4,5 +4,7 @@ static int acct_memory(struct hstate *h, long delta);\n"
+        " static void lock_free(struct vm_area_struct *vma);\n"
+        " static void lock_alloc(struct vm_area_struct *vma);\n"
+        "+static void unshare_pmds(struct vm_area_struct *vma,\n"
+        "+\t\tunsigned long start, unsigned long end);\n"
+        " \n static inline bool pool_is_free(struct pool *p)\n {\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == target.replace(
+        b"long delta);\n",
+        b"long delta);\nstatic void unshare_pmds(struct vm_area_struct *vma,\n"
+        b"\t\tunsigned long start, unsigned long end);\n",
+    )
+
+
+def test_a_new_parameter_the_older_tree_types_otherwise_is_refused():
+    # 5.10 passes a `bool *mmap_changing` where upstream adds an `atomic_t *` one: the same
+    # name with another type is another change (stable rewrote its uses), not this one.
+    older = UFFD.replace(b"atomic_t *mmap_changing", b"bool *mmap_changing")
+    p = relocate_file(_mail(UFFD_FIX), older, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_comment_the_older_tree_wraps_otherwise_is_replaced_whole():
+    # Upstream rewrites a comment the older tree wraps at other words (class e); the new
+    # comment text mentions `folio`, which is no identifier.
+    target = (
+        b"static bool unmap_one(struct page *page)\n{\n\tif (shared(page)) {\n\t\tflush(page);\n"
+        b"\t\t/*\n\t\t * The ref count of the PMD page was dropped\n"
+        b"\t\t * which is part of the way map counting\n\t\t * is done for shared PMDs.\n\t\t */\n"
+        b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,7 +5,6 @@ static bool unmap_one(struct folio *folio)\n"
+        " \t\t\tflush(folio);\n \t\t\t/*\n"
+        "-\t\t\t * The ref count of the PMD page was\n-\t\t\t * dropped which is part of the way map\n"
+        "-\t\t\t * counting is done for shared PMDs.\n"
+        "+\t\t\t * The PMD table was unmapped,\n+\t\t\t * consequently unmapping the folio.\n"
+        " \t\t\t */\n \t\t\tgoto done;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == (
+        target.split(b"\t\t * The ref")[0]
+        + b"\t\t * The PMD table was unmapped,\n\t\t * consequently unmapping the folio.\n\t\t */\n"
+        + b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )

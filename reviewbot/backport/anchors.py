@@ -614,6 +614,9 @@ def removal(
             f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess",
             fname,
         )
+    reflowed = _reflowed_comment(g, ctx, lo, hi)
+    if reflowed is not None:
+        return reflowed
     # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
     placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
     if placed is None:
@@ -630,6 +633,49 @@ def removal(
         near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
         tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3],
     )
+
+
+def _comment_words(line: str) -> list[str] | None:
+    """The words of a comment line (markers left out), None for a line that is not one."""
+    x = line.strip()
+    if not x.startswith(("*", "/*", "//")) and not x.endswith("*/"):
+        return None
+    x = re.sub(r"^(/\*+|\*+/?|//)", "", x)
+    x = re.sub(r"\*+/$", "", x)
+    return x.split()
+
+
+def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
+    """Removed comment lines the target wraps differently (e): the one run of the function's
+    comment lines with the same words in the same order."""
+    want: list[str] = []
+    for x in g.removed:
+        w = _comment_words(x)
+        if w is None:
+            return None
+        want += w
+    if len(want) < 4:
+        return None
+    found = []
+    lines = ctx.side.lines
+    for k in range(lo, hi + 1):
+        if not _comment_words(lines[k]):
+            continue  # a run starts at a line with words (not a bare `/*`)
+        words: list[str] = []
+        for m in range(k, hi + 1):
+            w = _comment_words(lines[m])
+            if w is None:
+                break
+            words += w
+            if words == want:
+                found.append((k, m))
+                break
+            if len(words) >= len(want) or want[: len(words)] != words:
+                break
+    if len(found) != 1:
+        return None
+    k, m = found[0]
+    return Place(k, m - k + 1, _indent(g.removed[0]), _indent(lines[k]), Evidence(), False, True)
 
 
 def _statement_replacement(
@@ -817,7 +863,7 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
         body = min((b.open_line for b in item.blocks if b.open_line is not None), default=None)
         head = body is not None and max(p0, p1 - 1) <= body
         got = _statement_edits(item, lines, post, head, ctx)
-        return _edited(got[0], got[1], ctx) if got is not None else None
+        return _edited(got[0], got[1], ctx.side) if got is not None else None
     if not (g.removed and g.added):
         return None
     # whole simple statements rewritten one for one
@@ -854,7 +900,7 @@ def within_statement(g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx)
         seen |= {a for a, _, _ in got[0]}
         edits += got[0]
         renames += got[1]
-    return _edited(edits, renames, ctx)
+    return _edited(edits, renames, ctx.side)
 
 
 def _statement_edits(
@@ -869,13 +915,6 @@ def _statement_edits(
         return None
     # A change in the head of an if/for/while: the statements correspond by their heads.
     nh = len(statements.code(item.head)) if head else None
-    ops = [
-        o
-        for o in difflib.SequenceMatcher(
-            None, before.texts, after.texts, autojunk=False
-        ).get_opcodes()
-        if o[0] != "equal"
-    ]
     scored: list[tuple[float, Item, _Span]] = []
     for blk in statements.all_blocks(ctx.root):
         for it in blk.code_items():
@@ -892,14 +931,95 @@ def _statement_edits(
     scored.sort(key=lambda x: -x[0])
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
-    target = scored[0][2]
-    pos, renames = _map(before.texts, target.texts, ctx.known)
+    return _token_edits(before, after, scored[0][2], ctx.known)
+
+
+def _edited(
+    edits: list[tuple[int, int, bytes]], renames: list[tuple[str, str, str]], side: Side
+) -> Place | None:
+    """The target lines the byte edits touch, rewritten, as one placement."""
+    if not edits:
+        return None
+    data = side.unit.data
+    lo = min(a for a, _, _ in edits)
+    hi = max(b for _, b, _ in edits)
+    first = data.rfind(b"\n", 0, lo) + 1
+    last = data.find(b"\n", hi)
+    last = len(data) if last < 0 else last
+    old = data[first:last].decode("utf-8", "replace").split("\n")
+    region = data[first:last]
+    for a, b, new in sorted(edits, reverse=True):
+        region = region[: a - first] + new + region[b - first :]
+    lines = region.decode("utf-8", "replace").split("\n")
+    start = data.count(b"\n", 0, first)
+    if max(map(_width, lines)) > _COLUMNS >= max(map(_width, old)):
+        # the edit pushed a line past 80 columns: refill the statement's lines from there on,
+        # as a maintainer does (``src_start, len, mmap_changing,`` / ``mcopy_mode, wp_copy);``)
+        rest = side.lines[start + len(old) :]
+        more = 0
+        while (
+            more < len(rest)
+            and more < 8
+            and not (lines + rest[:more])[-1].rstrip().endswith((";", "{", "}", ":"))
+        ):
+            more += 1
+        filled = _refill(lines + rest[:more])
+        if filled is not None:
+            old, lines = old + rest[:more], filled
+    ev = Evidence()
+    ev.renames.extend(renames)
+    return Place(start, len(old), "", "", ev, False, True, tuple(lines))
+
+
+_COLUMNS = 80
+
+
+def _width(line: str) -> int:
+    return len(line.expandtabs(8))
+
+
+def _refill(lines: list[str]) -> list[str] | None:
+    """Greedy refill at ``, `` boundaries, from the first line past 80 columns to the end of
+    the statement, each continuation line at the indent the statement's continuation has."""
+    k = next((i for i, x in enumerate(lines) if _width(x) > _COLUMNS), None)
+    if k is None or k + 1 >= len(lines):
+        return None
+    indent = lines[k + 1][: len(lines[k + 1]) - len(lines[k + 1].lstrip())]
+    head = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
+    words = re.split(r"(?<=,) +", " ".join(x.strip() for x in lines[k:]))
+    out = [head + words[0]]
+    for w in words[1:]:
+        if _width(out[-1] + " " + w) <= _COLUMNS:
+            out[-1] += " " + w
+        else:
+            out.append(indent + w)
+    if any(_width(x) > _COLUMNS for x in out):
+        return None
+    return lines[:k] + out
+
+
+def _token_edits(
+    before: _Span, after: _Span, target: _Span, known: Known
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
+    """Byte edits of ``target`` that change it as ``before`` changes into ``after``, where
+    the tokens around each edit, and those it replaces, align (equal or plausibly renamed)."""
+    pos, renames = _map(before.texts, target.texts, known)
     edits: list[tuple[int, int, bytes]] = []
     opened = 0  # brackets an earlier insertion opened (``READ_ONCE(`` ... ``)``)
+    ops = [
+        o
+        for o in difflib.SequenceMatcher(
+            None, before.texts, after.texts, autojunk=False
+        ).get_opcodes()
+        if o[0] != "equal"
+    ]
     for _op, i1, i2, j1, j2 in ops:
         new_toks = after.texts[j1:j2]
         closes = i1 == i2 and opened > 0 and set(new_toks) <= {")", "]"}
-        if closes and i1 > 0 and pos[i1 - 1] is not None and pos[i1] is None:
+        # one more element of a list (``atomic_t *mmap_changing,`` after ``len,``) where the
+        # target's next element differs: the element before it is anchor enough
+        element = i1 == i2 and new_toks[-1:] == [","] and i1 > 0 and before.texts[i1 - 1] == ","
+        if (closes or element) and i1 > 0 and pos[i1 - 1] is not None and pos[i1] is None:
             # closing a wrapper after its last aligned token: the left anchor is enough
             pos = [*pos[:i1], pos[i1 - 1] + 1, *pos[i1 + 1 :]]  # type: ignore[operator]
         opened += sum(t in "([" for t in new_toks) - sum(t in ")]" for t in new_toks)
@@ -922,32 +1042,112 @@ def _statement_edits(
         elif i1 == i2:  # tokens added before target token k1
             a = target.toks[k1].start if k1 < len(target.toks) else target.end(k1 - 1)
             nxt = after.toks[j2].start if j2 < len(after.toks) and not closes else after.end(j2 - 1)
-            edits.append((a, a, after.data[after.toks[j1].start : nxt]))
+            text = after.data[after.toks[j1].start : nxt]
+            if b"\n" in text and k1 < len(target.toks):
+                # the element ends its line upstream: the next line keeps the target's indent
+                line_start = target.data.rfind(b"\n", 0, a) + 1
+                indent = target.data[line_start:a]
+                if not indent.strip():
+                    text = text[: text.rfind(b"\n") + 1] + indent
+            edits.append((a, a, text))
         else:
             a, b = target.toks[k1].start, target.end(k2 - 1)
             edits.append((a, b, after.data[after.toks[j1].start : after.end(j2 - 1)]))
     return edits, renames
 
 
-def _edited(
-    edits: list[tuple[int, int, bytes]], renames: list[tuple[str, str, str]], ctx: Ctx
-) -> Place | None:
-    """The target lines the byte edits touch, rewritten, as one placement."""
-    if not edits:
+def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | None:
+    """A change to the function's own declarator (a parameter added or changed): the same
+    token edit on the target function's declarator, its other parameters and layout kept."""
+    decl = ctx.fn.node.child_by_field_name("declarator")
+    if decl is None:
         return None
-    data = ctx.side.unit.data
-    lo = min(a for a, _, _ in edits)
-    hi = max(b for _, b, _ in edits)
-    first = data.rfind(b"\n", 0, lo) + 1
-    last = data.find(b"\n", hi)
-    last = len(data) if last < 0 else last
-    region = data[first:last]
-    for a, b, new in sorted(edits, reverse=True):
-        region = region[: a - first] + new + region[b - first :]
-    start = data.count(b"\n", 0, first)
-    n = data.count(b"\n", first, last) + 1
-    ev = Evidence()
-    ev.renames.extend(renames)
-    return Place(
-        start, n, "", "", ev, False, True, tuple(region.decode("utf-8", "replace").split("\n"))
-    )
+    target = _span(ctx.side, ctx.side.toks(decl))
+    before_side, after_side = statements.fragment(lines), statements.fragment(post)
+    before = _span(before_side, before_side.toks(before_side.unit.root))
+    after = _span(after_side, after_side.toks(after_side.unit.root))
+    if target is None or before is None or after is None or before.texts == after.texts:
+        return None
+    new_names = {t.text for t in after.toks if t.kind == "id"} - set(before.texts)
+    if new_names & {t.text for t in target.toks}:
+        return None  # the target function already has that parameter: not the same change
+    got = _token_edits(before, after, target, ctx.known)
+    if got is None or _type_clash(got[0], ctx.side):
+        return None
+    return _edited(got[0], got[1], ctx.side)
+
+
+def _top_declarations(node: syntax.Node) -> list[syntax.Node]:
+    out = []
+    for c in node.children:
+        if c.type == "declaration":
+            out.append(c)
+        elif c.type.startswith("preproc_") or c.type in ("ERROR", "linkage_specification"):
+            out.extend(_top_declarations(c))
+    return out
+
+
+def declaration_change(lines: list[str], post: list[str], side: Side, known: Known) -> Place | None:
+    """A change inside a file-scope declaration (a prototype gains a parameter): the same
+    token edit on the one declaration of the target that holds most of upstream's tokens."""
+    before_side, after_side = statements.fragment(lines), statements.fragment(post)
+    before = _span(before_side, before_side.toks(before_side.unit.root))
+    after = _span(after_side, after_side.toks(after_side.unit.root))
+    if before is None or after is None or before.texts == after.texts:
+        return None
+    scored: list[tuple[float, _Span]] = []
+    for d in _top_declarations(side.unit.root):
+        span = _span(side, side.toks(d))
+        if span is None:
+            continue
+        sm = difflib.SequenceMatcher(None, before.texts, span.texts, autojunk=False)
+        share = sum(b.size for b in sm.get_matching_blocks()) / max(len(before.texts), 1)
+        if share >= _PART:
+            scored.append((share, span))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    got = _token_edits(before, after, scored[0][1], known)
+    if got is None or _type_clash(got[0], side):
+        return None
+    return _edited(got[0], got[1], side)
+
+
+def _param_types(root: syntax.Node) -> dict[str, set[str]]:
+    """Name -> the types (``bool *``) parameters and locals of that name have under ``root``."""
+    out: dict[str, set[str]] = {}
+    for n in syntax.walk(root):
+        if n.type not in ("parameter_declaration", "declaration"):
+            continue
+        kind = n.child_by_field_name("type")
+        if kind is None:
+            continue
+        for d in n.children_by_field_name("declarator"):
+            name = syntax.declarator_name(d)
+            if not name:
+                continue
+            stars = 0
+            inner: syntax.Node | None = d
+            while inner is not None and inner.type in ("pointer_declarator", "init_declarator"):
+                stars += inner.type == "pointer_declarator"
+                inner = inner.child_by_field_name("declarator")
+            out.setdefault(name, set()).add(" ".join(syntax.text(kind).split()) + " *" * stars)
+    return out
+
+
+def _type_clash(edits: list[tuple[int, int, bytes]], side: Side) -> bool:
+    """Does an edit declare a parameter the target file already has under another type
+    (upstream's ``atomic_t *mmap_changing`` where 5.10 passes a ``bool *mmap_changing``)?"""
+    have: dict[str, set[str]] | None = None
+    for _, _, text in edits:
+        code = text.decode("utf-8", "replace").strip().rstrip(",").strip()
+        if not code or "(" in code:
+            continue
+        new = _param_types(syntax.parse(f"void __f({code});".encode(), "<param>").root)
+        if not new:
+            continue
+        have = have if have is not None else _param_types(side.unit.root)
+        for name, types in new.items():
+            if have.get(name) and not (types & have[name]):
+                return True
+    return False

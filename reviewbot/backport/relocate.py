@@ -31,6 +31,8 @@ from reviewbot.backport.anchors import (
     Failure,
     Group,
     Place,
+    declaration_change,
+    declarator_change,
     insertion,
     norm,
     reindent,
@@ -135,6 +137,8 @@ def section_function(h: Hunk) -> str | None:
             name = m.group(1)
     if name is not None:
         return name
+    if (h.section or "").rstrip().endswith(";"):
+        return None  # a declaration (a prototype), not the start of a function
     m = _SECTION_FN.search(h.section or "")
     return m.group(1) if m else None
 
@@ -310,9 +314,28 @@ def relocate_file(
         up_toks: list[tuple] = []
         hunk_edits: list[Edit] = []
         hunk_ev = Evidence()
+        # where the function's body opens in the hunk (a change above it is in the declarator)
+        opening = next((k for k, x in enumerate(h.before) if x.rstrip() == "{"), None)
+        if up_fn is not None and up_whole is not None:
+            body = up_fn.node.child_by_field_name("body")
+            if body is not None and up_at[hn - 1] <= body.start_point[0] < up_at[hn - 1] + len(
+                h.before
+            ):
+                opening = body.start_point[0] - up_at[hn - 1]
         for g in groups(h):
             p = base + g.pre
-            if g.removed:
+            if opening is not None and g.pre + len(g.removed) <= opening and g.pre < opening:
+                sig = h.before[:opening]
+                post = sig[: g.pre] + g.added + sig[g.pre + len(g.removed) :]
+                place: Place | Failure | None = declarator_change(sig, post, ctx)
+                if place is None:
+                    place = Failure(
+                        hn,
+                        f"hunk #{hn}: the change to the declarator of {up_name or tfn.name}() "
+                        f"does not align with {tfn.name}() at {where}",
+                        tfn.name,
+                    )
+            elif g.removed:
                 tgt_toks = tgt_cache[0] = tgt_cache[0] or statements.line_tokens(side)
                 up_toks = up_toks or statements.line_tokens(up_side)
                 place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
@@ -442,10 +465,15 @@ def relocate_file(
         if tfn is None:
             # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
             # or still inline in its callers: the one function where the whole hunk places.
-            tried = [
-                (f, structural(hn, h, f, up_fn, up_name, True)) for f in _functions_like(h, side)
-            ]
+            like = _functions_like(h, side)
+            tried = [(f, structural(hn, h, f, up_fn, up_name, True)) for _, f in like]
             placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
+            share = {id(f): n for n, f in like}
+            if len(placed) > 1:
+                # several places: the one holding clearly more of the hunk's context lines
+                placed.sort(key=lambda fr: -share[id(fr[0])])
+                if share[id(placed[0][0])] > share[id(placed[1][0])]:
+                    placed = placed[:1]
             if len(placed) == 1:
                 f, trial = placed[0]
                 functions.append((hn, up_name, f.name))
@@ -462,6 +490,17 @@ def relocate_file(
                 adjusted = True
                 present += trial.present
                 continue
+            if not placed:
+                decl = _declaration_hunk(h, hn, side, tree, where) or _new_prototypes(h, side)
+                if decl is not None:
+                    functions.append((hn, up_name, None))
+                    if isinstance(decl, Failure):
+                        failures.append(decl)
+                    else:
+                        edits += decl
+                        methods.append(Method.RELOCATED)
+                        adjusted = True
+                    continue
             if tried and not placed and (len(tried) == 1 or up_name is None):
                 failures.append(tried[0][1].failures[0])  # the one place it could be: why not
                 functions.append((hn, up_name, tried[0][0].name))
@@ -557,8 +596,9 @@ class _Trial:
     present: int = 0
 
 
-def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[syntax.Function]:
-    """Target functions holding most of the hunk's context and removed lines, best first."""
+def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, syntax.Function]]:
+    """Target functions holding most of the hunk's context and removed lines, best first,
+    with how many of those lines each holds."""
     want = {
         n
         for kind, text in h.lines
@@ -578,7 +618,7 @@ def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[syntax.Function]
             if common >= 2 and 3 * common >= len(want):
                 scored.append((common, f))
     scored.sort(key=lambda x: -x[0])
-    return [f for _, f in scored[:most]]
+    return scored[:most]
 
 
 def _nouns(name: str) -> set[str]:
@@ -596,6 +636,96 @@ def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> 
                 callee, args = m.group(1), m.group(2)
                 if _nouns(callee) & _nouns(u) and re.search(rf"\b{re.escape(t)}\b", args):
                     return f"{callee}() takes a {u}, the target has a {t} ({t} for {u})"
+    return None
+
+
+def _declaration_hunk(
+    h: Hunk, hn: int, side: Side, tree: Callable[[str], bool | None] | None, where: str
+) -> list[Edit] | Failure | None:
+    """A hunk that changes file-scope declarations (an ``extern`` prototype gains a parameter):
+    each change edits the target declaration that corresponds. None when the hunk's changes
+    are not all inside declarations ending in ``;`` within the hunk."""
+    before = h.before
+    known = align.known_for(side.unit, None, None, tree)
+    out: list[Edit] = []
+    for g in groups(h):
+        lo = g.pre
+        while (
+            lo > 0
+            and not before[lo - 1].rstrip().endswith((";", "}", "{"))
+            and before[lo - 1].strip()
+            and not before[lo - 1].lstrip().startswith("#")
+        ):
+            lo -= 1
+        end = next(
+            (
+                j
+                for j in range(g.pre + len(g.removed), len(before))
+                if before[j].rstrip().endswith(";")
+            ),
+            None,
+        )
+        if end is None:
+            return None
+        hi = end + 1
+        lines = before[lo:hi]
+        post = lines[: g.pre - lo] + g.added + lines[g.pre + len(g.removed) - lo :]
+        if any(x.rstrip() == "{" for x in lines):
+            return None
+        place = declaration_change(lines, post, side, known)
+        if place is None or place.lines is None:
+            return None
+        edit = Edit(place.start, place.remove, place.lines)
+        failures: list[Failure] = []
+        if not _symbols_ok([edit], known, hn, None, where, failures, []):
+            return failures[0]
+        out.append(edit)
+    return out or None
+
+
+def _prototype_run(lines: list[str], k: int) -> int:
+    """The index after the run of file-scope declarations (``...;`` at column 0, with their
+    continuation lines) that starts at line ``k``."""
+    i = k
+    while i < len(lines):
+        x = lines[i]
+        if not x or x[0].isspace() or x.startswith(("#", "/", "{", "}")):
+            break
+        j = i
+        while j < len(lines) and not lines[j].rstrip().endswith(";"):
+            if lines[j].rstrip().endswith(("{", "}")) or (j > i and not lines[j][:1].isspace()):
+                return i
+            j += 1
+        if j >= len(lines):
+            break
+        i = j + 1
+    return i
+
+
+def _new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
+    """New file-scope declarations (g): upstream adds a prototype to a run of them whose
+    neighbours the older tree lacks. It goes at the end of the run that starts at the last line
+    before it both trees have (a context line, or the declaration git's @@ line shows)."""
+    gs = groups(h)
+    if len(gs) != 1 or gs[0].removed or not gs[0].added or gs[0].added[0][:1].isspace():
+        return None
+    g = gs[0]
+    if not _declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
+        return None
+    before = h.before[: g.pre]
+    if _prototype_run(before, 0) != len(before) and before:
+        return None  # the context before the insertion is not a run of declarations
+    anchors = [x for x in reversed(before) if x and not x[0].isspace()]
+    if h.section and h.section.rstrip().endswith(";"):
+        anchors.append(h.section.strip())
+    for a in anchors:
+        at = [k for k, x in enumerate(side.lines) if x.rstrip() == a.rstrip()]
+        if len(at) == 1:
+            end = _prototype_run(side.lines, at[0])
+            if end > at[0]:
+                return [Edit(end, 0, tuple(g.added))]
+        if len(at) > 1:
+            return None
     return None
 
 
