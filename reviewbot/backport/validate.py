@@ -547,6 +547,16 @@ def _guards(
     return Verdict("guards", VerdictStatus.PASS, msg, tuple(details))
 
 
+def _defined_by(fp: FilePatch) -> set[str]:
+    """Functions whose whole definition a patch adds (a new static helper)."""
+    out: set[str] = set()
+    for h in fp.hunks:
+        added = "\n".join(h.added)
+        if "{" in added:
+            out |= set(syntax.parse(added.encode(), fp.path).functions)
+    return out
+
+
 def _scope(
     upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]
 ) -> Verdict:
@@ -554,6 +564,8 @@ def _scope(
     for fp in upstream.mail.files:
         p = placed.get(fp.path)
         names = {t or "<file scope>" for _, _, t in p.functions} if p else set()
+        # a helper the fix itself adds is in scope wherever the target takes it
+        names |= _defined_by(fp)
         expected[fp.path] = names
     extra = []
     for path, names in sorted(touched.items()):
