@@ -662,3 +662,23 @@ def test_a_comment_the_older_tree_wraps_otherwise_is_replaced_whole():
         + b"\t\t * The PMD table was unmapped,\n\t\t * consequently unmapping the folio.\n\t\t */\n"
         + b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
     )
+
+
+def test_new_code_before_a_function_definition_is_not_a_change_to_its_declarator():
+    # The hunk adds a helper in front of scan_next(); its context shows scan_next()'s first
+    # lines. The helper is not a parameter of scan_next(): nothing is edited into its declarator.
+    target = (
+        b"static bool skip_item(int i)\n{\n\treturn i > 3;\n}\n\n"
+        b"static struct item *scan_next(struct page **page)\n{\n\tstruct mm *mm;\n\n\treturn 0;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,6 +5,11 @@ static bool skip_item(struct\n"
+        " \treturn true;\n }\n \n+static int next_entry(int a)\n+{\n+\treturn a;\n+}\n+\n"
+        " static struct item *scan_next(struct page **page)\n {\n \tstruct mm *mm;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.method == "failed" or b"int next_entry" in apply_edits(target, list(p.edits))
+    assert not any("declarator" in f.reason for f in p.failures), p.failures
+    if p.edits:
+        got = apply_edits(target, list(p.edits))
+        assert b"scan_next(struct page **page)\n{" in got

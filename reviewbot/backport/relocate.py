@@ -121,6 +121,7 @@ def _exact_edits(h: Hunk, at: int) -> list[Edit]:
     return [Edit(at + g.pre, len(g.removed), tuple(g.added)) for g in groups(h)]
 
 
+_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
 _DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
 
 
@@ -133,7 +134,7 @@ def section_function(h: Hunk) -> str | None:
         if kind != " ":
             break
         m = _DEFINITION.match(text)
-        if m and m.group(1) not in ("if", "for", "while", "switch", "return", "sizeof"):
+        if m and m.group(1) not in _KEYWORDS:
             name = m.group(1)
     if name is not None:
         return name
@@ -322,9 +323,17 @@ def relocate_file(
                 h.before
             ):
                 opening = body.start_point[0] - up_at[hn - 1]
+        own_names: set[str | None] = {tfn.name} if inlined else {tfn.name, up_name}
         for g in groups(h):
             p = base + g.pre
-            if opening is not None and g.pre + len(g.removed) <= opening and g.pre < opening:
+            if (
+                opening is not None
+                and g.pre + len(g.removed) <= opening
+                and g.pre < opening
+                and not _defines_another(h.before[:opening], own_names)
+                # an insertion at the definition line goes before it, not into the declarator
+                and g.pre >= _declarator_start(h.before[:opening]) + (0 if g.removed else 1)
+            ):
                 sig = h.before[:opening]
                 post = sig[: g.pre] + g.added + sig[g.pre + len(g.removed) :]
                 place: Place | Failure | None = declarator_change(sig, post, ctx)
@@ -332,7 +341,8 @@ def relocate_file(
                     place = Failure(
                         hn,
                         f"hunk #{hn}: the change to the declarator of {up_name or tfn.name}() "
-                        f"does not align with {tfn.name}() at {where}",
+                        f"does not carry over to {tfn.name}() at {where} (other parameters around "
+                        "it, or the target already has the name, or types it otherwise)",
                         tfn.name,
                     )
             elif g.removed:
@@ -634,6 +644,26 @@ def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> 
                 if _nouns(callee) & _nouns(u) and re.search(rf"\b{re.escape(t)}\b", args):
                     return f"{callee}() takes a {u}, the target has a {t} ({t} for {u})"
     return None
+
+
+def _declarator_start(lines: list[str]) -> int:
+    """Where the declarator starts among the lines above a body's ``{``: its definition line,
+    else the top (the hunk starts inside the parameter list)."""
+    for k in range(len(lines) - 1, -1, -1):
+        m = _DEFINITION.match(lines[k])
+        if m and m.group(1) not in _KEYWORDS:
+            return k
+    return 0
+
+
+def _defines_another(lines: list[str], names: set[str | None]) -> bool:
+    """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
+    opens is someone else's)?"""
+    for x in lines:
+        m = _DEFINITION.match(x)
+        if m and m.group(1) not in names and m.group(1) not in _KEYWORDS:
+            return True
+    return False
 
 
 def _declaration_hunk(
