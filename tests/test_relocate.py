@@ -682,3 +682,32 @@ def test_new_code_before_a_function_definition_is_not_a_change_to_its_declarator
     if p.edits:
         got = apply_edits(target, list(p.edits))
         assert b"scan_next(struct page **page)\n{" in got
+
+
+HEADER = (
+    b"#ifdef CONFIG_HUGETLB\nint isolate(struct page *page);\n"
+    b"int get_huge(unsigned long pfn, int flags);\nvoid putback(struct page *page);\n"
+    b"#else\nstatic inline int isolate(struct page *page)\n{\n\treturn 0;\n}\n\n"
+    b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n"
+    b"static inline void putback(struct page *page)\n{\n}\n#endif\n"
+)
+
+
+def test_a_prototype_and_a_stub_upstream_deletes_go_whatever_their_parameters():
+    # Upstream deletes get_huge()'s prototype and stub, which have one more parameter there;
+    # the older tree's own prototype and stub of that name go (g).
+    fp = _mail(
+        "--- a/include/x.h\n+++ b/include/x.h\n@@ -2,5 +2,3 @@ int isolate(struct folio *f\n"
+        " int isolate(struct folio *folio);\n-int get_huge(unsigned long pfn, int flags,\n"
+        "-\t\t\t\tbool *cleared);\n void putback(struct folio *folio);\n \n"
+        "@@ -10,11 +8,5 @@ static inline int isolate(struct f\n"
+        " {\n \treturn 0;\n }\n-\n-static inline int get_huge(unsigned long pfn, int flags,\n"
+        "-\t\t\t\t\tbool *cleared)\n-{\n-\treturn 0;\n-}\n \n static inline void putback(struct folio *folio)\n"
+    )
+    p = relocate_file(fp, HEADER, "include/x.h")
+    assert p.failures == (), p.failures
+    assert apply_edits(HEADER, list(p.edits)) == HEADER.replace(
+        b"int get_huge(unsigned long pfn, int flags);\n", b""
+    ).replace(
+        b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n", b""
+    )

@@ -507,7 +507,11 @@ def relocate_file(
                 absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = _declaration_hunk(h, hn, side, tree, where) or _new_prototypes(h, side)
+                decl = (
+                    _declaration_hunk(h, hn, side, tree, where)
+                    or _new_prototypes(h, side)
+                    or _removed_definitions(h, side)
+                )
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -541,7 +545,17 @@ def relocate_file(
             functions.append((hn, up_name, None))
             continue
         functions.append((hn, up_name, tfn.name))
-        absorb(structural(hn, h, tfn, up_fn, up_name, False), adjust=False)
+        trial = structural(hn, h, tfn, up_fn, up_name, False)
+        if trial.failures and _at_file_scope(h):
+            # the @@ line names the function before a file-scope change (a stub, a prototype)
+            decl = (
+                _declaration_hunk(h, hn, side, tree, where)
+                or _new_prototypes(h, side)
+                or _removed_definitions(h, side)
+            )
+            if isinstance(decl, list):
+                trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
+        absorb(trial, adjust=False)
     learned = list(dict.fromkeys(learned))
     if failures:
         return Placed(
@@ -707,6 +721,69 @@ def _declaration_hunk(
         if not _symbols_ok([edit], known, hn, None, where, failures, []):
             return failures[0]
         out.append(edit)
+    return out or None
+
+
+def _at_file_scope(h: Hunk) -> bool:
+    """Does every changed line of the hunk start at column 0 (or belong to a construct that
+    does: a prototype's continuation lines, a function's body)?"""
+    firsts = []
+    for g in groups(h):
+        lines = [x for x in g.removed + g.added if x.strip()]
+        if lines:
+            firsts.append(lines[0])
+    return bool(firsts) and all(not x[:1].isspace() for x in firsts)
+
+
+def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
+    """(kind, name, node) of the file-scope function definitions and declarations."""
+    out = []
+    stack = list(unit.root.children)
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            f = syntax.function_of(n)
+            if f is not None:
+                out.append(("definition", f.name, n))
+        elif n.type == "declaration":
+            for d in n.children_by_field_name("declarator"):
+                name = syntax.declarator_name(d)
+                if name:
+                    out.append(("declaration", name, n))
+        elif n.type.startswith("preproc_"):
+            stack.extend(n.children)
+    return out
+
+
+def _removed_definitions(h: Hunk, side: Side) -> list[Edit] | None:
+    """File-scope functions or prototypes upstream deletes whole (g): the target's own
+    definition or prototype of that name goes, whatever its parameters, with one blank line
+    next to it when upstream's removal takes one."""
+    out: list[Edit] = []
+    target = _top_level(side.unit)
+    for g in groups(h):
+        if g.added or not any(x.strip() for x in g.removed):
+            return None
+        code = [x for x in g.removed if x.strip()]
+        if code[0][:1].isspace():
+            return None  # not at file scope
+        gone = [(k, n) for k, n, _ in _top_level(syntax.parse("\n".join(code).encode(), "<r>"))]
+        if not gone:
+            return None
+        for kind, name in gone:
+            same = [node for k, n, node in target if k == kind and n == name]
+            if len(same) != 1:
+                return None
+            lo, hi = same[0].start_point[0], same[0].end_point[0]
+            if not g.removed[0].strip() and lo > 0 and not side.lines[lo - 1].strip():
+                lo -= 1  # the blank line before it, as upstream removes it
+            elif (
+                not g.removed[-1].strip()
+                and hi + 1 < len(side.lines)
+                and not side.lines[hi + 1].strip()
+            ):
+                hi += 1
+            out.append(Edit(lo, hi - lo + 1, ()))
     return out or None
 
 
