@@ -207,6 +207,24 @@ def test_second_fix_fails_honestly_without_its_prerequisite(demo):
     assert named["fix"] in {d.sha for d in t.dependencies}
 
 
+def test_no_mainline_history_means_no_dependency_guesses(demo, tmp_path):
+    # A repository of stable branches only (no master/main, the fix not in it): commits of
+    # other branches are no dependencies; the target says why none are listed.
+    path, _ = demo
+    clone = tmp_path / "stable-only.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(path), str(clone)], check=True)
+    for name in ("master", "main"):
+        subprocess.run(["git", "-C", str(clone), "branch", "-q", "-D", name], capture_output=True)
+    repo = Repository(clone)
+    mail = read_mail(FIX_B.read_bytes())
+    up = upstream_from_mail(repo, mail)
+    if up.in_repo:  # the demo history holds the fix: take it as a mail from elsewhere
+        up = replace(up, in_repo=False)
+    (t,) = backport(repo, up, ["v5.10.178"], builtin_rules()).targets
+    assert t.status == "failed" and t.dependencies == ()
+    assert any("no mainline history" in w for w in t.warnings), t.warnings
+
+
 @pytest.mark.slow
 def test_transformed_learns_the_mmap_lock_rewrite(demo, tmp_path):
     # Written against 5.10 (mmap_write_trylock/unlock); 5.4 and 5.7 spell it with mmap_sem.

@@ -177,3 +177,526 @@ def test_renames_table_loads_and_is_not_a_rule() -> None:
     assert table[("mmap_write_trylock", "down_write_trylock")].since == "5.8"
     assert all(r.new != r.old and r.since and r.api for r in table.values())
     assert "api-renames" not in {r.id for r in builtin_rules()}
+
+
+def test_declared_counts_keyword_types_but_not_statements() -> None:
+    assert drift.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
+        "busy",
+        "nr",
+        "p",
+    }
+    assert drift.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
+
+
+SPLIT_UP = _mail(
+    "@@ -2,4 +2,5 @@ static int scan_one(struct thing *t, int nr)\n"
+    " {\n"
+    " \tint ret = 0;\n"
+    "+\tbool busy = old_busy(t);\n"
+    " \n"
+    " \tif (!t)\n"
+)
+
+
+def _split(with_declaration: bool) -> str:
+    decl = "+\tbool busy;\n" if with_declaration else ""
+    return _mail(
+        f"@@ -2,5 +2,{6 + with_declaration} @@ static int scan_one(struct thing *t, int nr)\n"
+        " {\n"
+        " \tint ret = 0;\n" + decl + " \n"
+        "+\tbusy = old_busy(t);\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+    )
+
+
+def test_split_declaration_is_a_deviation_but_a_dropped_declaration_is_not() -> None:
+    up = parse_mail(SPLIT_UP)
+    d = drift.compare(up, parse_mail(_split(True)), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    d = drift.compare(up, parse_mail(_split(False)), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+    assert any("busy" in x and "undeclared" in x for x in d.differences)
+
+
+GET_UP = _mail(
+    "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \tif (!t)\n"
+    " \t\treturn -EINVAL;\n"
+    "+\tif (!folio_busy(t->folio))\n"
+    "+\t\tfolio_get(t->folio);\n"
+    " \twhile (nr--) {\n"
+    " \t\tif (old_busy(t))\n"
+    " \t\t\tcontinue;\n"
+)
+
+
+def test_statement_moved_is_found_modulo_renamed_calls() -> None:
+    same = (
+        "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        "+\tif (!old_busy(t))\n"
+        "+\t\tget_page(t->page);\n"
+        " \twhile (nr--) {\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    up = parse_mail(GET_UP)
+    d = drift.compare(up, parse_mail(_mail(same)), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.moved, d.moved
+    # the call now sits in the loop and the new test governs the loop: another block
+    moved = (
+        "@@ -5,5 +5,7 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (!t)\n"
+        " \t\treturn -EINVAL;\n"
+        "+\tif (!old_busy(t))\n"
+        " \twhile (nr--) {\n"
+        "+\t\tget_page(t->page);\n"
+        " \t\tif (old_busy(t))\n"
+        " \t\t\tcontinue;\n"
+    )
+    d = drift.compare(up, parse_mail(_mail(moved)), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.equivalent
+    assert d.moved and "get_page(t->page);" in d.moved[0] and "folio_busy" in d.moved[0]
+
+
+def test_continuation_line_of_a_call_is_not_a_statement_of_its_own() -> None:
+    up = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret += poke_all(t,\n"
+        "-\t\t\t\tnr);\n"
+        "+\t\tret += poke_all(t, nr,\n"
+        "+\t\t\t\tflags);\n"
+        " \t}\n"
+    )
+    # the target's call has an extra argument: the first line stays, only the second changes
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tret += old_poke_all(t->page, 0,\n"
+        "-\t\t\t\tnr);\n"
+        "+\t\t\t\tnr, flags);\n"
+        " \t}\n"
+    )
+    target = "\t\tret += old_poke_all(t->page, 0,\n\t\t\t\tnr);\n"
+    assert drift.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
+
+
+def test_branch_hints_carry_no_meaning() -> None:
+    up = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (unlikely(owner(t) != me || !folio_ready(t->folio))) {\n"
+        "+\t\tif (unlikely(owner(t) != me) || !folio_ready(t->folio)) {\n"
+        " \t\t\tput(t);\n"
+    )
+    # the target tests less; the backport only drops the hint around what it has
+    bp = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (unlikely(!old_ready(t))) {\n"
+        "+\t\tif (!old_ready(t)) {\n"
+        " \t\t\tput(t);\n"
+    )
+    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert d.equivalent, d.differences
+    # the hint is not a licence to change the test it wraps
+    bp_neg = bp.replace("+\t\tif (!old_ready(t)) {", "+\t\tif (old_ready(t)) {")
+    d = drift.compare(parse_mail(up), parse_mail(bp_neg), {"mm/x.c": TARGET}, lambda n: "old" in n)
+    assert not d.equivalent
+
+
+def test_without_hints_keeps_a_wrapper_cut_by_the_hunk() -> None:
+    toks = drift.tokens(["if (likely(a) && unlikely(b ||"])
+    assert drift.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
+
+
+NEG_UP = _mail(
+    "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \t\tif (!queue_add(t) ||\n"
+    "-\t\t    is_big(t) || disabled())\n"
+    "+\t\t    !fits_cache(t) || disabled())\n"
+    " \t\t\tflush(t);\n"
+)
+
+
+def test_a_target_testing_the_negation_gets_the_negated_edit() -> None:
+    # the target tests the opposite: "!is_big(t)" becomes "fits_cache(t)"
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tif (queue_add(t) && !is_big(t) &&\n"
+        "-\t\t    !disabled())\n"
+        "+\t\tif (queue_add(t) &&\n"
+        "+\t\t    fits_cache(t) && !disabled())\n"
+        " \t\t\treturn;\n"
+    )
+    d = drift.compare(parse_mail(NEG_UP), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert any("!is_big" in x for x in d.deviations)
+    # "!fits_cache(t)" there would test the opposite
+    wrong = bp.replace("+\t\t    fits_cache(t) &&", "+\t\t    !fits_cache(t) &&")
+    d = drift.compare(parse_mail(NEG_UP), parse_mail(wrong), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+    # outside a condition "!!x" is not "x": the value is 0 or 1
+    value = _mail(
+        "@@ -10,1 +10,1 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret = !is_big(t) + 1;\n"
+        "+\t\tret = fits_cache(t) + 1;\n"
+    )
+    up_value = _mail(
+        "@@ -10,1 +10,1 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\tret = is_big(t) + 1;\n"
+        "+\t\tret = !fits_cache(t) + 1;\n"
+    )
+    d = drift.compare(parse_mail(up_value), parse_mail(value), {"mm/x.c": TARGET}, lambda n: True)
+    assert not d.equivalent
+
+
+TWO_FNS_UP = _mail(
+    "@@ -3,3 +3,3 @@ void add_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(folio) || is_big(folio))\n"
+    "+\tif (!queue_add(folio) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+    "@@ -13,3 +13,3 @@ void add_new_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(new_one(folio)) || is_big(folio))\n"
+    "+\tif (!queue_add(new_one(folio)) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+)
+TWO_FNS_BP = _mail(
+    "@@ -3,3 +3,3 @@ void add_folio(struct folio *folio)\n"
+    " \tfolio_get(folio);\n"
+    "-\tif (!queue_add(folio) || is_big(folio))\n"
+    "+\tif (!queue_add(folio) || !fits_cache(folio))\n"
+    " \t\tflush();\n"
+)
+
+
+def _two_fns_target(second: str) -> str:
+    return (
+        "void add_folio(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(folio) || is_big(folio))\n\t\tflush();\n}\n\n" + second
+    )
+
+
+def test_a_hunk_in_code_the_target_never_had_may_be_left_out() -> None:
+    # the target's counterpart of the second function is older code (a page, not a folio)
+    target = _two_fns_target(
+        "void add_new_page(struct page *page)\n{\n\tget_page(page);\n"
+        "\tif (!queue_add(new_one(page)) || PageHead(page))\n\t\tflush();\n}\n"
+    )
+    d = drift.compare(
+        parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
+    )
+    assert d.equivalent, d.differences
+    assert any("add_new_folio() left out" in x for x in d.deviations)
+
+
+def test_a_hunk_the_target_could_take_is_not_left_out() -> None:
+    # the target has the function: leaving its hunk out drops part of the fix
+    same_name = _two_fns_target(
+        "void add_new_folio(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(new_one(folio)) || PageHead(folio))\n\t\tflush();\n}\n"
+    )
+    # or it has the very lines the hunk changes, under another name
+    same_lines = _two_fns_target(
+        "void add_fresh(struct folio *folio)\n{\n\tfolio_get(folio);\n"
+        "\tif (!queue_add(new_one(folio)) || is_big(folio))\n\t\tflush();\n}\n"
+    )
+    for target in (same_name, same_lines):
+        d = drift.compare(
+            parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
+        )
+        assert not d.equivalent
+
+
+REWRITE_UP = _mail(
+    "@@ -5,8 +5,14 @@ static int fill_all(struct thing *t, int nr)\n"
+    " \tdo {\n"
+    "-\t\tif (WARN_ON(!slot_free(slot_get(t))))\n"
+    "-\t\t\treturn -EBUSY;\n"
+    "-\t\tif (WARN_ON(!t->page))\n"
+    "-\t\t\treturn -ENOMEM;\n"
+    "-\t\tif (WARN_ON(!slot_valid(page_slot(t->page))))\n"
+    "-\t\t\treturn -EINVAL;\n"
+    "+\t\tif (WARN_ON(!slot_free(slot_get(t)))) {\n"
+    "+\t\t\terr = -EBUSY;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    "+\t\tif (WARN_ON(!t->page)) {\n"
+    "+\t\t\terr = -ENOMEM;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    "+\t\tif (WARN_ON(!slot_valid(page_slot(t->page)))) {\n"
+    "+\t\t\terr = -EINVAL;\n"
+    "+\t\t\tbreak;\n"
+    "+\t\t}\n"
+    " \t} while (next(t));\n"
+)
+REWRITE_TARGET = (
+    "static int fill_all(struct thing *t, int nr)\n{\n\tint err = 0;\n\n\tdo {\n"
+    "\t\tif (WARN_ON(!slot_free(*t->slot)))\n\t\t\treturn -EBUSY;\n"
+    "\t\tif (WARN_ON(!t->page))\n\t\t\treturn -ENOMEM;\n"
+    "\t} while (next(t));\n\treturn err;\n}\n"
+)
+
+
+def _rewrite_bp(second: bool = True) -> str:
+    rows = [
+        "-\t\tif (WARN_ON(!slot_free(*t->slot)))\n",
+        "-\t\t\treturn -EBUSY;\n",
+        "-\t\tif (WARN_ON(!t->page))\n" if second else " \t\tif (WARN_ON(!t->page))\n",
+        "-\t\t\treturn -ENOMEM;\n" if second else " \t\t\treturn -ENOMEM;\n",
+        "+\t\tif (WARN_ON(!slot_free(*t->slot))) {\n",
+        "+\t\t\terr = -EBUSY;\n",
+        "+\t\t\tbreak;\n",
+        "+\t\t}\n",
+    ]
+    if second:
+        rows += ["+\t\tif (WARN_ON(!t->page)) {\n", "+\t\t\terr = -ENOMEM;\n"]
+        rows += ["+\t\t\tbreak;\n", "+\t\t}\n"]
+    n_old = 1 + sum(r[0] in " -" for r in rows) + 1
+    n_new = 1 + sum(r[0] in " +" for r in rows) + 1
+    return _mail(
+        f"@@ -5,{n_old} +5,{n_new} @@ static int fill_all(struct thing *t, int nr)\n"
+        " \tdo {\n" + "".join(rows) + " \t} while (next(t));\n"
+    )
+
+
+def test_a_statement_the_target_never_had_may_be_left_out_of_a_rewrite() -> None:
+    up = parse_mail(REWRITE_UP)
+    d = drift.compare(up, parse_mail(_rewrite_bp()), {"mm/x.c": REWRITE_TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert d.deviations == (
+        "mm/x.c: upstream's change of "
+        "`if (WARN_ON(!slot_valid(page_slot(t->page))))` "
+        "left out: the target does not have it",
+    )
+    # the target has the second statement: leaving its change out is a difference
+    d = drift.compare(
+        up, parse_mail(_rewrite_bp(False)), {"mm/x.c": REWRITE_TARGET}, lambda n: True
+    )
+    assert not d.equivalent
+
+
+LOCAL_UP = _mail(
+    "@@ -1,2 +1,4 @@ void split_one(struct thing *t, struct folio *folio)\n"
+    " {\n"
+    "+\tbool gone = is_gone(t->entry);\n"
+    "+\n"
+    " \tlock(t);\n"
+    "@@ -8,6 +10,5 @@ void split_one(struct thing *t, struct folio *folio)\n"
+    " \t */\n"
+    "-\tif (is_huge(t->entry) ||\n"
+    "-\t    is_gone(t->entry)) {\n"
+    "-\t\tif (folio && folio != entry_folio(t->entry))\n"
+    "+\tif (is_huge(t->entry) || gone) {\n"
+    "+\t\tif (folio && (gone || folio != entry_folio(t->entry)))\n"
+    " \t\t\treturn;\n"
+    " \t\tsplit_locked(t);\n"
+)
+
+
+def _local_bp(cond: str) -> str:
+    return _mail(
+        "@@ -20,4 +20,4 @@ void old_split(struct thing *t, struct page *page)\n"
+        " \tif (page) {\n"
+        "-\t\tif (page != entry_page(t->entry))\n"
+        f"+\t\tif ({cond})\n"
+        " \t\t\tgoto out;\n"
+        " \t}\n"
+    )
+
+
+def test_a_local_written_out_and_a_term_that_needs_no_parentheses() -> None:
+    # the target tests `page` in an outer if: the new term joins the one operand left
+    bp = _local_bp("is_gone(t->entry) || page != entry_page(t->entry)")
+    d = drift.compare(parse_mail(LOCAL_UP), parse_mail(bp), {"mm/x.c": ""}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert any("local gone written out as `is_gone(t->entry)`" in x for x in d.deviations)
+    for wrong in (
+        "!is_gone(t->entry) || page != entry_page(t->entry)",  # negated
+        "is_gone(t->entry) && page != entry_page(t->entry)",  # another operator
+        # the term joins two operands, not one: the meaning depends on how they group
+        "page && is_gone(t->entry) || page != entry_page(t->entry)",
+    ):
+        d = drift.compare(
+            parse_mail(LOCAL_UP), parse_mail(_local_bp(wrong)), {"mm/x.c": ""}, lambda n: True
+        )
+        assert not d.equivalent, wrong
+
+
+def test_a_split_declaration_that_drops_the_value_is_refused() -> None:
+    # the declaration is there, its initialisation is not: the local is never set
+    only_decl = _mail(
+        "@@ -2,4 +2,5 @@ static int scan_one(struct thing *t, int nr)\n"
+        " {\n"
+        " \tint ret = 0;\n"
+        "+\tbool busy;\n"
+        " \n"
+        " \tif (!t)\n"
+    )
+    d = drift.compare(
+        parse_mail(SPLIT_UP), parse_mail(only_decl), {"mm/x.c": TARGET}, lambda n: True
+    )
+    assert not d.equivalent
+
+
+def test_removing_a_statement_upstream_keeps_is_refused_also_across_drift() -> None:
+    up = _mail(
+        "@@ -10,6 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tfolio_unlock(t->folio);\n"
+        "-\t\tif (folio_is_device(t->folio))\n"
+        "-\t\t\tfolio_put(t->folio);\n"
+        "-\t\telse\n"
+        "-\t\t\tfolio_putback(t->folio);\n"
+        "+\t\tfolio_put(t->folio);\n"
+        " \t}\n"
+    )
+
+    def bp(keep_put: bool) -> str:
+        put = "+\t\tput_page(t->page);\n" if keep_put else ""
+        return _mail(
+            f"@@ -10,6 +10,{2 + keep_put} @@ static int scan_one(struct thing *t, int nr)\n"
+            " \t\tunlock_page(t->page);\n"
+            "-\t\tif (is_device_page(t->page))\n"
+            "-\t\t\tput_page(t->page);\n"
+            "-\t\telse\n"
+            "-\t\t\tputback_page(t->page);\n" + put + " \t}\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert d.equivalent, d.differences
+    # without the added put the reference is never dropped: a statement upstream keeps is gone
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert not d.equivalent
+
+
+def test_a_statement_put_before_the_line_it_must_follow_is_refused() -> None:
+    up = _mail(
+        "@@ -10,5 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (t->next != t) {\n"
+        " \t\tfolio_unlock(t->next);\n"
+        "-\t\tif (folio_is_device(t->next))\n"
+        "-\t\t\tfolio_putback(t->next);\n"
+        "+\t\tfolio_put(t->next);\n"
+        " \t}\n"
+    )
+
+    def bp(put_first: bool) -> str:
+        put = "+\t\tput_page(t->next);\n"
+        return _mail(
+            "@@ -10,5 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tif (t->next != t) {\n" + (put if put_first else "") + " \t\tunlock_page(t->next);\n"
+            "-\t\tif (is_device_page(t->next))\n"
+            "-\t\t\tputback_page(t->next);\n" + ("" if put_first else put) + " \t}\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert d.equivalent, d.differences
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert not d.equivalent
+    assert any("comes before `unlock_page ( t -> next ) ;`" in x for x in d.moved), d.moved
+
+
+def test_a_statement_the_target_has_in_older_terms_is_not_left_out() -> None:
+    # the target's first statement reads the slot the older way; leaving its change out is a
+    # difference, though the line upstream removes is not in the target as such
+    bp = _mail(
+        "@@ -7,2 +7,4 @@ static int fill_all(struct thing *t, int nr)\n"
+        "-\t\tif (WARN_ON(!t->page))\n"
+        "-\t\t\treturn -ENOMEM;\n"
+        "+\t\tif (WARN_ON(!t->page)) {\n"
+        "+\t\t\terr = -ENOMEM;\n"
+        "+\t\t\tbreak;\n"
+        "+\t\t}\n"
+    )
+    d = drift.compare(
+        parse_mail(REWRITE_UP), parse_mail(bp), {"mm/x.c": REWRITE_TARGET}, lambda n: True
+    )
+    assert not d.equivalent
+
+
+def test_an_argument_added_is_the_same_edit_whichever_comma_the_diff_takes() -> None:
+    up = _mail(
+        "@@ -10,2 +10,2 @@ static int scan_one(struct thing *t, int nr)\n"
+        "-\t\treturn fill(vma, dst_start,\n"
+        "-\t\t\t    src_start, len, flags);\n"
+        "+\t\treturn fill(vma, dst_start, src_start,\n"
+        "+\t\t\t    len, changing, flags);\n"
+    )
+    # the older call has other arguments after len: the diff says ", changing" there
+    bp = _mail(
+        "@@ -10,3 +10,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\treturn old_fill(mm, vma, dst_start,\n"
+        "-\t\t\t\tsrc_start, len, mode,\n"
+        "-\t\t\t\tcopy);\n"
+        "+\t\t\t\tsrc_start, len, changing,\n"
+        "+\t\t\t\tmode, copy);\n"
+    )
+    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert d.deviations == (), d.deviations
+
+
+def test_a_put_moved_back_before_a_line_the_target_spells_differently_is_refused() -> None:
+    up = _mail(
+        "@@ -10,5 +10,5 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \tif (unlikely(err)) {\n"
+        "-\t\tfolio_put(folio);\n"
+        " \t\tset_default(folio_page(folio, 0));\n"
+        "+\t\tfolio_put(folio);\n"
+        " \t\tif (err == -EEXIST)\n"
+        " \t\t\tgoto retry;\n"
+    )
+
+    def bp(fixed: bool) -> str:
+        first, last = ("-", "+") if fixed else ("+", "-")
+        return _mail(
+            "@@ -10,5 +10,5 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tif (unlikely(err)) {\n"
+            + (f"{first}\t\tput_page(page);\n" if fixed else "+\t\tput_page(page);\n")
+            + ("" if fixed else "-\t\tput_page(page);\n")
+            + " \t\tset_default(page);\n"
+            + (f"{last}\t\tput_page(page);\n" if fixed else "")
+            + " \t\tif (err == -EEXIST)\n"
+            " \t\t\tgoto retry;\n"
+        )
+
+    has = lambda n: "folio" not in n  # noqa: E731 - the target predates folios
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, has)
+    assert not d.moved, d.moved
+    # the put back where it was, before the line it must follow: the fix undone
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, has)
+    assert any("comes before `set_default ( page ) ;`" in x for x in d.moved), d.moved
+
+
+def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
+    up = _mail(
+        "@@ -10,4 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \t\tunsigned long pfn;\n"
+        "-\t\tpfn = get_pfn(entry, walk->vma, addr);\n"
+        "+\t\tpfn = get_pfn(entry, vma, addr);\n"
+        " \t\tif (pfn == -1)\n"
+        " \t\t\tcontinue;\n"
+    )
+
+    def bp(in_place: bool) -> str:
+        new = "+\t\tpfn = get_pfn(pte[i], vma, addr);\n"
+        return _mail(
+            "@@ -9,5 +9,5 @@ static int scan_one(struct thing *t, int nr)\n"
+            " \tfor (i = 0; i < nr; i++) {\n"
+            + ("" if in_place else new)
+            + " \t\tunsigned long pfn;\n"
+            "-\t\tpfn = get_pfn(pte[i], walk->vma, addr);\n"
+            + (new if in_place else "")
+            + " \t\tif (pfn == -1)\n"
+            " \t\t\tcontinue;\n"
+        )
+
+    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, lambda n: True)
+    assert d.equivalent, d.differences
+    # the same two lines, but the new one now runs before the local is declared
+    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, lambda n: True)
+    assert any("is added away from" in x for x in d.moved), d.moved

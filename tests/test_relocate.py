@@ -628,3 +628,86 @@ def test_a_new_prototype_goes_at_the_end_of_the_run_the_context_starts():
         b"long delta);\nstatic void unshare_pmds(struct vm_area_struct *vma,\n"
         b"\t\tunsigned long start, unsigned long end);\n",
     )
+
+
+def test_a_new_parameter_the_older_tree_types_otherwise_is_refused():
+    # 5.10 passes a `bool *mmap_changing` where upstream adds an `atomic_t *` one: the same
+    # name with another type is another change (stable rewrote its uses), not this one.
+    older = UFFD.replace(b"atomic_t *mmap_changing", b"bool *mmap_changing")
+    p = relocate_file(_mail(UFFD_FIX), older, "mm/x.c")
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_comment_the_older_tree_wraps_otherwise_is_replaced_whole():
+    # Upstream rewrites a comment the older tree wraps at other words (class e); the new
+    # comment text mentions `folio`, which is no identifier.
+    target = (
+        b"static bool unmap_one(struct page *page)\n{\n\tif (shared(page)) {\n\t\tflush(page);\n"
+        b"\t\t/*\n\t\t * The ref count of the PMD page was dropped\n"
+        b"\t\t * which is part of the way map counting\n\t\t * is done for shared PMDs.\n\t\t */\n"
+        b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,7 +5,6 @@ static bool unmap_one(struct folio *folio)\n"
+        " \t\t\tflush(folio);\n \t\t\t/*\n"
+        "-\t\t\t * The ref count of the PMD page was\n-\t\t\t * dropped which is part of the way map\n"
+        "-\t\t\t * counting is done for shared PMDs.\n"
+        "+\t\t\t * The PMD table was unmapped,\n+\t\t\t * consequently unmapping the folio.\n"
+        " \t\t\t */\n \t\t\tgoto done;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.failures == (), p.failures
+    assert apply_edits(target, list(p.edits)) == (
+        target.split(b"\t\t * The ref")[0]
+        + b"\t\t * The PMD table was unmapped,\n\t\t * consequently unmapping the folio.\n\t\t */\n"
+        + b"\t\tgoto done;\n\t}\ndone:\n\treturn true;\n}\n"
+    )
+
+
+def test_new_code_before_a_function_definition_is_not_a_change_to_its_declarator():
+    # The hunk adds a helper in front of scan_next(); its context shows scan_next()'s first
+    # lines. The helper is not a parameter of scan_next(): nothing is edited into its declarator.
+    target = (
+        b"static bool skip_item(int i)\n{\n\treturn i > 3;\n}\n\n"
+        b"static struct item *scan_next(struct page **page)\n{\n\tstruct mm *mm;\n\n\treturn 0;\n}\n"
+    )
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,6 +5,11 @@ static bool skip_item(struct\n"
+        " \treturn true;\n }\n \n+static int next_entry(int a)\n+{\n+\treturn a;\n+}\n+\n"
+        " static struct item *scan_next(struct page **page)\n {\n \tstruct mm *mm;\n"
+    )
+    p = relocate_file(fp, target, "mm/x.c")
+    assert p.method == "failed" or b"int next_entry" in apply_edits(target, list(p.edits))
+    assert not any("declarator" in f.reason for f in p.failures), p.failures
+    if p.edits:
+        got = apply_edits(target, list(p.edits))
+        assert b"scan_next(struct page **page)\n{" in got
+
+
+HEADER = (
+    b"#ifdef CONFIG_HUGETLB\nint isolate(struct page *page);\n"
+    b"int get_huge(unsigned long pfn, int flags);\nvoid putback(struct page *page);\n"
+    b"#else\nstatic inline int isolate(struct page *page)\n{\n\treturn 0;\n}\n\n"
+    b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n"
+    b"static inline void putback(struct page *page)\n{\n}\n#endif\n"
+)
+
+
+def test_a_prototype_and_a_stub_upstream_deletes_go_whatever_their_parameters():
+    # Upstream deletes get_huge()'s prototype and stub, which have one more parameter there;
+    # the older tree's own prototype and stub of that name go (g).
+    fp = _mail(
+        "--- a/include/x.h\n+++ b/include/x.h\n@@ -2,5 +2,3 @@ int isolate(struct folio *f\n"
+        " int isolate(struct folio *folio);\n-int get_huge(unsigned long pfn, int flags,\n"
+        "-\t\t\t\tbool *cleared);\n void putback(struct folio *folio);\n \n"
+        "@@ -10,11 +8,5 @@ static inline int isolate(struct f\n"
+        " {\n \treturn 0;\n }\n-\n-static inline int get_huge(unsigned long pfn, int flags,\n"
+        "-\t\t\t\t\tbool *cleared)\n-{\n-\treturn 0;\n-}\n \n static inline void putback(struct folio *folio)\n"
+    )
+    p = relocate_file(fp, HEADER, "include/x.h")
+    assert p.failures == (), p.failures
+    assert apply_edits(HEADER, list(p.edits)) == HEADER.replace(
+        b"int get_huge(unsigned long pfn, int flags);\n", b""
+    ).replace(
+        b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n", b""
+    )

@@ -345,3 +345,71 @@ def test_moving_a_guard_is_not_taken_for_adding_one():
     )
     assert v.accepted, v.reasons
     assert v.verdict("need").status == "pass"
+
+
+def test_a_patch_that_removes_and_adds_back_the_same_line_is_no_fix():
+    # Upstream moves a put below a call (a use-after-free fix); a copy that takes the line out
+    # and puts it back where it was changes nothing, whatever its lines look like.
+    target = (
+        b"static int fault(struct page *page)\n{\n\tif (unlikely(err)) {\n\t\tput_page(page);\n"
+        b"\t\tset_default(page);\n\t\treturn err;\n\t}\n\treturn 0;\n}\n"
+    )
+    up = parse_mail(
+        "Subject: [PATCH] mm: put the page after resetting it\n\nbody\n---\n"
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,5 +3,5 @@ static int fault(struct page *page)\n"
+        " \tif (unlikely(err)) {\n-\t\tput_page(page);\n \t\tset_default(page);\n"
+        "+\t\tput_page(page);\n \t\treturn err;\n \t}\n"
+    )
+    same = parse_mail(
+        "Subject: [PATCH 6.1] mm: put the page after resetting it\n\nbody\n---\n"
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,5 +3,5 @@ static int fault(struct page *page)\n"
+        " \tif (unlikely(err)) {\n+\t\tput_page(page);\n-\t\tput_page(page);\n \t\tset_default(page);\n"
+        " \t\treturn err;\n \t}\n"
+    )
+
+    def check(p: Mail):
+        return validate_files(
+            {"mm/x.c": target},
+            p,
+            builtin_rules(),
+            VersionInfo("6.1.0", "flag"),
+            upstream=UpstreamFix(up),
+        )
+
+    assert check(up).accepted
+    v = check(same)
+    assert not v.accepted and "equivalence" in failing(v)
+    msg = v.verdict("equivalence").message
+    assert "changes nothing" in msg or "another block" in msg, msg
+
+
+def test_scope_takes_a_helper_the_fix_itself_adds():
+    from reviewbot.backport.validate import INTENT_VERSION, validate_files
+    from reviewbot.diffs.patches import parse_mail
+    from reviewbot.history.upstream import UpstreamFix
+
+    mail = parse_mail(
+        "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n"
+        "--- a/include/x.h\n+++ b/include/x.h\n"
+        "@@ -1,3 +1,8 @@\n"
+        " void mark(struct thing *t);\n"
+        " \n"
+        "+static inline bool fits_cache(struct thing *t)\n"
+        "+{\n"
+        "+\treturn !is_big(t);\n"
+        "+}\n"
+        "+\n"
+        " extern int nr_things;\n"
+    )
+    target = b"void mark(struct thing *t);\n\nextern int nr_things;\n"
+    # the new helper is nowhere in the tree yet, so the fix cannot be placed by its names
+    v = validate_files(
+        {"include/x.h": target},
+        mail,
+        (),
+        INTENT_VERSION,
+        upstream=UpstreamFix(mail, None, {}),
+        tree=lambda n: n != "fits_cache",
+    )
+    sc = v.verdict("scope")
+    assert sc.status == "pass" and "fits_cache" in sc.message and not sc.details, v.lines()

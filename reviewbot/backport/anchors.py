@@ -614,6 +614,9 @@ def removal(
             f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess",
             fname,
         )
+    reflowed = _reflowed_comment(g, ctx, lo, hi)
+    if reflowed is not None:
+        return reflowed
     # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
     placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
     if placed is None:
@@ -630,6 +633,49 @@ def removal(
         near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
         tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3],
     )
+
+
+def _comment_words(line: str) -> list[str] | None:
+    """The words of a comment line (markers left out), None for a line that is not one."""
+    x = line.strip()
+    if not x.startswith(("*", "/*", "//")) and not x.endswith("*/"):
+        return None
+    x = re.sub(r"^(/\*+|\*+/?|//)", "", x)
+    x = re.sub(r"\*+/$", "", x)
+    return x.split()
+
+
+def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
+    """Removed comment lines the target wraps differently (e): the one run of the function's
+    comment lines with the same words in the same order."""
+    want: list[str] = []
+    for x in g.removed:
+        w = _comment_words(x)
+        if w is None:
+            return None
+        want += w
+    if len(want) < 4:
+        return None
+    found = []
+    lines = ctx.side.lines
+    for k in range(lo, hi + 1):
+        if not _comment_words(lines[k]):
+            continue  # a run starts at a line with words (not a bare `/*`)
+        words: list[str] = []
+        for m in range(k, hi + 1):
+            w = _comment_words(lines[m])
+            if w is None:
+                break
+            words += w
+            if words == want:
+                found.append((k, m))
+                break
+            if len(words) >= len(want) or want[: len(words)] != words:
+                break
+    if len(found) != 1:
+        return None
+    k, m = found[0]
+    return Place(k, m - k + 1, _indent(g.removed[0]), _indent(lines[k]), Evidence(), False, True)
 
 
 def _statement_replacement(
@@ -1026,7 +1072,9 @@ def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | No
     if new_names & {t.text for t in target.toks}:
         return None  # the target function already has that parameter: not the same change
     got = _token_edits(before, after, target, ctx.known)
-    return _edited(got[0], got[1], ctx.side) if got is not None else None
+    if got is None or _type_clash(got[0], ctx.side):
+        return None
+    return _edited(got[0], got[1], ctx.side)
 
 
 def _top_declarations(node: syntax.Node) -> list[syntax.Node]:
@@ -1060,6 +1108,46 @@ def declaration_change(lines: list[str], post: list[str], side: Side, known: Kno
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     got = _token_edits(before, after, scored[0][1], known)
-    if got is None:
+    if got is None or _type_clash(got[0], side):
         return None
     return _edited(got[0], got[1], side)
+
+
+def _param_types(root: syntax.Node) -> dict[str, set[str]]:
+    """Name -> the types (``bool *``) parameters and locals of that name have under ``root``."""
+    out: dict[str, set[str]] = {}
+    for n in syntax.walk(root):
+        if n.type not in ("parameter_declaration", "declaration"):
+            continue
+        kind = n.child_by_field_name("type")
+        if kind is None:
+            continue
+        for d in n.children_by_field_name("declarator"):
+            name = syntax.declarator_name(d)
+            if not name:
+                continue
+            stars = 0
+            inner: syntax.Node | None = d
+            while inner is not None and inner.type in ("pointer_declarator", "init_declarator"):
+                stars += inner.type == "pointer_declarator"
+                inner = inner.child_by_field_name("declarator")
+            out.setdefault(name, set()).add(" ".join(syntax.text(kind).split()) + " *" * stars)
+    return out
+
+
+def _type_clash(edits: list[tuple[int, int, bytes]], side: Side) -> bool:
+    """Does an edit declare a parameter the target file already has under another type
+    (upstream's ``atomic_t *mmap_changing`` where 5.10 passes a ``bool *mmap_changing``)?"""
+    have: dict[str, set[str]] | None = None
+    for _, _, text in edits:
+        code = text.decode("utf-8", "replace").strip().rstrip(",").strip()
+        if not code or "(" in code:
+            continue
+        new = _param_types(syntax.parse(f"void __f({code});".encode(), "<param>").root)
+        if not new:
+            continue
+        have = have if have is not None else _param_types(side.unit.root)
+        for name, types in new.items():
+            if have.get(name) and not (types & have[name]):
+                return True
+    return False

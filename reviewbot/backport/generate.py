@@ -332,9 +332,12 @@ def dependencies(
     if upstream.sha and upstream.in_repo:
         span = [f"{rev.sha}..{upstream.sha}^"]
     elif mainline:
+        # mainline since the target's base, up to the fix (its author date, when the mail has one)
         span = [f"{rev.sha}..{mainline}"]
+        if upstream.mail.date:
+            span.insert(0, f"--until={upstream.mail.date}")
     else:
-        span = ["--branches", "--tags", "--not", rev.sha]
+        return ()  # no mainline history: other branches' commits are no dependencies
     found: dict[str, tuple[int, str]] = {}
     for needle in needles:
         for sha, when, subject in repo.pickaxe(needle, span, paths):
@@ -485,6 +488,11 @@ def backport_one(
         deps = dependencies(
             repo, rev, upstream, failures, sorted({p.path for p in placed}), mainline
         )
+        if not (upstream.sha and upstream.in_repo) and not mainline:
+            warnings += (
+                "possible dependencies not searched: this repository has no mainline history "
+                "(no master/main branch and the fix commit is not here; use --mainline REF)",
+            )
         return TargetResult(
             status=TargetStatus.FAILED,
             reason=failures[0].reason,

@@ -121,6 +121,7 @@ def _exact_edits(h: Hunk, at: int) -> list[Edit]:
     return [Edit(at + g.pre, len(g.removed), tuple(g.added)) for g in groups(h)]
 
 
+_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
 _DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
 
 
@@ -133,7 +134,7 @@ def section_function(h: Hunk) -> str | None:
         if kind != " ":
             break
         m = _DEFINITION.match(text)
-        if m and m.group(1) not in ("if", "for", "while", "switch", "return", "sizeof"):
+        if m and m.group(1) not in _KEYWORDS:
             name = m.group(1)
     if name is not None:
         return name
@@ -322,9 +323,17 @@ def relocate_file(
                 h.before
             ):
                 opening = body.start_point[0] - up_at[hn - 1]
+        own_names: set[str | None] = {tfn.name} if inlined else {tfn.name, up_name}
         for g in groups(h):
             p = base + g.pre
-            if opening is not None and g.pre + len(g.removed) <= opening and g.pre < opening:
+            if (
+                opening is not None
+                and g.pre + len(g.removed) <= opening
+                and g.pre < opening
+                and not _defines_another(h.before[:opening], own_names)
+                # an insertion at the definition line goes before it, not into the declarator
+                and g.pre >= _declarator_start(h.before[:opening]) + (0 if g.removed else 1)
+            ):
                 sig = h.before[:opening]
                 post = sig[: g.pre] + g.added + sig[g.pre + len(g.removed) :]
                 place: Place | Failure | None = declarator_change(sig, post, ctx)
@@ -332,7 +341,8 @@ def relocate_file(
                     place = Failure(
                         hn,
                         f"hunk #{hn}: the change to the declarator of {up_name or tfn.name}() "
-                        f"does not align with {tfn.name}() at {where}",
+                        f"does not carry over to {tfn.name}() at {where} (other parameters around "
+                        "it, or the target already has the name, or types it otherwise)",
                         tfn.name,
                     )
             elif g.removed:
@@ -419,6 +429,19 @@ def relocate_file(
             )
         return res
 
+    def absorb(trial: _Trial, adjust: bool) -> None:
+        """Take one hunk's structural placement into the file's result."""
+        nonlocal adjusted, present
+        edits.extend(trial.edits)
+        failures.extend(trial.failures)
+        warnings.extend(trial.warnings)
+        used_renames.update(trial.renames)
+        used_rewrites.extend(r for r in trial.rewrites if r not in used_rewrites)
+        learned.extend(trial.learned)
+        methods.extend(trial.methods)
+        adjusted = adjusted or adjust or trial.adjusted
+        present += trial.present
+
     for hn, h in enumerate(fp.hunks, 1):
         single: Applied | ApplyFailure | None = apply_file(
             data, FilePatch(fp.source, fp.target, (h,))
@@ -481,17 +504,14 @@ def relocate_file(
                     warnings.append(
                         f"hunk #{hn}: {up_name}() is not in {path}; its change lands in {f.name}()"
                     )
-                edits += trial.edits
-                warnings += trial.warnings
-                used_renames |= trial.renames
-                used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
-                learned += trial.learned
-                methods += trial.methods
-                adjusted = True
-                present += trial.present
+                absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = _declaration_hunk(h, hn, side, tree, where) or _new_prototypes(h, side)
+                decl = (
+                    _declaration_hunk(h, hn, side, tree, where)
+                    or _new_prototypes(h, side)
+                    or _removed_definitions(h, side)
+                )
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -526,15 +546,16 @@ def relocate_file(
             continue
         functions.append((hn, up_name, tfn.name))
         trial = structural(hn, h, tfn, up_fn, up_name, False)
-        edits += trial.edits
-        failures += trial.failures
-        warnings += trial.warnings
-        used_renames |= trial.renames
-        used_rewrites += [r for r in trial.rewrites if r not in used_rewrites]
-        learned += trial.learned
-        methods += trial.methods
-        adjusted = adjusted or trial.adjusted
-        present += trial.present
+        if trial.failures and _at_file_scope(h):
+            # the @@ line names the function before a file-scope change (a stub, a prototype)
+            decl = (
+                _declaration_hunk(h, hn, side, tree, where)
+                or _new_prototypes(h, side)
+                or _removed_definitions(h, side)
+            )
+            if isinstance(decl, list):
+                trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
+        absorb(trial, adjust=False)
     learned = list(dict.fromkeys(learned))
     if failures:
         return Placed(
@@ -639,6 +660,26 @@ def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> 
     return None
 
 
+def _declarator_start(lines: list[str]) -> int:
+    """Where the declarator starts among the lines above a body's ``{``: its definition line,
+    else the top (the hunk starts inside the parameter list)."""
+    for k in range(len(lines) - 1, -1, -1):
+        m = _DEFINITION.match(lines[k])
+        if m and m.group(1) not in _KEYWORDS:
+            return k
+    return 0
+
+
+def _defines_another(lines: list[str], names: set[str | None]) -> bool:
+    """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
+    opens is someone else's)?"""
+    for x in lines:
+        m = _DEFINITION.match(x)
+        if m and m.group(1) not in names and m.group(1) not in _KEYWORDS:
+            return True
+    return False
+
+
 def _declaration_hunk(
     h: Hunk, hn: int, side: Side, tree: Callable[[str], bool | None] | None, where: str
 ) -> list[Edit] | Failure | None:
@@ -680,6 +721,69 @@ def _declaration_hunk(
         if not _symbols_ok([edit], known, hn, None, where, failures, []):
             return failures[0]
         out.append(edit)
+    return out or None
+
+
+def _at_file_scope(h: Hunk) -> bool:
+    """Does every changed line of the hunk start at column 0 (or belong to a construct that
+    does: a prototype's continuation lines, a function's body)?"""
+    firsts = []
+    for g in groups(h):
+        lines = [x for x in g.removed + g.added if x.strip()]
+        if lines:
+            firsts.append(lines[0])
+    return bool(firsts) and all(not x[:1].isspace() for x in firsts)
+
+
+def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
+    """(kind, name, node) of the file-scope function definitions and declarations."""
+    out = []
+    stack = list(unit.root.children)
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            f = syntax.function_of(n)
+            if f is not None:
+                out.append(("definition", f.name, n))
+        elif n.type == "declaration":
+            for d in n.children_by_field_name("declarator"):
+                name = syntax.declarator_name(d)
+                if name:
+                    out.append(("declaration", name, n))
+        elif n.type.startswith("preproc_"):
+            stack.extend(n.children)
+    return out
+
+
+def _removed_definitions(h: Hunk, side: Side) -> list[Edit] | None:
+    """File-scope functions or prototypes upstream deletes whole (g): the target's own
+    definition or prototype of that name goes, whatever its parameters, with one blank line
+    next to it when upstream's removal takes one."""
+    out: list[Edit] = []
+    target = _top_level(side.unit)
+    for g in groups(h):
+        if g.added or not any(x.strip() for x in g.removed):
+            return None
+        code = [x for x in g.removed if x.strip()]
+        if code[0][:1].isspace():
+            return None  # not at file scope
+        gone = [(k, n) for k, n, _ in _top_level(syntax.parse("\n".join(code).encode(), "<r>"))]
+        if not gone:
+            return None
+        for kind, name in gone:
+            same = [node for k, n, node in target if k == kind and n == name]
+            if len(same) != 1:
+                return None
+            lo, hi = same[0].start_point[0], same[0].end_point[0]
+            if not g.removed[0].strip() and lo > 0 and not side.lines[lo - 1].strip():
+                lo -= 1  # the blank line before it, as upstream removes it
+            elif (
+                not g.removed[-1].strip()
+                and hi + 1 < len(side.lines)
+                and not side.lines[hi + 1].strip()
+            ):
+                hi += 1
+            out.append(Edit(lo, hi - lo + 1, ()))
     return out or None
 
 

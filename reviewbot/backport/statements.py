@@ -140,7 +140,9 @@ def fragment(lines: list[str], path: str = "<fragment>") -> Side:
         bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
     ) or (close >= 0 and (opening < 0 or close < opening))
     head = "void __reviewbot_fragment(void) {" + "{" * lead + ("/*" if starts_in_comment else "")
-    text = head + "\n" + body + "}" * trail + "}\n"
+    # ... and may end inside one (its last line is a `*` line, the comment closes later)
+    opened = body.rfind("/*") > body.rfind("*/") or (starts_in_comment and "*/" not in body)
+    text = head + "\n" + body + ("*/" if opened else "") + "}" * trail + "}\n"
     return Side(syntax.parse(text.encode(), path), list(lines), base=1)
 
 

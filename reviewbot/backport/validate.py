@@ -460,6 +460,13 @@ def validate_files(
                 _equivalence(upstream, patch, placed, targets),
             )
             sc, eq = _with_deviations(sc, eq, upstream, patch, targets, tree, strict)
+            if eq.status != VerdictStatus.FAIL and _no_op(patch, post, targets, upstream):
+                eq = Verdict(
+                    "equivalence",
+                    VerdictStatus.FAIL,
+                    "the patch changes nothing but whitespace; upstream's fix changes code",
+                    ("its added lines are the lines it removes, at the same place",),
+                )
             verdicts += [sc, eq]
     present = any(
         not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
@@ -540,6 +547,16 @@ def _guards(
     return Verdict("guards", VerdictStatus.PASS, msg, tuple(details))
 
 
+def _defined_by(fp: FilePatch) -> set[str]:
+    """Functions whose whole definition a patch adds (a new static helper)."""
+    out: set[str] = set()
+    for h in fp.hunks:
+        added = "\n".join(h.added)
+        if "{" in added:
+            out |= set(syntax.parse(added.encode(), fp.path).functions)
+    return out
+
+
 def _scope(
     upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]
 ) -> Verdict:
@@ -547,6 +564,8 @@ def _scope(
     for fp in upstream.mail.files:
         p = placed.get(fp.path)
         names = {t or "<file scope>" for _, _, t in p.functions} if p else set()
+        # a helper the fix itself adds is in scope wherever the target takes it
+        names |= _defined_by(fp)
         expected[fp.path] = names
     extra = []
     for path, names in sorted(touched.items()):
@@ -568,6 +587,29 @@ def _scope(
             tuple(extra),
         )
     return Verdict("scope", VerdictStatus.PASS, f"changes stay in {want}")
+
+
+def _no_op(
+    patch: Mail,
+    post: Mapping[str, bytes],
+    targets: Mapping[str, bytes | None],
+    upstream: UpstreamFix,
+) -> bool:
+    """Does the patch leave every file as it was, whitespace aside, while upstream's fix does
+    not (a statement removed and added back at the same place is no fix)?"""
+
+    def words(data: bytes | None) -> list[bytes]:
+        return data.split() if data is not None else []
+
+    if not post or any(
+        words(post.get(fp.path)) != words(targets.get(fp.source or fp.path)) for fp in patch.files
+    ):
+        return False
+    return any(
+        " ".join(h.before).split() != " ".join(h.after).split()
+        for fp in upstream.mail.files
+        for h in fp.hunks
+    )
 
 
 def _equivalence(
