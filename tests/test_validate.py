@@ -413,3 +413,27 @@ def test_scope_takes_a_helper_the_fix_itself_adds():
     )
     sc = v.verdict("scope")
     assert sc.status == "pass" and "fits_cache" in sc.message and not sc.details, v.lines()
+
+
+def test_one_file_that_reads_as_upstreams_result_is_not_the_fix_already_there():
+    # Upstream changes two files; the target's first file happens to read as upstream's
+    # result already, its second does not: the target still needs the fix.
+    a_new = b"void a(void)\n{\n\tlock();\n\twalk();\n\tunlock();\n}\n"
+    b_old = b"void b(void)\n{\n\twalk();\n}\n"
+    up = parse_mail(
+        "Subject: [PATCH] mm: hold the hotplug lock\n\nbody\n---\n"
+        "--- a/mm/a.c\n+++ b/mm/a.c\n@@ -3,2 +3,3 @@ void a(void)\n \tlock();\n \twalk();\n+\tunlock();\n"
+        "--- a/mm/b.c\n+++ b/mm/b.c\n@@ -2,3 +2,5 @@ void b(void)\n {\n+\tlock();\n \twalk();\n+\tunlock();\n }\n"
+    )
+    mine = parse_mail(
+        "Subject: [PATCH 5.10] mm: hold the hotplug lock\n\nbody\n---\n"
+        "--- a/mm/b.c\n+++ b/mm/b.c\n@@ -2,3 +2,5 @@ void b(void)\n {\n+\tlock();\n \twalk();\n+\tunlock();\n }\n"
+    )
+    v = validate_files(
+        {"mm/a.c": a_new, "mm/b.c": b_old},
+        mine,
+        builtin_rules(),
+        VersionInfo("5.10.0", "flag"),
+        upstream=UpstreamFix(up),
+    )
+    assert v.verdict("need").status == "pass", v.verdict("need")

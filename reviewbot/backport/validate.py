@@ -468,11 +468,14 @@ def validate_files(
                     ("its added lines are the lines it removes, at the same place",),
                 )
             verdicts += [sc, eq]
-    present = any(
+    # the fix is already there when every file of it that the target has already carries it
+    # (one file that happens to read as upstream's result is not the fix)
+    carried = [
         not isinstance(apply_file(d, fp.reversed()), ApplyFailure)
         for fp in (upstream.mail.files if upstream else patch.files)
         if (d := targets.get(fp.target or fp.path)) is not None
-    )
+    ]
+    present = bool(carried) and all(carried)
     n = need(pre_res, keys, ancestor, present)
     verdicts.append(
         Verdict(
