@@ -1077,16 +1077,6 @@ def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | No
     return _edited(got[0], got[1], ctx.side)
 
 
-def _top_declarations(node: syntax.Node) -> list[syntax.Node]:
-    out = []
-    for c in node.children:
-        if c.type == "declaration":
-            out.append(c)
-        elif c.type.startswith("preproc_") or c.type in ("ERROR", "linkage_specification"):
-            out.extend(_top_declarations(c))
-    return out
-
-
 def declaration_change(lines: list[str], post: list[str], side: Side, known: Known) -> Place | None:
     """A change inside a file-scope declaration (a prototype gains a parameter): the same
     token edit on the one declaration of the target that holds most of upstream's tokens."""
@@ -1096,7 +1086,9 @@ def declaration_change(lines: list[str], post: list[str], side: Side, known: Kno
     if before is None or after is None or before.texts == after.texts:
         return None
     scored: list[tuple[float, _Span]] = []
-    for d in _top_declarations(side.unit.root):
+    for d in syntax.file_scope(side.unit.root):
+        if d.type != "declaration":
+            continue
         span = _span(side, side.toks(d))
         if span is None:
             continue

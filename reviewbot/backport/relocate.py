@@ -738,20 +738,16 @@ def _at_file_scope(h: Hunk) -> bool:
 def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
     """(kind, name, node) of the file-scope function definitions and declarations."""
     out = []
-    stack = list(unit.root.children)
-    while stack:
-        n = stack.pop()
+    for n in syntax.file_scope(unit.root):
         if n.type == "function_definition":
             f = syntax.function_of(n)
             if f is not None:
                 out.append(("definition", f.name, n))
-        elif n.type == "declaration":
-            for d in n.children_by_field_name("declarator"):
-                name = syntax.declarator_name(d)
-                if name:
-                    out.append(("declaration", name, n))
-        elif n.type.startswith("preproc_"):
-            stack.extend(n.children)
+            continue
+        for d in n.children_by_field_name("declarator"):
+            name = syntax.declarator_name(d)
+            if name:
+                out.append(("declaration", name, n))
     return out
 
 

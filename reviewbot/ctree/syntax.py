@@ -117,6 +117,18 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(n.children))
 
 
+def file_scope(root: Node) -> Iterator[Node]:
+    """Function definitions and declarations at file scope, in source order, including those
+    inside ``#if`` blocks (and parse-error recoveries around them)."""
+    stack = list(reversed(root.children))
+    while stack:
+        n = stack.pop()
+        if n.type in ("function_definition", "declaration"):
+            yield n
+        elif n.type.startswith("preproc_") or n.type in ("ERROR", "linkage_specification"):
+            stack.extend(reversed(n.children))
+
+
 def calls(node: Node) -> Iterator[Node]:
     """Call expressions below ``node``, in source order."""
     for n in walk(node):
