@@ -521,6 +521,12 @@ class Evidence:
         self.renames.extend(m.renames)
         self.rewrites.extend(m.rewrites)
 
+    def merge(self, other: Evidence | None) -> None:
+        """Take in what another alignment saw (the whole function's, an earlier change's)."""
+        if other is not None:
+            self.renames.extend(other.renames)
+            self.rewrites.extend(other.rewrites)
+
     def resolve(self) -> tuple[dict[tuple[str, str], str], list[Rewrite], dict[str, str]]:
         """(renames by (kind, name), rewrites, conflicts by upstream name)."""
         names: dict[tuple[str, str], set[str]] = {}

@@ -55,7 +55,8 @@ class Group:
     added: list[str]
 
 
-def _indent(line: str) -> str:
+def indent(line: str) -> str:
+    """A line's leading whitespace."""
     return line[: len(line) - len(line.lstrip())]
 
 
@@ -346,9 +347,7 @@ def _by_correspondence(
     if len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None
     _, tb, tj, ev = scored[0]
-    if full_ev is not None:
-        ev.renames += full_ev.renames
-        ev.rewrites += full_ev.rewrites
+    ev.merge(full_ev)
     ts = tb.code_items()
     t_before: Anchor = ts[tj - 1] if tj else OPEN
     ins = _ins_line(tb, t_before) + 1
@@ -358,9 +357,9 @@ def _by_correspondence(
         if between and between == [norm(x) for x in ctx.side.lines[ins : ins + len(between)]]:
             ins += len(between)
     if uj < len(us) and tj < len(ts):
-        ui, ti = _indent(up_side.lines[us[uj].start]), _indent(ctx.side.lines[ts[tj].start])
+        ui, ti = indent(up_side.lines[us[uj].start]), indent(ctx.side.lines[ts[tj].start])
     elif uj and tj:
-        ui, ti = _indent(up_side.lines[us[uj - 1].end]), _indent(ctx.side.lines[ts[tj - 1].start])
+        ui, ti = indent(up_side.lines[us[uj - 1].end]), indent(ctx.side.lines[ts[tj - 1].start])
     else:
         ui = ti = ""
     return Place(ins, 0, ui, ti, ev, False, True)
@@ -484,8 +483,7 @@ def insertion(
     ev.add(mb)
     ev.add(ma)
     if full_ev is not None:
-        ev.renames += full_ev.renames
-        ev.rewrites += full_ev.rewrites
+        ev.merge(full_ev)
     else:
         _chain_evidence(ub, tb, ctx.known, ev)
     ins = _ins_line(tb, t_before) + 1
@@ -501,23 +499,27 @@ def insertion(
             ins += len(between)
     # indentation: the same anchor on both sides, the one after the change when it is a statement
     if isinstance(u_after, Item) and isinstance(t_after, Item):
-        ui, ti = _indent(up_side.lines[u_after.start]), _indent(ctx.side.lines[t_after.start])
+        ui, ti = indent(up_side.lines[u_after.start]), indent(ctx.side.lines[t_after.start])
     elif isinstance(u_before, Item) and isinstance(t_before, Item):
-        ui = _indent(up_side.lines[u_before.end if u_before.cut_start else u_before.start])
-        ti = _indent(ctx.side.lines[t_before.start])
+        ui = indent(up_side.lines[u_before.end if u_before.cut_start else u_before.start])
+        ti = indent(ctx.side.lines[t_before.start])
     else:
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
     return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
 
 
+def declarations(lines: list[str]) -> bool:
+    """Are the lines only declarations of locals (``int drained = 0;``)?"""
+    items = statements.fragment_block(statements.fragment(lines)).code_items()
+    return bool(items) and all(it.kind == "declaration" for it in items)
+
+
 def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:
     """A new local (f) next to a declaration both trees have word for word, when its other
     upstream neighbour is not in the target (another local there): the one gap where either
     neighbour is that same declaration."""
-    added = statements.fragment(g.added)
-    items = statements.fragment_block(added).code_items()
-    if not items or any(it.kind != "declaration" for it in items):
+    if not declarations(g.added):
         return None
     found = [
         c
@@ -535,8 +537,8 @@ def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -
     ins = _ins_line(c.block, c.before) + 1
     anchor = c.after if isinstance(c.after, Item) and c.level_after == EQUAL else c.before
     assert isinstance(anchor, Item)
-    up = _indent(g.added[0])
-    return Place(ins, 0, up, _indent(ctx.side.lines[anchor.start]), Evidence(), False, True)
+    up = indent(g.added[0])
+    return Place(ins, 0, up, indent(ctx.side.lines[anchor.start]), Evidence(), False, True)
 
 
 def _ins_line(tb: Block, t_before: Anchor) -> int:
@@ -601,12 +603,10 @@ def removal(
     best.sort(key=lambda x: -x[0])
     if best and (len(best) == 1 or best[0][0] > best[1][0]):
         score, s, ev = best[0]
-        if full_ev is not None:
-            ev.renames += full_ev.renames
-            ev.rewrites += full_ev.rewrites
+        ev.merge(full_ev)
         adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
         return Place(
-            s, n, _indent(up_side.lines[p0]), _indent(ctx.side.lines[s]), ev, False, adjusted
+            s, n, indent(up_side.lines[p0]), indent(ctx.side.lines[s]), ev, False, adjusted
         )
     if len(best) > 1:
         return Failure(
@@ -675,7 +675,7 @@ def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
     if len(found) != 1:
         return None
     k, m = found[0]
-    return Place(k, m - k + 1, _indent(g.removed[0]), _indent(lines[k]), Evidence(), False, True)
+    return Place(k, m - k + 1, indent(g.removed[0]), indent(lines[k]), Evidence(), False, True)
 
 
 def _statement_replacement(
@@ -727,16 +727,14 @@ def _statement_replacement(
     ev = Evidence()
     for m in ms:
         ev.add(m)
-    if full_ev is not None:
-        ev.renames += full_ev.renames
-        ev.rewrites += full_ev.rewrites
+    ev.merge(full_ev)
     titems = tb.code_items()
     start, end = titems[tj].start, titems[tj + k - 1].end
     return Place(
         start,
         end - start + 1,
-        _indent(up_side.lines[removed[0].start]),
-        _indent(ctx.side.lines[start]),
+        indent(up_side.lines[removed[0].start]),
+        indent(ctx.side.lines[start]),
         ev,
         any(m.level == REWRITTEN for m in ms),
         True,
@@ -794,6 +792,12 @@ def _span(side: Side, toks: tuple[statements.Tok, ...]) -> _Span | None:
         if data[t.start : t.start + len(t.text.encode())] != t.text.encode():
             return None  # a multi-word leaf: no exact position per word
     return _Span(data, code)
+
+
+def _text_span(lines: list[str]) -> _Span | None:
+    """The code tokens of upstream lines, read as a fragment, with their positions."""
+    side = statements.fragment(lines)
+    return _span(side, side.toks(side.unit.root))
 
 
 def _innermost(block: Block, lo: int, hi: int) -> Item | None:
@@ -908,9 +912,7 @@ def _statement_edits(
 ) -> tuple[list[tuple[int, int, bytes]], list[tuple[str, str, str]]] | None:
     """Byte edits of the target statement corresponding to ``item`` that turn it as upstream's
     ``lines`` turn into ``post``; None when it is not unique or the edit does not align."""
-    before_side, after_side = statements.fragment(lines), statements.fragment(post)
-    before = _span(before_side, before_side.toks(before_side.unit.root))
-    after = _span(after_side, after_side.toks(after_side.unit.root))
+    before, after = _text_span(lines), _text_span(post)
     if before is None or after is None or before.texts == after.texts:
         return None
     # A change in the head of an if/for/while: the statements correspond by their heads.
@@ -984,15 +986,14 @@ def _refill(lines: list[str]) -> list[str] | None:
     k = next((i for i, x in enumerate(lines) if _width(x) > _COLUMNS), None)
     if k is None or k + 1 >= len(lines):
         return None
-    indent = lines[k + 1][: len(lines[k + 1]) - len(lines[k + 1].lstrip())]
-    head = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
+    cont, head = indent(lines[k + 1]), indent(lines[k])
     words = re.split(r"(?<=,) +", " ".join(x.strip() for x in lines[k:]))
     out = [head + words[0]]
     for w in words[1:]:
         if _width(out[-1] + " " + w) <= _COLUMNS:
             out[-1] += " " + w
         else:
-            out.append(indent + w)
+            out.append(cont + w)
     if any(_width(x) > _COLUMNS for x in out):
         return None
     return lines[:k] + out
@@ -1046,9 +1047,9 @@ def _token_edits(
             if b"\n" in text and k1 < len(target.toks):
                 # the element ends its line upstream: the next line keeps the target's indent
                 line_start = target.data.rfind(b"\n", 0, a) + 1
-                indent = target.data[line_start:a]
-                if not indent.strip():
-                    text = text[: text.rfind(b"\n") + 1] + indent
+                lead = target.data[line_start:a]
+                if not lead.strip():
+                    text = text[: text.rfind(b"\n") + 1] + lead
             edits.append((a, a, text))
         else:
             a, b = target.toks[k1].start, target.end(k2 - 1)
@@ -1063,9 +1064,7 @@ def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | No
     if decl is None:
         return None
     target = _span(ctx.side, ctx.side.toks(decl))
-    before_side, after_side = statements.fragment(lines), statements.fragment(post)
-    before = _span(before_side, before_side.toks(before_side.unit.root))
-    after = _span(after_side, after_side.toks(after_side.unit.root))
+    before, after = _text_span(lines), _text_span(post)
     if target is None or before is None or after is None or before.texts == after.texts:
         return None
     new_names = {t.text for t in after.toks if t.kind == "id"} - set(before.texts)
@@ -1080,9 +1079,7 @@ def declarator_change(lines: list[str], post: list[str], ctx: Ctx) -> Place | No
 def declaration_change(lines: list[str], post: list[str], side: Side, known: Known) -> Place | None:
     """A change inside a file-scope declaration (a prototype gains a parameter): the same
     token edit on the one declaration of the target that holds most of upstream's tokens."""
-    before_side, after_side = statements.fragment(lines), statements.fragment(post)
-    before = _span(before_side, before_side.toks(before_side.unit.root))
-    after = _span(after_side, after_side.toks(after_side.unit.root))
+    before, after = _text_span(lines), _text_span(post)
     if before is None or after is None or before.texts == after.texts:
         return None
     scored: list[tuple[float, _Span]] = []

@@ -32,7 +32,9 @@ from reviewbot.backport.anchors import (
     Group,
     Place,
     declaration_change,
+    declarations,
     declarator_change,
+    indent,
     insertion,
     norm,
     reindent,
@@ -121,8 +123,14 @@ def _exact_edits(h: Hunk, at: int) -> list[Edit]:
     return [Edit(at + g.pre, len(g.removed), tuple(g.added)) for g in groups(h)]
 
 
-_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
 _DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
+_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
+
+
+def _defined(line: str) -> str | None:
+    """The function whose definition ``line`` starts (``static int f(struct x *x,``), or None."""
+    m = _DEFINITION.match(line)
+    return m.group(1) if m and m.group(1) not in _KEYWORDS else None
 
 
 def section_function(h: Hunk) -> str | None:
@@ -133,9 +141,7 @@ def section_function(h: Hunk) -> str | None:
     for kind, text in h.lines:
         if kind != " ":
             break
-        m = _DEFINITION.match(text)
-        if m and m.group(1) not in _KEYWORDS:
-            name = m.group(1)
+        name = _defined(text) or name
     if name is not None:
         return name
     if (h.section or "").rstrip().endswith(";"):
@@ -351,7 +357,7 @@ def relocate_file(
                 place = removal(g, p, up_side, up_toks, ctx, tgt_toks, hn, where, full_ev, up_root)
             else:
                 place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)
-                if isinstance(place, Failure) and _declarations(g.added):
+                if isinstance(place, Failure) and declarations(g.added):
                     place = _new_local(g, ctx, hunk_edits, res.edits) or place
             if isinstance(place, Failure):
                 res.failures.append(place)
@@ -359,10 +365,8 @@ def relocate_file(
             # what an earlier change of the hunk learned (a callee renamed in a context line)
             # holds for this one too
             own_ev = Evidence(list(place.evidence.renames), list(place.evidence.rewrites))
-            place.evidence.renames += hunk_ev.renames
-            place.evidence.rewrites += hunk_ev.rewrites
-            hunk_ev.renames += own_ev.renames
-            hunk_ev.rewrites += own_ev.rewrites
+            place.evidence.merge(hunk_ev)
+            hunk_ev.merge(own_ev)
             renames, rewrites, conflicts = place.evidence.resolve()
             for (kind, u), t in list(renames.items()):
                 if kind == "id" and t in glob and u not in known.anyid:
@@ -643,7 +647,8 @@ def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, synta
 
 
 def _nouns(name: str) -> set[str]:
-    return {w.rstrip("s") for w in name.lower().split("_")} & {"folio", "page"}
+    """The folio/page nouns in a name, plural or not (``folio_put`` -> {folio})."""
+    return {w.rstrip("s") for w in name.lower().split("_") if w in align.API_NOUNS}
 
 
 def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> str | None:
@@ -664,8 +669,7 @@ def _declarator_start(lines: list[str]) -> int:
     """Where the declarator starts among the lines above a body's ``{``: its definition line,
     else the top (the hunk starts inside the parameter list)."""
     for k in range(len(lines) - 1, -1, -1):
-        m = _DEFINITION.match(lines[k])
-        if m and m.group(1) not in _KEYWORDS:
+        if _defined(lines[k]):
             return k
     return 0
 
@@ -673,11 +677,7 @@ def _declarator_start(lines: list[str]) -> int:
 def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
-    for x in lines:
-        m = _DEFINITION.match(x)
-        if m and m.group(1) not in names and m.group(1) not in _KEYWORDS:
-            return True
-    return False
+    return any((name := _defined(x)) and name not in names for x in lines)
 
 
 def _declaration_hunk(
@@ -810,7 +810,7 @@ def _new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
     if len(gs) != 1 or gs[0].removed or not gs[0].added or gs[0].added[0][:1].isspace():
         return None
     g = gs[0]
-    if not _declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
+    if not declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
         return None
     before = h.before[: g.pre]
     if _prototype_run(before, 0) != len(before) and before:
@@ -829,24 +829,23 @@ def _new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
     return None
 
 
-def _declarations(lines: list[str]) -> bool:
-    """Are the lines only declarations of locals (``int drained = 0;``)?"""
-    side = statements.fragment(lines)
-    items = statements.fragment_block(side).code_items()
-    return bool(items) and all(it.kind == "declaration" for it in items)
-
-
 def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
     """Where a new local goes when its neighbours upstream are not in the target (f): in place
     of a declaration the same hunk removes, else at the end of the function's declarations."""
     lines = ctx.side.lines
     for e in hunk_edits:
-        if e.remove and not e.add and _declarations(lines[e.start : e.start + e.remove]):
+        if e.remove and not e.add and declarations(lines[e.start : e.start + e.remove]):
             edits.remove(e)
             hunk_edits.remove(e)
-            indent = lines[e.start][: len(lines[e.start]) - len(lines[e.start].lstrip())]
-            up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
-            return Place(e.start, e.remove, up, indent, Evidence(), False, True)
+            return Place(
+                e.start,
+                e.remove,
+                indent(g.added[0]),
+                indent(lines[e.start]),
+                Evidence(),
+                False,
+                True,
+            )
     if not hunk_edits:
         return None  # nothing else of the hunk is placed here: no sign this is its function
     items = ctx.root.code_items()
@@ -858,9 +857,9 @@ def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) ->
     if not decls or len(decls) == len(items):
         return None
     last = decls[-1]
-    indent = lines[last.start][: len(lines[last.start]) - len(lines[last.start].lstrip())]
-    up = g.added[0][: len(g.added[0]) - len(g.added[0].lstrip())]
-    return Place(last.end + 1, 0, up, indent, Evidence(), False, True)
+    return Place(
+        last.end + 1, 0, indent(g.added[0]), indent(lines[last.start]), Evidence(), False, True
+    )
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:
