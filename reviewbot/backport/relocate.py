@@ -24,22 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from reviewbot.backport import align, statements
+from reviewbot.backport import align, filescope, statements
 from reviewbot.backport.align import Evidence, Known
-from reviewbot.backport.anchors import (
-    Ctx,
-    Failure,
-    Group,
-    Place,
-    declaration_change,
-    declarations,
-    declarator_change,
-    indent,
-    insertion,
-    norm,
-    reindent,
-    removal,
-)
+from reviewbot.backport.anchors import declarations, insertion, reindent, removal
+from reviewbot.backport.partial import declarator_change
+from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -83,40 +72,6 @@ class Placed:
     @property
     def ok(self) -> bool:
         return self.method in METHODS
-
-
-def groups(h: Hunk) -> list[Group]:
-    """The runs of removed/added lines of a hunk, with their pre-image positions."""
-    out: list[Group] = []
-    i = 0
-    cur: Group | None = None
-    for kind, text in h.lines:
-        if kind == " ":
-            cur = None
-            i += 1
-            continue
-        if cur is None:
-            cur = Group(i, [], [])
-            out.append(cur)
-        if kind == "-":
-            cur.removed.append(text)
-            i += 1
-        else:
-            cur.added.append(text)
-    before = h.before
-    for g in out:
-        # `/*` context, +lines, +`/*`: diff began the insertion inside the comment that
-        # follows it; the same change inserts `/*`, the lines, before that comment's `/*`.
-        while (
-            not g.removed
-            and g.added
-            and g.pre > 0
-            and before[g.pre - 1].strip() == "/*"
-            and g.added[-1] == before[g.pre - 1]
-        ):
-            g.pre -= 1
-            g.added = [before[g.pre], *g.added[:-1]]
-    return out
 
 
 def _exact_edits(h: Hunk, at: int) -> list[Edit]:
@@ -511,11 +466,7 @@ def relocate_file(
                 absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = (
-                    _declaration_hunk(h, hn, side, tree, where)
-                    or _new_prototypes(h, side)
-                    or _removed_definitions(h, side)
-                )
+                decl = _file_scope(h, hn, side, tree, where)
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -550,13 +501,9 @@ def relocate_file(
             continue
         functions.append((hn, up_name, tfn.name))
         trial = structural(hn, h, tfn, up_fn, up_name, False)
-        if trial.failures and _at_file_scope(h):
+        if trial.failures and filescope.at_file_scope(h):
             # the @@ line names the function before a file-scope change (a stub, a prototype)
-            decl = (
-                _declaration_hunk(h, hn, side, tree, where)
-                or _new_prototypes(h, side)
-                or _removed_definitions(h, side)
-            )
+            decl = _file_scope(h, hn, side, tree, where)
             if isinstance(decl, list):
                 trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
         absorb(trial, adjust=False)
@@ -680,153 +627,22 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     return any((name := _defined(x)) and name not in names for x in lines)
 
 
-def _declaration_hunk(
+def _file_scope(
     h: Hunk, hn: int, side: Side, tree: Callable[[str], bool | None] | None, where: str
 ) -> list[Edit] | Failure | None:
-    """A hunk that changes file-scope declarations (an ``extern`` prototype gains a parameter):
-    each change edits the target declaration that corresponds. None when the hunk's changes
-    are not all inside declarations ending in ``;`` within the hunk."""
-    before = h.before
+    """The file-scope readings of a hunk (:mod:`filescope`), in order; a changed declaration's
+    new text may only use names the tree has."""
     known = align.known_for(side.unit, None, None, tree)
-    out: list[Edit] = []
-    for g in groups(h):
-        lo = g.pre
-        while (
-            lo > 0
-            and not before[lo - 1].rstrip().endswith((";", "}", "{"))
-            and before[lo - 1].strip()
-            and not before[lo - 1].lstrip().startswith("#")
-        ):
-            lo -= 1
-        end = next(
-            (
-                j
-                for j in range(g.pre + len(g.removed), len(before))
-                if before[j].rstrip().endswith(";")
-            ),
-            None,
-        )
-        if end is None:
-            return None
-        hi = end + 1
-        lines = before[lo:hi]
-        post = lines[: g.pre - lo] + g.added + lines[g.pre + len(g.removed) - lo :]
-        if any(x.rstrip() == "{" for x in lines):
-            return None
-        place = declaration_change(lines, post, side, known)
-        if place is None or place.lines is None:
-            return None
-        edit = Edit(place.start, place.remove, place.lines)
+
+    def check(edit: Edit) -> Failure | None:
         failures: list[Failure] = []
-        if not _symbols_ok([edit], known, hn, None, where, failures, []):
-            return failures[0]
-        out.append(edit)
-    return out or None
+        return None if _symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
 
-
-def _at_file_scope(h: Hunk) -> bool:
-    """Does every changed line of the hunk start at column 0 (or belong to a construct that
-    does: a prototype's continuation lines, a function's body)?"""
-    firsts = []
-    for g in groups(h):
-        lines = [x for x in g.removed + g.added if x.strip()]
-        if lines:
-            firsts.append(lines[0])
-    return bool(firsts) and all(not x[:1].isspace() for x in firsts)
-
-
-def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
-    """(kind, name, node) of the file-scope function definitions and declarations."""
-    out = []
-    for n in syntax.file_scope(unit.root):
-        if n.type == "function_definition":
-            f = syntax.function_of(n)
-            if f is not None:
-                out.append(("definition", f.name, n))
-            continue
-        for d in n.children_by_field_name("declarator"):
-            name = syntax.declarator_name(d)
-            if name:
-                out.append(("declaration", name, n))
-    return out
-
-
-def _removed_definitions(h: Hunk, side: Side) -> list[Edit] | None:
-    """File-scope functions or prototypes upstream deletes whole (g): the target's own
-    definition or prototype of that name goes, whatever its parameters, with one blank line
-    next to it when upstream's removal takes one."""
-    out: list[Edit] = []
-    target = _top_level(side.unit)
-    for g in groups(h):
-        if g.added or not any(x.strip() for x in g.removed):
-            return None
-        code = [x for x in g.removed if x.strip()]
-        if code[0][:1].isspace():
-            return None  # not at file scope
-        gone = [(k, n) for k, n, _ in _top_level(syntax.parse("\n".join(code).encode(), "<r>"))]
-        if not gone:
-            return None
-        for kind, name in gone:
-            same = [node for k, n, node in target if k == kind and n == name]
-            if len(same) != 1:
-                return None
-            lo, hi = same[0].start_point[0], same[0].end_point[0]
-            if not g.removed[0].strip() and lo > 0 and not side.lines[lo - 1].strip():
-                lo -= 1  # the blank line before it, as upstream removes it
-            elif (
-                not g.removed[-1].strip()
-                and hi + 1 < len(side.lines)
-                and not side.lines[hi + 1].strip()
-            ):
-                hi += 1
-            out.append(Edit(lo, hi - lo + 1, ()))
-    return out or None
-
-
-def _prototype_run(lines: list[str], k: int) -> int:
-    """The index after the run of file-scope declarations (``...;`` at column 0, with their
-    continuation lines) that starts at line ``k``."""
-    i = k
-    while i < len(lines):
-        x = lines[i]
-        if not x or x[0].isspace() or x.startswith(("#", "/", "{", "}")):
-            break
-        j = i
-        while j < len(lines) and not lines[j].rstrip().endswith(";"):
-            if lines[j].rstrip().endswith(("{", "}")) or (j > i and not lines[j][:1].isspace()):
-                return i
-            j += 1
-        if j >= len(lines):
-            break
-        i = j + 1
-    return i
-
-
-def _new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
-    """New file-scope declarations (g): upstream adds a prototype to a run of them whose
-    neighbours the older tree lacks. It goes at the end of the run that starts at the last line
-    before it both trees have (a context line, or the declaration git's @@ line shows)."""
-    gs = groups(h)
-    if len(gs) != 1 or gs[0].removed or not gs[0].added or gs[0].added[0][:1].isspace():
-        return None
-    g = gs[0]
-    if not declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
-        return None
-    before = h.before[: g.pre]
-    if _prototype_run(before, 0) != len(before) and before:
-        return None  # the context before the insertion is not a run of declarations
-    anchors = [x for x in reversed(before) if x and not x[0].isspace()]
-    if h.section and h.section.rstrip().endswith(";"):
-        anchors.append(h.section.strip())
-    for a in anchors:
-        at = [k for k, x in enumerate(side.lines) if x.rstrip() == a.rstrip()]
-        if len(at) == 1:
-            end = _prototype_run(side.lines, at[0])
-            if end > at[0]:
-                return [Edit(end, 0, tuple(g.added))]
-        if len(at) > 1:
-            return None
-    return None
+    return (
+        filescope.declaration_edits(h, side, known, check)
+        or filescope.new_prototypes(h, side)
+        or filescope.removed_definitions(h, side)
+    )
 
 
 def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:

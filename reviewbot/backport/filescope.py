@@ -1,0 +1,168 @@
+"""Changes at file scope (issue 9, g): declarations a fix changes, adds or deletes.
+
+A hunk whose changes sit between functions rather than in one: a parameter added to an
+``extern`` prototype (edited like a statement, :mod:`partial`), a forward declaration added to a
+run of them, a prototype or ``!CONFIG`` stub deleted by name. Each reading returns the target
+edits, or None when the hunk is not of its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reviewbot.backport.align import Known
+from reviewbot.backport.anchors import declarations
+from reviewbot.backport.partial import declaration_change
+from reviewbot.backport.places import Failure, groups
+from reviewbot.backport.statements import Side
+from reviewbot.ctree import syntax
+from reviewbot.diffs.mailfmt import Edit
+from reviewbot.diffs.patches import Hunk
+
+
+def declaration_edits(
+    h: Hunk, side: Side, known: Known, check: Callable[[Edit], Failure | None]
+) -> list[Edit] | Failure | None:
+    """A hunk that changes file-scope declarations (an ``extern`` prototype gains a parameter):
+    each change edits the target declaration that corresponds; ``check`` vets each edit. None when the hunk's changes
+    are not all inside declarations ending in ``;`` within the hunk."""
+    before = h.before
+    out: list[Edit] = []
+    for g in groups(h):
+        lo = g.pre
+        while (
+            lo > 0
+            and not before[lo - 1].rstrip().endswith((";", "}", "{"))
+            and before[lo - 1].strip()
+            and not before[lo - 1].lstrip().startswith("#")
+        ):
+            lo -= 1
+        end = next(
+            (
+                j
+                for j in range(g.pre + len(g.removed), len(before))
+                if before[j].rstrip().endswith(";")
+            ),
+            None,
+        )
+        if end is None:
+            return None
+        hi = end + 1
+        lines = before[lo:hi]
+        post = lines[: g.pre - lo] + g.added + lines[g.pre + len(g.removed) - lo :]
+        if any(x.rstrip() == "{" for x in lines):
+            return None
+        place = declaration_change(lines, post, side, known)
+        if place is None or place.lines is None:
+            return None
+        edit = Edit(place.start, place.remove, place.lines)
+        failure = check(edit)  # a name the new text uses that the tree lacks
+        if failure is not None:
+            return failure
+        out.append(edit)
+    return out or None
+
+
+def at_file_scope(h: Hunk) -> bool:
+    """Does every changed line of the hunk start at column 0 (or belong to a construct that
+    does: a prototype's continuation lines, a function's body)?"""
+    firsts = []
+    for g in groups(h):
+        lines = [x for x in g.removed + g.added if x.strip()]
+        if lines:
+            firsts.append(lines[0])
+    return bool(firsts) and all(not x[:1].isspace() for x in firsts)
+
+
+def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
+    """(kind, name, node) of the file-scope function definitions and declarations."""
+    out = []
+    for n in syntax.file_scope(unit.root):
+        if n.type == "function_definition":
+            f = syntax.function_of(n)
+            if f is not None:
+                out.append(("definition", f.name, n))
+            continue
+        for d in n.children_by_field_name("declarator"):
+            name = syntax.declarator_name(d)
+            if name:
+                out.append(("declaration", name, n))
+    return out
+
+
+def removed_definitions(h: Hunk, side: Side) -> list[Edit] | None:
+    """File-scope functions or prototypes upstream deletes whole (g): the target's own
+    definition or prototype of that name goes, whatever its parameters, with one blank line
+    next to it when upstream's removal takes one."""
+    out: list[Edit] = []
+    target = _top_level(side.unit)
+    for g in groups(h):
+        if g.added or not any(x.strip() for x in g.removed):
+            return None
+        code = [x for x in g.removed if x.strip()]
+        if code[0][:1].isspace():
+            return None  # not at file scope
+        gone = [(k, n) for k, n, _ in _top_level(syntax.parse("\n".join(code).encode(), "<r>"))]
+        if not gone:
+            return None
+        for kind, name in gone:
+            same = [node for k, n, node in target if k == kind and n == name]
+            if len(same) != 1:
+                return None
+            lo, hi = same[0].start_point[0], same[0].end_point[0]
+            if not g.removed[0].strip() and lo > 0 and not side.lines[lo - 1].strip():
+                lo -= 1  # the blank line before it, as upstream removes it
+            elif (
+                not g.removed[-1].strip()
+                and hi + 1 < len(side.lines)
+                and not side.lines[hi + 1].strip()
+            ):
+                hi += 1
+            out.append(Edit(lo, hi - lo + 1, ()))
+    return out or None
+
+
+def _prototype_run(lines: list[str], k: int) -> int:
+    """The index after the run of file-scope declarations (``...;`` at column 0, with their
+    continuation lines) that starts at line ``k``."""
+    i = k
+    while i < len(lines):
+        x = lines[i]
+        if not x or x[0].isspace() or x.startswith(("#", "/", "{", "}")):
+            break
+        j = i
+        while j < len(lines) and not lines[j].rstrip().endswith(";"):
+            if lines[j].rstrip().endswith(("{", "}")) or (j > i and not lines[j][:1].isspace()):
+                return i
+            j += 1
+        if j >= len(lines):
+            break
+        i = j + 1
+    return i
+
+
+def new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
+    """New file-scope declarations (g): upstream adds a prototype to a run of them whose
+    neighbours the older tree lacks. It goes at the end of the run that starts at the last line
+    before it both trees have (a context line, or the declaration git's @@ line shows)."""
+    gs = groups(h)
+    if len(gs) != 1 or gs[0].removed or not gs[0].added or gs[0].added[0][:1].isspace():
+        return None
+    g = gs[0]
+    if not declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
+        return None
+    before = h.before[: g.pre]
+    if _prototype_run(before, 0) != len(before) and before:
+        return None  # the context before the insertion is not a run of declarations
+    anchors = [x for x in reversed(before) if x and not x[0].isspace()]
+    if h.section and h.section.rstrip().endswith(";"):
+        anchors.append(h.section.strip())
+    for a in anchors:
+        at = [k for k, x in enumerate(side.lines) if x.rstrip() == a.rstrip()]
+        if len(at) == 1:
+            end = _prototype_run(side.lines, at[0])
+            if end > at[0]:
+                return [Edit(end, 0, tuple(g.added))]
+        if len(at) > 1:
+            return None
+    return None

@@ -1,0 +1,116 @@
+"""What placing one change in a target produces, shared by the placement modules.
+
+:class:`Group` (a run of removed/added lines of a hunk), :class:`Ctx` (the target function a
+hunk is placed in), :class:`Place` (where the change goes, with what was learned on the way) and
+:class:`Failure` (why it could not be placed), and the two line helpers they all use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reviewbot.backport.align import Evidence, Known
+from reviewbot.backport.statements import Block, Side
+from reviewbot.ctree import syntax
+from reviewbot.diffs.patches import Hunk
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one hunk could not be placed, in terms a maintainer can act on."""
+
+    hunk: int
+    reason: str
+    function: str | None = None
+    missing: str | None = None
+    nearest: str | None = None
+    needles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "hunk": self.hunk,
+            "reason": self.reason,
+            "function": self.function,
+            "missing": self.missing,
+            "nearest": self.nearest,
+        }
+
+
+@dataclass
+class Group:
+    """A run of removed/added lines of a hunk and its position in the hunk's pre-image."""
+
+    pre: int  # index in the hunk's pre-image of the first removed line / the insertion point
+    removed: list[str]
+    added: list[str]
+
+
+def indent(line: str) -> str:
+    """A line's leading whitespace."""
+    return line[: len(line) - len(line.lstrip())]
+
+
+def norm(line: str) -> str:
+    """A line with whitespace collapsed (for comparing blank and comment lines)."""
+    return " ".join(line.split())
+
+
+@dataclass
+class Ctx:
+    """The target side of one hunk: the blob, the located function and what it declares."""
+
+    side: Side
+    fn: syntax.Function
+    root: Block
+    known: Known
+    up_name: str | None
+    renames: dict[tuple[str, str], str] = field(default_factory=dict)
+    comment_renames: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Place:
+    """Where one change goes in the target: lines replaced, indentation, evidence."""
+
+    start: int
+    remove: int
+    up_indent: str
+    tgt_indent: str
+    evidence: Evidence
+    via_rewrite: bool
+    adjusted: bool
+    lines: tuple[str, ...] | None = None  # the target's new lines, when edited inside a statement
+
+
+def groups(h: Hunk) -> list[Group]:
+    """The runs of removed/added lines of a hunk, with their pre-image positions."""
+    out: list[Group] = []
+    i = 0
+    cur: Group | None = None
+    for kind, text in h.lines:
+        if kind == " ":
+            cur = None
+            i += 1
+            continue
+        if cur is None:
+            cur = Group(i, [], [])
+            out.append(cur)
+        if kind == "-":
+            cur.removed.append(text)
+            i += 1
+        else:
+            cur.added.append(text)
+    before = h.before
+    for g in out:
+        # `/*` context, +lines, +`/*`: diff began the insertion inside the comment that
+        # follows it; the same change inserts `/*`, the lines, before that comment's `/*`.
+        while (
+            not g.removed
+            and g.added
+            and g.pre > 0
+            and before[g.pre - 1].strip() == "/*"
+            and g.added[-1] == before[g.pre - 1]
+        ):
+            g.pre -= 1
+            g.added = [before[g.pre], *g.added[:-1]]
+    return out
