@@ -711,3 +711,177 @@ def test_a_prototype_and_a_stub_upstream_deletes_go_whatever_their_parameters():
     ).replace(
         b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n", b""
     )
+
+
+REPORT = (
+    b"static void print_page_info(struct page *page)\n{\n\tshow(page);\n}\n\n"
+    b"static void print_trailer(struct cache *s, struct page *page, u8 *p)\n{\n\tshow(page);\n}\n\n"
+    b"void object_err(struct cache *s, struct page *page, u8 *object, char *reason)\n{\n"
+    b'\tslab_bug(s, "%s", reason);\n\tprint_trailer(s, page, object);\n}\n'
+)
+SLAB_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -14,5 +14,10 @@ void object_err(struct cache *s, struct slab *slab,\n"
+    " \t\treturn;\n \n \tslab_bug(s, reason);\n-\tprint_trailer(s, slab, object);\n"
+    "+\tif (!object || !valid_pointer(s, slab, object)) {\n+\t\tprint_slab_info(slab);\n"
+    '+\t\tpr_err("Invalid pointer 0x%p\\n", object);\n+\t} else {\n'
+    "+\t\tprint_trailer(s, slab, object);\n+\t}\n \tadd_taint(TAINT_BAD_PAGE);\n"
+)
+
+
+def test_a_helper_named_after_a_renamed_local_takes_the_targets_word():
+    # slab -> page is learned from the removed call; print_slab_info(), which the older tree
+    # lacks, is print_page_info() there (a name the file has).
+    p = relocate_file(
+        _mail(SLAB_FIX), REPORT, "mm/x.c", tree=lambda n: n in {"valid_pointer", "pr_err"}
+    )
+    assert p.failures == (), p.failures
+    out = apply_edits(REPORT, list(p.edits))
+    assert b"\t\tprint_page_info(page);\n" in out and b"slab_info" not in out
+    assert b"if (!object || !valid_pointer(s, page, object)) {" in out
+
+
+def test_a_renamed_word_gives_no_name_the_tree_lacks():
+    # without print_page_info in the file or the tree the name is not invented: refused
+    data = REPORT.replace(b"print_page_info", b"dump_page_info")
+    p = relocate_file(_mail(SLAB_FIX), data, "mm/x.c", tree=lambda n: n in {"valid_pointer"})
+    assert p.method == "failed" and "print_slab_info" in p.failures[0].reason
+
+
+WALK = (
+    b"void walk_pgd(struct state *st, struct mm_struct *mm)\n{\n\tconst struct range *r = st->range;\n\n"
+    b"\tmmap_write_lock(mm);\n\twhile (r->start != r->end) {\n\t\twalk_range(mm, r->start, r->end);\n"
+    b"\t\tr++;\n\t}\n\tmmap_write_unlock(mm);\n\n\t/* Flush out the last page */\n"
+    b"\tst->note_page(st, 0, -1, 0);\n}\n"
+)
+WALK_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,6 +8,7 @@ void walk_pgd(struct state *st, struct mm_struct *mm)\n"
+    " \t\tr++;\n \t}\n \tmmap_write_unlock(mm);\n+\tput_online_mems();\n \n"
+    " \t/* Flush out the last page */\n \tst->note_page_flush(st);\n"
+)
+
+
+def test_a_change_next_to_code_the_target_never_had_goes_by_the_shared_neighbour():
+    # The statement after the change (note_page_flush) is a later API the older tree does not
+    # have in any form: the change goes after the one statement both trees share.
+    p = relocate_file(_mail(WALK_FIX), WALK, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(WALK, list(p.edits)) == WALK.replace(
+        b"\tmmap_write_unlock(mm);\n", b"\tmmap_write_unlock(mm);\n\tput_online_mems();\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # the shared neighbour occurs twice: no unique place
+        (
+            b"\tmmap_write_unlock(mm);\n\n",
+            b"\tmmap_write_unlock(mm);\n\tmmap_write_unlock(mm);\n\n",
+        ),
+        # the other neighbour is in the target, elsewhere: the trees disagree on the order
+        (b"\tmmap_write_lock(mm);\n", b"\tst->note_page_flush(st);\n\tmmap_write_lock(mm);\n"),
+    ],
+    ids=["neighbour-twice", "other-neighbour-elsewhere"],
+)
+def test_one_neighbour_alone_never_guesses(change):
+    p = relocate_file(_mail(WALK_FIX), WALK.replace(*change), "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_bare_exit_is_no_anchor_on_its_own():
+    # `return 0;` is the one statement matching and the next one is not in the target: a bare
+    # exit says nothing about where the change goes
+    fp = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,4 +3,5 @@ int f(int a)\n"
+        " \tdo_one(a);\n \treturn 0;\n+\tlater_api(a);\n \tnew_flush(a);\n }\n"
+    )
+    data = b"int f(int a)\n{\n\tif (a)\n\t\tdo_two(a);\n\treturn 0;\n}\n"
+    p = relocate_file(fp, data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed"
+
+
+MAP_PTES = (
+    b"static int map_ptes(pte_t *pte, struct page **pages, int *nr)\n{\n\tint err = 0;\n\n"
+    b"\tdo {\n\t\tstruct page *page = pages[*nr];\n\n\t\tif (WARN_ON(!pte_none(*pte)))\n"
+    b"\t\t\treturn -EBUSY;\n\t\tif (WARN_ON(!page))\n\t\t\treturn -ENOMEM;\n"
+    b"\t\tset_pte(pte, page);\n\t\t(*nr)++;\n\t} while (pte++, more());\n\treturn err;\n}\n"
+)
+EXITS_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -7,11 +7,17 @@ static int map_ptes(pte_t *pte, struct page **pages, int *nr)\n"
+    " \t\tstruct page *page = pages[*nr];\n \n"
+    "-\t\tif (WARN_ON(!pte_none(ptep_get(pte))))\n-\t\t\treturn -EBUSY;\n"
+    "-\t\tif (WARN_ON(!page))\n-\t\t\treturn -ENOMEM;\n"
+    "-\t\tif (WARN_ON(!pfn_valid(page_to_pfn(page))))\n-\t\t\treturn -EINVAL;\n"
+    "+\t\tif (WARN_ON(!pte_none(ptep_get(pte)))) {\n+\t\t\terr = -EBUSY;\n+\t\t\tbreak;\n+\t\t}\n"
+    "+\t\tif (WARN_ON(!page)) {\n+\t\t\terr = -ENOMEM;\n+\t\t\tbreak;\n+\t\t}\n"
+    "+\t\tif (WARN_ON(!pfn_valid(page_to_pfn(page)))) {\n+\t\t\terr = -EINVAL;\n+\t\t\tbreak;\n"
+    "+\t\t}\n \n \t\tset_pte(pte, page);\n \t\t(*nr)++;\n"
+)
+
+
+def test_statements_rewritten_one_for_one_leave_out_the_one_the_target_never_had():
+    # The older tree has the first two checks (one reads *pte where upstream has ptep_get())
+    # and not the pfn_valid() one: the two it has are rewritten, nothing else is added.
+    p = relocate_file(_mail(EXITS_FIX), MAP_PTES, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(MAP_PTES, list(p.edits)) == MAP_PTES.replace(
+        b"\t\tif (WARN_ON(!pte_none(*pte)))\n\t\t\treturn -EBUSY;\n"
+        b"\t\tif (WARN_ON(!page))\n\t\t\treturn -ENOMEM;\n",
+        b"\t\tif (WARN_ON(!pte_none(*pte))) {\n\t\t\terr = -EBUSY;\n\t\t\tbreak;\n\t\t}\n"
+        b"\t\tif (WARN_ON(!page)) {\n\t\t\terr = -ENOMEM;\n\t\t\tbreak;\n\t\t}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # the third check is there in another form (another argument): not code it never had
+        (
+            b"\t\tset_pte(",
+            b"\t\tif (WARN_ON(!pfn_valid(pfn_of(page))))\n\t\t\treturn -EIO;\n\t\tset_pte(",
+        ),
+        # the checks the target has do not stand together
+        (b"\t\tif (WARN_ON(!page))", b"\t\tprepare(page);\n\t\tif (WARN_ON(!page))"),
+    ],
+    ids=["third-check-changed", "checks-apart"],
+)
+def test_a_left_out_statement_must_be_absent_and_the_kept_ones_together(change):
+    data = MAP_PTES.replace(*change)
+    p = relocate_file(_mail(EXITS_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+
+
+UNMAP = (
+    b"static bool unmap_one(struct page *page)\n{\n\twhile (walk(page)) {\n"
+    b"\t\tif (shared(page)) {\n\t\t\tflush(page);\n\t\t\t/*\n"
+    b"\t\t\t * The ref count of the table was dropped, which is\n"
+    b"\t\t\t * part of the way counting is done.\n\t\t\t */\n"
+    b"\t\t\twalk_done(page);\n\t\t\tbreak;\n\t\t}\n\t}\n\treturn true;\n}\n"
+)
+TWO_COPIES = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -5,7 +5,5 @@ static bool unmap_one(struct folio *folio)\n"
+    " \t\t\t\tflush(folio);\n \t\t\t\t/*\n"
+    "-\t\t\t\t * The ref count of the table was\n-\t\t\t\t * dropped, which is part of the way\n"
+    "-\t\t\t\t * counting is done.\n+\t\t\t\t * The table was unmapped.\n"
+    " \t\t\t\t */\n \t\t\t\tgoto walk_done;\n"
+    "@@ -30,7 +28,5 @@ static bool migrate_one(struct folio *folio)\n"
+    " \t\t\t\tflush(folio);\n \t\t\t\t/*\n"
+    "-\t\t\t\t * The ref count of the table was\n-\t\t\t\t * dropped, which is part of the way\n"
+    "-\t\t\t\t * counting is done.\n+\t\t\t\t * The table was unmapped.\n"
+    " \t\t\t\t */\n \t\t\t\twalk_done(folio);\n"
+)
+
+
+def test_a_comment_upstream_has_twice_is_changed_once_where_the_target_has_it():
+    # migrate_one() was split off unmap_one() upstream, copying the comment; the older tree
+    # has the one copy (wrapped otherwise): both hunks land on it and it changes once.
+    p = relocate_file(_mail(TWO_COPIES), UNMAP, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(UNMAP, list(p.edits)) == UNMAP.replace(
+        b"\t\t\t * The ref count of the table was dropped, which is\n"
+        b"\t\t\t * part of the way counting is done.\n",
+        b"\t\t\t * The table was unmapped.\n",
+    )
+    assert any("made once" in w for w in p.warnings)

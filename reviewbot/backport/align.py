@@ -21,6 +21,7 @@ renames and rewrites to the lines a fix adds.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -104,8 +105,29 @@ def assigned(fn_node: Node) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
-    """(file-scope names, every identifier used, every field name) of a parsed file."""
+_NAMES: OrderedDict[int, tuple[Unit, tuple[frozenset[str], frozenset[str], frozenset[str]]]] = (
+    OrderedDict()
+)
+
+
+def file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(file-scope names, every identifier used, every field name) of a parsed file.
+
+    Read once per parsed file (each hunk of a fix asks again): the last few units are kept,
+    each with the unit itself, so an id is never taken for another unit's.
+    """
+    hit = _NAMES.get(id(unit))
+    if hit is not None and hit[0] is unit:
+        _NAMES.move_to_end(id(unit))
+        return hit[1]
+    names = _file_names(unit)
+    _NAMES[id(unit)] = (unit, names)
+    while len(_NAMES) > 16:
+        _NAMES.popitem(last=False)
+    return names
+
+
+def _file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     glob: set[str] = set()
     anyid: set[str] = set()
     fields: set[str] = set()
@@ -145,7 +167,7 @@ def file_names(unit: Unit) -> tuple[set[str], set[str], set[str]]:
             "declaration_list",
         ):
             stack.extend(n.children)
-    return glob, anyid, fields
+    return frozenset(glob), frozenset(anyid), frozenset(fields)
 
 
 def known_for(
@@ -161,9 +183,9 @@ def known_for(
     return Known(
         frozenset(local),
         frozenset(labels),
-        frozenset(glob),
-        frozenset(anyid),
-        frozenset(fields),
+        glob,
+        anyid,
+        fields,
         frozenset(up_local),
         tree,
         assigned(fn_node) if fn_node is not None else {},

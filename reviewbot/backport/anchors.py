@@ -4,9 +4,10 @@ A change (a run of added/removed lines of a hunk) sits between two statements of
 function, or at a block's start or end. Every gap between statements of the target function
 is scored by comparing the statement before and the statement after with upstream's
 (:func:`align.compare_items`: equal, renamed, same head, rewritten); the best gap wins only when
-both sides match, one of them with substance, and no other gap scores the same. Removed lines
-are found by their tokens (or, re-expressed, as whole statements). When nothing fits, the
-:class:`Failure` names the missing anchor and the nearest candidate.
+both sides match, one of them with substance, and no other gap scores the same (or, when the
+other neighbour is code the target never had, the one shared neighbour). Where removed lines
+are is :mod:`removals`' business. When nothing fits, the :class:`Failure` names the missing
+anchor and the nearest candidate.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from reviewbot.backport import align, statements
-from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Known, Match
+from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Known, Match
 from reviewbot.backport.partial import within_statement
 from reviewbot.backport.places import Ctx, Failure, Group, Place, indent, norm
 from reviewbot.backport.statements import Block, Item, Side
@@ -26,7 +27,7 @@ OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
 Anchor = Item | str
 
 
-def _up_gap(block: Block, p: int) -> tuple[Block, int] | None:
+def up_gap(block: Block, p: int) -> tuple[Block, int] | None:
     """The block and code-item index where an insertion before side line ``p`` sits."""
     for it in block.items:
         if it.start < p <= it.end:
@@ -34,7 +35,7 @@ def _up_gap(block: Block, p: int) -> tuple[Block, int] | None:
                 lo = b.open_line if b.open_line is not None else -1
                 hi = b.close_line if b.close_line is not None else 10**9
                 if lo < p <= hi:
-                    inner = _up_gap(b, p)
+                    inner = up_gap(b, p)
                     if inner is not None:
                         return inner
             return None
@@ -58,9 +59,7 @@ def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
     return min(m.level, HEAD) if m.ok else 0, m, align.strong(uo)
 
 
-def _anchor_cmp(
-    u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known
-) -> tuple[int, Match, bool]:
+def anchor_cmp(u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known) -> tuple[int, Match, bool]:
     if u is UNKNOWN:
         return HEAD, Match(HEAD), False
     if isinstance(u, Item) and isinstance(t, Item):
@@ -312,7 +311,7 @@ def insertion(
     full_ev: Evidence | None,
 ) -> Place | Failure:
     """Where added lines go: the unique target gap whose statements before and after match."""
-    loc = _up_gap(up_root, p)
+    loc = up_gap(up_root, p)
     fname = ctx.fn.name
     if loc is None:
         inside = within_statement(g, p, up_side, up_root, ctx)
@@ -336,8 +335,8 @@ def insertion(
         for tj in range(len(titems) + 1):
             t_before = titems[tj - 1] if tj else OPEN
             t_after = titems[tj] if tj < len(titems) else CLOSE
-            lb, mb, sb = _anchor_cmp(u_before, ub, t_before, tb, ctx.known)
-            la, ma, sa = _anchor_cmp(u_after, ub, t_after, tb, ctx.known)
+            lb, mb, sb = anchor_cmp(u_before, ub, t_before, tb, ctx.known)
+            la, ma, sa = anchor_cmp(u_after, ub, t_after, tb, ctx.known)
             cands.append(_Gap(tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa))
     good = [
         c
@@ -359,6 +358,10 @@ def insertion(
         local = _next_to_declaration(g, cands, up_side, ctx)
         if local is not None:
             return local
+        one = _one_sided(cands, u_before, u_after, ctx)
+        if one is not None:
+            good = [one]
+    if not good:
         near = max(
             cands,
             key=lambda c: (c.level_before + c.level_after, max(c.level_before, c.level_after)),
@@ -428,7 +431,14 @@ def insertion(
         if u_before is UNKNOWN
         else (u_before.end if isinstance(u_before, Item) else ub.open_line)
     )
-    if ubase is not None:
+    if lb == 0 and isinstance(u_after, Item) and isinstance(t_after, Item):
+        # only the statement after matches (the one before is not in the target): right
+        # above it, with the blank lines and comments upstream keeps between them
+        ins = t_after.start
+        between = [norm(x) for x in up_side.lines[p : u_after.start]]
+        if between == [norm(x) for x in ctx.side.lines[ins - len(between) : ins]]:
+            ins -= len(between)
+    elif ubase is not None:
         between = [norm(x) for x in up_side.lines[ubase + 1 : p]]
         have = [norm(x) for x in ctx.side.lines[ins : ins + len(between)]]
         if between and between == have:
@@ -443,6 +453,51 @@ def insertion(
         ui = ti = ""
     adjusted = lb < EQUAL or la < EQUAL
     return Place(ins, 0, ui, ti, ev, min(lb, la) == REWRITTEN, adjusted)
+
+
+def absent(u: Item, ctx: Ctx) -> bool:
+    """Has no statement of the target function anything to do with ``u``?"""
+    for tb in statements.all_blocks(ctx.root):
+        for t in tb.code_items():
+            if (
+                align.compare_items(u, t, ctx.known).level >= REWRITTEN
+                or similar(u, t, ctx.known)[0]
+            ):
+                return False
+    return True
+
+
+def _names(u: Item) -> int:
+    """How many identifiers a statement names."""
+    return len({t.text for t in u.code if t.kind in ("id", "field", "type")})
+
+
+def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -> _Gap | None:
+    """The gap next to the one target statement matching one neighbour of the change, when
+    the other neighbour is code the target does not have at all (another API, a later
+    feature): a maintainer puts the change next to the statement both trees share."""
+    for side in ("before", "after"):
+        mine, other = (u_before, u_after) if side == "before" else (u_after, u_before)
+        if not isinstance(mine, Item) or not isinstance(other, Item):
+            continue
+        level = (lambda c: c.level_before) if side == "before" else (lambda c: c.level_after)
+        # the one statement that matches: with substance, or equal and naming two things
+        # (`mmap_write_unlock(mm);`), never a bare `goto out;` or `return 0;`
+        hits = [
+            c
+            for c in cands
+            if level(c) >= RENAMED
+            and (align.strong(mine) or (level(c) == EQUAL and _names(mine) >= 2))
+        ]
+        if len(hits) != 1 or not absent(other, ctx):
+            continue
+        hit = hits[0]
+        if side == "before":
+            hit.level_after, hit.match_after = 0, align.NO
+        else:
+            hit.level_before, hit.match_before = 0, align.NO
+        return hit
+    return None
 
 
 def declarations(lines: list[str]) -> bool:
@@ -481,210 +536,6 @@ def _ins_line(tb: Block, t_before: Anchor) -> int:
     if isinstance(t_before, Item):
         return t_before.end
     return tb.open_line if tb.open_line is not None else 0
-
-
-def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
-    if not ut or not tt:
-        return Match(EQUAL) if norm(u) == norm(t) else align.NO
-    return align.compare_tokens(ut, tt, known)
-
-
-def removal(
-    g: Group,
-    p0: int,
-    up_side: Side,
-    up_toks: list[tuple],
-    ctx: Ctx,
-    tgt_toks: list[tuple],
-    hunk_no: int,
-    where: str,
-    full_ev: Evidence | None,
-    up_root: Block,
-) -> Place | Failure:
-    """Where removed lines are: found by their tokens, else as re-expressed whole statements."""
-    fname = ctx.fn.name
-    n = len(g.removed)
-    lo, hi = ctx.fn.node.start_point[0], ctx.fn.node.end_point[0]
-    best: list[tuple[int, int, Evidence]] = []
-    for s in range(lo, hi - n + 2):
-        ev = Evidence()
-        score = 0
-        for k in range(n):
-            m = _line_match(
-                up_side.lines[p0 + k],
-                up_toks[p0 + k],
-                ctx.side.lines[s + k],
-                tgt_toks[s + k],
-                ctx.known,
-            )
-            if not m.ok:
-                break
-            ev.add(m)
-            score += m.level
-        else:
-            for k in range(1, 4):
-                for ui, ti in ((p0 - k, s - k), (p0 + n - 1 + k, s + n - 1 + k)):
-                    if 0 <= ui < len(up_side.lines) and lo <= ti <= hi:
-                        m = _line_match(
-                            up_side.lines[ui],
-                            up_toks[ui],
-                            ctx.side.lines[ti],
-                            tgt_toks[ti],
-                            ctx.known,
-                        )
-                        if m.ok and up_side.lines[ui].strip():
-                            score += 1
-                            ev.add(m)  # renames the context shows hold for the change too
-            best.append((score, s, ev))
-    best.sort(key=lambda x: -x[0])
-    if best and (len(best) == 1 or best[0][0] > best[1][0]):
-        score, s, ev = best[0]
-        ev.merge(full_ev)
-        adjusted = any(norm(up_side.lines[p0 + k]) != norm(ctx.side.lines[s + k]) for k in range(n))
-        return Place(
-            s, n, indent(up_side.lines[p0]), indent(ctx.side.lines[s]), ev, False, adjusted
-        )
-    if len(best) > 1:
-        return Failure(
-            hunk_no,
-            f"hunk #{hunk_no}: the removed lines occur {len(best)} times in {fname}(); refusing to guess",
-            fname,
-        )
-    reflowed = _reflowed_comment(g, ctx, lo, hi)
-    if reflowed is not None:
-        return reflowed
-    # Whole statements re-expressed in the target: anchor like an insertion, pair the statements.
-    placed = _statement_replacement(g, p0, up_side, up_root, ctx, full_ev)
-    if placed is None:
-        placed = within_statement(g, p0, up_side, up_root, ctx)
-    if placed is not None:
-        return placed
-    first = next((x for x in g.removed if x.strip()), g.removed[0])
-    near = _nearest_line(first, ctx.side.lines, lo, hi)
-    return Failure(
-        hunk_no,
-        f"hunk #{hunk_no}: the lines the fix removes are not in {fname}() at {where}: `{first.strip()}`",
-        fname,
-        f"`{first.strip()}`",
-        near and f"{fname}() line {near[0] + 1}: `{near[1].strip()}`",
-        tuple(norm(x) for x in g.removed if len(norm(x)) > 3)[:3],
-    )
-
-
-def _comment_words(line: str) -> list[str] | None:
-    """The words of a comment line (markers left out), None for a line that is not one."""
-    x = line.strip()
-    if not x.startswith(("*", "/*", "//")) and not x.endswith("*/"):
-        return None
-    x = re.sub(r"^(/\*+|\*+/?|//)", "", x)
-    x = re.sub(r"\*+/$", "", x)
-    return x.split()
-
-
-def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
-    """Removed comment lines the target wraps differently (e): the one run of the function's
-    comment lines with the same words in the same order."""
-    want: list[str] = []
-    for x in g.removed:
-        w = _comment_words(x)
-        if w is None:
-            return None
-        want += w
-    if len(want) < 4:
-        return None
-    found = []
-    lines = ctx.side.lines
-    for k in range(lo, hi + 1):
-        if not _comment_words(lines[k]):
-            continue  # a run starts at a line with words (not a bare `/*`)
-        words: list[str] = []
-        for m in range(k, hi + 1):
-            w = _comment_words(lines[m])
-            if w is None:
-                break
-            words += w
-            if words == want:
-                found.append((k, m))
-                break
-            if len(words) >= len(want) or want[: len(words)] != words:
-                break
-    if len(found) != 1:
-        return None
-    k, m = found[0]
-    return Place(k, m - k + 1, indent(g.removed[0]), indent(lines[k]), Evidence(), False, True)
-
-
-def _statement_replacement(
-    g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
-) -> Place | None:
-    p1 = p0 + len(g.removed)
-    loc = _up_gap(up_root, p0)
-    if loc is None:
-        return None
-    ub, uj = loc
-    uitems = ub.code_items()
-    removed = [it for it in uitems[uj:] if it.start >= p0 and it.end < p1]
-    covered = {k for it in removed for k in range(it.start, it.end + 1)}
-    if not removed or any(
-        k not in covered
-        and up_side.lines[k].strip()
-        and not up_side.lines[k].strip().startswith(("/*", "*", "//"))
-        for k in range(p0, p1)
-    ):
-        return None
-    if any(it.cut_start or it.cut_end for it in removed):
-        return None
-    k = len(removed)
-    u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
-    u_after = (
-        uitems[uj + k]
-        if uj + k < len(uitems)
-        else (CLOSE if ub.close_line is not None else UNKNOWN)
-    )
-    found = []
-    for tb in statements.all_blocks(ctx.root):
-        titems = tb.code_items()
-        for tj in range(len(titems) - k + 1):
-            ms = [
-                align.compare_items(u, t, ctx.known)
-                for u, t in zip(removed, titems[tj : tj + k], strict=True)
-            ]
-            if not all(m.level >= REWRITTEN for m in ms):
-                continue
-            lb, mb, sb = _anchor_cmp(u_before, ub, titems[tj - 1] if tj else OPEN, tb, ctx.known)
-            la, ma, sa = _anchor_cmp(
-                u_after, ub, titems[tj + k] if tj + k < len(titems) else CLOSE, tb, ctx.known
-            )
-            if lb >= REWRITTEN and la >= REWRITTEN and (sb or sa):
-                found.append((tb, tj, ms + [mb, ma]))
-    if len(found) != 1:
-        return None
-    tb, tj, ms = found[0]
-    ev = Evidence()
-    for m in ms:
-        ev.add(m)
-    ev.merge(full_ev)
-    titems = tb.code_items()
-    start, end = titems[tj].start, titems[tj + k - 1].end
-    return Place(
-        start,
-        end - start + 1,
-        indent(up_side.lines[removed[0].start]),
-        indent(ctx.side.lines[start]),
-        ev,
-        any(m.level == REWRITTEN for m in ms),
-        True,
-    )
-
-
-def _nearest_line(text: str, lines: list[str], lo: int, hi: int) -> tuple[int, str] | None:
-    want = norm(text)
-    best, score = None, 0.0
-    for k in range(lo, min(hi + 1, len(lines))):
-        r = difflib.SequenceMatcher(None, want, norm(lines[k])).ratio()
-        if r > score:
-            best, score = (k, lines[k]), r
-    return best if score >= 0.6 else None
 
 
 def reindent(lines: list[str], up: str, tgt: str) -> list[str]:

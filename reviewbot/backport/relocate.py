@@ -26,9 +26,10 @@ from enum import StrEnum
 
 from reviewbot.backport import align, filescope, statements
 from reviewbot.backport.align import Evidence, Known
-from reviewbot.backport.anchors import declarations, insertion, reindent, removal
+from reviewbot.backport.anchors import declarations, insertion, reindent
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
+from reviewbot.backport.removals import comment_words, removal
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -239,7 +240,7 @@ def relocate_file(
         added = [text for kind, text in h.lines if kind == "+"]
         if added:
             own |= align.declared(statements.fragment(added).unit.root)[0]
-    aliases = _alias_renames(rules, side.unit, frozenset(glob))
+    aliases = _alias_renames(rules, side.unit, glob)
     tgt_cache: list[list[tuple]] = [[]]  # per-line tokens of the target, for removals
     edits: list[Edit] = []
     failures: list[Failure] = []
@@ -332,6 +333,10 @@ def relocate_file(
             if up_name and tfn.name != up_name and not inlined:
                 renames.setdefault(("id", up_name), tfn.name)
                 ctx.comment_renames.setdefault(up_name, tfn.name)
+            for u, t in _word_renames(
+                list(place.lines) if place.lines is not None else g.added, renames, known
+            ).items():
+                renames.setdefault(("id", u), t)
             res.learned += [r.show() for r in rewrites]
             used = (
                 {
@@ -447,7 +452,7 @@ def relocate_file(
         if tfn is None:
             # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
             # or still inline in its callers: the one function where the whole hunk places.
-            like = _functions_like(h, side)
+            like = _functions_like(h, side) or _comment_holders(h, side)
             tried = [(f, structural(hn, h, f, up_fn, up_name, True)) for _, f in like]
             placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
             share = {id(f): n for n, f in like}
@@ -526,7 +531,14 @@ def relocate_file(
         return Placed(
             fp.source or path, path, Method.PRESENT, (), tuple(functions), warnings=tuple(warnings)
         )
-    edits.sort(key=lambda e: e.start)
+    # a change upstream makes in two places (a helper split off later) is one place here
+    once = sorted(set(edits), key=lambda e: e.start)
+    if len(once) < len(edits):
+        warnings.append(
+            f"{len(edits) - len(once)} change(s) of the fix land on the same lines as another: "
+            "the code upstream has twice is in one place here; made once"
+        )
+    edits = once
     for first, second in zip(edits, edits[1:], strict=False):
         if first.start + first.remove > second.start:
             return Placed(
@@ -591,6 +603,25 @@ def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, synta
                 scored.append((common, f))
     scored.sort(key=lambda x: -x[0])
     return scored[:most]
+
+
+def _comment_holders(h: Hunk, side: Side) -> list[tuple[int, syntax.Function]]:
+    """For a hunk that only rewrites a comment: the target functions holding the words of the
+    comment lines it removes, in order (however the target wraps them)."""
+    changed = [text for kind, text in h.lines if kind != " "]
+    if not changed or any(comment_words(x) is None for x in changed):
+        return []
+    want = [w for kind, text in h.lines if kind == "-" for w in comment_words(text) or []]
+    if len(want) < 4:
+        return []
+    out = []
+    for fns in side.unit.functions.values():
+        for f in fns:
+            lo, hi = f.node.start_point[0], f.node.end_point[0]
+            words = [w for x in side.lines[lo : hi + 1] for w in comment_words(x) or []]
+            if any(words[k : k + len(want)] == want for k in range(len(words) - len(want) + 1)):
+                out.append((len(want), f))
+    return out
 
 
 def _nouns(name: str) -> set[str]:
@@ -688,6 +719,43 @@ def _already(edit: Edit, lines: list[str]) -> bool:
         if have[: len(code)] == code and start >= 0:
             return True
     return False
+
+
+def _word_renames(
+    lines: list[str], renames: dict[tuple[str, str], str], known: Known
+) -> dict[str, str]:
+    """Names the added lines use that the target lacks, spelled with a word the hunk renames.
+
+    A hunk that renames a local (``slab`` -> ``page``) calls helpers named after it
+    (``print_slab_info``); the older tree names them the older way (``print_page_info``). A
+    name changes only when the renamed word is one of its ``_`` words and the result is a name
+    the target file uses or the tree has.
+    """
+    words = {
+        u: t
+        for (kind, u), t in renames.items()
+        if kind == "id" and u.isidentifier() and "_" not in u.strip("_") and "_" not in t.strip("_")
+    }
+    if not words:
+        return {}
+    out: dict[str, str] = {}
+    for name in unknown_symbols(lines, known)[0]:
+        if ("id", name) in renames or (known.tree is not None and known.tree(name)):
+            continue
+        parts = name.split("_")
+        cands = {
+            "_".join(words[w] if k == i else w for k, w in enumerate(parts))
+            for i, x in enumerate(parts)
+            if x in words
+        }
+        have = [
+            c
+            for c in cands
+            if c in known.anyid or c in known.glob or (known.tree is not None and known.tree(c))
+        ]
+        if len(have) == 1:
+            out[name] = have[0]
+    return out
 
 
 def _symbols_ok(
