@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 
 from reviewbot.backport import align, statements
+from reviewbot.backport.known import Known, known_for, related_names, valid_rename
+from reviewbot.backport.rewrites import page_wrappers, transform
 from reviewbot.ctree import syntax
 
 
-def known(target_fn: str, up_fn: str | None = None, tree=None) -> align.Known:
+def known(target_fn: str, up_fn: str | None = None, tree=None) -> Known:
     unit = syntax.parse(target_fn.encode())
     fn = next(iter(unit.functions.values()))[0]
     up = None
     if up_fn is not None:
         up = next(iter(syntax.parse(up_fn.encode()).functions.values()))[0].node
-    return align.known_for(unit, fn.node, up, tree)
+    return known_for(unit, fn.node, up, tree)
 
 
 def stmt(src: str) -> align.Item:
@@ -91,13 +93,13 @@ def test_rename_validity(kind, u, t, ok):
         "return 0;",
         "if (khugepaged_test_exit(mm) || pte_present(x) || SCAN_PTE_NON_PRESENT) goto out;\nout:\n\treturn 0;",
     )
-    assert align.valid_rename(kind, u, t, known(target)) is ok
+    assert valid_rename(kind, u, t, known(target)) is ok
 
 
 def test_a_name_the_target_tree_still_has_is_not_a_rename():
     target = LOCAL.replace("return 0;", "return khugepaged_test_exit(mm);")
     k = known(target, tree=lambda name: name == "hpage_collapse_test_exit")
-    assert not align.valid_rename("id", "hpage_collapse_test_exit", "khugepaged_test_exit", k)
+    assert not valid_rename("id", "hpage_collapse_test_exit", "khugepaged_test_exit", k)
 
 
 def test_rewrite_is_learned_by_anti_unification():
@@ -107,7 +109,7 @@ def test_rewrite_is_learned_by_anti_unification():
     assert m.level == align.REWRITTEN
     (r,) = m.rewrites
     assert r.show() == "mmap_write_trylock(X) -> down_write_trylock(&X->mmap_sem)"
-    out = align.transform(["\t\t\tmmap_write_trylock(vma->vm_mm);"], {}, [r], {})
+    out = transform(["\t\t\tmmap_write_trylock(vma->vm_mm);"], {}, [r], {})
     assert out.lines == ("\t\t\tdown_write_trylock(&vma->vm_mm->mmap_sem);",)
 
 
@@ -158,7 +160,7 @@ def test_conflicting_evidence_is_dropped():
 
 
 def test_transform_renames_code_and_function_names_in_comments():
-    out = align.transform(
+    out = transform(
         [
             "\t/* See collapse_scan_pmd(); addr stays */",
             "\tif (addr < vma->vm_start)",
@@ -181,9 +183,9 @@ def test_transform_renames_code_and_function_names_in_comments():
 
 
 def test_related_names():
-    assert align.related_names("collapse_scan_pmd", "khugepaged_scan_pmd")
-    assert align.related_names("pte_uffd", "pte_uffd_wp")
-    assert not align.related_names("folio_test_large", "PageCompound")
+    assert related_names("collapse_scan_pmd", "khugepaged_scan_pmd")
+    assert related_names("pte_uffd", "pte_uffd_wp")
+    assert not related_names("folio_test_large", "PageCompound")
 
 
 def test_a_field_read_the_target_keeps_in_a_local_is_a_rewrite():
@@ -196,8 +198,28 @@ def test_a_field_read_the_target_keeps_in_a_local_is_a_rewrite():
     assert m.level == align.REWRITTEN
     (r,) = m.rewrites
     assert r.show() == "vma->vm_mm -> mm"
-    assert align.transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == (
+    assert transform(["\tmmap_assert_locked(vma->vm_mm);"], {}, [r], {}).lines == (
         "\tmmap_assert_locked(mm);",
     )
     # without a local mm the same difference is no rewrite
     assert not align.compare_items(stmt("x(vma->vm_mm);"), stmt("x(mm);"), known(LOCAL)).ok
+
+
+@pytest.mark.parametrize(
+    "line, have, want",
+    [
+        ("\tfolio_unlock(page_folio(page));", {"unlock_page"}, "\tunlock_page(page);"),
+        # the tree lacks the page helper: left as it is (valid, if not how stable writes it)
+        ("\tfolio_unlock(page_folio(page));", set(), "\tfolio_unlock(page_folio(page));"),
+        # two arguments: the page helper may order them otherwise
+        (
+            "\tfolio_add_lru_vma(page_folio(page), vma);",
+            {"lru_cache_add_inactive_or_unevictable"},
+            "\tfolio_add_lru_vma(page_folio(page), vma);",
+        ),
+        # a folio that is not page_folio() of something stays a folio call
+        ("\tfolio_put(folio);", {"put_page"}, "\tfolio_put(folio);"),
+    ],
+)
+def test_a_folio_call_on_page_folio_is_the_page_helper(line, have, want):
+    assert page_wrappers([line], have.__contains__)[0] == [want]

@@ -885,3 +885,37 @@ def test_a_comment_upstream_has_twice_is_changed_once_where_the_target_has_it():
         b"\t\t\t * The table was unmapped.\n",
     )
     assert any("made once" in w for w in p.warnings)
+
+
+WRITEBACK = (
+    b"static int writeback(struct entry *entry, struct page *page)\n{\n\tint ret;\n\n"
+    b"\tspin_lock(&tree->lock);\n\tif (search(tree, entry->offset) != entry) {\n"
+    b"\t\tspin_unlock(&tree->lock);\n\t\tdelete_from_cache(page_folio(page));\n"
+    b"\t\tret = -ENOMEM;\n\t\tgoto fail;\n\t}\n\tspin_unlock(&tree->lock);\n"
+    b"\tput_page(page);\n\treturn 0;\nfail:\n\treturn ret;\n}\n"
+)
+UNLOCK_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -6,6 +6,8 @@ static int writeback(struct entry *entry)\n"
+    " \tif (search(tree, swp_offset(entry->swpentry)) != entry) {\n"
+    " \t\tspin_unlock(&tree->lock);\n \t\tdelete_from_cache(folio);\n"
+    "+\t\tfolio_unlock(folio);\n+\t\tfolio_put(folio);\n \t\treturn -ENOMEM;\n \t}\n"
+    " \tspin_unlock(&tree->lock);\n"
+)
+
+
+def test_a_return_is_the_older_functions_exit_path_and_folio_calls_its_page_helpers():
+    # upstream returns -ENOMEM where the older function sets ret and jumps to its exit; its
+    # folio is page_folio(page) there, so folio_unlock()/folio_put() are the page helpers
+    have = {"unlock_page", "put_page"}
+    p = relocate_file(_mail(UNLOCK_FIX), WRITEBACK, "mm/x.c", tree=lambda n: n in have)
+    assert p.failures == (), p.failures
+    assert apply_edits(WRITEBACK, list(p.edits)) == WRITEBACK.replace(
+        b"\t\tdelete_from_cache(page_folio(page));\n",
+        b"\t\tdelete_from_cache(page_folio(page));\n\t\tunlock_page(page);\n\t\tput_page(page);\n",
+    )
+
+
+def test_an_assignment_without_the_jump_is_not_the_same_exit():
+    data = WRITEBACK.replace(b"\t\tret = -ENOMEM;\n\t\tgoto fail;\n", b"\t\tret = -ENOMEM;\n")
+    p = relocate_file(_mail(UNLOCK_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()

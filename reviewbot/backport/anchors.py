@@ -17,10 +17,12 @@ import re
 from dataclasses import dataclass
 
 from reviewbot.backport import align, statements
-from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Known, Match
+from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Match
+from reviewbot.backport.known import Known, same_api_words, valid_rename
 from reviewbot.backport.partial import within_statement
 from reviewbot.backport.places import Ctx, Failure, Group, Place, indent, norm
 from reviewbot.backport.statements import Block, Item, Side
+from reviewbot.ctree import syntax
 
 OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
 # what a change sits next to: a statement, or one of the three markers above
@@ -194,9 +196,9 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
             for k in range(i2 - i1):
                 x, y = uc[i1 + k], tc[j1 + k]
                 callee = i1 + k + 1 < len(a) and a[i1 + k + 1] == "("
-                if callee and x.kind == y.kind == "id" and align.same_api_words(x.text, y.text):
+                if callee and x.kind == y.kind == "id" and same_api_words(x.text, y.text):
                     continue
-                if x.kind == y.kind == "id" and align.valid_rename("id", x.text, y.text, known):
+                if x.kind == y.kind == "id" and valid_rename("id", x.text, y.text, known):
                     renames.append(("id", x.text, y.text))
                     continue
                 if callee or not (ua[i1 + k] and ta[j1 + k]):
@@ -216,6 +218,27 @@ def similar(u: Item, t: Item, known: Known) -> tuple[bool, list[tuple[str, str, 
                 ):
                     return False, []
     return True, renames
+
+
+def same_exit(u: Item, ts: list[Item], ti: int) -> bool:
+    """``return E;`` upstream, ``v = E; goto out;`` in the target: the same exit, written as
+    the older function leaves (through its common exit path)."""
+    t = ts[ti]
+    if u.kind != "return_statement" or t.kind != "expression_statement":
+        return False
+    value = u.node.named_children[0] if u.node.named_children else None
+    expr = t.node.named_children[0] if t.node.named_children else None
+    if value is None or expr is None or expr.type != "assignment_expression":
+        return False
+    left, right = expr.child_by_field_name("left"), expr.child_by_field_name("right")
+    return (
+        syntax.text(expr.child_by_field_name("operator")) == "="
+        and left is not None
+        and left.type == "identifier"
+        and syntax.norm(right) == syntax.norm(value)
+        and ti + 1 < len(ts)
+        and ts[ti + 1].kind == "goto_statement"
+    )
 
 
 def _corresponding(
@@ -243,6 +266,8 @@ def _corresponding(
             if m.level >= REWRITTEN:
                 ev.add(m)
                 score += 2
+            elif same_exit(us[ui], ts, ti):
+                score += 1
             else:
                 ok, renames = similar(us[ui], ts[ti], known)
                 if not ok:

@@ -1,6 +1,6 @@
 """The data table of known kernel API renames (``queries/api-renames.toml``).
 
-Generation (``align.valid_rename``: an upstream callee may become the older tree's name) and
+Generation (``known.valid_rename``: an upstream callee may become the older tree's name) and
 validation (``drift``: a backport that uses the old name is equivalent, noted the way stable
 notes it) read the same table.
 """

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reviewbot.backport.align import Known
 from reviewbot.backport.anchors import declarations
+from reviewbot.backport.known import Known
 from reviewbot.backport.partial import declaration_change
 from reviewbot.backport.places import Failure, groups
 from reviewbot.backport.statements import Side

@@ -14,8 +14,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from reviewbot.backport import align, statements
-from reviewbot.backport.align import Evidence, Known
+from reviewbot.backport import statements
+from reviewbot.backport.align import Evidence
+from reviewbot.backport.known import Known, same_api_words, valid_rename
 from reviewbot.backport.places import Ctx, Group, Place, indent, norm
 from reviewbot.backport.statements import Block, Item, Side
 from reviewbot.ctree import syntax
@@ -88,7 +89,7 @@ def _map(u: list[str], t: list[str], known: Known) -> tuple[list[int | None], li
             if all(
                 re.fullmatch(r"[A-Za-z_]\w*", a)
                 and re.fullmatch(r"[A-Za-z_]\w*", b)
-                and (align.valid_rename("id", a, b, known) or align.same_api_words(a, b))
+                and (valid_rename("id", a, b, known) or same_api_words(a, b))
                 for a, b in pairs
             ):
                 for k, (a, b) in enumerate(pairs):

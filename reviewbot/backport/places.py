@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reviewbot.backport.align import Evidence, Known
+from reviewbot.backport.align import Evidence
+from reviewbot.backport.known import Known
 from reviewbot.backport.statements import Block, Side
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import Hunk

@@ -25,11 +25,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reviewbot.backport import align, filescope, statements
-from reviewbot.backport.align import Evidence, Known
+from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
+from reviewbot.backport.known import API_NOUNS, Known, api_words, declared, file_names, known_for
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
 from reviewbot.backport.removals import comment_words, removal
+from reviewbot.backport.rewrites import page_wrappers, transform
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -166,20 +168,20 @@ def _target_function(
         return found
     # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
     # function whose name has the same words, API nouns aside, is the same function.
-    words = align.api_words(name)
+    words = api_words(name)
     full = set(name.lower().split("_")) - {""}
     same = [
         f
         for f in unit.functions
         if words
-        and align.api_words(f) == words
+        and api_words(f) == words
         and set(f.lower().split("_")) - {""} != full  # __x and x are two functions
     ]
 
     def likeness(f: str) -> tuple[bool, bool]:
         # the same leading underscores (__folio_free_raw_hwp / __free_raw_hwp_pages), and an
         # API noun where upstream has one (mlock_new_folio / mlock_new_page, not mlock_new)
-        nouns = align.API_NOUNS
+        nouns = API_NOUNS
         return (
             len(f) - len(f.lstrip("_")) == len(name) - len(name.lstrip("_")),
             any(w in nouns for w in f.split("_")) == any(w in nouns for w in name.split("_")),
@@ -194,7 +196,7 @@ def _target_function(
 def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
     """(identifiers, labels) the added lines use that the target file and function lack."""
     side = statements.fragment(lines)
-    local, labels = align.declared(side.unit.root)
+    local, labels = declared(side.unit.root)
     names: set[str] = set()
     bad_labels: set[str] = set()
     for t in side.toks(side.unit.root):
@@ -233,13 +235,13 @@ def relocate_file(
         if isinstance(a, Applied):
             up_whole = statements.whole(upstream_pre, fp.source or path)
             up_at = [h.start_index + off for h, off in zip(fp.hunks, a.offsets, strict=True)]
-    glob = align.file_names(side.unit)[0]
+    glob = file_names(side.unit)[0]
     # locals the fix itself declares (a hunk may use one another hunk adds)
     own: set[str] = set()
     for h in fp.hunks:
         added = [text for kind, text in h.lines if kind == "+"]
         if added:
-            own |= align.declared(statements.fragment(added).unit.root)[0]
+            own |= declared(statements.fragment(added).unit.root)[0]
     aliases = _alias_renames(rules, side.unit, glob)
     tgt_cache: list[list[tuple]] = [[]]  # per-line tokens of the target, for removals
     edits: list[Edit] = []
@@ -263,7 +265,7 @@ def relocate_file(
     ) -> _Trial:
         """Place one hunk in ``tfn`` by structure (relocated / transformed), or say why not."""
         res = _Trial()
-        known = align.known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
+        known = known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
         known = replace(known, local=known.local | own)
         ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
         if up_whole is not None and up_fn is not None:
@@ -359,11 +361,13 @@ def relocate_file(
                 )
                 continue
             if place.lines is not None:  # edited inside a statement: already target lines
-                tr = align.transform(list(place.lines), renames, rewrites, ctx.comment_renames)
+                tr = transform(list(place.lines), renames, rewrites, ctx.comment_renames)
                 added = list(tr.lines)
             else:
-                tr = align.transform(g.added, renames, rewrites, ctx.comment_renames)
+                tr = transform(g.added, renames, rewrites, ctx.comment_renames)
                 added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
+            # a folio call on what the older tree reads as page_folio(page): its page helper
+            added, wrapped = page_wrappers(added, known.has_name)
             edit = Edit(place.start, place.remove, tuple(added))
             if not place.remove and _already(edit, side.lines):
                 res.present += 1
@@ -383,7 +387,7 @@ def relocate_file(
                 continue
             res.edits.append(edit)
             hunk_edits.append(edit)
-            res.renames |= set(tr.renames)
+            res.renames |= set(tr.renames) | set(wrapped)
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
             res.adjusted = res.adjusted or place.adjusted
             res.methods.append(
@@ -431,7 +435,7 @@ def relocate_file(
         if isinstance(single, Applied):
             hedits = _exact_edits(h, at)
             tfn = exact_fn
-            known = align.known_for(
+            known = known_for(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
             known = replace(known, local=known.local | own)
@@ -626,7 +630,7 @@ def _comment_holders(h: Hunk, side: Side) -> list[tuple[int, syntax.Function]]:
 
 def _nouns(name: str) -> set[str]:
     """The folio/page nouns in a name, plural or not (``folio_put`` -> {folio})."""
-    return {w.rstrip("s") for w in name.lower().split("_") if w in align.API_NOUNS}
+    return {w.rstrip("s") for w in name.lower().split("_") if w in API_NOUNS}
 
 
 def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> str | None:
@@ -663,7 +667,7 @@ def _file_scope(
 ) -> list[Edit] | Failure | None:
     """The file-scope readings of a hunk (:mod:`filescope`), in order; a changed declaration's
     new text may only use names the tree has."""
-    known = align.known_for(side.unit, None, None, tree)
+    known = known_for(side.unit, None, None, tree)
 
     def check(edit: Edit) -> Failure | None:
         failures: list[Failure] = []

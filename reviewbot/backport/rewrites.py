@@ -1,0 +1,336 @@
+"""API re-expressions learned from two trees, and applying renames and rewrites to new lines.
+
+:func:`anti_unify` finds the differing subtrees of an upstream and a target statement;
+:func:`generalise` turns one differing pair into a :class:`Rewrite` (``mmap_write_trylock(X)``
+-> ``down_write_trylock(&X->mmap_sem)``) when it is a re-expression, not new logic;
+:func:`transform` applies the consistent renames and rewrites to the lines a fix adds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from reviewbot.backport.apitable import api_renames
+from reviewbot.backport.known import Known
+from reviewbot.backport.statements import ID_KINDS, Side, fragment, leaves
+from reviewbot.ctree import syntax
+from reviewbot.ctree.syntax import Node
+
+_VAR = "\x00{}\x00"
+_VARNAMES = "XYZUVW"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """An API re-expression learned from the two trees: pattern -> template (vars $0, $1 ...)."""
+
+    kind: str  # node type of the upstream side
+    callee: str | None
+    args: tuple[tuple[str, str | int], ...]  # ("var", k) | ("lit", normalised text)
+    const: str  # normalised text for non-call patterns
+    template: str  # target text with _VAR placeholders
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.callee, self.args if self.callee else self.const)
+
+    def show(self) -> str:
+        if self.callee is not None:
+            parts = [
+                _VARNAMES[v] if isinstance(v, int) else v for _, v in self.args
+            ]  # ("var", k) | ("lit", text)
+            left = f"{self.callee}({', '.join(parts)})"
+        else:
+            left = self.const
+        right = self.template
+        for k in range(len(_VARNAMES)):
+            right = right.replace(_VAR.format(k), _VARNAMES[k])
+        return f"{left} -> {' '.join(right.split())}"
+
+
+def _named_desc(node: Node) -> Iterator[Node]:
+    for n in syntax.walk(node):
+        if n.is_named and n is not node:
+            yield n
+
+
+def generalise(u: Node, t: Node, known: Known) -> Rewrite | None:
+    """Anti-unify one differing pair into a rewrite, or None when it is not a re-expression."""
+    if u.type not in (
+        "call_expression",
+        "field_expression",
+        "pointer_expression",
+        "identifier",
+        "subscript_expression",
+    ):
+        return None
+    if t.type not in (
+        "call_expression",
+        "pointer_expression",
+        "field_expression",
+        "identifier",
+        "subscript_expression",
+    ):
+        return None  # the target adds logic (a negation, a condition): a semantic change
+    if t.type == "pointer_expression" and syntax.text(t.child_by_field_name("operator")) not in (
+        "*",
+        "&",
+    ):
+        return None
+    un, _tn = syntax.norm(u), syntax.norm(t)
+    if un in {syntax.norm(n) for n in syntax.walk(t)}:
+        return None  # the target wraps the upstream expression: an extension
+    callee = syntax.callee(u) if u.type == "call_expression" else None
+    if u.type == "call_expression" and callee is None:
+        return None
+    tids = {syntax.text(n) for n in syntax.walk(t) if n.type == "identifier"}
+    if callee is not None and callee in tids:
+        return None
+    if u.type == "identifier" and (un in known.local or t.type == "identifier"):
+        return None
+    if u.type in ("field_expression",) and t.type == "identifier":
+        name = syntax.text(t)
+        if name not in known.local:
+            return None
+        if known.values.get(name) and un not in known.values[name]:
+            # the local is set from something else (blkcg = css_to_blkcg(wb->blkcg_css)):
+            # it stands for a value derived from the expression, not for the expression
+            return None
+    # Variables: maximal named subtrees of u (callee excluded) that reappear in t.
+    t_nodes = [n for n in syntax.walk(t) if n.is_named]
+    var_texts: list[str] = []
+    args: list[tuple[str, str | int]] = []
+    if callee is not None:
+        for a in syntax.args(u):
+            an = syntax.norm(a)
+            if any(syntax.norm(n) == an for n in t_nodes):
+                if an not in var_texts:
+                    var_texts.append(an)
+                args.append(("var", var_texts.index(an)))
+            else:
+                if a.type not in ("number_literal", "null", "true", "false") and not re.match(
+                    r"^[A-Z][A-Z0-9_]*$", an
+                ):
+                    return (
+                        None  # an argument that is neither kept nor a constant: not a re-expression
+                    )
+                args.append(("lit", an))
+        if args and not var_texts:
+            return None
+    else:
+        for n in _named_desc(u):
+            nn = syntax.norm(n)
+            if (
+                n.type
+                in ("identifier", "field_expression", "pointer_expression", "call_expression")
+                and nn not in var_texts
+                and any(syntax.norm(x) == nn for x in t_nodes)
+            ):
+                var_texts.append(nn)
+    if len(var_texts) > len(_VARNAMES):
+        return None
+    # Template: t's text with each variable's (outermost, non-overlapping) occurrences replaced.
+    base = t.start_byte
+    data = t.text
+    assert data is not None  # the tree keeps its source
+    raw = data.decode("utf-8", "replace")
+    spans: list[tuple[int, int, int]] = []
+    for k, vt in sorted(enumerate(var_texts), key=lambda kv: -len(kv[1])):
+        for n in t_nodes:
+            if syntax.norm(n) == vt and not any(
+                a <= n.start_byte - base < b or a < n.end_byte - base <= b for a, b, _ in spans
+            ):
+                spans.append((n.start_byte - base, n.end_byte - base, k))
+    if var_texts and not spans:
+        return None
+    out, pos = [], 0
+    for lo, hi, k in sorted(spans):
+        out.append(data[pos:lo].decode("utf-8", "replace"))
+        out.append(_VAR.format(k))
+        pos = hi
+    out.append(data[pos:].decode("utf-8", "replace"))
+    template = " ".join(("".join(out) if spans else raw).split())
+    return Rewrite(u.type, callee, tuple(args), "" if callee else un, template)
+
+
+def _kids(n: Node) -> list[Node]:
+    return [c for c in n.children if c.type != "comment"]
+
+
+def anti_unify(u: Node, t: Node) -> list[tuple[Node, Node]]:
+    """The differing subtree pairs of two trees (a call with another callee is one pair)."""
+    pairs: list[tuple[Node, Node]] = []
+
+    def go(a: Node, b: Node) -> None:
+        if a.type == b.type:
+            if a.type == "call_expression" and syntax.callee(a) != syntax.callee(b):
+                pairs.append((a, b))
+                return
+            if a.type == "field_expression" and syntax.text(
+                a.child_by_field_name("operator")
+            ) != syntax.text(b.child_by_field_name("operator")):
+                pairs.append((a, b))  # another access path (`p->f.x` for `p->f`), not a rename
+                return
+            ka, kb = _kids(a), _kids(b)
+            if len(ka) == len(kb):
+                if not ka:
+                    if syntax.text(a) != syntax.text(b):
+                        pairs.append((a, b))
+                    return
+                for x, y in zip(ka, kb, strict=True):
+                    go(x, y)
+                return
+        pairs.append((a, b))
+
+    go(u, t)
+    return pairs
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """Added lines after renames and rewrites, and which of them were used."""
+
+    lines: tuple[str, ...]
+    renames: tuple[tuple[str, str], ...]
+    rewrites: tuple[Rewrite, ...]
+
+
+def _replace(text: bytes, edits: list[tuple[int, int, str]]) -> bytes:
+    out, pos = [], 0
+    for a, b, rep in sorted(edits):
+        if a < pos:
+            continue
+        out.append(text[pos:a])
+        out.append(rep.encode())
+        pos = b
+    out.append(text[pos:])
+    return b"".join(out)
+
+
+def transform(
+    lines: list[str],
+    renames: dict[tuple[str, str], str],
+    rewrites: list[Rewrite],
+    comment_renames: dict[str, str],
+) -> Transformed:
+    """Apply renames (identifiers, labels, fields) and learned rewrites to added lines."""
+    if not lines:
+        return Transformed((), (), ())
+    side = fragment(lines)
+    data = side.unit.data
+    used_names: set[tuple[str, str]] = set()
+    edits: list[tuple[int, int, str]] = []
+    for leaf in leaves(side.unit.root):
+        if not side.visible(leaf.start_point[0]):
+            continue
+        kind = ID_KINDS.get(leaf.type)
+        name = syntax.text(leaf)
+        if kind and (kind, name) in renames:
+            edits.append((leaf.start_byte, leaf.end_byte, renames[(kind, name)]))
+            used_names.add((name, renames[(kind, name)]))
+        elif kind == "type" and ("id", name) in renames:
+            edits.append((leaf.start_byte, leaf.end_byte, renames[("id", name)]))
+            used_names.add((name, renames[("id", name)]))
+        elif leaf.type == "comment" and comment_renames:
+            new = name
+            for u, t in comment_renames.items():
+                new2 = re.sub(rf"\b{re.escape(u)}\b", t, new)
+                if new2 != new:
+                    used_names.add((u, t))
+                new = new2
+            if new != name:
+                edits.append((leaf.start_byte, leaf.end_byte, new))
+    data = _replace(data, edits)
+    used_rw: list[Rewrite] = []
+    if rewrites:
+        side2 = Side(syntax.parse(data, "<fragment>"), side.lines, side.base)
+        redits: list[tuple[int, int, str]] = []
+        for n in syntax.walk(side2.unit.root):
+            if not side2.visible(n.start_point[0]):
+                continue
+            for r in rewrites:
+                rep = _instantiate(r, n)
+                if rep is not None and not any(a <= n.start_byte < b for a, b, _ in redits):
+                    redits.append((n.start_byte, n.end_byte, rep))
+                    if r not in used_rw:
+                        used_rw.append(r)
+                    break
+        data = _replace(data, redits)
+    text = data.decode("utf-8", "replace").split("\n")
+    body = text[1 : 1 + len(lines)]
+    # The synthetic head/tail of the fragment sit on their own lines; restore any prefix/suffix.
+    return Transformed(tuple(body), tuple(sorted(used_names)), tuple(used_rw))
+
+
+def _instantiate(r: Rewrite, n: Node) -> str | None:
+    if n.type != r.kind:
+        return None
+    if r.callee is not None:
+        if syntax.callee(n) != r.callee:
+            return None
+        a = syntax.args(n)
+        if len(a) != len(r.args):
+            return None
+        binding: dict[int, str] = {}
+        for node, (_, v) in zip(a, r.args, strict=True):
+            if isinstance(v, str):  # ("lit", text); ("var", k) otherwise
+                if syntax.norm(node) != v:
+                    return None
+            else:
+                txt = syntax.text(node)
+                if v in binding and syntax.norm(node) != "".join(binding[v].split()):
+                    return None
+                binding[v] = txt
+        out = r.template
+        for var, txt in binding.items():
+            out = out.replace(_VAR.format(var), txt)
+        return out
+    if syntax.norm(n) != r.const:
+        return None
+    return r.template
+
+
+def page_wrappers(
+    lines: list[str], have: Callable[[str], bool]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """``folio_unlock(page_folio(page))`` -> ``unlock_page(page)``.
+
+    When a folio local of upstream stands for ``page_folio(page)`` in the older tree, a call of
+    the folio API on it is the older tree's page wrapper on the page: the page helpers of the
+    folio conversion (``queries/api-renames.toml``, "the folio API") are defined as exactly that
+    call. Only one-argument calls, and only when the tree has the page helper (``have``).
+    Returns the lines and the (folio call, page helper) pairs used.
+    """
+    table: dict[str, set[str]] = {}
+    for r in api_renames().values():
+        if r.api == "the folio API":
+            table.setdefault(r.new, set()).add(r.old)
+    side = fragment(lines)
+    edits: list[tuple[int, int, str]] = []
+    used: list[tuple[str, str]] = []
+    for n in syntax.walk(side.unit.root):
+        if n.type != "call_expression" or not side.visible(n.start_point[0]):
+            continue
+        name = syntax.callee(n)
+        olds = table.get(name or "", set())
+        args = syntax.args(n)
+        if len(olds) != 1 or len(args) != 1:
+            continue
+        inner = args[0]
+        if (
+            inner.type != "call_expression"
+            or syntax.callee(inner) != "page_folio"
+            or len(syntax.args(inner)) != 1
+        ):
+            continue
+        (old,) = olds
+        if not have(old):
+            continue
+        edits.append((n.start_byte, n.end_byte, f"{old}({syntax.text(syntax.args(inner)[0])})"))
+        used.append((f"{name}()", f"{old}()"))
+    if not edits:
+        return list(lines), []
+    text = _replace(side.unit.data, edits).decode("utf-8", "replace").split("\n")
+    return text[1 : 1 + len(lines)], used
