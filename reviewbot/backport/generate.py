@@ -26,14 +26,9 @@ from pathlib import Path, PurePosixPath
 from typing import TypedDict
 
 from reviewbot import __version__
-from reviewbot.backport.relocate import (
-    METHODS,
-    Failure,
-    Method,
-    Placed,
-    relocate_file,
-    section_function,
-)
+from reviewbot.backport.places import Failure
+from reviewbot.backport.relocate import METHODS, Method, Placed, relocate_file
+from reviewbot.backport.targetfn import section_function
 from reviewbot.backport.validate import (
     Need,
     NeedStatus,

@@ -15,11 +15,14 @@ For each hunk, in order:
 Anything else is a :class:`Failure` naming the hunk, the missing function or anchor statement,
 the nearest candidate and the text whose history may explain it (for "possible dependencies").
 Edits are line edits on the target blob, so the emitted diff takes every context line from it.
+The parts: which target function a hunk changes (:mod:`targetfn`), where an insertion goes
+(:mod:`anchors`), where removed lines are (:mod:`removals`), edits inside one statement
+(:mod:`partial`), file-scope changes (:mod:`filescope`), and which names the new lines may use
+(:mod:`symbols`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -27,12 +30,22 @@ from enum import StrEnum
 from reviewbot.backport import align, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
-from reviewbot.backport.known import API_NOUNS, Known, api_words, declared, file_names, known_for
+from reviewbot.backport.known import declared, file_names, known_for
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
-from reviewbot.backport.removals import comment_words, removal
+from reviewbot.backport.removals import removal
 from reviewbot.backport.rewrites import page_wrappers, transform
 from reviewbot.backport.statements import Side
+from reviewbot.backport.symbols import mixed_api, symbols_ok, word_renames
+from reviewbot.backport.targetfn import (
+    changed_function,
+    close_names,
+    comment_holders,
+    defined_name,
+    functions_like,
+    section_function,
+    target_function,
+)
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
@@ -52,8 +65,6 @@ class Method(StrEnum):
 
 # the ladder, in order of growing deviation from upstream
 METHODS = (Method.EXACT, Method.RELOCATED, Method.TRANSFORMED)
-
-_SECTION_FN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -81,33 +92,6 @@ def _exact_edits(h: Hunk, at: int) -> list[Edit]:
     return [Edit(at + g.pre, len(g.removed), tuple(g.added)) for g in groups(h)]
 
 
-_DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
-_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
-
-
-def _defined(line: str) -> str | None:
-    """The function whose definition ``line`` starts (``static int f(struct x *x,``), or None."""
-    m = _DEFINITION.match(line)
-    return m.group(1) if m and m.group(1) not in _KEYWORDS else None
-
-
-def section_function(h: Hunk) -> str | None:
-    """The function a hunk changes, as the hunk shows it: one whose definition starts in the
-    context before the first change (git's ``@@`` line then names the function before it),
-    else the one the ``@@`` section names (None for labels, structs, nothing)."""
-    name = None
-    for kind, text in h.lines:
-        if kind != " ":
-            break
-        name = _defined(text) or name
-    if name is not None:
-        return name
-    if (h.section or "").rstrip().endswith(";"):
-        return None  # a declaration (a prototype), not the start of a function
-    m = _SECTION_FN.search(h.section or "")
-    return m.group(1) if m else None
-
-
 def _alias_renames(
     rules: tuple[Rule, ...], unit: syntax.Unit, glob: frozenset[str]
 ) -> dict[str, str]:
@@ -123,97 +107,6 @@ def _alias_renames(
                     if alias != loc.function.name and alias not in glob:
                         out[alias] = loc.function.name
     return out
-
-
-def _function_at(unit: syntax.Unit, line: int) -> syntax.Function | None:
-    for defs in unit.functions.values():
-        for f in defs:
-            if f.node.start_point[0] <= line <= f.node.end_point[0]:
-                return f
-    return None
-
-
-def _changed_function(unit: syntax.Unit, start: int, h: Hunk) -> syntax.Function | None:
-    """The function the first change of ``h`` (its pre-image placed at line ``start``) lies in.
-
-    A removal lies where its first removed line is; an insertion lies between two lines, inside
-    a function only when the lines on both sides belong to it (a new function added after
-    another one is at file scope, not in the function before it).
-    """
-    g = next(iter(groups(h)), None)
-    if g is None:
-        return None
-    at = start + g.pre
-    f = _function_at(unit, at)
-    if g.removed or f is None:
-        return f
-    before = _function_at(unit, at - 1)
-    return f if before is not None and before.node.start_byte == f.node.start_byte else None
-
-
-def _target_function(
-    name: str | None, unit: syntax.Unit, rules: tuple[Rule, ...]
-) -> syntax.Function | None:
-    if name is None:
-        return None
-    for rule in rules:
-        for spec in rule.checks:
-            for site in spec.sites:
-                if name in site.functions:
-                    loc = locate([unit], site, rule.all_functions - set(site.functions))
-                    if loc is not None:
-                        return loc.function
-    found = unit.function(name)
-    if found is not None:
-        return found
-    # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
-    # function whose name has the same words, API nouns aside, is the same function.
-    words = api_words(name)
-    full = set(name.lower().split("_")) - {""}
-    same = [
-        f
-        for f in unit.functions
-        if words
-        and api_words(f) == words
-        and set(f.lower().split("_")) - {""} != full  # __x and x are two functions
-    ]
-
-    def likeness(f: str) -> tuple[bool, bool]:
-        # the same leading underscores (__folio_free_raw_hwp / __free_raw_hwp_pages), and an
-        # API noun where upstream has one (mlock_new_folio / mlock_new_page, not mlock_new)
-        nouns = API_NOUNS
-        return (
-            len(f) - len(f.lstrip("_")) == len(name) - len(name.lstrip("_")),
-            any(w in nouns for w in f.split("_")) == any(w in nouns for w in name.split("_")),
-        )
-
-    same.sort(key=likeness, reverse=True)
-    if len(same) > 1 and likeness(same[0]) == likeness(same[1]):
-        return None
-    return unit.function(same[0]) if same else None
-
-
-def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str]]:
-    """(identifiers, labels) the added lines use that the target file and function lack."""
-    side = statements.fragment(lines)
-    local, labels = declared(side.unit.root)
-    names: set[str] = set()
-    bad_labels: set[str] = set()
-    for t in side.toks(side.unit.root):
-        if t.kind == "label":
-            if t.text not in known.labels and t.text not in labels:
-                bad_labels.add(t.text)
-        elif t.kind == "field":
-            if t.text not in known.fields:
-                names.add(t.text)
-        elif (
-            t.kind in ("id", "type")
-            and t.text not in known.local
-            and t.text not in known.anyid
-            and t.text not in local
-        ):
-            names.add(t.text)
-    return sorted(names), sorted(bad_labels)
 
 
 def relocate_file(
@@ -335,7 +228,7 @@ def relocate_file(
             if up_name and tfn.name != up_name and not inlined:
                 renames.setdefault(("id", up_name), tfn.name)
                 ctx.comment_renames.setdefault(up_name, tfn.name)
-            for u, t in _word_renames(
+            for u, t in word_renames(
                 list(place.lines) if place.lines is not None else g.added, renames, known
             ).items():
                 renames.setdefault(("id", u), t)
@@ -372,9 +265,9 @@ def relocate_file(
             if not place.remove and _already(edit, side.lines):
                 res.present += 1
                 continue
-            if not _symbols_ok([edit], known, hn, tfn.name, where, res.failures, res.warnings):
+            if not symbols_ok([edit], known, hn, tfn.name, where, res.failures, res.warnings):
                 continue
-            mixed = _mixed_api(edit.add, tr.renames)
+            mixed = mixed_api(edit.add, tr.renames)
             if mixed:
                 res.failures.append(
                     Failure(
@@ -416,14 +309,14 @@ def relocate_file(
         )
         up_fn = None
         if up_whole is not None:
-            f = _changed_function(up_whole.unit, up_at[hn - 1], h)
+            f = changed_function(up_whole.unit, up_at[hn - 1], h)
             up_fn = f
         up_name = up_fn.name if up_fn is not None else section_function(h)
         exact_fn = None
         if isinstance(single, Applied):
             at = h.start_index + single.offsets[0]
-            exact_fn = _changed_function(side.unit, at, h)
-            want = _target_function(up_name, side.unit, rules) if up_name else None
+            exact_fn = changed_function(side.unit, at, h)
+            want = target_function(up_name, side.unit, rules) if up_name else None
             if (
                 want is not None
                 and exact_fn is not None
@@ -439,9 +332,7 @@ def relocate_file(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
             known = replace(known, local=known.local | own)
-            ok = _symbols_ok(
-                hedits, known, hn, tfn.name if tfn else None, where, failures, warnings
-            )
+            ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, failures, warnings)
             if ok:
                 edits += hedits
                 methods.append(Method.EXACT)
@@ -449,14 +340,14 @@ def relocate_file(
             continue
         if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (h.reversed(),))), Applied):
             present += 1  # the hunk's result is already there
-            tfn = _target_function(up_name, side.unit, rules)
+            tfn = target_function(up_name, side.unit, rules)
             functions.append((hn, up_name, tfn.name if tfn else None))
             continue
-        tfn = _target_function(up_name, side.unit, rules)
+        tfn = target_function(up_name, side.unit, rules)
         if tfn is None:
             # The hunk's function is unknown (a label or a cut-off name in the @@ line), renamed
             # or still inline in its callers: the one function where the whole hunk places.
-            like = _functions_like(h, side) or _comment_holders(h, side)
+            like = functions_like(h, side) or comment_holders(h, side)
             tried = [(f, structural(hn, h, f, up_fn, up_name, True)) for _, f in like]
             placed = [(f, r) for f, r in tried if not r.failures and (r.edits or r.present)]
             share = {id(f): n for n, f in like}
@@ -489,7 +380,7 @@ def relocate_file(
                 failures.append(tried[0][1].failures[0])  # the one place it could be: why not
                 functions.append((hn, up_name, tried[0][0].name))
                 continue
-            near = _close_names(up_name, side.unit)
+            near = close_names(up_name, side.unit)
             failures.append(
                 Failure(
                     hn,
@@ -584,74 +475,11 @@ class _Trial:
     present: int = 0
 
 
-def _functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, syntax.Function]]:
-    """Target functions holding most of the hunk's context and removed lines, best first,
-    with how many of those lines each holds."""
-    want = {
-        n
-        for kind, text in h.lines
-        if kind in (" ", "-")
-        and len(n := norm(text)) > 3
-        and not n.startswith(("/*", "*", "//"))
-        and n not in ("} else {", "return 0;", "return ret;", "break;", "continue;")
-    }
-    if len(want) < 2:
-        return []
-    scored: list[tuple[int, syntax.Function]] = []
-    for fns in side.unit.functions.values():
-        for f in fns:
-            lo, hi = f.node.start_point[0], f.node.end_point[0]
-            have = {norm(x) for x in side.lines[lo : hi + 1]}
-            common = len(want & have)
-            if common >= 2 and 3 * common >= len(want):
-                scored.append((common, f))
-    scored.sort(key=lambda x: -x[0])
-    return scored[:most]
-
-
-def _comment_holders(h: Hunk, side: Side) -> list[tuple[int, syntax.Function]]:
-    """For a hunk that only rewrites a comment: the target functions holding the words of the
-    comment lines it removes, in order (however the target wraps them)."""
-    changed = [text for kind, text in h.lines if kind != " "]
-    if not changed or any(comment_words(x) is None for x in changed):
-        return []
-    want = [w for kind, text in h.lines if kind == "-" for w in comment_words(text) or []]
-    if len(want) < 4:
-        return []
-    out = []
-    for fns in side.unit.functions.values():
-        for f in fns:
-            lo, hi = f.node.start_point[0], f.node.end_point[0]
-            words = [w for x in side.lines[lo : hi + 1] for w in comment_words(x) or []]
-            if any(words[k : k + len(want)] == want for k in range(len(words) - len(want) + 1)):
-                out.append((len(want), f))
-    return out
-
-
-def _nouns(name: str) -> set[str]:
-    """The folio/page nouns in a name, plural or not (``folio_put`` -> {folio})."""
-    return {w.rstrip("s") for w in name.lower().split("_") if w in API_NOUNS}
-
-
-def _mixed_api(lines: tuple[str, ...], renames: tuple[tuple[str, str], ...]) -> str | None:
-    """A local renamed across the folio/page API (``folio`` -> ``page``) passed to a call of
-    the upstream API (``folio_put(page)``): the added line would not compile or would mean
-    something else. Returns what is wrong, or None."""
-    swapped = {(u, t) for u, t in renames if _nouns(u) and _nouns(t) and _nouns(u) != _nouns(t)}
-    for u, t in swapped:
-        for text in lines:
-            for m in re.finditer(r"\b([A-Za-z_]\w*)\s*\(([^()]*)", text):
-                callee, args = m.group(1), m.group(2)
-                if _nouns(callee) & _nouns(u) and re.search(rf"\b{re.escape(t)}\b", args):
-                    return f"{callee}() takes a {u}, the target has a {t} ({t} for {u})"
-    return None
-
-
 def _declarator_start(lines: list[str]) -> int:
     """Where the declarator starts among the lines above a body's ``{``: its definition line,
     else the top (the hunk starts inside the parameter list)."""
     for k in range(len(lines) - 1, -1, -1):
-        if _defined(lines[k]):
+        if defined_name(lines[k]):
             return k
     return 0
 
@@ -659,7 +487,7 @@ def _declarator_start(lines: list[str]) -> int:
 def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
-    return any((name := _defined(x)) and name not in names for x in lines)
+    return any((name := defined_name(x)) and name not in names for x in lines)
 
 
 def _file_scope(
@@ -671,7 +499,7 @@ def _file_scope(
 
     def check(edit: Edit) -> Failure | None:
         failures: list[Failure] = []
-        return None if _symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
+        return None if symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
 
     return (
         filescope.declaration_edits(h, side, known, check)
@@ -723,95 +551,3 @@ def _already(edit: Edit, lines: list[str]) -> bool:
         if have[: len(code)] == code and start >= 0:
             return True
     return False
-
-
-def _word_renames(
-    lines: list[str], renames: dict[tuple[str, str], str], known: Known
-) -> dict[str, str]:
-    """Names the added lines use that the target lacks, spelled with a word the hunk renames.
-
-    A hunk that renames a local (``slab`` -> ``page``) calls helpers named after it
-    (``print_slab_info``); the older tree names them the older way (``print_page_info``). A
-    name changes only when the renamed word is one of its ``_`` words and the result is a name
-    the target file uses or the tree has.
-    """
-    words = {
-        u: t
-        for (kind, u), t in renames.items()
-        if kind == "id" and u.isidentifier() and "_" not in u.strip("_") and "_" not in t.strip("_")
-    }
-    if not words:
-        return {}
-    out: dict[str, str] = {}
-    for name in unknown_symbols(lines, known)[0]:
-        if ("id", name) in renames or (known.tree is not None and known.tree(name)):
-            continue
-        parts = name.split("_")
-        cands = {
-            "_".join(words[w] if k == i else w for k, w in enumerate(parts))
-            for i, x in enumerate(parts)
-            if x in words
-        }
-        have = [
-            c
-            for c in cands
-            if c in known.anyid or c in known.glob or (known.tree is not None and known.tree(c))
-        ]
-        if len(have) == 1:
-            out[name] = have[0]
-    return out
-
-
-def _symbols_ok(
-    edits: list[Edit],
-    known: Known,
-    hn: int,
-    fname: str | None,
-    where: str,
-    failures: list[Failure],
-    warnings: list[str],
-) -> bool:
-    added = [x for e in edits for x in e.add]
-    names, labels = unknown_symbols(added, known)
-    if labels:
-        failures.append(
-            Failure(
-                hn,
-                f"hunk #{hn}: label {', '.join(labels)} does not exist in {fname}() at {where}",
-                fname,
-                f"label {labels[0]}",
-                None,
-                tuple(f"{x}:" for x in labels),
-            )
-        )
-        return False
-    missing = []
-    for n in names:
-        have = known.tree(n) if known.tree is not None else None
-        if have is False:
-            missing.append(n)
-        elif have is None:
-            warnings.append(
-                f"{n} is not used anywhere in the target file; check it exists in the tree"
-            )
-    if missing:
-        failures.append(
-            Failure(
-                hn,
-                f"hunk #{hn}: {', '.join(missing)} does not exist in the tree at {where}",
-                fname,
-                ", ".join(missing),
-                None,
-                tuple(missing),
-            )
-        )
-        return False
-    return True
-
-
-def _close_names(name: str | None, unit: syntax.Unit) -> list[str]:
-    import difflib
-
-    if not name:
-        return []
-    return difflib.get_close_matches(name, sorted(unit.functions), n=3, cutoff=0.6)

@@ -1,0 +1,172 @@
+"""Which function of the target a hunk changes.
+
+The @@ line's function (git's funcname line, or the definition a hunk starts in), the function
+the first change lies in once the hunk's context is placed, the target's function of that name
+(through the rules' renames, or the folio conversion's renames by word likeness), and, when the
+name is nowhere, the functions holding most of the hunk's lines (or the words of the comment a
+comment-only hunk rewrites).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from reviewbot.backport.known import API_NOUNS, api_words
+from reviewbot.backport.places import groups, norm
+from reviewbot.backport.removals import comment_words
+from reviewbot.backport.statements import Side
+from reviewbot.checker.locate import locate
+from reviewbot.ctree import syntax
+from reviewbot.diffs.patches import Hunk
+from reviewbot.rules.spec import Rule
+
+_SECTION_FN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+_DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
+
+
+_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
+
+
+def defined_name(line: str) -> str | None:
+    """The function whose definition ``line`` starts (``static int f(struct x *x,``), or None."""
+    m = _DEFINITION.match(line)
+    return m.group(1) if m and m.group(1) not in _KEYWORDS else None
+
+
+def section_function(h: Hunk) -> str | None:
+    """The function a hunk changes, as the hunk shows it: one whose definition starts in the
+    context before the first change (git's ``@@`` line then names the function before it),
+    else the one the ``@@`` section names (None for labels, structs, nothing)."""
+    name = None
+    for kind, text in h.lines:
+        if kind != " ":
+            break
+        name = defined_name(text) or name
+    if name is not None:
+        return name
+    if (h.section or "").rstrip().endswith(";"):
+        return None  # a declaration (a prototype), not the start of a function
+    m = _SECTION_FN.search(h.section or "")
+    return m.group(1) if m else None
+
+
+def function_at(unit: syntax.Unit, line: int) -> syntax.Function | None:
+    for defs in unit.functions.values():
+        for f in defs:
+            if f.node.start_point[0] <= line <= f.node.end_point[0]:
+                return f
+    return None
+
+
+def changed_function(unit: syntax.Unit, start: int, h: Hunk) -> syntax.Function | None:
+    """The function the first change of ``h`` (its pre-image placed at line ``start``) lies in.
+
+    A removal lies where its first removed line is; an insertion lies between two lines, inside
+    a function only when the lines on both sides belong to it (a new function added after
+    another one is at file scope, not in the function before it).
+    """
+    g = next(iter(groups(h)), None)
+    if g is None:
+        return None
+    at = start + g.pre
+    f = function_at(unit, at)
+    if g.removed or f is None:
+        return f
+    before = function_at(unit, at - 1)
+    return f if before is not None and before.node.start_byte == f.node.start_byte else None
+
+
+def target_function(
+    name: str | None, unit: syntax.Unit, rules: tuple[Rule, ...]
+) -> syntax.Function | None:
+    if name is None:
+        return None
+    for rule in rules:
+        for spec in rule.checks:
+            for site in spec.sites:
+                if name in site.functions:
+                    loc = locate([unit], site, rule.all_functions - set(site.functions))
+                    if loc is not None:
+                        return loc.function
+    found = unit.function(name)
+    if found is not None:
+        return found
+    # The folio conversion renamed functions (mlock_new_page -> mlock_new_folio): the one
+    # function whose name has the same words, API nouns aside, is the same function.
+    words = api_words(name)
+    full = set(name.lower().split("_")) - {""}
+    same = [
+        f
+        for f in unit.functions
+        if words
+        and api_words(f) == words
+        and set(f.lower().split("_")) - {""} != full  # __x and x are two functions
+    ]
+
+    def likeness(f: str) -> tuple[bool, bool]:
+        # the same leading underscores (__folio_free_raw_hwp / __free_raw_hwp_pages), and an
+        # API noun where upstream has one (mlock_new_folio / mlock_new_page, not mlock_new)
+        nouns = API_NOUNS
+        return (
+            len(f) - len(f.lstrip("_")) == len(name) - len(name.lstrip("_")),
+            any(w in nouns for w in f.split("_")) == any(w in nouns for w in name.split("_")),
+        )
+
+    same.sort(key=likeness, reverse=True)
+    if len(same) > 1 and likeness(same[0]) == likeness(same[1]):
+        return None
+    return unit.function(same[0]) if same else None
+
+
+def functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, syntax.Function]]:
+    """Target functions holding most of the hunk's context and removed lines, best first,
+    with how many of those lines each holds."""
+    want = {
+        n
+        for kind, text in h.lines
+        if kind in (" ", "-")
+        and len(n := norm(text)) > 3
+        and not n.startswith(("/*", "*", "//"))
+        and n not in ("} else {", "return 0;", "return ret;", "break;", "continue;")
+    }
+    if len(want) < 2:
+        return []
+    scored: list[tuple[int, syntax.Function]] = []
+    for fns in side.unit.functions.values():
+        for f in fns:
+            lo, hi = f.node.start_point[0], f.node.end_point[0]
+            have = {norm(x) for x in side.lines[lo : hi + 1]}
+            common = len(want & have)
+            if common >= 2 and 3 * common >= len(want):
+                scored.append((common, f))
+    scored.sort(key=lambda x: -x[0])
+    return scored[:most]
+
+
+def comment_holders(h: Hunk, side: Side) -> list[tuple[int, syntax.Function]]:
+    """For a hunk that only rewrites a comment: the target functions holding the words of the
+    comment lines it removes, in order (however the target wraps them)."""
+    changed = [text for kind, text in h.lines if kind != " "]
+    if not changed or any(comment_words(x) is None for x in changed):
+        return []
+    want = [w for kind, text in h.lines if kind == "-" for w in comment_words(text) or []]
+    if len(want) < 4:
+        return []
+    out = []
+    for fns in side.unit.functions.values():
+        for f in fns:
+            lo, hi = f.node.start_point[0], f.node.end_point[0]
+            words = [w for x in side.lines[lo : hi + 1] for w in comment_words(x) or []]
+            if any(words[k : k + len(want)] == want for k in range(len(words) - len(want) + 1)):
+                out.append((len(want), f))
+    return out
+
+
+def close_names(name: str | None, unit: syntax.Unit) -> list[str]:
+
+    if not name:
+        return []
+    return difflib.get_close_matches(name, sorted(unit.functions), n=3, cutoff=0.6)
