@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewbot.backport import drift
+from reviewbot.backport import ctokens, drift, edits, misplaced
 from reviewbot.backport.validate import INTENT_VERSION, VerdictStatus, validate_files
 from reviewbot.diffs.patches import parse_mail
 from reviewbot.history.upstream import UpstreamFix
@@ -171,21 +171,22 @@ def test_api_rename_from_the_table_is_a_noted_deviation_even_where_both_names_ex
 
 
 def test_renames_table_loads_and_is_not_a_rule() -> None:
+    from reviewbot.backport.apitable import api_renames
     from reviewbot.rules.spec import builtin_rules
 
-    table = drift.api_renames()
+    table = api_renames()
     assert table[("mmap_write_trylock", "down_write_trylock")].since == "5.8"
     assert all(r.new != r.old and r.since and r.api for r in table.values())
     assert "api-renames" not in {r.id for r in builtin_rules()}
 
 
 def test_declared_counts_keyword_types_but_not_statements() -> None:
-    assert drift.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
+    assert ctokens.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
         "busy",
         "nr",
         "p",
     }
-    assert drift.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
+    assert ctokens.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
 
 
 SPLIT_UP = _mail(
@@ -279,7 +280,7 @@ def test_continuation_line_of_a_call_is_not_a_statement_of_its_own() -> None:
         " \t}\n"
     )
     target = "\t\tret += old_poke_all(t->page, 0,\n\t\t\t\tnr);\n"
-    assert drift.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
+    assert misplaced.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
 
 
 def test_branch_hints_carry_no_meaning() -> None:
@@ -305,8 +306,8 @@ def test_branch_hints_carry_no_meaning() -> None:
 
 
 def test_without_hints_keeps_a_wrapper_cut_by_the_hunk() -> None:
-    toks = drift.tokens(["if (likely(a) && unlikely(b ||"])
-    assert drift.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
+    toks = ctokens.tokens(["if (likely(a) && unlikely(b ||"])
+    assert edits.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
 
 
 NEG_UP = _mail(
