@@ -701,3 +701,53 @@ def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
     # the same two lines, but the new one now runs before the local is declared
     d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, lambda n: True)
     assert any("is added away from" in x for x in d.moved), d.moved
+
+
+# the target already tests the flag its own way elsewhere (a braceless if)
+SPELLED_TARGET = """\
+static int fill_one(struct thing *t, bool *busy)
+{
+\tif (busy && READ_ONCE(*busy))
+\t\treturn -EAGAIN;
+\tif (t->other && READ_ONCE(*t->other))
+\t\treturn -EBUSY;
+\treturn poke(t);
+}
+"""
+
+
+def _busy_mail(cond: str, body: str = "err = -EAGAIN;") -> str:
+    return _mail(
+        "@@ -10,3 +10,7 @@ static int fill_one(struct thing *t, bool *busy)\n"
+        " \t\tlock_it(t);\n"
+        f"+\t\tif ({cond}) {{\n"
+        f"+\t\t\t{body}\n"
+        "+\t\t\tbreak;\n"
+        "+\t\t}\n"
+        " \t\tt = NULL;\n"
+        " \t\tgoto retry;\n"
+    )
+
+
+def _busy(cond: str, body: str = "err = -EAGAIN;", target: str = SPELLED_TARGET) -> drift.Drift:
+    up = _busy_mail("busy && atomic_read(busy)")
+    return drift.compare(
+        parse_mail(up), parse_mail(_busy_mail(cond, body)), {"mm/x.c": target}, lambda n: True
+    )
+
+
+def test_a_test_written_the_way_the_target_writes_it_is_a_deviation() -> None:
+    d = _busy("busy && READ_ONCE(*busy)")
+    assert d.equivalent, d.differences
+    assert any("written as the target writes it" in x for x in d.deviations), d.deviations
+
+
+def test_the_target_s_spelling_does_not_excuse_another_test() -> None:
+    # negated, on another operand, or a spelling the target never uses: a different test
+    negated = SPELLED_TARGET.replace("busy && READ_ONCE", "busy && !READ_ONCE")
+    assert not _busy("busy && !READ_ONCE(*busy)", target=negated).equivalent
+    assert not _busy("t->other && READ_ONCE(*t->other)").equivalent
+    assert not _busy("busy && READ_ONCE(*busy) && t").equivalent
+    assert not _busy("busy && smp_load_acquire(busy)").equivalent
+    # the test as the target writes it, but another statement under it
+    assert not _busy("busy && READ_ONCE(*busy)", body="err = -EBUSY;").equivalent

@@ -13,7 +13,10 @@ equivalent; each region where the edits differ is a *deviation* that is tolerate
 - it is a substitution without control-flow or logical tokens on either side that assigns as
   often as upstream's (a rename: an argument or sub-expression changed, a local named
   differently), or the backport only repeats names of upstream's change (a declaration split
-  from its initialisation).
+  from its initialisation); or
+- each statement the backport adds differently is one the target already writes exactly so
+  (upstream's is not in the target), on the same operands with the same control flow and logic:
+  the target's own accessor for the same test (``READ_ONCE(*p)`` for ``atomic_read(p)``).
 
 When that fails, two more readings are tried, each listed when it is the one that matches: a
 local upstream adds only to name an expression, written out (the backport never names it); and
@@ -33,6 +36,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import combinations
 
 from reviewbot.backport.apitable import Rename, api_renames
@@ -41,6 +45,7 @@ from reviewbot.backport.ctokens import (
     CRITICAL,
     EXITS,
     IDENT,
+    KEYWORDS,
     changed_runs,
     code_line,
     declared,
@@ -103,15 +108,67 @@ def _exit_of(stmt: list[str]) -> str | None:
     return None if at is None else " ".join(stmt[at:])
 
 
+class Spelled:
+    """The target's statements as token tuples: does the target already write a statement
+    (or the head of one, ``if (...)`` before its body) exactly so?"""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __call__(self, stmt: list[str]) -> bool:
+        n = len(stmt)
+        return any(s[:n] == tuple(stmt) for s in _by_head(self._text).get(tuple(stmt[:2]), ()))
+
+
+@lru_cache(maxsize=4)
+def _by_head(text: str) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """The statements of ``text`` by their first two tokens (read once per target file)."""
+    out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for stmt in _statements(tokens(text.split("\n"))):
+        out.setdefault(tuple(stmt[:2]), []).append(tuple(stmt))
+    return out
+
+
+def _operands(stmt: list[str]) -> list[str]:
+    """The names ``stmt`` reads or writes, in order: identifiers that are not called."""
+    return [
+        t
+        for i, t in enumerate(stmt)
+        if IDENT.match(t) and t not in KEYWORDS and (i + 1 == len(stmt) or stmt[i + 1] != "(")
+    ]
+
+
+def _as_the_target_says(u_add: list[str], b_add: list[str], spelled: Spelled) -> str | None:
+    """The note when each statement the backport adds differently from upstream is one the
+    target already writes exactly so (upstream's is not in the target), on the same operands,
+    with the same control flow and logic: the target's own accessor for the same test
+    (``READ_ONCE(*p)`` where upstream's tree has ``atomic_read(p)``). None otherwise."""
+    su, sb = _statements(u_add), _statements(b_add)
+    if len(su) != len(sb):
+        return None
+    changed = [(x, y) for x, y in zip(su, sb, strict=True) if x != y]
+    for x, y in changed:
+        if [t for t in x if t in CRITICAL] != [t for t in y if t in CRITICAL]:
+            return None
+        if _operands(x) != _operands(y) or spelled(x) or not spelled(y):
+            return None
+    if not changed:
+        return None
+    x, y = changed[0]
+    return f"adjusted: `{' '.join(x)}` written as the target writes it, `{' '.join(y)}`"
+
+
 def judge(
     region: Region,
     has: Callable[[str], bool],
     change_names: set[str],
     own_exits: set[str] = frozenset(),  # type: ignore[assignment]
+    spelled: Spelled | None = None,
 ) -> str | None:
     """The deviation note when ``region`` is tolerated, None when it changes the meaning.
 
-    ``own_exits`` are the exit statements the target's code around the change already uses.
+    ``own_exits`` are the exit statements the target's code around the change already uses;
+    ``spelled`` tells which statements the target writes exactly so.
     """
     u_add, b_add = _added(region.upstream), _added(region.backport)
     u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
@@ -165,6 +222,8 @@ def judge(
         known = _known_renames(u_add, b_add) if crit_u == crit_b else None
         if known and _known_renames(u_rem, b_rem) is not None:
             return "adjusted for " + ", ".join(dict.fromkeys(r.api for r in known))
+        if spelled is not None and u_rem == b_rem:
+            return _as_the_target_says(u_add, b_add, spelled)
         return None
     if u_add.count(";") != b_add.count(";") or u_rem.count(";") != b_rem.count(";"):
         return None
@@ -282,8 +341,9 @@ def _compare_file(
         if n in b_used and n not in declared(b_added) and n not in have_decl:
             bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
     negations: list[str] = []
+    spelled = Spelled(text)
     for r in regions(edit(u), edit(b, negations)):
-        note = judge(r, in_target, names, own)
+        note = judge(r, in_target, names, own, spelled)
         if note is None:
             bad.append(f"{b.path}: {r.show()}")
         else:
