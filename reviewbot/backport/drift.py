@@ -18,6 +18,10 @@ equivalent; each region where the edits differ is a *deviation* that is tolerate
   (upstream's is not in the target), on the same operands with the same control flow and logic:
   the target's own accessor for the same test (``READ_ONCE(*p)`` for ``atomic_read(p)``).
 
+Statements that only declare or store a constant in a local of the target's own, which upstream
+never names and the backport removes with every use, are set aside first (noted): nothing reads
+them after the backport, and what replaces their uses is judged in its own region.
+
 When that fails, two more readings are tried, each listed when it is the one that matches: a
 local upstream adds only to name an expression, written out (the backport never names it); and
 upstream without the fewest pieces that change code the target never had (a hunk in a function
@@ -42,6 +46,7 @@ from itertools import combinations
 from reviewbot.backport.apitable import Rename, api_renames
 from reviewbot.backport.ctokens import (
     COMMENT,
+    CONTROL,
     CRITICAL,
     EXITS,
     IDENT,
@@ -154,8 +159,81 @@ def _as_the_target_says(u_add: list[str], b_add: list[str], spelled: Spelled) ->
             return None
     if not changed:
         return None
-    x, y = changed[0]
-    return f"adjusted: `{' '.join(x)}` written as the target writes it, `{' '.join(y)}`"
+    theirs, mine = _differing_part(*changed[0])
+    return f"adjusted: `{theirs}` written as the target writes it, `{mine}`"
+
+
+def _differing_part(x: list[str], y: list[str]) -> tuple[str, str]:
+    """The smallest parts of two statements, balanced in parentheses, outside of which they
+    are equal (``atomic_read ( p )`` and ``READ_ONCE ( * p )``)."""
+    head = 0
+    while head < min(len(x), len(y)) and x[head] == y[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(x), len(y)) - head and x[-1 - tail] == y[-1 - tail]:
+        tail += 1
+
+    def depth(toks: list[str]) -> int | None:
+        """Parentheses left open at the end; None when one closes that did not open."""
+        d = 0
+        for t in toks:
+            d += (t == "(") - (t == ")")
+            if d < 0:
+                return None
+        return d
+
+    while head or tail:
+        dx, dy = depth(x[head : len(x) - tail]), depth(y[head : len(y) - tail])
+        if dx == 0 and dy == 0:
+            break
+        # a parenthesis left open takes in more of the end; one closed, more of the start
+        if tail and dx is not None and dy is not None:
+            tail -= 1
+        elif head:
+            head -= 1
+        else:
+            tail -= 1
+    return " ".join(x[head : len(x) - tail]), " ".join(y[head : len(y) - tail])
+
+
+def _gone_locals(u: FilePatch, b: FilePatch, text: str) -> frozenset[str]:
+    """Locals of the target that upstream's change never names and that the backport removes
+    with every occurrence in the target (declaration, stores and tests alike)."""
+    removed = tokens(x for h in b.hunks for x in h.removed)
+    added = set(tokens(x for h in b.hunks for x in h.added))
+    upstream = {t for h in u.hunks for _, x in h.lines for t in tokens([x])}
+    in_target = Counter(tokens(text.split("\n")))
+    mine = Counter(removed)
+    return frozenset(
+        v
+        for v in declared(x for h in b.hunks for x in h.removed)
+        if v not in added and v not in upstream and mine[v] == in_target[v]
+    )
+
+
+def _without_dead_stores(rem: list[str], gone: frozenset[str]) -> tuple[list[str], list[str]]:
+    """``rem`` without its statements that only declare or store a constant in a local of
+    ``gone`` (``bool v = false ;``, ``v = true ;``: nothing left reads it), and those locals."""
+    if not gone:
+        return rem, []
+    out: list[str] = []
+    dead: list[str] = []
+    for stmt in _statements(rem):
+        at = next((i for i, t in enumerate(stmt) if t in gone), None)
+        store = (
+            at is not None
+            and stmt[at + 1 : at + 2] == ["="]
+            and len(stmt) == at + 4
+            and stmt[-1] == ";"
+            and (stmt[at + 2].isdigit() or stmt[at + 2] in ("true", "false", "NULL"))
+            and all(IDENT.match(t) and t not in CONTROL for t in stmt[:at])
+        )
+        if store:
+            assert at is not None
+            dead += [stmt[at]] if stmt[at] not in dead else []
+        else:
+            out += stmt
+    return out, dead
 
 
 def judge(
@@ -164,14 +242,29 @@ def judge(
     change_names: set[str],
     own_exits: set[str] = frozenset(),  # type: ignore[assignment]
     spelled: Spelled | None = None,
+    gone_locals: frozenset[str] = frozenset(),
 ) -> str | None:
     """The deviation note when ``region`` is tolerated, None when it changes the meaning.
 
     ``own_exits`` are the exit statements the target's code around the change already uses;
-    ``spelled`` tells which statements the target writes exactly so.
+    ``spelled`` tells which statements the target writes exactly so; ``gone_locals`` are the
+    target's own locals the backport removes with every use (:func:`_gone_locals`).
     """
     u_add, b_add = _added(region.upstream), _added(region.backport)
     u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
+    b_rem, dead = _without_dead_stores(b_rem, gone_locals)
+    if dead:
+        said = f"the target's local {', '.join(dead)} removed with its every use"
+        if u_add == b_add and u_rem == b_rem:
+            return said
+        rest = judge(
+            Region(region.upstream, tuple(["+" + t for t in b_add] + ["-" + t for t in b_rem])),
+            has,
+            change_names,
+            own_exits,
+            spelled,
+        )
+        return None if rest is None else f"{said}; {rest}"
     missing = sorted(n for n in idents(u_add + u_rem) if not has(n))
     crit_u, crit_b = [t for t in u_add if t in CRITICAL], [t for t in b_add if t in CRITICAL]
     extra = list(crit_b)
@@ -342,8 +435,9 @@ def _compare_file(
             bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
     negations: list[str] = []
     spelled = Spelled(text)
+    gone = _gone_locals(u, b, text)
     for r in regions(edit(u), edit(b, negations)):
-        note = judge(r, in_target, names, own, spelled)
+        note = judge(r, in_target, names, own, spelled, gone)
         if note is None:
             bad.append(f"{b.path}: {r.show()}")
         else:
