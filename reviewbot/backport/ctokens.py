@@ -1,7 +1,7 @@
 """C tokens for comparing two edits: the tokenizer (comments dropped), the token classes the
 drift judgement counts (exits, control flow, logic), declared names, and the line and run
-helpers shared by :mod:`reviewbot.backport.edits`, :mod:`reviewbot.backport.misplaced` and
-:mod:`reviewbot.backport.drift`.
+helpers shared by :mod:`reviewbot.backport.edits`, :mod:`reviewbot.backport.misplaced`,
+:mod:`reviewbot.backport.readings` and :mod:`reviewbot.backport.drift`.
 """
 
 from __future__ import annotations

@@ -22,11 +22,11 @@ Statements that only declare or store a constant in a local of the target's own,
 never names and the backport removes with every use, are set aside first (noted): nothing reads
 them after the backport, and what replaces their uses is judged in its own region.
 
-When that fails, two more readings are tried, each listed when it is the one that matches: a
-local upstream adds only to name an expression, written out (the backport never names it); and
-upstream without the fewest pieces that change code the target never had (a hunk in a function
-the target lacks, a statement of a statement-for-statement rewrite with no counterpart in the
-target).
+When that fails, two more readings are tried (:mod:`reviewbot.backport.readings`), each listed
+when it is the one that matches: a local upstream adds only to name an expression, written out
+(the backport never names it); and upstream without the fewest pieces that change code the
+target never had (a hunk in a function the target lacks, a statement of a
+statement-for-statement rewrite with no counterpart in the target).
 
 Anything else is a difference in meaning: a statement upstream does not add, a statement dropped
 that the target could express, a condition changed, a different exit; and so is a statement the
@@ -38,8 +38,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
@@ -51,17 +51,15 @@ from reviewbot.backport.ctokens import (
     EXITS,
     IDENT,
     KEYWORDS,
-    changed_runs,
-    code_line,
     declared,
     idents,
-    token_ratio,
     tokens,
 )
 from reviewbot.backport.edits import Region, edit, regions
 from reviewbot.backport.misplaced import moved, reordered, split_off
+from reviewbot.backport.readings import absent_pieces, inlined, without
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import FilePatch, Hunk, Mail
+from reviewbot.diffs.patches import FilePatch, Mail
 
 
 def _known_renames(u: list[str], b: list[str]) -> list[Rename] | None:
@@ -82,7 +80,7 @@ def _known_renames(u: list[str], b: list[str]) -> list[Rename] | None:
     return found
 
 
-MAX_LEFT_OUT = 4  # pieces of upstream's change a backport may leave out (see _absent_pieces)
+MAX_LEFT_OUT = 4  # pieces of upstream's change a backport may leave out (see absent_pieces)
 MAX_PIECES = 6  # ... out of at most so many candidates
 
 
@@ -392,18 +390,18 @@ def _best_reading(
     if not first[1] and not first[2]:
         return first
     said: list[str] = []
-    inlined = _inlined(u, b)
-    if inlined is not None:
-        notes, bad, moved_ = _compare_file(inlined[0], b, text, has)
+    written = inlined(u, b)
+    if written is not None:
+        notes, bad, moved_ = _compare_file(written[0], b, text, has)
         if not bad and not moved_:
-            return [f"{b.path}: {x}" for x in inlined[1]] + notes, bad, moved_
-        u, said = inlined[0], [f"{b.path}: {x}" for x in inlined[1]]
-    pieces = _absent_pieces(u, b, text)
+            return [f"{b.path}: {x}" for x in written[1]] + notes, bad, moved_
+        u, said = written[0], [f"{b.path}: {x}" for x in written[1]]
+    pieces = absent_pieces(u, b, text)
     if len(pieces) > MAX_PIECES:
         return first  # too many ways to read the change: no guess
     for size in range(1, min(len(pieces), MAX_LEFT_OUT) + 1):
         for out in combinations(pieces, size):
-            notes, bad, moved_ = _compare_file(_without(u, out), b, text, has)
+            notes, bad, moved_ = _compare_file(without(u, out), b, text, has)
             if not bad and not moved_:
                 return [f"{b.path}: {p.note}" for p in out] + said + notes, bad, moved_
     return first
@@ -445,175 +443,6 @@ def _compare_file(
     notes += [f"{b.path}: {x}" for x in negations]
     misplaced = [f"{b.path}: {m}" for m in moved(u, b, text) + reordered(u, b) + split_off(u, b)]
     return notes, bad, misplaced
-
-
-_INIT = re.compile(
-    r"^\s*(?:const\s+)?(?:(?:struct|enum|union|unsigned|signed)\s+)*[A-Za-z_]\w*[\s*]+"
-    r"([A-Za-z_]\w*)\s*=\s*([^;]+);\s*$"
-)
-
-
-def _contains(seq: list[str], part: list[str]) -> bool:
-    return any(seq[i : i + len(part)] == part for i in range(len(seq) - len(part) + 1))
-
-
-def _inlined(u: FilePatch, b: FilePatch) -> tuple[FilePatch, list[str]] | None:
-    """Upstream's change with each local it adds only to name an expression written out
-    instead, when the backport never names the local but writes the expression out; and a
-    note for each. None when there is no such local."""
-    theirs = {t for h in b.hunks for _, x in h.lines for t in tokens([x])}
-    b_added = tokens(x for h in b.hunks for x in h.added)
-    old = {t for h in u.hunks for k, x in h.lines if k != "+" for t in tokens([x])}
-    said: dict[str, str] = {}
-    for h in u.hunks:
-        for k, x in h.lines:
-            m = _INIT.match(x) if k == "+" else None
-            if m is None or m.group(1) in theirs or m.group(1) in old:
-                continue
-            expr = " ".join(m.group(2).split())
-            if _contains(b_added, tokens([expr])):
-                depth, top = 0, []
-                for t in tokens([expr]):
-                    depth += (t == "(") - (t == ")")
-                    if depth == 0 and t not in ("(", ")", "->", ".") and not IDENT.match(t):
-                        top.append(t)
-                said[m.group(1)] = expr if not top else f"({expr})"
-    if not said:
-        return None
-    word = re.compile(r"\b(" + "|".join(map(re.escape, said)) + r")\b")
-    hunks = []
-    for h in u.hunks:
-        lines = tuple(
-            (k, word.sub(lambda w: said[w.group(1)], x))
-            for k, x in h.lines
-            if not (k == "+" and (m := _INIT.match(x)) and m.group(1) in said)
-        )
-        hunks.append(replace(h, lines=lines))
-    notes = [f"upstream's local {n} written out as `{e}`" for n, e in said.items()]
-    return replace(u, hunks=tuple(hunks)), notes
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A part of upstream's change a backport may leave out: lines (hunk index, line index)."""
-
-    lines: frozenset[tuple[int, int]]
-    note: str
-
-
-def _groups(rows: list[tuple[int, str]]) -> list[list[int]]:
-    """Line indices of ``rows`` (one side of a run) cut into statements: a statement starts at
-    a code line of the least indentation that does not close or continue a block."""
-    code = [(i, x) for i, x in rows if code_line(x)]
-    if not code:
-        return []
-    depth = {i: len(x.expandtabs(8)) - len(x.expandtabs(8).lstrip()) for i, x in code}
-    base = min(depth.values())
-    out: list[list[int]] = []
-    for i, x in code:
-        head = depth[i] == base and not x.strip().startswith(("}", "{", "else", "&&", "||"))
-        if head or not out:
-            out.append([])
-        out[-1].append(i)
-    return out
-
-
-def _aligned(mine: list[list[str]], theirs: list[list[str]]) -> set[int]:
-    """Indices of ``mine`` paired, in order, with a like statement of ``theirs`` (the pairing
-    of greatest total likeness; like = half the tokens or more in common)."""
-    n, m = len(mine), len(theirs)
-    best = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            r = token_ratio(mine[i - 1], theirs[j - 1])
-            both = best[i - 1][j - 1] + r if r >= 0.5 else 0.0
-            best[i][j] = max(best[i - 1][j], best[i][j - 1], both)
-    out: set[int] = set()
-    i, j = n, m
-    while i and j:
-        if best[i][j] == best[i - 1][j]:
-            i -= 1
-        elif best[i][j] == best[i][j - 1]:
-            j -= 1
-        else:
-            out.add(i - 1)
-            i, j = i - 1, j - 1
-    return out
-
-
-def _region(h: Hunk, rem: list[tuple[int, str]], lines: list[str]) -> list[list[str]] | None:
-    """The statements of the target between the code lines of ``h`` around a run (``rem``,
-    its removed lines): where the target keeps what the run changes. None when those lines
-    are not in the target, once each, in order."""
-    first, last = rem[0][0], rem[-1][0]
-    before = next(
-        (s for k, x in reversed(h.lines[:first]) if k == " " and (s := code_line(x))), None
-    )
-    after = next((s for k, x in h.lines[last + 1 :] if k == " " and (s := code_line(x))), None)
-    if before is None or after is None:
-        return None
-    norm = [" ".join(x.split()) for x in lines]
-    starts = [i for i, x in enumerate(norm) if x == before]
-    ends = [i for i, x in enumerate(norm) if x == after]
-    if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
-        return None
-    rows = list(enumerate(lines[starts[0] + 1 : ends[0]]))
-    return [tokens(rows[i][1] for i in g) for g in _groups(rows)]
-
-
-def _absent_pieces(u: FilePatch, b: FilePatch, text: str) -> list[Piece]:
-    """Parts of upstream's change that touch code the target never had, which the backport
-    cannot change: a hunk in a function the target lacks whose removed lines the target lacks
-    too (lines the backport removes set aside), or one statement of a run that upstream
-    rewrites statement for statement, which pairs with none of the target's statements
-    between the same two lines (an order-keeping pairing by likeness)."""
-    section = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
-    unit = syntax.parse(text.encode(), u.path)
-    lines = text.split("\n")
-    left = Counter(" ".join(x.split()) for x in lines)
-    left.subtract(" ".join(x.split()) for h in b.hunks for x in h.removed)
-    out: list[Piece] = []
-    for n, h in enumerate(u.hunks):
-        m = section.search(h.section or "")
-        code = [s for x in h.removed if (s := code_line(x))]
-        gone = [s for s in code if left[s] <= 0]
-        if m and m.group(1) not in unit.functions and gone:
-            out.append(
-                Piece(
-                    frozenset((n, i) for i in range(len(h.lines))),
-                    f"upstream's hunk in {m.group(1)}() left out: the target has neither"
-                    f" {m.group(1)}() nor `{gone[0]}`",
-                )
-            )
-        for rem, add in changed_runs(h):
-            gr, ga = _groups(rem), _groups(add)
-            if len(gr) < 2 or len(gr) != len(ga):
-                continue  # not a statement-for-statement rewrite
-            theirs = _region(h, rem, lines)
-            if theirs is None:
-                continue
-            paired = _aligned([tokens(h.lines[i][1] for i in r) for r in gr], theirs)
-            for k, (r, a) in enumerate(zip(gr, ga, strict=True)):
-                if k in paired:
-                    continue
-                first = code_line(h.lines[r[0]][1]) or ""
-                out.append(
-                    Piece(
-                        frozenset((n, i) for i in r + a),
-                        f"upstream's change of `{first}` left out: the target does not have it",
-                    )
-                )
-    return out
-
-
-def _without(u: FilePatch, pieces: Iterable[Piece]) -> FilePatch:
-    drop = {x for p in pieces for x in p.lines}
-    hunks = []
-    for n, h in enumerate(u.hunks):
-        kept = tuple(line for i, line in enumerate(h.lines) if (n, i) not in drop)
-        if any(k != " " for k, _ in kept):
-            hunks.append(replace(h, lines=kept))
-    return replace(u, hunks=tuple(hunks))
 
 
 def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
