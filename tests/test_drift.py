@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewbot.backport import drift
+from reviewbot.backport import ctokens, drift, edits, misplaced
 from reviewbot.backport.validate import INTENT_VERSION, VerdictStatus, validate_files
 from reviewbot.diffs.patches import parse_mail
 from reviewbot.history.upstream import UpstreamFix
@@ -171,21 +171,22 @@ def test_api_rename_from_the_table_is_a_noted_deviation_even_where_both_names_ex
 
 
 def test_renames_table_loads_and_is_not_a_rule() -> None:
+    from reviewbot.backport.apitable import api_renames
     from reviewbot.rules.spec import builtin_rules
 
-    table = drift.api_renames()
+    table = api_renames()
     assert table[("mmap_write_trylock", "down_write_trylock")].since == "5.8"
     assert all(r.new != r.old and r.since and r.api for r in table.values())
     assert "api-renames" not in {r.id for r in builtin_rules()}
 
 
 def test_declared_counts_keyword_types_but_not_statements() -> None:
-    assert drift.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
+    assert ctokens.declared(["\tbool busy = false;", "\tunsigned long nr;", "\tint *p;"]) == {
         "busy",
         "nr",
         "p",
     }
-    assert drift.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
+    assert ctokens.declared(["\treturn ret;", "\tgoto out;", "\telse poke;"]) == set()
 
 
 SPLIT_UP = _mail(
@@ -279,7 +280,7 @@ def test_continuation_line_of_a_call_is_not_a_statement_of_its_own() -> None:
         " \t}\n"
     )
     target = "\t\tret += old_poke_all(t->page, 0,\n\t\t\t\tnr);\n"
-    assert drift.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
+    assert misplaced.moved(parse_mail(up).files[0], parse_mail(bp).files[0], target) == []
 
 
 def test_branch_hints_carry_no_meaning() -> None:
@@ -305,8 +306,8 @@ def test_branch_hints_carry_no_meaning() -> None:
 
 
 def test_without_hints_keeps_a_wrapper_cut_by_the_hunk() -> None:
-    toks = drift.tokens(["if (likely(a) && unlikely(b ||"])
-    assert drift.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
+    toks = ctokens.tokens(["if (likely(a) && unlikely(b ||"])
+    assert edits.without_hints(toks) == ["if", "(", "a", "&&", "unlikely", "(", "b", "||"]
 
 
 NEG_UP = _mail(
@@ -700,3 +701,133 @@ def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
     # the same two lines, but the new one now runs before the local is declared
     d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, lambda n: True)
     assert any("is added away from" in x for x in d.moved), d.moved
+
+
+# the target already tests the flag its own way elsewhere (a braceless if)
+SPELLED_TARGET = """\
+static int fill_one(struct thing *t, bool *busy)
+{
+\tif (busy && READ_ONCE(*busy))
+\t\treturn -EAGAIN;
+\tif (t->other && READ_ONCE(*t->other))
+\t\treturn -EBUSY;
+\treturn poke(t);
+}
+"""
+
+
+def _busy_mail(cond: str, body: str = "err = -EAGAIN;") -> str:
+    return _mail(
+        "@@ -10,3 +10,7 @@ static int fill_one(struct thing *t, bool *busy)\n"
+        " \t\tlock_it(t);\n"
+        f"+\t\tif ({cond}) {{\n"
+        f"+\t\t\t{body}\n"
+        "+\t\t\tbreak;\n"
+        "+\t\t}\n"
+        " \t\tt = NULL;\n"
+        " \t\tgoto retry;\n"
+    )
+
+
+def _busy(cond: str, body: str = "err = -EAGAIN;", target: str = SPELLED_TARGET) -> drift.Drift:
+    up = _busy_mail("busy && atomic_read(busy)")
+    return drift.compare(
+        parse_mail(up), parse_mail(_busy_mail(cond, body)), {"mm/x.c": target}, lambda n: True
+    )
+
+
+def test_a_test_written_the_way_the_target_writes_it_is_a_deviation() -> None:
+    d = _busy("busy && READ_ONCE(*busy)")
+    assert d.equivalent, d.differences
+    # the note names only the part that differs
+    want = (
+        "adjusted: `atomic_read ( busy )` written as the target writes it, `READ_ONCE ( * busy )`"
+    )
+    assert any(x.endswith(want) for x in d.deviations), d.deviations
+
+
+def test_the_target_s_spelling_does_not_excuse_another_test() -> None:
+    # negated, on another operand, or a spelling the target never uses: a different test
+    negated = SPELLED_TARGET.replace("busy && READ_ONCE", "busy && !READ_ONCE")
+    assert not _busy("busy && !READ_ONCE(*busy)", target=negated).equivalent
+    assert not _busy("t->other && READ_ONCE(*t->other)").equivalent
+    assert not _busy("busy && READ_ONCE(*busy) && t").equivalent
+    assert not _busy("busy && smp_load_acquire(busy)").equivalent
+    # the test as the target writes it, but another statement under it
+    assert not _busy("busy && READ_ONCE(*busy)", body="err = -EBUSY;").equivalent
+
+
+# the target tracks in a local of its own what upstream's tree reads from the flags
+DEAD_TARGET = """\
+static int run_one(struct thing *t, struct lockish *m)
+{
+\tbool locked = false;
+\tint flags = 0;
+
+\tif (busy(t)) {
+\t\tlock_it(m);
+\t\tlocked = true;
+\t\tflags |= F_LOCKED;
+\t}
+\tpoke(t);
+\tif (locked)
+\t\tunlock_it(m);
+\tfinish(t);
+\treturn 0;
+}
+"""
+
+DEAD_UP = _mail(
+    "@@ -5,9 +5,9 @@ static int run_one(struct thing *t, struct lockish *m)\n"
+    " \tif (busy(t)) {\n"
+    " \t\tlock_it(m);\n"
+    " \t\tflags |= F_LOCKED;\n"
+    " \t}\n"
+    " \tpoke(t);\n"
+    "-\tif (flags & F_LOCKED)\n"
+    "-\t\tunlock_it(m);\n"
+    " \tfinish(t);\n"
+    "+\tif (flags & F_LOCKED)\n"
+    "+\t\tunlock_it(m);\n"
+    " \treturn 0;\n"
+)
+
+
+def _dead_bp(store: str = "locked = true;", keep_use: bool = False) -> str:
+    use = " \tkeep(locked);\n" if keep_use else ""
+    return _mail(
+        f"@@ -3,{13 + keep_use} +3,{11 + keep_use} @@ static int run_one(struct thing *t, struct lockish *m)\n"
+        "-\tbool locked = false;\n"
+        " \tint flags = 0;\n"
+        " \n"
+        " \tif (busy(t)) {\n"
+        " \t\tlock_it(m);\n"
+        f"-\t\t{store}\n"
+        " \t\tflags |= F_LOCKED;\n"
+        " \t}\n"
+        " \tpoke(t);\n"
+        "-\tif (locked)\n"
+        "-\t\tunlock_it(m);\n"
+        " \tfinish(t);\n"
+        "+\tif (flags & F_LOCKED)\n"
+        "+\t\tunlock_it(m);\n" + use + " \treturn 0;\n"
+    )
+
+
+def _dead(bp: str, target: str = DEAD_TARGET) -> drift.Drift:
+    return drift.compare(parse_mail(DEAD_UP), parse_mail(bp), {"mm/x.c": target}, lambda n: True)
+
+
+def test_a_local_of_the_target_removed_with_every_use_is_a_deviation() -> None:
+    d = _dead(_dead_bp())
+    assert d.equivalent, d.differences
+    assert any("the target's local locked removed with its every use" in x for x in d.deviations)
+
+
+def test_a_local_still_read_or_a_store_that_calls_is_not_dead() -> None:
+    # the local is still read after the backport: its stores were not dead
+    kept = DEAD_TARGET.replace("\treturn 0;", "\tkeep(locked);\n\treturn 0;")
+    assert not _dead(_dead_bp(keep_use=True), kept).equivalent
+    # the store calls something: removing it loses the call
+    target = DEAD_TARGET.replace("locked = true;", "locked = try_it(m);")
+    assert not _dead(_dead_bp(store="locked = try_it(m);"), target).equivalent

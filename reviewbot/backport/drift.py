@@ -3,11 +3,7 @@
 Stable maintainers adapt a fix to the older tree: an API the target does not have yet
 (``folio`` helpers, ``mmap_write_trylock``), a goto label or a ``result`` variable the target's
 function lacks, a local named differently, a comment reflowed. This module compares the *edit*
-each side makes rather than its lines: per file, the token-level edit from the removed code to the
-added code (comments and ``likely``/``unlikely`` hints dropped: words inside comments are never
-identifiers, a hint is not a test). The edit is said the same way whatever the target's shape:
-``!old(x)`` -> ``new(x)`` where the target tests the negation of what upstream tests, and an
-added ``new ||`` joining one operand with or without grouping parentheses. Equal edits are
+each side makes rather than its lines (:mod:`reviewbot.backport.edits`). Equal edits are
 equivalent; each region where the edits differ is a *deviation* that is tolerated only when
 
 - the upstream side names something the target does not have (an identifier absent from the target
@@ -17,19 +13,24 @@ equivalent; each region where the edits differ is a *deviation* that is tolerate
 - it is a substitution without control-flow or logical tokens on either side that assigns as
   often as upstream's (a rename: an argument or sub-expression changed, a local named
   differently), or the backport only repeats names of upstream's change (a declaration split
-  from its initialisation).
+  from its initialisation); or
+- each statement the backport adds differently is one the target already writes exactly so
+  (upstream's is not in the target), on the same operands with the same control flow and logic:
+  the target's own accessor for the same test (``READ_ONCE(*p)`` for ``atomic_read(p)``).
 
-When that fails, two more readings are tried, each listed when it is the one that matches: a
-local upstream adds only to name an expression, written out (the backport never names it); and
-upstream without the fewest pieces that change code the target never had (a hunk in a function
-the target lacks, a statement of a statement-for-statement rewrite with no counterpart in the
-target).
+Statements that only declare or store a constant in a local of the target's own, which upstream
+never names and the backport removes with every use, are set aside first (noted): nothing reads
+them after the backport, and what replaces their uses is judged in its own region.
+
+When that fails, two more readings are tried (:mod:`reviewbot.backport.readings`), each listed
+when it is the one that matches: a local upstream adds only to name an expression, written out
+(the backport never names it); and upstream without the fewest pieces that change code the
+target never had (a hunk in a function the target lacks, a statement of a
+statement-for-statement rewrite with no counterpart in the target).
 
 Anything else is a difference in meaning: a statement upstream does not add, a statement dropped
-that the target could express, a condition changed, a different exit. Independently of the token
-edit, an added statement whose enclosing block header (as upstream shows it) exists in the target
-but that the backport put under another block is a guard in another branch, and one put before
-the existing line upstream puts it after is out of order.
+that the target could express, a condition changed, a different exit; and so is a statement the
+backport puts where upstream does not (:mod:`reviewbot.backport.misplaced`).
 """
 
 from __future__ import annotations
@@ -37,56 +38,28 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 from reviewbot.backport.apitable import Rename, api_renames
+from reviewbot.backport.ctokens import (
+    COMMENT,
+    CONTROL,
+    CRITICAL,
+    EXITS,
+    IDENT,
+    KEYWORDS,
+    declared,
+    idents,
+    tokens,
+)
+from reviewbot.backport.edits import Region, edit, regions
+from reviewbot.backport.misplaced import moved, reordered, split_off
+from reviewbot.backport.readings import absent_pieces, inlined, without
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import FilePatch, Hunk, Mail
-
-_TOKEN = re.compile(
-    r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\d\w*|->|\+\+|--|<<=|>>=|<=|>=|==|!=|&&|\|\||[-+*/%&|^<>]=|<<|>>|\S'
-)
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_IDENT = re.compile(r"[A-Za-z_]\w*$")
-EXITS = frozenset({"return", "goto", "continue", "break"})
-CONTROL = frozenset({"if", "else", "while", "for", "switch", "case", "do"}) | EXITS
-LOGIC = frozenset({"!", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "?"})
-CRITICAL = CONTROL | LOGIC
-KEYWORDS = CONTROL | frozenset(
-    {"sizeof", "struct", "union", "enum", "unsigned", "int", "long", "bool", "void", "const"}
-)
-
-
-def tokens(lines: Iterable[str]) -> list[str]:
-    """C tokens of ``lines`` with comments removed (also comments split across lines)."""
-    text = _COMMENT.sub(" ", "\n".join(lines))
-    # a comment cut by the hunk boundary: drop its remaining lines
-    out: list[str] = []
-    for line in text.split("\n"):
-        s = line.strip()
-        if s.startswith(("*", "/*")) or s.endswith("*/"):
-            continue
-        out += _TOKEN.findall(line)
-    return out
-
-
-_DECL = re.compile(
-    r"^\s*(?:(?:const|unsigned|signed|struct|enum|union|static)\s+)*([A-Za-z_]\w*)[\s*]+"
-    r"([A-Za-z_]\w*)\s*(?:=|;|\[)"
-)
-
-
-def declared(lines: Iterable[str]) -> set[str]:
-    """Names the lines declare as locals or globals (``type name =``, ``type *name;``)."""
-    out = set()
-    for line in lines:
-        m = _DECL.match(line)
-        # a type that is a keyword (bool, int, long) declares; a statement keyword does not
-        if m and m.group(1) not in CONTROL | {"sizeof"}:
-            out.add(m.group(2))
-    return out
+from reviewbot.diffs.patches import FilePatch, Mail
 
 
 def _known_renames(u: list[str], b: list[str]) -> list[Rename] | None:
@@ -107,269 +80,8 @@ def _known_renames(u: list[str], b: list[str]) -> list[Rename] | None:
     return found
 
 
-def _idents(toks: Iterable[str]) -> set[str]:
-    return {t for t in toks if _IDENT.match(t) and t not in KEYWORDS}
-
-
-@dataclass(frozen=True)
-class Region:
-    """One place where the two edits differ: upstream's tokens against the backport's."""
-
-    upstream: tuple[str, ...]
-    backport: tuple[str, ...]
-
-    def show(self) -> str:
-        return f"`{' '.join(self.upstream) or '(nothing)'}` -> `{' '.join(self.backport) or '(nothing)'}`"
-
-
-HINTS = frozenset({"likely", "unlikely"})
-MAX_LEFT_OUT = 4  # pieces of upstream's change a backport may leave out (see _absent_pieces)
+MAX_LEFT_OUT = 4  # pieces of upstream's change a backport may leave out (see absent_pieces)
 MAX_PIECES = 6  # ... out of at most so many candidates
-
-
-def without_hints(toks: list[str]) -> list[str]:
-    """``toks`` with every ``likely(...)``/``unlikely(...)`` wrapper removed: a branch hint says
-    which way the test usually goes, not what it tests. A wrapper whose closing parenthesis is
-    not in ``toks`` stays."""
-    out = list(toks)
-    i = 0
-    while i < len(out) - 1:
-        if out[i] in HINTS and out[i + 1] == "(":
-            depth, j = 0, i + 1
-            for j in range(i + 1, len(out)):
-                depth += (out[j] == "(") - (out[j] == ")")
-                if depth == 0:
-                    break
-            if depth == 0:
-                del out[j]
-                del out[i : i + 2]
-                continue
-        i += 1
-    return out
-
-
-def _operand_end(toks: list[str], i: int) -> int | None:
-    """The end of the operand starting at ``toks[i]``: a name, optionally called; None if not."""
-    if i >= len(toks) or not _IDENT.match(toks[i]) or toks[i] in KEYWORDS:
-        return None
-    if i + 1 < len(toks) and toks[i + 1] == "(":
-        depth = 0
-        for j in range(i + 1, len(toks)):
-            depth += (toks[j] == "(") - (toks[j] == ")")
-            if depth == 0:
-                return j + 1
-        return None
-    return i + 1
-
-
-def _in_condition(toks: list[str], start: int, end: int) -> bool:
-    """Is ``toks[start:end]`` a whole operand of ``&&``/``||`` or a whole ``if``/``while`` test,
-    where only its truth counts?"""
-    before = toks[start - 1] if start else None
-    after = toks[end] if end < len(toks) else None
-    opens = before in ("&&", "||") or (
-        before == "(" and start >= 2 and toks[start - 2] in ("if", "while")
-    )
-    return opens and after in ("&&", "||", ")", "?", None)
-
-
-def _negation_moved(
-    rem: list[str], add: list[str], ops: list[tuple[str, int, int, int, int]]
-) -> list[tuple[str, int, int, int, int]] | None:
-    """Where ``!old(...)`` becomes ``new(...)`` in a condition: the edit that replaces ``old``
-    by ``!new`` and keeps the ``!`` (``!!new`` is ``new`` where only truth counts). The ops
-    with the ``!`` kept, or None when there is no such place."""
-    out = list(ops)
-    for k, (op, i1, i2, j1, j2) in enumerate(out):
-        # "-! -old +new" as one replace, or a delete of "!" then a replace of the name
-        if op == "replace" and i2 - i1 == 2 and rem[i1] == "!" and j2 - j1 == 1:
-            name_at = i1 + 1
-        elif (
-            op == "delete"
-            and (i1, i2) == (i1, i1 + 1)
-            and rem[i1] == "!"
-            and k + 1 < len(out)
-            and out[k + 1][0] == "replace"
-            and out[k + 1][1:4:2] == (i2, j1)
-            and out[k + 1][2] - out[k + 1][1] == 1
-            and out[k + 1][4] - out[k + 1][3] == 1
-        ):
-            name_at, j1, j2 = i2, out[k + 1][3], out[k + 1][4]
-            del out[k + 1]
-        else:
-            continue
-        end = _operand_end(rem, name_at)
-        if end is None or not _IDENT.match(add[j1]) or not _in_condition(rem, i1, end):
-            continue
-        out[k] = ("negation", name_at, name_at + 1, j1, j2)
-        return out
-    return None
-
-
-_OPENS_GROUP = frozenset({"&&", "||", "(", "?", ":", "=", ",", "return"})
-
-
-def _one_operand_terms(rem: list[str], add: list[str]) -> list[str] | None:
-    """``add`` with each added term ``new &&``/``new ||`` (or ``&& new``/``|| new``) that joins
-    exactly one existing operand said the same way, whether upstream groups the two in added
-    parentheses (``a && (new || b)``) or the target needs none (``if (new || b)``): the
-    parentheses dropped and ``@op1`` put after the operator. None when there is no such term.
-
-    The operand must be the only other thing in its parentheses, with no ``&&``/``||`` of its
-    own: then ``new || b`` means the same wherever it stands.
-    """
-    sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
-    new = {j for op, _, _, j1, j2 in sm.get_opcodes() if op != "equal" for j in range(j1, j2)}
-    close: dict[int, int] = {}
-    opened: list[int] = []
-    for j, t in enumerate(add):
-        if t == "(":
-            opened.append(j)
-        elif t == ")" and opened:
-            close[opened.pop()] = j
-    drop: set[int] = set()
-    marks: set[int] = set()
-    for o, c in close.items():
-        if c not in new:
-            # of adjacent ")" the diff may call any one added: take it for the group's own
-            lo, hi = c, c
-            while lo - 1 > o and add[lo - 1] == ")":
-                lo -= 1
-            while hi + 1 < len(add) and add[hi + 1] == ")":
-                hi += 1
-            shift = next((j for j in range(lo, hi + 1) if j in new), None)
-            if shift is not None:
-                new = (new - {shift}) | {c}
-        explicit = o in new and c in new and o > 0 and add[o - 1] in _OPENS_GROUP
-        condition = o > 0 and add[o - 1] in ("if", "while")
-        if not (explicit or condition):
-            continue
-        depth, top = 0, []
-        for j in range(o + 1, c):
-            depth += (add[j] == "(") - (add[j] == ")")
-            if depth == 0 and add[j] in ("&&", "||", "?", ","):
-                top.append(j)
-        if len(top) != 1 or add[top[0]] not in ("&&", "||"):
-            continue
-        k = top[0]
-        left, right = set(range(o + 1, k)), set(range(k + 1, c))
-        if k not in new or not left or not right:
-            continue
-        if not ((left <= new and not right & new) or (right <= new and not left & new)):
-            continue
-        marks.add(k)
-        if explicit:
-            drop |= {o, c}
-    if not marks:
-        return None
-    out: list[str] = []
-    for j, t in enumerate(add):
-        if j in drop:
-            continue
-        out.append(t)
-        if j in marks:
-            out.append(f"@{t}1")
-    return out
-
-
-def _slid(
-    rem: list[str], add: list[str], ops: list[tuple[str, int, int, int, int]]
-) -> list[tuple[str, int, int, int, int]]:
-    """``ops`` with each pure insertion or deletion slid as far right as the same tokens allow
-    (``a , new , b`` is one insertion whether the diff says ``, new`` or ``new ,``), so that the
-    same change is said the same way on both sides."""
-    out = list(ops)
-    for k, (op, i1, i2, j1, j2) in enumerate(out):
-        nxt = out[k + 1] if k + 1 < len(out) else None
-        if op == "insert" and nxt is not None and nxt[0] == "equal":
-            while j2 < nxt[4] and add[j1] == add[j2]:
-                j1, j2 = j1 + 1, j2 + 1
-                i1 = i2 = i1 + 1
-            out[k] = (op, i1, i2, j1, j2)
-            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
-        elif op == "delete" and nxt is not None and nxt[0] == "equal":
-            while i2 < nxt[2] and rem[i1] == rem[i2]:
-                i1, i2 = i1 + 1, i2 + 1
-                j1 = j2 = j1 + 1
-            out[k] = (op, i1, i2, j1, j2)
-            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
-    return out
-
-
-def edit(fp: FilePatch, notes: list[str] | None = None) -> list[str]:
-    """The file's change as one token sequence: ``-tok`` removed, ``+tok`` added, ``|`` between
-    the places it changes (each run of changed lines; context and branch hints kept out).
-
-    Where the tree tests ``!old(...)`` and the change makes it ``new(...)``, the edit is said
-    as ``-old +! +new`` (the ``!`` kept): the same edit as upstream's ``old(...)`` ->
-    ``!new(...)`` on a tree that tests the positive; ``notes`` gets a line for each. An added
-    term that joins one operand is said the same with or without grouping parentheses
-    (:func:`_one_operand_terms`).
-    """
-    out: list[str] = []
-    for h in fp.hunks:
-        runs: list[tuple[list[str], list[str]]] = []
-        prev = " "
-        for kind, text in h.lines:
-            if kind == " ":
-                prev = kind
-                continue
-            if prev == " ":
-                runs.append(([], []))
-            (runs[-1][0] if kind == "-" else runs[-1][1]).append(text)
-            prev = kind
-        for removed, added in runs:
-            rem, add = without_hints(tokens(removed)), without_hints(tokens(added))
-            add = _one_operand_terms(rem, add) or add
-            sm = difflib.SequenceMatcher(None, rem, add, autojunk=False)
-            ops = _slid(rem, add, list(sm.get_opcodes()))
-            while (moved_ops := _negation_moved(rem, add, ops)) is not None:
-                ops = moved_ops
-                at = next(o for o in ops if o[0] == "negation")
-                if notes is not None:
-                    notes.append(
-                        f"the target tests `!{rem[at[1]]}`: `!{rem[at[1]]}` -> `{add[at[3]]}`"
-                        " is the same change"
-                    )
-                ops = [("negated", *o[1:]) if o is at else o for o in ops]
-            for op, i1, i2, j1, j2 in ops:
-                if op == "equal":
-                    continue
-                if op == "negated":
-                    out += ["-" + rem[i1], "+!", "+" + add[j1], "|"]
-                    continue
-                out += ["-" + t for t in rem[i1:i2]] + ["+" + t for t in add[j1:j2]]
-                out.append("|")  # a boundary: two separate edits never merge
-    return out
-
-
-def _statement_span(seq: list[str], i1: int, i2: int) -> tuple[int, int]:
-    """Widen [i1, i2) to whole edit chunks (between boundaries)."""
-    while i1 > 0 and seq[i1 - 1] != "|":
-        i1 -= 1
-    while i2 < len(seq) and seq[i2] != "|":
-        i2 += 1
-    return i1, i2
-
-
-def regions(up: list[str], bp: list[str]) -> list[Region]:
-    """Where the two edit sequences differ, widened to whole edit chunks and merged."""
-    sm = difflib.SequenceMatcher(None, up, bp, autojunk=False)
-    spans: list[tuple[int, int, int, int]] = []
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
-        if op == "equal":
-            continue
-        a1, a2 = _statement_span(up, i1, i2)
-        b1, b2 = _statement_span(bp, j1, j2)
-        if spans and (a1 <= spans[-1][1] or b1 <= spans[-1][3]):
-            p = spans.pop()
-            a1, b1 = min(a1, p[0]), min(b1, p[2])
-            a2, b2 = max(a2, p[1]), max(b2, p[3])
-        spans.append((a1, a2, b1, b2))
-    return [
-        Region(tuple(x for x in up[a1:a2] if x != "|"), tuple(x for x in bp[b1:b2] if x != "|"))
-        for a1, a2, b1, b2 in spans
-    ]
 
 
 def _added(toks: tuple[str, ...]) -> list[str]:
@@ -399,19 +111,159 @@ def _exit_of(stmt: list[str]) -> str | None:
     return None if at is None else " ".join(stmt[at:])
 
 
+class Spelled:
+    """The target's statements as token tuples: does the target already write a statement
+    (or the head of one, ``if (...)`` before its body) exactly so?"""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __call__(self, stmt: list[str]) -> bool:
+        n = len(stmt)
+        return any(s[:n] == tuple(stmt) for s in _by_head(self._text).get(tuple(stmt[:2]), ()))
+
+
+@lru_cache(maxsize=4)
+def _by_head(text: str) -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """The statements of ``text`` by their first two tokens (read once per target file)."""
+    out: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for stmt in _statements(tokens(text.split("\n"))):
+        out.setdefault(tuple(stmt[:2]), []).append(tuple(stmt))
+    return out
+
+
+def _operands(stmt: list[str]) -> list[str]:
+    """The names ``stmt`` reads or writes, in order: identifiers that are not called."""
+    return [
+        t
+        for i, t in enumerate(stmt)
+        if IDENT.match(t) and t not in KEYWORDS and (i + 1 == len(stmt) or stmt[i + 1] != "(")
+    ]
+
+
+def _as_the_target_says(u_add: list[str], b_add: list[str], spelled: Spelled) -> str | None:
+    """The note when each statement the backport adds differently from upstream is one the
+    target already writes exactly so (upstream's is not in the target), on the same operands,
+    with the same control flow and logic: the target's own accessor for the same test
+    (``READ_ONCE(*p)`` where upstream's tree has ``atomic_read(p)``). None otherwise."""
+    su, sb = _statements(u_add), _statements(b_add)
+    if len(su) != len(sb):
+        return None
+    changed = [(x, y) for x, y in zip(su, sb, strict=True) if x != y]
+    for x, y in changed:
+        if [t for t in x if t in CRITICAL] != [t for t in y if t in CRITICAL]:
+            return None
+        if _operands(x) != _operands(y) or spelled(x) or not spelled(y):
+            return None
+    if not changed:
+        return None
+    theirs, mine = _differing_part(*changed[0])
+    return f"adjusted: `{theirs}` written as the target writes it, `{mine}`"
+
+
+def _differing_part(x: list[str], y: list[str]) -> tuple[str, str]:
+    """The smallest parts of two statements, balanced in parentheses, outside of which they
+    are equal (``atomic_read ( p )`` and ``READ_ONCE ( * p )``)."""
+    head = 0
+    while head < min(len(x), len(y)) and x[head] == y[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(x), len(y)) - head and x[-1 - tail] == y[-1 - tail]:
+        tail += 1
+
+    def depth(toks: list[str]) -> int | None:
+        """Parentheses left open at the end; None when one closes that did not open."""
+        d = 0
+        for t in toks:
+            d += (t == "(") - (t == ")")
+            if d < 0:
+                return None
+        return d
+
+    while head or tail:
+        dx, dy = depth(x[head : len(x) - tail]), depth(y[head : len(y) - tail])
+        if dx == 0 and dy == 0:
+            break
+        # a parenthesis left open takes in more of the end; one closed, more of the start
+        if tail and dx is not None and dy is not None:
+            tail -= 1
+        elif head:
+            head -= 1
+        else:
+            tail -= 1
+    return " ".join(x[head : len(x) - tail]), " ".join(y[head : len(y) - tail])
+
+
+def _gone_locals(u: FilePatch, b: FilePatch, text: str) -> frozenset[str]:
+    """Locals of the target that upstream's change never names and that the backport removes
+    with every occurrence in the target (declaration, stores and tests alike)."""
+    removed = tokens(x for h in b.hunks for x in h.removed)
+    added = set(tokens(x for h in b.hunks for x in h.added))
+    upstream = {t for h in u.hunks for _, x in h.lines for t in tokens([x])}
+    in_target = Counter(tokens(text.split("\n")))
+    mine = Counter(removed)
+    return frozenset(
+        v
+        for v in declared(x for h in b.hunks for x in h.removed)
+        if v not in added and v not in upstream and mine[v] == in_target[v]
+    )
+
+
+def _without_dead_stores(rem: list[str], gone: frozenset[str]) -> tuple[list[str], list[str]]:
+    """``rem`` without its statements that only declare or store a constant in a local of
+    ``gone`` (``bool v = false ;``, ``v = true ;``: nothing left reads it), and those locals."""
+    if not gone:
+        return rem, []
+    out: list[str] = []
+    dead: list[str] = []
+    for stmt in _statements(rem):
+        at = next((i for i, t in enumerate(stmt) if t in gone), None)
+        store = (
+            at is not None
+            and stmt[at + 1 : at + 2] == ["="]
+            and len(stmt) == at + 4
+            and stmt[-1] == ";"
+            and (stmt[at + 2].isdigit() or stmt[at + 2] in ("true", "false", "NULL"))
+            and all(IDENT.match(t) and t not in CONTROL for t in stmt[:at])
+        )
+        if store:
+            assert at is not None
+            dead += [stmt[at]] if stmt[at] not in dead else []
+        else:
+            out += stmt
+    return out, dead
+
+
 def judge(
     region: Region,
     has: Callable[[str], bool],
     change_names: set[str],
     own_exits: set[str] = frozenset(),  # type: ignore[assignment]
+    spelled: Spelled | None = None,
+    gone_locals: frozenset[str] = frozenset(),
 ) -> str | None:
     """The deviation note when ``region`` is tolerated, None when it changes the meaning.
 
-    ``own_exits`` are the exit statements the target's code around the change already uses.
+    ``own_exits`` are the exit statements the target's code around the change already uses;
+    ``spelled`` tells which statements the target writes exactly so; ``gone_locals`` are the
+    target's own locals the backport removes with every use (:func:`_gone_locals`).
     """
     u_add, b_add = _added(region.upstream), _added(region.backport)
     u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
-    missing = sorted(n for n in _idents(u_add + u_rem) if not has(n))
+    b_rem, dead = _without_dead_stores(b_rem, gone_locals)
+    if dead:
+        said = f"the target's local {', '.join(dead)} removed with its every use"
+        if u_add == b_add and u_rem == b_rem:
+            return said
+        rest = judge(
+            Region(region.upstream, tuple(["+" + t for t in b_add] + ["-" + t for t in b_rem])),
+            has,
+            change_names,
+            own_exits,
+            spelled,
+        )
+        return None if rest is None else f"{said}; {rest}"
+    missing = sorted(n for n in idents(u_add + u_rem) if not has(n))
     crit_u, crit_b = [t for t in u_add if t in CRITICAL], [t for t in b_add if t in CRITICAL]
     extra = list(crit_b)
     for t in crit_u:
@@ -461,6 +313,8 @@ def judge(
         known = _known_renames(u_add, b_add) if crit_u == crit_b else None
         if known and _known_renames(u_rem, b_rem) is not None:
             return "adjusted for " + ", ".join(dict.fromkeys(r.api for r in known))
+        if spelled is not None and u_rem == b_rem:
+            return _as_the_target_says(u_add, b_add, spelled)
         return None
     if u_add.count(";") != b_add.count(";") or u_rem.count(";") != b_rem.count(";"):
         return None
@@ -471,252 +325,6 @@ def judge(
     if u_rem and b_rem and not u_add and not b_add:
         return "adjusted: the target's removed code differs"
     return None
-
-
-@dataclass(frozen=True)
-class Opener:
-    """The line an added statement sits under, as the hunk shows it, and whether the patch adds
-    that line itself (``+``) or it is context (`` ``)."""
-
-    text: str
-    kind: str
-
-
-def _openers(fp: FilePatch) -> tuple[dict[str, Opener | None], set[str]]:
-    """Added statement -> the nearest line above it with less indentation, as the hunk shows it
-    (the block or braceless ``if`` it sits in; None when that is outside the hunk), in patch
-    order, and every code line of the hunks."""
-    out: dict[str, Opener | None] = {}
-    every: set[str] = set()
-    for h in fp.hunks:
-        seen: list[tuple[int, str, str]] = []
-        parens = 0  # open parentheses on the new side: a line inside them continues a statement
-        for kind, text in h.lines:
-            s = " ".join(text.split())
-            if not s or s.startswith(("/*", "*", "//")) or s.endswith("*/") or kind == "-":
-                continue
-            inside, code = parens > 0, tokens([text])
-            parens = max(0, parens + code.count("(") - code.count(")"))
-            if inside:
-                continue
-            depth = len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip())
-            if kind == "+" and s.endswith(";"):
-                enclosing = next((Opener(o, k) for d, o, k in reversed(seen) if d < depth), None)
-                out.setdefault(s, enclosing)
-            seen.append((depth, s, kind))
-            every.add(s)
-    return out, every
-
-
-def _similar(a: str, b: str, at_least: float = 0.6) -> bool:
-    ta, tb = tokens([a]), tokens([b])
-    return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio() >= at_least
-
-
-def _shape(toks: list[str]) -> tuple[str, ...]:
-    return tuple("ID" if _IDENT.match(t) and t not in KEYWORDS else t for t in toks)
-
-
-def learned_names(up: FilePatch, bp: FilePatch) -> dict[str, str]:
-    """Upstream name -> the backport's, learned from the lines both patches show with the same
-    shape (equal but for identifiers), each name mapped the way most such lines map it."""
-    lu = [t for h in up.hunks for _, x in h.lines if (t := tokens([x]))]
-    lb = [t for h in bp.hunks for _, x in h.lines if (t := tokens([x]))]
-    sm = difflib.SequenceMatcher(None, [_shape(t) for t in lu], [_shape(t) for t in lb], False)
-    votes: dict[str, dict[str, int]] = {}
-    for blk in sm.get_matching_blocks():
-        for k in range(blk.size):
-            for x, y in zip(lu[blk.a + k], lb[blk.b + k], strict=True):
-                if x != y:
-                    votes.setdefault(x, {}).setdefault(y, 0)
-                    votes[x][y] += 1
-    return {x: max(ys, key=lambda y: ys[y]) for x, ys in votes.items()}
-
-
-def counterparts(
-    theirs: list[str], mine: list[str], names: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Backport statement -> upstream's statement it stands for: equal text, else (the trees
-    drifted: renamed calls, locals) the most similar one once upstream's names are said in the
-    backport's terms (``names``, and the API renames table), pairs taken best first."""
-    out = {s: s for s in mine if s in theirs}
-    table = {new: old for new, old in api_renames()}
-    names = {**table, **(names or {})}
-    rest_u = [s for s in theirs if s not in out]
-    rest_b = [s for s in mine if s not in out]
-    said = {u: [names.get(t, t) for t in tokens([u])] for u in rest_u}
-    scored = sorted(
-        (
-            (difflib.SequenceMatcher(None, said[u], tokens([b]), autojunk=False).ratio(), i, j)
-            for i, b in enumerate(rest_b)
-            for j, u in enumerate(rest_u)
-        ),
-        key=lambda x: (-x[0], x[1], x[2]),
-    )
-    used_u: set[int] = set()
-    for ratio, i, j in scored:
-        if ratio < 0.6:
-            break
-        if rest_b[i] in out or j in used_u:
-            continue
-        out[rest_b[i]] = rest_u[j]
-        used_u.add(j)
-    return out
-
-
-def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
-    """Added statements the backport put under another block than upstream's.
-
-    Judged only where the backport's choice was open: upstream's block header is in the target
-    (or in the backport), the backport's block header is one upstream shows not enclosing it, or
-    upstream puts the statement under a line it adds and the backport under an existing one.
-    Statements pair up modulo the drift between the trees (:func:`counterparts`).
-    """
-    (theirs, up_lines), (mine, bp_lines) = _openers(up), _openers(bp)
-    have = {" ".join(x.split()) for x in target.split("\n")} | bp_lines
-    pairs = counterparts(list(theirs), list(mine), learned_names(up, bp))
-    out = []
-    for stmt, opener in mine.items():
-        if stmt not in pairs or opener is None:
-            continue
-        want = theirs[pairs[stmt]]
-        if want is not None and want.text == opener.text:
-            continue
-        if (
-            (want is not None and want.text in have)
-            or opener.text in up_lines
-            or (
-                want is not None
-                and want.kind == "+"
-                and opener.kind == " "
-                and not _similar(want.text, opener.text, 0.8)
-            )
-        ):
-            out.append(
-                f"`{stmt}` sits under `{opener.text}`; upstream puts it under "
-                f"`{want.text if want else 'its block'}`"
-            )
-    return out
-
-
-def _new_side(fp: FilePatch) -> list[list[tuple[str, str, int]]]:
-    """Per hunk, the code lines of the new side: (kind, text, indentation), comments and lines
-    that continue a statement left out."""
-    out = []
-    for h in fp.hunks:
-        rows: list[tuple[str, str, int]] = []
-        parens = 0
-        for kind, text in h.lines:
-            if kind == "-" or _code_line(text) is None:
-                continue
-            inside, code = parens > 0, tokens([text])
-            parens = max(0, parens + code.count("(") - code.count(")"))
-            if not inside:
-                depth = len(text.expandtabs(8)) - len(text.expandtabs(8).lstrip())
-                rows.append((kind, " ".join(code), depth))
-        out.append(rows)
-    return out
-
-
-def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
-    """Added statements the backport put before an existing line of their block that upstream
-    puts them after (a put before the unlock it must follow)."""
-    after: dict[str, str] = {}  # upstream's added statement -> the existing line before it
-    for rows in _new_side(up):
-        for k, (kind, text, _) in enumerate(rows):
-            prev = rows[k - 1] if k else None
-            # a line of its own (not a brace): the one the statement must follow
-            if (
-                kind == "+"
-                and text.endswith(";")
-                and prev
-                and prev[0] == " "
-                and _idents(prev[1].split())
-                and not prev[1].endswith("{")
-            ):
-                after.setdefault(text, prev[1])
-    names = learned_names(up, bp)
-    # backport's added statement -> the existing lines before it, and the lines after it in
-    # its block
-    later: dict[str, tuple[list[str], list[str]]] = {}
-    for rows in _new_side(bp):
-        for k, (kind, text, depth) in enumerate(rows):
-            if kind == "+" and text.endswith(";"):
-                block = []
-                for _, x, d in rows[k + 1 :]:
-                    if d < depth:
-                        break
-                    block.append(x)
-                before = [x for kd, x, _ in rows[:k] if kd == " "]
-                later.setdefault(text, (before, block))
-    pairs = counterparts(list(after), list(later), names)
-    out = []
-    for stmt, (before, block) in later.items():
-        if stmt not in pairs or pairs[stmt] not in after:
-            continue
-        raw = after[pairs[stmt]]
-        said = " ".join(names.get(t, t) for t in raw.split())
-        # as upstream spells it, or in the backport's terms (learned names can mislead), or
-        # else the line most like it, when that is one after the statement
-        hit = next((x for x in (raw, said) if x in block), None)
-        if hit is None and raw not in before and said not in before:
-            mine = said.split()
-            like = max(
-                ((_ratio(mine, x.split()), i) for i, x in enumerate(before + block)),
-                default=(0.0, -1),
-            )
-            if like[0] >= 0.6 and like[1] >= len(before):
-                hit = block[like[1] - len(before)]
-        if hit is not None:
-            out.append(f"`{stmt}` comes before `{hit}`; upstream puts it after")
-    return out
-
-
-def _statement_lines(rows: list[tuple[int, str]]) -> list[str]:
-    """The code lines of ``rows`` that end a statement, as token text."""
-    out = []
-    for _, x in rows:
-        code = " ".join(tokens([x]))
-        if _code_line(x) and code.endswith(";"):
-            out.append(code)
-    return out
-
-
-def _replacements(fp: FilePatch) -> tuple[list[tuple[str, list[str]]], list[str]]:
-    """Each added statement with the statements its own run removes (what it replaces in
-    place; none for a pure addition), in patch order; and every statement the patch removes."""
-    out, removed = [], []
-    for h in fp.hunks:
-        for rem, add in _runs(h):
-            gone = _statement_lines(rem)
-            removed += gone
-            out += [(code, gone) for code in _statement_lines(add)]
-    return out, removed
-
-
-def split_off(up: FilePatch, bp: FilePatch) -> list[str]:
-    """Added statements upstream writes in place of a like statement it removes, which the
-    backport adds away from that statement (removing it elsewhere): the same lines, another
-    change."""
-    theirs = dict(_replacements(up)[0])
-    mine, removed = _replacements(bp)
-    names = learned_names(up, bp)
-    pairs = counterparts(list(theirs), [m for m, _ in mine], names)
-    out = []
-    for stmt, gone in mine:
-        if stmt not in pairs or gone:
-            continue
-        # upstream replaced a statement like it here; the backport replaces nothing here
-        was = pairs[stmt].split()
-        said = [
-            [names.get(t, t) for t in x.split()]
-            for x in theirs.get(pairs[stmt], [])
-            if _ratio(x.split(), was) >= 0.6
-        ]
-        far = next((r for r in removed if any(_ratio(r.split(), x) >= 0.8 for x in said)), None)
-        if far is not None:
-            out.append(f"`{stmt}` is added away from `{far}`, which upstream replaces in place")
-    return out
 
 
 @dataclass(frozen=True)
@@ -752,7 +360,7 @@ def compare(
     for fp in lone_u[len(lone_b) :]:
         up_toks = edit(fp)
         if any(t.startswith("+") for t in up_toks):
-            missing = sorted(n for n in _idents(_added(tuple(up_toks))) if not has(n))
+            missing = sorted(n for n in idents(_added(tuple(up_toks))) if not has(n))
             if missing and _only_new_declarations(fp, has):
                 notes.append(f"{fp.path}: left out (declares {', '.join(missing[:3])})")
                 continue
@@ -782,18 +390,18 @@ def _best_reading(
     if not first[1] and not first[2]:
         return first
     said: list[str] = []
-    inlined = _inlined(u, b)
-    if inlined is not None:
-        notes, bad, moved_ = _compare_file(inlined[0], b, text, has)
+    written = inlined(u, b)
+    if written is not None:
+        notes, bad, moved_ = _compare_file(written[0], b, text, has)
         if not bad and not moved_:
-            return [f"{b.path}: {x}" for x in inlined[1]] + notes, bad, moved_
-        u, said = inlined[0], [f"{b.path}: {x}" for x in inlined[1]]
-    pieces = _absent_pieces(u, b, text)
+            return [f"{b.path}: {x}" for x in written[1]] + notes, bad, moved_
+        u, said = written[0], [f"{b.path}: {x}" for x in written[1]]
+    pieces = absent_pieces(u, b, text)
     if len(pieces) > MAX_PIECES:
         return first  # too many ways to read the change: no guess
     for size in range(1, min(len(pieces), MAX_LEFT_OUT) + 1):
         for out in combinations(pieces, size):
-            notes, bad, moved_ = _compare_file(_without(u, out), b, text, has)
+            notes, bad, moved_ = _compare_file(without(u, out), b, text, has)
             if not bad and not moved_:
                 return [f"{b.path}: {p.note}" for p in out] + said + notes, bad, moved_
     return first
@@ -805,27 +413,29 @@ def _compare_file(
     """One file's deviations, differences and moved statements (see :func:`compare`)."""
     notes: list[str] = []
     bad: list[str] = []
-    words = set(re.findall(r"[A-Za-z_]\w*", _COMMENT.sub(" ", text)))
+    words = set(re.findall(r"[A-Za-z_]\w*", COMMENT.sub(" ", text)))
 
     # a name the backport adds as well is one the fix introduces, not one the target lacks
-    words |= _idents(tokens(x for h in b.hunks for x in h.added))
+    words |= idents(tokens(x for h in b.hunks for x in h.added))
 
     def in_target(name: str, words: set[str] = words) -> bool:
         return name in words or bool(has(name))
 
-    names = _idents(tokens(x for h in u.hunks for x in h.added))
-    names |= _idents(tokens(x for h in b.hunks for x in h.removed))
+    names = idents(tokens(x for h in u.hunks for x in h.added))
+    names |= idents(tokens(x for h in b.hunks for x in h.removed))
     context = tokens(x for h in b.hunks for k, x in h.lines if k != "+")
     own = {e for s in _statements(context) if (e := _exit_of(s))}
     b_added = [x for h in b.hunks for x in h.added]
-    b_used = _idents(tokens(b_added))
+    b_used = idents(tokens(b_added))
     have_decl = _declared_in_functions(text, b)
     for n in sorted(declared(x for h in u.hunks for x in h.added)):
         if n in b_used and n not in declared(b_added) and n not in have_decl:
             bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
     negations: list[str] = []
+    spelled = Spelled(text)
+    gone = _gone_locals(u, b, text)
     for r in regions(edit(u), edit(b, negations)):
-        note = judge(r, in_target, names, own)
+        note = judge(r, in_target, names, own, spelled, gone)
         if note is None:
             bad.append(f"{b.path}: {r.show()}")
         else:
@@ -833,197 +443,6 @@ def _compare_file(
     notes += [f"{b.path}: {x}" for x in negations]
     misplaced = [f"{b.path}: {m}" for m in moved(u, b, text) + reordered(u, b) + split_off(u, b)]
     return notes, bad, misplaced
-
-
-_INIT = re.compile(
-    r"^\s*(?:const\s+)?(?:(?:struct|enum|union|unsigned|signed)\s+)*[A-Za-z_]\w*[\s*]+"
-    r"([A-Za-z_]\w*)\s*=\s*([^;]+);\s*$"
-)
-
-
-def _contains(seq: list[str], part: list[str]) -> bool:
-    return any(seq[i : i + len(part)] == part for i in range(len(seq) - len(part) + 1))
-
-
-def _inlined(u: FilePatch, b: FilePatch) -> tuple[FilePatch, list[str]] | None:
-    """Upstream's change with each local it adds only to name an expression written out
-    instead, when the backport never names the local but writes the expression out; and a
-    note for each. None when there is no such local."""
-    theirs = {t for h in b.hunks for _, x in h.lines for t in tokens([x])}
-    b_added = tokens(x for h in b.hunks for x in h.added)
-    old = {t for h in u.hunks for k, x in h.lines if k != "+" for t in tokens([x])}
-    said: dict[str, str] = {}
-    for h in u.hunks:
-        for k, x in h.lines:
-            m = _INIT.match(x) if k == "+" else None
-            if m is None or m.group(1) in theirs or m.group(1) in old:
-                continue
-            expr = " ".join(m.group(2).split())
-            if _contains(b_added, tokens([expr])):
-                depth, top = 0, []
-                for t in tokens([expr]):
-                    depth += (t == "(") - (t == ")")
-                    if depth == 0 and t not in ("(", ")", "->", ".") and not _IDENT.match(t):
-                        top.append(t)
-                said[m.group(1)] = expr if not top else f"({expr})"
-    if not said:
-        return None
-    word = re.compile(r"\b(" + "|".join(map(re.escape, said)) + r")\b")
-    hunks = []
-    for h in u.hunks:
-        lines = tuple(
-            (k, word.sub(lambda w: said[w.group(1)], x))
-            for k, x in h.lines
-            if not (k == "+" and (m := _INIT.match(x)) and m.group(1) in said)
-        )
-        hunks.append(replace(h, lines=lines))
-    notes = [f"upstream's local {n} written out as `{e}`" for n, e in said.items()]
-    return replace(u, hunks=tuple(hunks)), notes
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A part of upstream's change a backport may leave out: lines (hunk index, line index)."""
-
-    lines: frozenset[tuple[int, int]]
-    note: str
-
-
-def _code_line(text: str) -> str | None:
-    s = " ".join(text.split())
-    return s if s and not s.startswith(("/*", "*", "//")) and not s.endswith("*/") else None
-
-
-def _groups(rows: list[tuple[int, str]]) -> list[list[int]]:
-    """Line indices of ``rows`` (one side of a run) cut into statements: a statement starts at
-    a code line of the least indentation that does not close or continue a block."""
-    code = [(i, x) for i, x in rows if _code_line(x)]
-    if not code:
-        return []
-    depth = {i: len(x.expandtabs(8)) - len(x.expandtabs(8).lstrip()) for i, x in code}
-    base = min(depth.values())
-    out: list[list[int]] = []
-    for i, x in code:
-        head = depth[i] == base and not x.strip().startswith(("}", "{", "else", "&&", "||"))
-        if head or not out:
-            out.append([])
-        out[-1].append(i)
-    return out
-
-
-def _runs(h: Hunk) -> list[tuple[list[tuple[int, str]], list[tuple[int, str]]]]:
-    """Each run of changed lines of ``h``: its removed and its added (line index, text)."""
-    runs: list[tuple[list[tuple[int, str]], list[tuple[int, str]]]] = []
-    prev = " "
-    for i, (kind, x) in enumerate(h.lines):
-        if kind != " " and prev == " ":
-            runs.append(([], []))
-        if kind != " ":
-            (runs[-1][0] if kind == "-" else runs[-1][1]).append((i, x))
-        prev = kind
-    return runs
-
-
-def _ratio(a: list[str], b: list[str]) -> float:
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
-
-
-def _aligned(mine: list[list[str]], theirs: list[list[str]]) -> set[int]:
-    """Indices of ``mine`` paired, in order, with a like statement of ``theirs`` (the pairing
-    of greatest total likeness; like = half the tokens or more in common)."""
-    n, m = len(mine), len(theirs)
-    best = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            r = _ratio(mine[i - 1], theirs[j - 1])
-            both = best[i - 1][j - 1] + r if r >= 0.5 else 0.0
-            best[i][j] = max(best[i - 1][j], best[i][j - 1], both)
-    out: set[int] = set()
-    i, j = n, m
-    while i and j:
-        if best[i][j] == best[i - 1][j]:
-            i -= 1
-        elif best[i][j] == best[i][j - 1]:
-            j -= 1
-        else:
-            out.add(i - 1)
-            i, j = i - 1, j - 1
-    return out
-
-
-def _region(h: Hunk, rem: list[tuple[int, str]], lines: list[str]) -> list[list[str]] | None:
-    """The statements of the target between the code lines of ``h`` around a run (``rem``,
-    its removed lines): where the target keeps what the run changes. None when those lines
-    are not in the target, once each, in order."""
-    first, last = rem[0][0], rem[-1][0]
-    before = next(
-        (s for k, x in reversed(h.lines[:first]) if k == " " and (s := _code_line(x))), None
-    )
-    after = next((s for k, x in h.lines[last + 1 :] if k == " " and (s := _code_line(x))), None)
-    if before is None or after is None:
-        return None
-    norm = [" ".join(x.split()) for x in lines]
-    starts = [i for i, x in enumerate(norm) if x == before]
-    ends = [i for i, x in enumerate(norm) if x == after]
-    if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
-        return None
-    rows = list(enumerate(lines[starts[0] + 1 : ends[0]]))
-    return [tokens(rows[i][1] for i in g) for g in _groups(rows)]
-
-
-def _absent_pieces(u: FilePatch, b: FilePatch, text: str) -> list[Piece]:
-    """Parts of upstream's change that touch code the target never had, which the backport
-    cannot change: a hunk in a function the target lacks whose removed lines the target lacks
-    too (lines the backport removes set aside), or one statement of a run that upstream
-    rewrites statement for statement, which pairs with none of the target's statements
-    between the same two lines (an order-keeping pairing by likeness)."""
-    section = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
-    unit = syntax.parse(text.encode(), u.path)
-    lines = text.split("\n")
-    left = Counter(" ".join(x.split()) for x in lines)
-    left.subtract(" ".join(x.split()) for h in b.hunks for x in h.removed)
-    out: list[Piece] = []
-    for n, h in enumerate(u.hunks):
-        m = section.search(h.section or "")
-        code = [s for x in h.removed if (s := _code_line(x))]
-        gone = [s for s in code if left[s] <= 0]
-        if m and m.group(1) not in unit.functions and gone:
-            out.append(
-                Piece(
-                    frozenset((n, i) for i in range(len(h.lines))),
-                    f"upstream's hunk in {m.group(1)}() left out: the target has neither"
-                    f" {m.group(1)}() nor `{gone[0]}`",
-                )
-            )
-        for rem, add in _runs(h):
-            gr, ga = _groups(rem), _groups(add)
-            if len(gr) < 2 or len(gr) != len(ga):
-                continue  # not a statement-for-statement rewrite
-            theirs = _region(h, rem, lines)
-            if theirs is None:
-                continue
-            paired = _aligned([tokens(h.lines[i][1] for i in r) for r in gr], theirs)
-            for k, (r, a) in enumerate(zip(gr, ga, strict=True)):
-                if k in paired:
-                    continue
-                first = _code_line(h.lines[r[0]][1]) or ""
-                out.append(
-                    Piece(
-                        frozenset((n, i) for i in r + a),
-                        f"upstream's change of `{first}` left out: the target does not have it",
-                    )
-                )
-    return out
-
-
-def _without(u: FilePatch, pieces: Iterable[Piece]) -> FilePatch:
-    drop = {x for p in pieces for x in p.lines}
-    hunks = []
-    for n, h in enumerate(u.hunks):
-        kept = tuple(line for i, line in enumerate(h.lines) if (n, i) not in drop)
-        if any(k != " " for k, _ in kept):
-            hunks.append(replace(h, lines=kept))
-    return replace(u, hunks=tuple(hunks))
 
 
 def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:

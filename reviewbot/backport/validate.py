@@ -13,18 +13,17 @@ Six checks, each with its own verdict (``pass``, ``fail`` or ``skip``):
 6. ``need`` — the target is affected (the check applies) and lacks the fix.
 
 A patch is accepted when no check fails. ``scope`` and ``equivalence`` are skipped without an
-upstream fix. :func:`validate_files` works on bytes; :func:`validate` reads a repository.
+upstream fix (both in :mod:`reviewbot.backport.upstreamchecks`). :func:`validate_files` works
+on bytes; :func:`validate` reads a repository.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from enum import StrEnum
 
-from reviewbot.backport import drift, statements
 from reviewbot.backport.relocate import Placed, relocate_file, section_function
+from reviewbot.backport.upstreamchecks import equivalence, no_op, scope, with_deviations
+from reviewbot.backport.verdicts import Need, NeedStatus, Validation, Verdict, VerdictStatus
 from reviewbot.checker.check import check_source
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import ApplyFailure, FilePatch, Mail, apply_file
@@ -37,95 +36,6 @@ from reviewbot.rules.spec import Rule
 
 CHECK_IDS = ("applies", "parses", "guards", "scope", "equivalence", "need")
 INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judging what a fix adds")
-
-
-class VerdictStatus(StrEnum):
-    """One check's verdict."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"  # the check cannot run (the patch does not apply, no upstream fix)
-
-
-class NeedStatus(StrEnum):
-    """Whether a target needs the fix."""
-
-    NEEDS_BACKPORT = "needs-backport"
-    ALREADY_FIXED = "already-fixed"
-    NOT_AFFECTED = "not-affected"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One check's result: ``pass``, ``fail`` or ``skip``, a message and details."""
-
-    id: str
-    status: VerdictStatus
-    message: str
-    details: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "message": self.message,
-            "details": list(self.details),
-        }
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Per-check verdicts for one patch on one target."""
-
-    ref: str | None
-    verdicts: tuple[Verdict, ...]
-    upstream: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return all(v.status != VerdictStatus.FAIL for v in self.verdicts)
-
-    def verdict(self, check_id: str) -> Verdict:
-        return next(v for v in self.verdicts if v.id == check_id)
-
-    @property
-    def failed(self) -> list[Verdict]:
-        return [v for v in self.verdicts if v.status == VerdictStatus.FAIL]
-
-    @property
-    def reasons(self) -> list[str]:
-        """One line per failed check (what the git hooks print)."""
-        return [
-            f"{v.id}: {v.message}" + (f" ({v.details[0].strip()})" if v.details else "")
-            for v in self.failed
-        ]
-
-    def lines(self) -> list[str]:
-        """The text report: one line per check with its details, then the verdict."""
-        out: list[str] = []
-        for x in self.verdicts:
-            out.append(f"  {x.id:<12} {x.status:<5} {x.message}")
-            out += [f"  {'':<12} {'':<5}   {d}" for d in x.details]
-        out.append(
-            "accepted" if self.accepted else f"rejected: {', '.join(x.id for x in self.failed)}"
-        )
-        return out
-
-    def to_json(self) -> dict:
-        return {
-            "ref": self.ref,
-            "upstream": self.upstream,
-            "accepted": self.accepted,
-            "checks": [v.to_json() for v in self.verdicts],
-        }
-
-
-@dataclass(frozen=True)
-class Need:
-    """Whether a target needs the fix, with the evidence."""
-
-    status: NeedStatus
-    evidence: tuple[str, ...]
 
 
 # --- upstream and the tree ---------------------------------------------------------------
@@ -283,34 +193,6 @@ def _functions_at(unit: syntax.Unit, rows: set[int]) -> set[str]:
     return out
 
 
-def _code(lines: list[str]) -> tuple[str, ...]:
-    side = statements.fragment(lines) if lines else None
-    return statements.texts(statements.code(side.toks(side.unit.root))) if side else ()
-
-
-def _comments(lines: list[str]) -> tuple[str, ...]:
-    side = statements.fragment(lines) if lines else None
-    return tuple(t.text for t in side.toks(side.unit.root) if t.kind == "comment") if side else ()
-
-
-def _show(lines: list[str]) -> list[str]:
-    return [" ".join(x.split()) for x in lines if x.strip()]
-
-
-def _compare(label: str, expected: list[str], got: list[str], details: list[str]) -> bool:
-    if _code(expected) == _code(got):
-        if _comments(expected) != _comments(got):
-            details.append(f"{label}: comments differ from upstream (not a code change)")
-        return True
-    details.append(f"{label} differ from upstream:")
-    for row in difflib.unified_diff(
-        _show(expected), _show(got), "upstream", "backport", lineterm="", n=1
-    ):
-        if not row.startswith(("---", "+++")):
-            details.append("    " + row)
-    return False
-
-
 def validate_files(
     targets: Mapping[str, bytes | None],
     patch: Mail,
@@ -456,11 +338,11 @@ def validate_files(
                 if fp.source is not None and (data := targets.get(fp.source)) is not None
             }
             sc, eq = (
-                _scope(upstream, placed, touched),
-                _equivalence(upstream, patch, placed, targets),
+                scope(upstream, placed, touched),
+                equivalence(upstream, patch, placed, targets),
             )
-            sc, eq = _with_deviations(sc, eq, upstream, patch, targets, tree, strict)
-            if eq.status != VerdictStatus.FAIL and _no_op(patch, post, targets, upstream):
+            sc, eq = with_deviations(sc, eq, upstream, patch, targets, tree, strict)
+            if eq.status != VerdictStatus.FAIL and no_op(patch, post, targets, upstream):
                 eq = Verdict(
                     "equivalence",
                     VerdictStatus.FAIL,
@@ -548,181 +430,6 @@ def _guards(
         else "no guard is meant to be added; none lost"
     )
     return Verdict("guards", VerdictStatus.PASS, msg, tuple(details))
-
-
-def _defined_by(fp: FilePatch) -> set[str]:
-    """Functions whose whole definition a patch adds (a new static helper)."""
-    out: set[str] = set()
-    for h in fp.hunks:
-        added = "\n".join(h.added)
-        if "{" in added:
-            out |= set(syntax.parse(added.encode(), fp.path).functions)
-    return out
-
-
-def _scope(
-    upstream: UpstreamFix, placed: dict[str, Placed], touched: dict[str, set[str]]
-) -> Verdict:
-    expected: dict[str, set[str]] = {}
-    for fp in upstream.mail.files:
-        p = placed.get(fp.path)
-        names = {t or "<file scope>" for _, _, t in p.functions} if p else set()
-        # a helper the fix itself adds is in scope wherever the target takes it
-        names |= _defined_by(fp)
-        expected[fp.path] = names
-    extra = []
-    for path, names in sorted(touched.items()):
-        if path not in expected:
-            extra.append(f"{path}: the upstream fix does not touch this file")
-            continue
-        for n in sorted(names - expected[path]):
-            extra.append(
-                f"{path}: {n}"
-                + ("()" if not n.startswith("<") else "")
-                + " is not touched by the upstream fix"
-            )
-    want = "; ".join(f"{p}: {', '.join(sorted(n))}" for p, n in sorted(expected.items()))
-    if extra:
-        return Verdict(
-            "scope",
-            VerdictStatus.FAIL,
-            f"changes outside the functions the upstream fix touches ({want})",
-            tuple(extra),
-        )
-    return Verdict("scope", VerdictStatus.PASS, f"changes stay in {want}")
-
-
-def _no_op(
-    patch: Mail,
-    post: Mapping[str, bytes],
-    targets: Mapping[str, bytes | None],
-    upstream: UpstreamFix,
-) -> bool:
-    """Does the patch leave every file as it was, whitespace aside, while upstream's fix does
-    not (a statement removed and added back at the same place is no fix)?"""
-
-    def words(data: bytes | None) -> list[bytes]:
-        return data.split() if data is not None else []
-
-    if not post or any(
-        words(post.get(fp.path)) != words(targets.get(fp.source or fp.path)) for fp in patch.files
-    ):
-        return False
-    return any(
-        " ".join(h.before).split() != " ".join(h.after).split()
-        for fp in upstream.mail.files
-        for h in fp.hunks
-    )
-
-
-def _equivalence(
-    upstream: UpstreamFix,
-    patch: Mail,
-    placed: dict[str, Placed],
-    targets: Mapping[str, bytes | None],
-) -> Verdict:
-    details: list[str] = []
-    ok = True
-    notes = []
-    for fp in upstream.mail.files:
-        mine = patch.file(fp.path)
-        got_add = [x for h in mine.hunks for x in h.added] if mine else []
-        got_del = [x for h in mine.hunks for x in h.removed] if mine else []
-        p = placed.get(fp.path)
-        if p is not None and p.ok:
-            data = targets[fp.source or ""]
-            assert data is not None  # the fix was placed on it
-            lines = data.decode("utf-8", "replace").split("\n")
-            exp_add = [x for e in p.edits for x in e.add]
-            exp_del = [x for e in p.edits for x in lines[e.start : e.start + e.remove]]
-            if p.renames:
-                notes.append(f"{fp.path}: renamed {', '.join(f'{a} -> {b}' for a, b in p.renames)}")
-            if p.rewrites:
-                notes.append(f"{fp.path}: rewrote {'; '.join(p.rewrites)}")
-        else:
-            exp_add = [x for h in fp.hunks for x in h.added]
-            exp_del = [x for h in fp.hunks for x in h.removed]
-            if p is not None:
-                notes.append(
-                    f"{fp.path}: compared with upstream's own lines (reviewbot could not place the fix: "
-                    f"{p.failures[0].reason if p.failures else p.method})"
-                )
-        ok &= _compare(f"{fp.path}: added lines", exp_add, got_add, details)
-        ok &= _compare(f"{fp.path}: removed lines", exp_del, got_del, details)
-    for fp in patch.files:
-        if upstream.mail.file(fp.path) is None:
-            ok = False
-            details.append(f"{fp.path}: not in the upstream fix")
-    if ok:
-        return Verdict(
-            "equivalence",
-            VerdictStatus.PASS,
-            "the change equals upstream's modulo whitespace"
-            + (" and the renames/rewrites between the trees" if notes else ""),
-            tuple(notes + details),
-        )
-    return Verdict(
-        "equivalence",
-        VerdictStatus.FAIL,
-        "the change differs from upstream's",
-        tuple(details + notes),
-    )
-
-
-def _with_deviations(
-    sc: Verdict,
-    eq: Verdict,
-    upstream: UpstreamFix,
-    patch: Mail,
-    targets: Mapping[str, bytes | None],
-    tree: Callable[[str], bool | None] | None,
-    strict: bool,
-) -> tuple[Verdict, Verdict]:
-    """Scope and equivalence re-judged modulo the drift between the trees (non-strict mode).
-
-    Either mode refuses an added statement upstream puts under another block (a guard in another
-    branch), which the line comparison cannot see.
-    """
-    texts = {k: v.decode("utf-8", "replace") for k, v in targets.items() if v is not None}
-    d = drift.compare(upstream.mail, patch, texts, lambda n: bool(tree(n)) if tree else False)
-    if eq.status != VerdictStatus.FAIL and d.moved:
-        return sc, Verdict(
-            "equivalence",
-            VerdictStatus.FAIL,
-            "an added statement sits in another block than upstream's",
-            d.moved,
-        )
-    if strict or VerdictStatus.FAIL not in (sc.status, eq.status):
-        return sc, eq
-    if not d.equivalent:
-        if eq.status == VerdictStatus.FAIL:
-            eq = replace(
-                eq, details=eq.details + tuple(f"meaning differs: {x}" for x in d.differences)
-            )
-        elif d.differences:
-            eq = Verdict(
-                "equivalence",
-                VerdictStatus.FAIL,
-                "the change differs from upstream's",
-                tuple(f"meaning differs: {x}" for x in d.differences),
-            )
-        return sc, eq
-    notes = tuple(f"[ {x} ]" for x in d.deviations)
-    if sc.status == VerdictStatus.FAIL:
-        sc = Verdict(
-            "scope",
-            VerdictStatus.PASS,
-            "accepted, with deviations: the equivalent change sits where the target has the code",
-            sc.details,
-        )
-    if eq.status == VerdictStatus.FAIL:
-        eq = Verdict(
-            "equivalence",
-            VerdictStatus.PASS,
-            "accepted, with deviations: equals upstream's change modulo the drift between the trees",
-            notes,
-        )
-    return sc, eq
 
 
 def validate(
