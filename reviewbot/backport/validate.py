@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from reviewbot.backport.relocate import Placed, relocate_file, section_function
+from reviewbot.backport.relocate import Placed, relocate_file
+from reviewbot.backport.targetfn import section_function
 from reviewbot.backport.upstreamchecks import equivalence, no_op, scope, with_deviations
 from reviewbot.backport.verdicts import Need, NeedStatus, Validation, Verdict, VerdictStatus
 from reviewbot.checker.check import check_source
