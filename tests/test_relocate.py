@@ -919,3 +919,25 @@ def test_an_assignment_without_the_jump_is_not_the_same_exit():
     data = WRITEBACK.replace(b"\t\tret = -ENOMEM;\n\t\tgoto fail;\n", b"\t\tret = -ENOMEM;\n")
     p = relocate_file(_mail(UNLOCK_FIX), data, "mm/x.c", tree=lambda n: True)
     assert p.method == "failed" and p.edits == ()
+
+
+def test_a_change_after_code_the_target_never_had_goes_above_the_shared_statement():
+    # mirror case: the statement before the change (a later API) is not in the older tree; the
+    # change goes right above the statement after it, above the comment upstream keeps between
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -9,6 +9,7 @@ void walk_pgd(struct state *st, struct mm_struct *mm)\n"
+        " \t\tr++;\n \t}\n \tst->note_page_flush(st);\n+\tput_online_mems();\n \n"
+        " \t/* Flush out the last page */\n \tmmap_write_unlock(mm);\n"
+    )
+    data = (
+        b"void walk_pgd(struct state *st, struct mm_struct *mm)\n{\n\tmmap_write_lock(mm);\n"
+        b"\twhile (r->start != r->end) {\n\t\twalk_range(mm, r->start, r->end);\n\t\tr++;\n\t}\n"
+        b"\tst->note_page(st, 0, -1, 0);\n\n\t/* Flush out the last page */\n"
+        b"\tmmap_write_unlock(mm);\n}\n"
+    )
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\n\t/* Flush out the last page */\n",
+        b"\tput_online_mems();\n\n\t/* Flush out the last page */\n",
+    )
