@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Match
@@ -516,12 +516,10 @@ def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -
         ]
         if len(hits) != 1 or not absent(other, ctx):
             continue
-        hit = hits[0]
+        # the other side counts for nothing (the tail of insertion() reads that as one-sided)
         if side == "before":
-            hit.level_after, hit.match_after = 0, align.NO
-        else:
-            hit.level_before, hit.match_before = 0, align.NO
-        return hit
+            return replace(hits[0], level_after=0, match_after=align.NO)
+        return replace(hits[0], level_before=0, match_before=align.NO)
     return None
 
 

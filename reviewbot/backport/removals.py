@@ -121,19 +121,21 @@ def comment_words(line: str) -> list[str] | None:
     return x.split()
 
 
-def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
-    """Removed comment lines the target wraps differently (e): the one run of the function's
-    comment lines with the same words in the same order."""
+def comment_text_words(lines: list[str]) -> list[str] | None:
+    """The words of comment lines in order, None when one of them is not a comment line."""
     want: list[str] = []
-    for x in g.removed:
+    for x in lines:
         w = comment_words(x)
         if w is None:
             return None
         want += w
-    if len(want) < 4:
-        return None
+    return want
+
+
+def comment_runs(want: list[str], lines: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The runs (first, last line) of consecutive comment lines in ``lines[lo:hi+1]`` whose
+    words are ``want``, however they are wrapped; a run starts at a line with words."""
     found = []
-    lines = ctx.side.lines
     for k in range(lo, hi + 1):
         if not comment_words(lines[k]):
             continue  # a run starts at a line with words (not a bare `/*`)
@@ -148,6 +150,17 @@ def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
                 break
             if len(words) >= len(want) or want[: len(words)] != words:
                 break
+    return found
+
+
+def _reflowed_comment(g: Group, ctx: Ctx, lo: int, hi: int) -> Place | None:
+    """Removed comment lines the target wraps differently (e): the one run of the function's
+    comment lines with the same words in the same order."""
+    want = comment_text_words(g.removed)
+    if want is None or len(want) < 4:
+        return None
+    lines = ctx.side.lines
+    found = comment_runs(want, lines, lo, hi)
     if len(found) != 1:
         return None
     k, m = found[0]

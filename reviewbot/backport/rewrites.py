@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from reviewbot.backport.apitable import api_renames
 from reviewbot.backport.known import Known
@@ -292,6 +293,16 @@ def _instantiate(r: Rewrite, n: Node) -> str | None:
     return r.template
 
 
+@cache
+def _page_helpers() -> dict[str, frozenset[str]]:
+    """Folio API call -> the older trees' page helpers for it, from the API table."""
+    table: dict[str, set[str]] = {}
+    for r in api_renames().values():
+        if r.api == "the folio API":
+            table.setdefault(r.new, set()).add(r.old)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
 def page_wrappers(
     lines: list[str], have: Callable[[str], bool]
 ) -> tuple[list[str], list[tuple[str, str]]]:
@@ -303,10 +314,9 @@ def page_wrappers(
     call. Only one-argument calls, and only when the tree has the page helper (``have``).
     Returns the lines and the (folio call, page helper) pairs used.
     """
-    table: dict[str, set[str]] = {}
-    for r in api_renames().values():
-        if r.api == "the folio API":
-            table.setdefault(r.new, set()).add(r.old)
+    if not any("page_folio" in x for x in lines):
+        return list(lines), []
+    table = _page_helpers()
     side = fragment(lines)
     edits: list[tuple[int, int, str]] = []
     used: list[tuple[str, str]] = []
@@ -314,7 +324,7 @@ def page_wrappers(
         if n.type != "call_expression" or not side.visible(n.start_point[0]):
             continue
         name = syntax.callee(n)
-        olds = table.get(name or "", set())
+        olds = table.get(name or "", frozenset())
         args = syntax.args(n)
         if len(olds) != 1 or len(args) != 1:
             continue

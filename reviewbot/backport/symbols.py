@@ -77,19 +77,15 @@ def word_renames(
         return {}
     out: dict[str, str] = {}
     for name in unknown_symbols(lines, known)[0]:
-        if ("id", name) in renames or (known.tree is not None and known.tree(name)):
+        if ("id", name) in renames or known.has_name(name):
             continue
         parts = name.split("_")
         cands = {
-            "_".join(words[w] if k == i else w for k, w in enumerate(parts))
-            for i, x in enumerate(parts)
-            if x in words
+            "_".join(parts[:i] + [words[part]] + parts[i + 1 :])
+            for i, part in enumerate(parts)
+            if part in words
         }
-        have = [
-            c
-            for c in cands
-            if c in known.anyid or c in known.glob or (known.tree is not None and known.tree(c))
-        ]
+        have = [c for c in cands if known.has_name(c)]
         if len(have) == 1:
             out[name] = have[0]
     return out

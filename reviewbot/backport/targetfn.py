@@ -14,7 +14,7 @@ import re
 
 from reviewbot.backport.known import API_NOUNS, api_words
 from reviewbot.backport.places import groups, norm
-from reviewbot.backport.removals import comment_words
+from reviewbot.backport.removals import comment_runs, comment_text_words
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
@@ -147,22 +147,19 @@ def functions_like(h: Hunk, side: Side, most: int = 6) -> list[tuple[int, syntax
 
 
 def comment_holders(h: Hunk, side: Side) -> list[tuple[int, syntax.Function]]:
-    """For a hunk that only rewrites a comment: the target functions holding the words of the
-    comment lines it removes, in order (however the target wraps them)."""
-    changed = [text for kind, text in h.lines if kind != " "]
-    if not changed or any(comment_words(x) is None for x in changed):
+    """For a hunk that only rewrites a comment: the target functions holding the comment lines
+    it removes, however the target wraps them (the runs :func:`removals.comment_runs` finds)."""
+    if comment_text_words([text for kind, text in h.lines if kind != " "]) is None:
         return []
-    want = [w for kind, text in h.lines if kind == "-" for w in comment_words(text) or []]
+    want = comment_text_words([text for kind, text in h.lines if kind == "-"]) or []
     if len(want) < 4:
         return []
-    out = []
-    for fns in side.unit.functions.values():
-        for f in fns:
-            lo, hi = f.node.start_point[0], f.node.end_point[0]
-            words = [w for x in side.lines[lo : hi + 1] for w in comment_words(x) or []]
-            if any(words[k : k + len(want)] == want for k in range(len(words) - len(want) + 1)):
-                out.append((len(want), f))
-    return out
+    return [
+        (len(want), f)
+        for fns in side.unit.functions.values()
+        for f in fns
+        if comment_runs(want, side.lines, f.node.start_point[0], f.node.end_point[0])
+    ]
 
 
 def close_names(name: str | None, unit: syntax.Unit) -> list[str]:
