@@ -67,6 +67,13 @@ def _backport(
     )
 
 
+def _vs(upstream: str, backport: str, target: str) -> drift.Drift:
+    """Compare two mails' changes on ``target`` (mm/x.c), every name existing in the tree."""
+    return drift.compare(
+        parse_mail(upstream), parse_mail(backport), {"mm/x.c": target}, lambda n: True
+    )
+
+
 def _compare(backport: str) -> drift.Drift:
     return drift.compare(
         parse_mail(UPSTREAM), parse_mail(backport), {"mm/x.c": TARGET}, lambda name: False
@@ -123,7 +130,7 @@ def test_statement_moved_into_another_block_is_refused() -> None:
         " \t\tif (old_busy(t))\n"
         " \t\t\tcontinue;\n"
     )
-    d = drift.compare(parse_mail(up), parse_mail(moved), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, moved, TARGET)
     assert not d.equivalent
     assert d.moved and "while (nr--) {" in d.moved[0]
 
@@ -162,11 +169,11 @@ def test_api_rename_from_the_table_is_a_noted_deviation_even_where_both_names_ex
         "goto out_unlock;", "continue;"
     )
     bp = _backport("PageLocked(t->page)", ["put_page(t->page);", "continue;"])
-    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, bp, TARGET)
     assert d.equivalent, d.differences
     assert d.deviations == ("mm/x.c: adjusted for the folio API",)
     negated = _backport("!PageLocked(t->page)", ["put_page(t->page);", "continue;"])
-    d = drift.compare(parse_mail(up), parse_mail(negated), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, negated, TARGET)
     assert not d.equivalent
 
 
@@ -329,12 +336,12 @@ def test_a_target_testing_the_negation_gets_the_negated_edit() -> None:
         "+\t\t    fits_cache(t) && !disabled())\n"
         " \t\t\treturn;\n"
     )
-    d = drift.compare(parse_mail(NEG_UP), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(NEG_UP, bp, TARGET)
     assert d.equivalent, d.differences
     assert any("!is_big" in x for x in d.deviations)
     # "!fits_cache(t)" there would test the opposite
     wrong = bp.replace("+\t\t    fits_cache(t) &&", "+\t\t    !fits_cache(t) &&")
-    d = drift.compare(parse_mail(NEG_UP), parse_mail(wrong), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(NEG_UP, wrong, TARGET)
     assert not d.equivalent
     # outside a condition "!!x" is not "x": the value is 0 or 1
     value = _mail(
@@ -347,7 +354,7 @@ def test_a_target_testing_the_negation_gets_the_negated_edit() -> None:
         "-\t\tret = is_big(t) + 1;\n"
         "+\t\tret = !fits_cache(t) + 1;\n"
     )
-    d = drift.compare(parse_mail(up_value), parse_mail(value), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up_value, value, TARGET)
     assert not d.equivalent
 
 
@@ -385,9 +392,7 @@ def test_a_hunk_in_code_the_target_never_had_may_be_left_out() -> None:
         "void add_new_page(struct page *page)\n{\n\tget_page(page);\n"
         "\tif (!queue_add(new_one(page)) || PageHead(page))\n\t\tflush();\n}\n"
     )
-    d = drift.compare(
-        parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
-    )
+    d = _vs(TWO_FNS_UP, TWO_FNS_BP, target)
     assert d.equivalent, d.differences
     assert any("add_new_folio() left out" in x for x in d.deviations)
 
@@ -404,9 +409,7 @@ def test_a_hunk_the_target_could_take_is_not_left_out() -> None:
         "\tif (!queue_add(new_one(folio)) || is_big(folio))\n\t\tflush();\n}\n"
     )
     for target in (same_name, same_lines):
-        d = drift.compare(
-            parse_mail(TWO_FNS_UP), parse_mail(TWO_FNS_BP), {"mm/x.c": target}, lambda n: True
-        )
+        d = _vs(TWO_FNS_UP, TWO_FNS_BP, target)
         assert not d.equivalent
 
 
@@ -536,9 +539,7 @@ def test_a_split_declaration_that_drops_the_value_is_refused() -> None:
         " \n"
         " \tif (!t)\n"
     )
-    d = drift.compare(
-        parse_mail(SPLIT_UP), parse_mail(only_decl), {"mm/x.c": TARGET}, lambda n: True
-    )
+    d = _vs(SPLIT_UP, only_decl, TARGET)
     assert not d.equivalent
 
 
@@ -613,9 +614,7 @@ def test_a_statement_the_target_has_in_older_terms_is_not_left_out() -> None:
         "+\t\t\tbreak;\n"
         "+\t\t}\n"
     )
-    d = drift.compare(
-        parse_mail(REWRITE_UP), parse_mail(bp), {"mm/x.c": REWRITE_TARGET}, lambda n: True
-    )
+    d = _vs(REWRITE_UP, bp, REWRITE_TARGET)
     assert not d.equivalent
 
 
@@ -636,7 +635,7 @@ def test_an_argument_added_is_the_same_edit_whichever_comma_the_diff_takes() -> 
         "+\t\t\t\tsrc_start, len, changing,\n"
         "+\t\t\t\tmode, copy);\n"
     )
-    d = drift.compare(parse_mail(up), parse_mail(bp), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, bp, TARGET)
     assert d.equivalent, d.differences
     assert d.deviations == (), d.deviations
 
@@ -696,10 +695,10 @@ def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
             " \t\t\tcontinue;\n"
         )
 
-    d = drift.compare(parse_mail(up), parse_mail(bp(True)), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, bp(True), TARGET)
     assert d.equivalent, d.differences
     # the same two lines, but the new one now runs before the local is declared
-    d = drift.compare(parse_mail(up), parse_mail(bp(False)), {"mm/x.c": TARGET}, lambda n: True)
+    d = _vs(up, bp(False), TARGET)
     assert any("is added away from" in x for x in d.moved), d.moved
 
 
@@ -731,9 +730,7 @@ def _busy_mail(cond: str, body: str = "err = -EAGAIN;") -> str:
 
 def _busy(cond: str, body: str = "err = -EAGAIN;", target: str = SPELLED_TARGET) -> drift.Drift:
     up = _busy_mail("busy && atomic_read(busy)")
-    return drift.compare(
-        parse_mail(up), parse_mail(_busy_mail(cond, body)), {"mm/x.c": target}, lambda n: True
-    )
+    return _vs(up, _busy_mail(cond, body), target)
 
 
 def test_a_test_written_the_way_the_target_writes_it_is_a_deviation() -> None:
@@ -815,7 +812,7 @@ def _dead_bp(store: str = "locked = true;", keep_use: bool = False) -> str:
 
 
 def _dead(bp: str, target: str = DEAD_TARGET) -> drift.Drift:
-    return drift.compare(parse_mail(DEAD_UP), parse_mail(bp), {"mm/x.c": target}, lambda n: True)
+    return _vs(DEAD_UP, bp, target)
 
 
 def test_a_local_of_the_target_removed_with_every_use_is_a_deviation() -> None:
