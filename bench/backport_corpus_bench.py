@@ -622,6 +622,12 @@ def report(rows: list[Row], skipped: list[str], wall: float, where: str) -> None
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        help="a corpus manifest (repeatable; default bench/backport_corpus.json)",
+    )
     ap.add_argument("--only", action="append", help="a corpus id (repeatable)")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json", type=Path, help="write per-entry results here")
@@ -638,7 +644,7 @@ def main() -> int:
     )
     args = ap.parse_args()
     t_start = time.monotonic()
-    corpus = json.loads(CORPUS.read_text())
+    corpus = [e for m in args.manifest or [CORPUS] for e in json.loads(m.read_text())]
     if args.only:
         unknown = set(args.only) - {e["id"] for e in corpus}
         if unknown:

@@ -941,3 +941,30 @@ def test_a_change_after_code_the_target_never_had_goes_above_the_shared_statemen
         b"\n\t/* Flush out the last page */\n",
         b"\tput_online_mems();\n\n\t/* Flush out the last page */\n",
     )
+
+
+def test_exact_context_with_a_name_the_tree_lacks_takes_the_rewrite_learned_from_the_function():
+    # the hunk's context is in the target as is, but its added line calls mmap_write_unlock(),
+    # which the older tree spells up_write(&mm->mmap_sem) further down the same function: with
+    # upstream's pre-image the rewrite is learned there; from the hunk alone it is refused
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -1,7 +1,9 @@ int drop(struct mm_struct *mm)\n"
+        " int drop(struct mm_struct *mm)\n {\n \tint ret = 0;\n \n"
+        " \tif (!trylock(mm))\n \t\treturn -EAGAIN;\n"
+        "+\tif (gone(mm))\n+\t\tmmap_write_unlock(mm);\n \tcount++;\n"
+    )
+    head = b"int drop(struct mm_struct *mm)\n{\n\tint ret = 0;\n\n\tif (!trylock(mm))\n"
+    head += b"\t\treturn -EAGAIN;\n\tcount++;\n"
+    up = head + b"\tmmap_write_unlock(mm);\n\treturn 0;\n}\n"
+    data = head + b"\tup_write(&mm->mmap_sem);\n\treturn 0;\n}\n"
+    have = {"up_write", "mmap_sem", "trylock", "count", "gone"}
+    p = relocate_file(fix, data, "mm/x.c", upstream_pre=up, tree=lambda n: n in have)
+    assert p.failures == (), p.failures
+    assert p.rewrites == ("mmap_write_unlock(X) -> up_write(&X->mmap_sem)",)
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\t\treturn -EAGAIN;\n",
+        b"\t\treturn -EAGAIN;\n\tif (gone(mm))\n\t\tup_write(&mm->mmap_sem);\n",
+    )
+    alone = relocate_file(fix, data, "mm/x.c", tree=lambda n: n in have)
+    assert alone.method == "failed"
+    assert "mmap_write_unlock does not exist in the tree" in alone.failures[0].reason

@@ -332,11 +332,20 @@ def relocate_file(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
             known = replace(known, local=known.local | own)
-            ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, failures, warnings)
+            missing: list[Failure] = []
+            ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
+            functions.append((hn, up_name, tfn.name if tfn else None))
             if ok:
                 edits += hedits
                 methods.append(Method.EXACT)
-            functions.append((hn, up_name, tfn.name if tfn else None))
+                continue
+            # The context is there but the added lines name what the tree lacks: placed by
+            # structure instead, the added lines get the known API renames (folio -> page).
+            trial = structural(hn, h, tfn, up_fn, up_name, False) if tfn else None
+            if trial is not None and not trial.failures and trial.edits:
+                absorb(trial, adjust=False)
+            else:
+                failures.extend(missing)
             continue
         if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (h.reversed(),))), Applied):
             present += 1  # the hunk's result is already there
