@@ -828,3 +828,110 @@ def test_a_local_still_read_or_a_store_that_calls_is_not_dead() -> None:
     # the store calls something: removing it loses the call
     target = DEAD_TARGET.replace("locked = true;", "locked = try_it(m);")
     assert not _dead(_dead_bp(store="locked = try_it(m);"), target).equivalent
+
+
+INC_TARGET = (
+    "#include <linux/mm.h>\n#include <linux/sched.h>\n\n"
+    "static int scan_one(struct thing *t, int nr)\n{\n\tint ret = 0;\n\n"
+    "\twhile (nr--) {\n\t\tret += poke(t);\n\t}\n\treturn ret;\n}\n"
+)
+INC_UP = _mail(
+    "@@ -8,3 +8,4 @@ static int scan_one(struct thing *t, int nr)\n"
+    " \twhile (nr--) {\n+\t\twalk_page_range_vma(t);\n \t\tret += poke(t);\n \t}\n"
+)
+PAGEWALK_H = (
+    "#ifndef _LINUX_PAGEWALK_H\n#define _LINUX_PAGEWALK_H\n"
+    "struct mm_walk_ops {\n\tint (*pmd_entry)(void);\n};\n"
+    "int walk_page_range_vma(struct thing *t);\n#endif\n"
+)
+
+
+def _inc_bp(line: str) -> str:
+    return _mail(
+        f"@@ -1,5 +1,6 @@\n #include <linux/mm.h>\n+{line}\n #include <linux/sched.h>\n \n"
+        " static int scan_one(struct thing *t, int nr)\n {\n"
+        "@@ -8,3 +9,4 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \twhile (nr--) {\n+\t\twalk_page_range_vma(t);\n \t\tret += poke(t);\n \t}\n"
+    )
+
+
+def test_an_include_the_older_file_lacks_is_a_deviation_when_the_header_declares_what_the_fix_uses():
+    files = {"include/linux/pagewalk.h": PAGEWALK_H, "include/linux/rmap.h": "void rmap(void);\n"}
+
+    def vs(line: str, header=files.get) -> drift.Drift:
+        return drift.compare(
+            parse_mail(INC_UP),
+            parse_mail(_inc_bp(line)),
+            {"mm/x.c": INC_TARGET},
+            lambda n: True,
+            header,
+        )
+
+    d = vs("#include <linux/pagewalk.h>")
+    assert d.equivalent, d.differences
+    assert d.deviations == (
+        "mm/x.c: added #include <linux/pagewalk.h>, which the older file lacks: "
+        "it declares walk_page_range_vma",
+    )
+    # a header that declares nothing the change uses, one the tree lacks, or no way to read
+    # the tree: a difference like any other added line
+    for line, header in (
+        ("#include <linux/rmap.h>", files.get),
+        ("#include <linux/nothere.h>", files.get),
+        ("#include <linux/pagewalk.h>", None),
+    ):
+        d = vs(line, header)
+        assert not d.equivalent and "include" in d.differences[0], line
+    # merely mentioning the name (in a comment, in a call) is not declaring it
+    mention = {
+        "include/linux/pagewalk.h": "/* walk_page_range_vma */\nvoid f(void) { walk_page_range_vma(0); }\n"
+    }
+    assert not vs("#include <linux/pagewalk.h>", mention.get).equivalent
+
+
+def test_validate_judges_an_added_include_by_the_header_it_reads():
+    up = UpstreamFix(parse_mail(INC_UP), None, {})
+    v = validate_files(
+        {"mm/x.c": INC_TARGET.encode()},
+        parse_mail(_inc_bp("#include <linux/pagewalk.h>")),
+        (),
+        INTENT_VERSION,
+        upstream=up,
+        tree=lambda n: True,
+        header={"include/linux/pagewalk.h": PAGEWALK_H}.get,
+    )
+    assert v.accepted, v.lines()
+    eq = v.verdict("equivalence")
+    assert "with deviations" in eq.message
+    assert any("#include <linux/pagewalk.h>" in x for x in eq.details)
+
+
+def test_validate_on_a_repository_reads_the_header_at_the_ref(tmp_path):
+    import subprocess
+
+    from reviewbot.backport.validate import validate
+    from reviewbot.git.repository import Repository
+
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "include/linux").mkdir(parents=True)
+    (tmp_path / "mm/x.c").write_text(INC_TARGET)
+    (tmp_path / "include/linux/pagewalk.h").write_text(PAGEWALK_H)
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "tree"]):
+        subprocess.run(["git", *cmd], cwd=tmp_path, check=True, capture_output=True)
+    repo = Repository(tmp_path)
+    v = validate(
+        repo,
+        parse_mail(_inc_bp("#include <linux/pagewalk.h>")),
+        repo.resolve("HEAD"),
+        (),
+        upstream=parse_mail(INC_UP),
+    )
+    assert v.accepted, v.lines()
+    bad = validate(
+        repo,
+        parse_mail(_inc_bp("#include <linux/nothere.h>")),
+        repo.resolve("HEAD"),
+        (),
+        upstream=parse_mail(INC_UP),
+    )
+    assert not bad.accepted

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
+from reviewbot.backport import includes
 from reviewbot.backport.apitable import Rename, api_renames
 from reviewbot.backport.ctokens import (
     COMMENT,
@@ -56,6 +57,7 @@ from reviewbot.backport.ctokens import (
     tokens,
 )
 from reviewbot.backport.edits import Region, edit, regions
+from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.misplaced import moved, reordered, split_off
 from reviewbot.backport.readings import absent_pieces, inlined, without
 from reviewbot.ctree import syntax
@@ -342,8 +344,12 @@ def compare(
     backport: Mail,
     targets: dict[str, str],
     has: Callable[[str], bool],
+    header: HeaderReader | None = None,
 ) -> Drift:
-    """Compare the backport's edit with upstream's, file by file (unpaired files paired by order)."""
+    """Compare the backport's edit with upstream's, file by file (unpaired files paired by order).
+
+    ``header`` reads a file of the target tree: with it, an ``#include`` the backport adds for
+    a name its code uses is a deviation (:mod:`reviewbot.backport.includes`)."""
     notes: list[str] = []
     bad: list[str] = []
     misplaced: list[str] = []
@@ -366,9 +372,10 @@ def compare(
                 continue
             bad.append(f"{fp.path}: upstream changes it, the backport does not")
     for u, b in pairs:
-        file_notes, file_bad, file_moved = _best_reading(
-            u, b, targets.get(b.source or b.path, ""), has
-        )
+        text = targets.get(b.source or b.path, "")
+        b, added_includes = includes.justified(u, b, text, header)
+        notes += [f"{b.path}: {x}" for x in added_includes]
+        file_notes, file_bad, file_moved = _best_reading(u, b, text, has)
         notes += file_notes
         bad += file_bad + file_moved
         misplaced += file_moved

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from reviewbot.backport import drift, statements
+from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.relocate import Placed
 from reviewbot.backport.verdicts import Verdict, VerdictStatus
 from reviewbot.ctree import syntax
@@ -178,6 +179,7 @@ def with_deviations(
     targets: Mapping[str, bytes | None],
     tree: Callable[[str], bool | None] | None,
     strict: bool,
+    header: HeaderReader | None = None,
 ) -> tuple[Verdict, Verdict]:
     """Scope and equivalence re-judged modulo the drift between the trees (non-strict mode).
 
@@ -185,7 +187,9 @@ def with_deviations(
     branch), which the line comparison cannot see.
     """
     texts = {k: v.decode("utf-8", "replace") for k, v in targets.items() if v is not None}
-    d = drift.compare(upstream.mail, patch, texts, lambda n: bool(tree(n)) if tree else False)
+    d = drift.compare(
+        upstream.mail, patch, texts, lambda n: bool(tree(n)) if tree else False, header
+    )
     if eq.status != VerdictStatus.FAIL and d.moved:
         return sc, Verdict(
             "equivalence",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.relocate import Placed, relocate_file
 from reviewbot.backport.targetfn import section_function
 from reviewbot.backport.upstreamchecks import equivalence, no_op, scope, with_deviations
@@ -31,7 +32,7 @@ from reviewbot.diffs.patches import ApplyFailure, FilePatch, Mail, apply_file
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.sweep import version_at
 from reviewbot.history.upstream import UpstreamFix, upstream_from_commit, upstream_from_mail
-from reviewbot.model.errors import PatchError, RepoError
+from reviewbot.model.errors import InputError, PatchError, RepoError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.rules.spec import Rule
 
@@ -52,6 +53,22 @@ def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
         return cache[name]
 
     return has
+
+
+def header_reader(repo: Repository, rev: Revision) -> HeaderReader:
+    """A cached ``path -> text`` of the files at ``rev`` (None: no such file)."""
+    cache: dict[str, str | None] = {}
+
+    def read(path: str) -> str | None:
+        if path not in cache:
+            try:
+                data = repo.blob(rev, path)
+            except (RepoError, InputError):
+                data = None
+            cache[path] = data.decode("utf-8", "replace") if data is not None else None
+        return cache[path]
+
+    return read
 
 
 def ancestor_note(repo: Repository, sha: str | None, rev: Revision) -> str | None:
@@ -206,6 +223,7 @@ def validate_files(
     ancestor: str | None = None,
     placed: dict[str, Placed] | None = None,
     strict: bool = False,
+    header: HeaderReader | None = None,
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
 
@@ -213,7 +231,8 @@ def validate_files(
     the trees (:mod:`reviewbot.backport.drift`) is "accepted, with deviations", each deviation
     listed; ``strict`` refuses any deviation.
 
-    ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
+    ``header`` reads a file of the target tree by path (an ``#include`` the backport adds is
+    judged by what the header declares). ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
     reference the equivalence check compares with) when the caller already computed them.
     """
     where = ref or "the target"
@@ -342,7 +361,7 @@ def validate_files(
                 scope(upstream, placed, touched),
                 equivalence(upstream, patch, placed, targets),
             )
-            sc, eq = with_deviations(sc, eq, upstream, patch, targets, tree, strict)
+            sc, eq = with_deviations(sc, eq, upstream, patch, targets, tree, strict, header)
             if eq.status != VerdictStatus.FAIL and no_op(patch, post, targets, upstream):
                 eq = Verdict(
                     "equivalence",
@@ -478,4 +497,5 @@ def validate(
         tree=tree_lookup(repo, onto),
         ancestor=ancestor_note(repo, up.sha if up else None, onto),
         strict=strict,
+        header=header_reader(repo, onto),
     )
