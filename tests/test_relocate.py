@@ -968,3 +968,42 @@ def test_exact_context_with_a_name_the_tree_lacks_takes_the_rewrite_learned_from
     alone = relocate_file(fix, data, "mm/x.c", tree=lambda n: n in have)
     assert alone.method == "failed"
     assert "mmap_write_unlock does not exist in the tree" in alone.failures[0].reason
+
+
+_OPENING_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -1,6 +1,9 @@ static int handle(int cmd,\n"
+    " static int handle(int cmd,\n \t\tstruct k *k)\n {\n"
+    "+\tif (cmd != 1 && k->nr != 1)\n+\t\treturn -EINVAL;\n+\n"
+    " \tswitch (cmd) {\n \tcase 0:\n \t\treturn on(k);\n"
+)
+
+
+def _opening_target(decls: str) -> bytes:
+    return (
+        "static int handle(int cmd,\n\t\tstruct k *k)\n{\n" + decls + "\t/* first */\n"
+        "\tswitch (cmd) {\n\tcase 0:\n\t\treturn on(k);\n\tdefault:\n\t\tbreak;\n\t}\n"
+        "\treturn 0;\n}\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("decls", ["", "\tbool wait = true;\n\tint n;\n\n"], ids=["none", "plain"])
+def test_a_check_opening_the_function_goes_after_the_targets_declarations(decls):
+    # upstream's check opens the body; the older function starts with locals of its own, and
+    # kernel C declares first: the check goes after them (and their blank line)
+    data = _opening_target(decls)
+    p = relocate_file(_mail(_OPENING_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    check = b"\tif (cmd != 1 && k->nr != 1)\n\t\treturn -EINVAL;\n\n"
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\t/* first */\n", check + b"\t/* first */\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "decl", ["\tspinlock_t *ptl = lock_it(k);\n\n", "\tint nr = k->nr;\n\n", "\tint v = *p;\n\n"]
+)
+def test_a_check_is_never_put_after_a_declaration_that_reads_or_calls(decl):
+    # the initialiser would run before the check that may guard it: no guess
+    data = _opening_target(decl)
+    p = relocate_file(_mail(_OPENING_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()

@@ -47,7 +47,7 @@ def up_gap(block: Block, p: int) -> tuple[Block, int] | None:
 
 def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
     uo, to = ub.owner, tb.owner
-    if uo is None and to is None:
+    if to is None and (uo is None or _function_body(uo)):
         return EQUAL, Match(EQUAL), False
     if (
         uo is None
@@ -59,6 +59,11 @@ def _owner_cmp(ub: Block, tb: Block, known: Known) -> tuple[int, Match, bool]:
         return 0, align.NO, False
     m = align.compare_items(uo, to, known)
     return min(m.level, HEAD) if m.ok else 0, m, align.strong(uo)
+
+
+def _function_body(it: Item) -> bool:
+    """A hunk's ``{`` in column 0 opens the function's body (its declarator parsed apart)."""
+    return it.kind == "compound_statement" and it.node.start_point[1] == 0
 
 
 def anchor_cmp(u: Anchor, ub: Block, t: Anchor, tb: Block, known: Known) -> tuple[int, Match, bool]:
@@ -136,6 +141,7 @@ class _Gap:
     strong_before: bool
     strong_after: bool
     extended: int = 0  # statements further out that match too (a tie-breaker)
+    past: bool = False  # the gap ends the target block's declarations (see past_declarations)
 
     @property
     def rank(self) -> tuple[int, int, int]:
@@ -353,6 +359,7 @@ def insertion(
     u_before = uitems[uj - 1] if uj else (OPEN if ub.open_line is not None else UNKNOWN)
     u_after = uitems[uj] if uj < len(uitems) else (CLOSE if ub.close_line is not None else UNKNOWN)
     cands: list[_Gap] = []
+    code = not declarations(g.added) and any(x.strip() for x in g.added)
     for tb in statements.all_blocks(ctx.root):
         if not tb.braced:
             continue
@@ -362,7 +369,12 @@ def insertion(
             t_after = titems[tj] if tj < len(titems) else CLOSE
             lb, mb, sb = anchor_cmp(u_before, ub, t_before, tb, ctx.known)
             la, ma, sa = anchor_cmp(u_after, ub, t_after, tb, ctx.known)
-            cands.append(_Gap(tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa))
+            past = lb < REWRITTEN and code and past_declarations(uitems, uj, titems, tj)
+            if past:
+                # statements go after the block's declarations in both trees (kernel C declares
+                # first): the end of the target's declarations is the start of its code
+                lb, mb, sb = anchor_cmp(OPEN, ub, OPEN, tb, ctx.known)
+            cands.append(_Gap(tb, tj, t_before, t_after, lb, la, mb, ma, sb, sa, past=past))
     good = [
         c
         for c in cands
@@ -451,6 +463,9 @@ def insertion(
     else:
         _chain_evidence(ub, tb, ctx.known, ev)
     ins = _ins_line(tb, t_before) + 1
+    if best.past:  # after the blank line that ends the declarations, as the kernel writes it
+        while ins < len(ctx.side.lines) and not ctx.side.lines[ins].strip():
+            ins += 1
     ubase = (
         None
         if u_before is UNKNOWN
@@ -521,6 +536,44 @@ def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -
             return replace(hits[0], level_after=0, match_after=align.NO)
         return replace(hits[0], level_before=0, match_before=align.NO)
     return None
+
+
+def past_declarations(us: list[Item], uj: int, ts: list[Item], tj: int) -> bool:
+    """Do both gaps end their block's leading declarations, the target's being plain?
+
+    Upstream's change opens the block (or follows its declarations); the target block starts
+    with declarations upstream's lacks. Their initialisers must be plain values (no call, no
+    dereference, no assignment): running them before the change cannot do what the change
+    guards against.
+    """
+    return (
+        tj > 0
+        and all(it.kind == "declaration" for it in us[:uj])
+        and (uj == len(us) or us[uj].kind != "declaration")
+        and all(it.kind == "declaration" and _plain(it) for it in ts[:tj])
+        and (tj == len(ts) or ts[tj].kind != "declaration")
+    )
+
+
+_EFFECTS = frozenset(
+    {
+        "call_expression",
+        "field_expression",
+        "subscript_expression",
+        "assignment_expression",
+        "update_expression",
+    }
+)
+
+
+def _plain(it: Item) -> bool:
+    """A declaration whose initialisers read no memory and call nothing (``bool wait = true;``)."""
+    for n in syntax.walk(it.node):
+        if n.type in _EFFECTS:
+            return False
+        if n.type == "pointer_expression" and syntax.text(n).lstrip().startswith("*"):
+            return False
+    return True
 
 
 def declarations(lines: list[str]) -> bool:
