@@ -1007,3 +1007,101 @@ def test_a_check_is_never_put_after_a_declaration_that_reads_or_calls(decl):
     data = _opening_target(decl)
     p = relocate_file(_mail(_OPENING_FIX), data, "mm/x.c", tree=lambda n: True)
     assert p.method == "failed" and p.edits == ()
+
+
+_POOL_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -10,6 +10,9 @@ void __init pool_alloc_and_meta(void)\n"
+    " \tif (!interval)\n \t\treturn;\n \n"
+    "+\tif (hw_tags())\n+\t\treturn;\n+\n"
+    " \t/* the arch may have set the pool up */\n \tif (pool)\n \t\treturn;\n"
+)
+
+
+def _pools(first: str) -> bytes:
+    return (
+        f"void __init {first}(void)\n{{\n\tif (!interval)\n\t\treturn;\n\n"
+        "\t/* set up by the arch: skip */\n\tif (pool)\n\t\treturn;\n\tpool = get();\n}\n\n"
+        "void __init pool_start(void)\n{\n\tif (!interval)\n\t\treturn;\n\n"
+        "\t/* set up by the arch: skip */\n\tif (pool)\n\t\treturn;\n\tstart();\n}\n"
+    ).encode()
+
+
+def test_of_two_functions_taking_the_change_the_one_named_like_upstreams_is_chosen():
+    # upstream's function was renamed later (pool_alloc -> pool_alloc_and_meta) and its comment
+    # reworded; the change places in two functions of the older file, and only one has a name
+    # upstream's extends
+    data = _pools("pool_alloc")
+    p = relocate_file(_mail(_POOL_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\t\treturn;\n\n\t/* set up",
+        b"\t\treturn;\n\n\tif (hw_tags())\n\t\treturn;\n\n\t/* set up",
+        1,
+    )
+    # neither name is related: no guess
+    p = relocate_file(_mail(_POOL_FIX), _pools("pool_setup"), "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and "places in" in p.failures[0].reason
+
+
+_NEW_HELPER_FIX = (
+    "--- a/include/linux/x.h\n+++ b/include/linux/x.h\n"
+    "@@ -10,6 +10,12 @@ static inline bool gfp_io_fs(gfp_t gfp)\n"
+    " \treturn (gfp & (IO | FS)) == (IO | FS);\n }\n \n"
+    "+/* Can this allocation compact? */\n"
+    "+static inline bool compaction_allowed(gfp_t gfp)\n+{\n+\treturn gfp & IO;\n+}\n+\n"
+    " extern gfp_t thp_gfp_mask(struct vm_area_struct *vma);\n \n #ifdef CONFIG_CONTIG\n"
+)
+_OLD_HEADER = (
+    b"extern struct page *alloc_vma(gfp_t gfp_mask, int order,\n"
+    b"\t\t\tstruct vm_area_struct *vma);\n\n"
+    b"#ifdef CONFIG_PM\nbool suspended(void);\n#endif /* CONFIG_PM */\n\n"
+    b"#ifdef CONFIG_CONTIG\nint contig(void);\n#endif\n"
+)
+
+
+def test_a_new_helper_between_code_the_older_header_lacks_goes_above_the_line_both_have():
+    # upstream's neighbours (gfp_io_fs(), thp_gfp_mask()) are later code; the older header has
+    # '#ifdef CONFIG_CONTIG' once: the helper goes right above it, never into a prototype that
+    # merely shares tokens with upstream's context (alloc_vma)
+    p = relocate_file(_mail(_NEW_HELPER_FIX), _OLD_HEADER, "include/linux/x.h", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    helper = (
+        b"/* Can this allocation compact? */\nstatic inline bool compaction_allowed(gfp_t gfp)\n"
+        b"{\n\treturn gfp & IO;\n}\n\n"
+    )
+    assert apply_edits(_OLD_HEADER, list(p.edits)) == _OLD_HEADER.replace(
+        b"#ifdef CONFIG_CONTIG\n", helper + b"#ifdef CONFIG_CONTIG\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        _OLD_HEADER.replace(b"#ifdef CONFIG_CONTIG\n", b""),  # no line both have
+        _OLD_HEADER + b"#ifdef CONFIG_CONTIG\nint other(void);\n#endif\n",  # twice
+        _OLD_HEADER + b"static inline bool compaction_allowed(gfp_t gfp)\n{\n\treturn 0;\n}\n",
+    ],
+    ids=["no-anchor", "ambiguous", "already-there"],
+)
+def test_a_new_helper_without_one_clear_place_is_refused(header):
+    p = relocate_file(_mail(_NEW_HELPER_FIX), header, "include/linux/x.h", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_removed_line_matches_the_target_without_sparses_cast_to_its_own_type():
+    # upstream removes `int io = (__force int)(gfp & IO);`; the older tree never had the cast
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -1,6 +1,6 @@ int compact(gfp_t gfp)\n"
+        " int compact(gfp_t gfp)\n {\n"
+        "-\tint io = (__force int)(gfp & IO);\n+\tbool io = allowed(gfp);\n"
+        " \tstruct zone *zone;\n \n \tif (!io)\n"
+    )
+    data = b"int compact(gfp_t gfp)\n{\n\tint io = gfp & IO;\n\tstruct zone *zone;\n\n\tif (!io)\n\t\treturn 0;\n\treturn 1;\n}\n"
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\tint io = gfp & IO;\n", b"\tbool io = allowed(gfp);\n"
+    )
+    # a cast to another type than the local's is a different statement
+    other = data.replace(b"\tint io = gfp & IO;\n", b"\tlong io = gfp & IO;\n")
+    assert relocate_file(fix, other, "mm/x.c", tree=lambda n: True).method == "failed"

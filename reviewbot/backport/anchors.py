@@ -395,7 +395,7 @@ def insertion(
         local = _next_to_declaration(g, cands, up_side, ctx)
         if local is not None:
             return local
-        one = _one_sided(cands, u_before, u_after, ctx)
+        one = _one_sided(cands, u_before, u_after, ctx) or _code_start(cands, u_after, ctx)
         if one is not None:
             good = [one]
     if not good:
@@ -538,6 +538,15 @@ def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -
     return None
 
 
+def _code_start(cands: list[_Gap], u_after: Anchor, ctx: Ctx) -> _Gap | None:
+    """Upstream's change is the first code of its block, before a statement the target never
+    had: the one gap where the target block's code starts (after its declarations)."""
+    if not isinstance(u_after, Item) or not absent(u_after, ctx):
+        return None
+    hits = [c for c in cands if c.past and c.level_before >= HEAD]
+    return replace(hits[0], level_after=0, match_after=align.NO) if len(hits) == 1 else None
+
+
 def past_declarations(us: list[Item], uj: int, ts: list[Item], tj: int) -> bool:
     """Do both gaps end their block's leading declarations, the target's being plain?
 
@@ -547,7 +556,7 @@ def past_declarations(us: list[Item], uj: int, ts: list[Item], tj: int) -> bool:
     guards against.
     """
     return (
-        tj > 0
+        (tj > 0 or uj > 0)
         and all(it.kind == "declaration" for it in us[:uj])
         and (uj == len(us) or us[uj].kind != "declaration")
         and all(it.kind == "declaration" and _plain(it) for it in ts[:tj])

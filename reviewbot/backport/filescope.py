@@ -50,8 +50,8 @@ def declaration_edits(
         hi = end + 1
         lines = before[lo:hi]
         post = lines[: g.pre - lo] + g.added + lines[g.pre + len(g.removed) - lo :]
-        if any(x.rstrip() == "{" for x in lines):
-            return None
+        if any(x.rstrip() == "{" for x in lines + g.added + g.removed):
+            return None  # a function body: not a change inside a declaration
         place = declaration_change(lines, post, side, known)
         if place is None or place.lines is None:
             return None
@@ -166,3 +166,52 @@ def new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
         if len(at) > 1:
             return None
     return None
+
+
+def new_definitions(
+    h: Hunk, side: Side, check: Callable[[Edit], Failure | None]
+) -> list[Edit] | Failure | None:
+    """A new file-scope function (g) whose neighbours upstream are code the older file never
+    had: it goes right above the first line after it (else below the last line before it) that
+    the target has exactly once, skipping only lines the target lacks. That anchor must be a
+    top-level line of its own (a preprocessor line, a declaration), never a brace or a blank.
+    """
+    gs = groups(h)
+    if len(gs) != 1 or gs[0].removed or not gs[0].added:
+        return None
+    g = gs[0]
+    code = [x for x in g.added if x.strip()]
+    if not code or code[0][:1].isspace():
+        return None
+    new = syntax.parse("\n".join(g.added).encode(), "<new>").functions
+    if not new or any(side.unit.function(name) is not None for name in new):
+        return None  # not a definition, or one the target already has
+    before = h.before
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, x in enumerate(side.lines):
+        count[x.rstrip()] = count.get(x.rstrip(), 0) + 1
+        first.setdefault(x.rstrip(), i)
+
+    def anchor(rows: range) -> int | None:
+        for k in rows:
+            x = before[k].rstrip()
+            if not x.strip() or count.get(x, 0) == 0:
+                continue  # a blank, or code the target never had
+            own_line = not x[:1].isspace() and x not in ("{", "}", "};")
+            if count[x] > 1 or not own_line or x.startswith(("/*", "*", " *")):
+                return None
+            return first[x]
+        return None
+
+    at = anchor(range(g.pre, len(before)))
+    if at is None:
+        at = anchor(range(g.pre - 1, -1, -1))
+        if at is None:
+            return None
+        at += 1
+        while at < len(side.lines) and not side.lines[at].strip():
+            at += 1
+    edit = Edit(at, 0, tuple(g.added))
+    failure = check(edit)
+    return failure if failure is not None else [edit]

@@ -337,10 +337,17 @@ def declaration_change(lines: list[str], post: list[str], side: Side, known: Kno
     before, after = _text_span(lines), _text_span(post)
     if before is None or after is None or before.texts == after.texts:
         return None
+    names = _declared_names(syntax.parse("\n".join(lines).encode(), "<decl>").root)
     scored: list[tuple[float, _Span]] = []
     for d in syntax.file_scope(side.unit.root):
         if d.type != "declaration":
             continue
+        mine = _declared_names(d)
+        if names and not any(
+            u == t or valid_rename("id", u, t, known) for u in names for t in mine
+        ):
+            continue  # another declaration, however many tokens it shares (a hunk that cuts
+            # the declaration's first line off shows no name: its tokens decide alone)
         span = _span(side, side.toks(d))
         if span is None:
             continue
@@ -355,6 +362,20 @@ def declaration_change(lines: list[str], post: list[str], side: Side, known: Kno
     if got is None or _type_clash(got[0], side):
         return None
     return _edited(got[0], got[1], side)
+
+
+def _declared_names(root: syntax.Node) -> set[str]:
+    """The functions the file-scope prototypes under ``root`` declare (none for a fragment
+    that starts after the prototype's name)."""
+    decls = [root] if root.type == "declaration" else list(syntax.file_scope(root))
+    return {
+        name
+        for n in decls
+        if n.type == "declaration"
+        for d in n.children_by_field_name("declarator")
+        if any(x.type == "function_declarator" for x in syntax.walk(d))
+        and (name := syntax.declarator_name(d))
+    }
 
 
 def _param_types(root: syntax.Node) -> dict[str, set[str]]:

@@ -30,7 +30,7 @@ from enum import StrEnum
 from reviewbot.backport import align, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
-from reviewbot.backport.known import declared, file_names, known_for
+from reviewbot.backport.known import declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
 from reviewbot.backport.removals import removal
@@ -365,6 +365,11 @@ def relocate_file(
                 placed.sort(key=lambda fr: -share[id(fr[0])])
                 if share[id(placed[0][0])] > share[id(placed[1][0])]:
                     placed = placed[:1]
+            if len(placed) > 1 and up_name:
+                # still several: the one whose name is upstream's renamed (kfence_alloc_pool
+                # for kfence_alloc_pool_and_metadata), when only one is
+                named = [(f, r) for f, r in placed if related_names(up_name, f.name)]
+                placed = named if len(named) == 1 else placed
             if len(placed) == 1:
                 f, trial = placed[0]
                 functions.append((hn, up_name, f.name))
@@ -514,6 +519,7 @@ def _file_scope(
         filescope.declaration_edits(h, side, known, check)
         or filescope.new_prototypes(h, side)
         or filescope.removed_definitions(h, side)
+        or filescope.new_definitions(h, side, check)
     )
 
 

@@ -24,7 +24,40 @@ from reviewbot.backport.statements import Block, Item, Side
 def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
     if not ut or not tt:
         return Match(EQUAL) if norm(u) == norm(t) else align.NO
-    return align.compare_tokens(ut, tt, known)
+    m = align.compare_tokens(ut, tt, known)
+    if not m.ok and ("__force" in (x.text for x in ut)) != ("__force" in (x.text for x in tt)):
+        m = align.compare_tokens(unforced(ut), unforced(tt), known)
+    return m
+
+
+def unforced(toks: tuple) -> tuple:
+    """``T v = (__force T)(X);`` as ``T v = X;``: sparse's cast to the very type the declared
+    local has changes nothing for the compiler (``int io = (__force int)(gfp & __GFP_IO);``).
+    Any other cast is kept."""
+    texts = [x.text for x in toks]
+    if "=" not in texts:
+        return toks
+    eq = texts.index("=")
+    if texts[eq + 1 : eq + 3] != ["(", "__force"] or eq < 2:
+        return toks
+    close = texts.index(")", eq + 3) if ")" in texts[eq + 3 :] else -1
+    cast = texts[eq + 3 : close]
+    if close < 0 or cast != texts[: eq - 1] or texts[-1] != ";":
+        return toks  # only a cast to the declared type of the local being initialised
+    rest = toks[close + 1 : -1]
+    if len(rest) >= 2 and rest[0].text == "(" and _closes_at_end([x.text for x in rest]):
+        rest = rest[1:-1]
+    return (*toks[: eq + 1], *rest, toks[-1])
+
+
+def _closes_at_end(texts: list[str]) -> bool:
+    """Does the parenthesis opening ``texts`` close at its last token (one group)?"""
+    depth = 0
+    for i, x in enumerate(texts):
+        depth += (x == "(") - (x == ")")
+        if depth == 0:
+            return i == len(texts) - 1
+    return False
 
 
 def removal(
