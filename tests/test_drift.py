@@ -935,3 +935,49 @@ def test_validate_on_a_repository_reads_the_header_at_the_ref(tmp_path):
         upstream=parse_mail(INC_UP),
     )
     assert not bad.accepted
+
+
+def _goto_target(label: bool, own_exit: str = "return err;") -> str:
+    return (
+        "static int apply(struct ctx *c)\n{\n\tint err = 0;\n\n"
+        "\terr = set_attrs(c);\n\tif (err)\n\t\t"
+        + own_exit
+        + "\n\tcommit(c);\n"
+        + ("out:\n\tput(c);\n" if label else "")
+        + "\treturn 0;\n}\n"
+    )
+
+
+_GOTO_UP = _mail(
+    "@@ -4,4 +4,9 @@ static int apply(struct ctx *c)\n"
+    " \n"
+    "+\tif (!c->interval) {\n+\t\terr = -EINVAL;\n+\t\tgoto out;\n+\t}\n+\n"
+    " \terr = set_attrs(c);\n \tif (err)\n \t\tgoto out;\n"
+)
+
+
+def _goto_bp(own_exit: str, added: str) -> str:
+    n = 4 + added.count("\n")
+    return _mail(
+        f"@@ -4,4 +4,{n} @@ static int apply(struct ctx *c)\n"
+        " \n" + added + f" \terr = set_attrs(c);\n \tif (err)\n \t\t{own_exit}\n"
+    )
+
+
+def test_a_goto_to_a_label_the_target_lacks_is_its_own_return_of_the_value():
+    # upstream sets err and jumps to out; the older function has no out: and returns err
+    # where upstream jumps: `return -EINVAL;` is the same exit
+    ret = "+\tif (!c->interval)\n+\t\treturn -EINVAL;\n+\n"
+    d = _vs(_GOTO_UP, _goto_bp("return err;", ret), _goto_target(False))
+    assert d.equivalent, d.differences
+    assert any("`err = -EINVAL; goto out;` as `return -EINVAL;`" in x for x in d.deviations)
+    # the function has the label: the jump is what it should keep
+    assert not _vs(_GOTO_UP, _goto_bp("return err;", ret), _goto_target(True)).equivalent
+    # the function does not leave by returning err: no evidence for the rewrite
+    other = _goto_target(False, "return -EIO;")
+    assert not _vs(_GOTO_UP, _goto_bp("return -EIO;", ret), other).equivalent
+    # another value, or no test at all, is another exit
+    wrong = "+\tif (!c->interval)\n+\t\treturn -EBUSY;\n+\n"
+    assert not _vs(_GOTO_UP, _goto_bp("return err;", wrong), _goto_target(False)).equivalent
+    bare = "+\treturn -EINVAL;\n+\n"
+    assert not _vs(_GOTO_UP, _goto_bp("return err;", bare), _goto_target(False)).equivalent

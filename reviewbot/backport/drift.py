@@ -243,15 +243,21 @@ def judge(
     own_exits: set[str] = frozenset(),  # type: ignore[assignment]
     spelled: Spelled | None = None,
     gone_locals: frozenset[str] = frozenset(),
+    labels: frozenset[str] | None = None,
 ) -> str | None:
     """The deviation note when ``region`` is tolerated, None when it changes the meaning.
 
     ``own_exits`` are the exit statements the target's code around the change already uses;
     ``spelled`` tells which statements the target writes exactly so; ``gone_locals`` are the
-    target's own locals the backport removes with every use (:func:`_gone_locals`).
+    target's own locals the backport removes with every use (:func:`_gone_locals`);
+    ``labels`` the labels of the target functions the backport changes (None: unknown).
     """
     u_add, b_add = _added(region.upstream), _added(region.backport)
     u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
+    if labels is not None and u_rem == b_rem:
+        inlined_exit = _exit_inlined(u_add, own_exits, labels)
+        if inlined_exit is not None and inlined_exit[0] == b_add:
+            return inlined_exit[1]
     b_rem, dead = _without_dead_stores(b_rem, gone_locals)
     if dead:
         said = f"the target's local {', '.join(dead)} removed with its every use"
@@ -327,6 +333,47 @@ def judge(
     if u_rem and b_rem and not u_add and not b_add:
         return "adjusted: the target's removed code differs"
     return None
+
+
+def _exit_inlined(
+    u_add: list[str], own_exits: set[str], labels: frozenset[str]
+) -> tuple[list[str], str] | None:
+    """Upstream's ``{ v = E; goto L; }`` as ``return E;`` where the target function has no
+    label L and itself exits by ``return v;`` (its code says how it leaves): the tokens so
+    rewritten and the note, or None when there is no such exit."""
+    out, notes, i = list(u_add), [], 0
+    while i < len(out):
+        v = out[i]
+        starts = i == 0 or out[i - 1] in (";", "{", "}")
+        if not (starts and IDENT.match(v) and i + 1 < len(out) and out[i + 1] == "="):
+            i += 1
+            continue
+        end = out.index(";", i) if ";" in out[i:] else -1
+        tail = out[end + 1 : end + 4] if end > 0 else []
+        if (
+            len(tail) != 3
+            or tail[0] != "goto"
+            or tail[2] != ";"
+            or tail[1] in labels
+            or f"return {v} ;" not in own_exits
+        ):
+            i += 1
+            continue
+        value = out[i + 2 : end]
+        lo, hi = i, end + 4
+        braced = lo > 0 and out[lo - 1] == "{" and hi < len(out) and out[hi] == "}"
+        if not braced and lo > 0 and out[lo - 1] != ";":
+            i += 1  # the pair under a braceless test: the goto is not conditional
+            continue
+        if braced:
+            lo, hi = lo - 1, hi + 1
+        out[lo:hi] = ["return", *value, ";"]
+        e = re.sub(r"(^|[(\s])([-!~&*]) (?=\w)", r"\1\2", " ".join(value))
+        notes.append(f"`{v} = {e}; goto {tail[1]};` as `return {e};`")
+        i = lo + len(value) + 2
+    if not notes:
+        return None
+    return out, "exit written the target's way (it has no label, it returns): " + "; ".join(notes)
 
 
 @dataclass(frozen=True)
@@ -441,8 +488,9 @@ def _compare_file(
     negations: list[str] = []
     spelled = Spelled(text)
     gone = _gone_locals(u, b, text)
+    labels = _labels_in_functions(text, b)
     for r in regions(edit(u), edit(b, negations)):
-        note = judge(r, in_target, names, own, spelled, gone)
+        note = judge(r, in_target, names, own, spelled, gone, labels)
         if note is None:
             bad.append(f"{b.path}: {r.show()}")
         else:
@@ -467,6 +515,26 @@ def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
             if a <= at <= b:
                 out |= declared(lines[a - 1 : b])
     return out
+
+
+def _labels_in_functions(text: str, fp: FilePatch) -> frozenset[str]:
+    """The goto labels of the target functions the hunks touch."""
+    unit = syntax.parse(text.encode(), fp.path)
+    out: set[str] = set()
+    for fs in unit.functions.values():
+        for f in fs:
+            if not any(
+                f.start_line <= h.source_start + k <= f.end_line
+                for h in fp.hunks
+                for k in range(len(h.before))
+            ):
+                continue
+            for n in syntax.walk(f.node):
+                if n.type == "labeled_statement":
+                    label = n.child_by_field_name("label")
+                    if label is not None:
+                        out.add(syntax.text(label))
+    return frozenset(out)
 
 
 def _only_new_declarations(fp: FilePatch, has: Callable[[str], bool]) -> bool:
