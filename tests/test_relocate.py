@@ -1105,3 +1105,57 @@ def test_a_removed_line_matches_the_target_without_sparses_cast_to_its_own_type(
     # a cast to another type than the local's is a different statement
     other = data.replace(b"\tint io = gfp & IO;\n", b"\tlong io = gfp & IO;\n")
     assert relocate_file(fix, other, "mm/x.c", tree=lambda n: True).method == "failed"
+
+
+_EXIT_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,6 +4,12 @@ static int apply(struct ctx *c)\n"
+    " \terr = set_attrs(c);\n \tif (err)\n \t\tgoto out;\n \n"
+    "+\tif (!c->interval) {\n+\t\terr = -EINVAL;\n+\t\tgoto out;\n+\t}\n"
+    "+\tif (c->busy)\n+\t\tgoto out;\n"
+    " \tcommit(c);\n \tpublish(c);\n"
+)
+
+
+def _exit_target(exit_: str, label: str = "") -> bytes:
+    return (
+        "static int apply(struct ctx *c)\n{\n\tint err = 0;\n\n\terr = set_attrs(c);\n"
+        f"\tif (err)\n\t\t{exit_}\n\n\tcommit(c);\n\tpublish(c);\n{label}\treturn err;\n}}\n"
+    ).encode()
+
+
+def test_a_jump_to_a_label_the_function_lacks_becomes_its_own_exit():
+    # upstream jumps to out:, which the older function never had; where upstream's context
+    # tests err and jumps, the older function returns err: that is the exit, the value
+    # returned directly and the one-statement block without braces
+    data = _exit_target("return err;")
+    p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\n\tcommit(c);",
+        b"\n\tif (!c->interval)\n\t\treturn -EINVAL;\n\tif (c->busy)\n\t\treturn err;\n\tcommit(c);",
+    )
+    assert "err = -EINVAL; goto out -> return -EINVAL" in p.rewrites
+    assert "goto out -> return err;" in p.rewrites
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _exit_target("return -EIO;").replace(
+            b"\t\treturn -EIO;\n\n\tcommit",
+            b"\t\treturn -EIO;\n\n\tif (err)\n\t\treturn err;\n\tcommit",
+        ),
+        _exit_target("break;"),
+    ],
+    ids=["exits-disagree", "no-return"],
+)
+def test_a_jump_without_one_clear_exit_in_the_target_is_refused(data):
+    p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and "label out does not exist" in p.failures[0].reason
+
+
+def test_a_jump_to_a_label_the_function_has_stays_a_jump():
+    data = _exit_target("goto out;", label="out:\n")
+    p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert b"goto out;\n\t}\n\tif (c->busy)\n\t\tgoto out;" in apply_edits(data, list(p.edits))

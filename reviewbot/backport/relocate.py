@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from reviewbot.backport import align, filescope, statements
+from reviewbot.backport import align, exits, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
 from reviewbot.backport.known import declared, file_names, known_for, related_names
@@ -261,6 +261,11 @@ def relocate_file(
                 added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
             # a folio call on what the older tree reads as page_folio(page): its page helper
             added, wrapped = page_wrappers(added, known.has_name)
+            # a jump to a label the function lacks: its own exit where the context shows it
+            fn_lines = side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1]
+            added, inlined_exits = exits.inline(
+                added, exits.learn(h.before, fn_lines, set(known.labels))
+            )
             edit = Edit(place.start, place.remove, tuple(added))
             if not place.remove and _already(edit, side.lines):
                 res.present += 1
@@ -282,6 +287,7 @@ def relocate_file(
             hunk_edits.append(edit)
             res.renames |= set(tr.renames) | set(wrapped)
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
+            res.rewrites += [x for x in inlined_exits if x not in res.rewrites]
             res.adjusted = res.adjusted or place.adjusted
             res.methods.append(
                 Method.TRANSFORMED
