@@ -234,7 +234,7 @@ class BenchRepository(Repository):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._words: dict[tuple[str, str, tuple[str, ...]], bool] = {}
-        self._defs: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        self._defs: dict[tuple[str, str, tuple[str, ...], bool], list[str]] = {}
 
     def has_word(self, rev: Revision, word: str, globs: tuple[str, ...]) -> bool:
         key = (rev.sha, word, tuple(globs))
@@ -242,10 +242,12 @@ class BenchRepository(Repository):
             self._words[key] = super().has_word(rev, word, globs)
         return self._words[key]
 
-    def files_defining(self, rev: Revision, name: str, globs: tuple[str, ...]) -> list[str]:
-        key = (rev.sha, name, tuple(globs))
+    def files_defining(
+        self, rev: Revision, name: str, globs: tuple[str, ...], prefix: bool = False
+    ) -> list[str]:
+        key = (rev.sha, name, tuple(globs), prefix)
         if key not in self._defs:
-            self._defs[key] = super().files_defining(rev, name, globs)
+            self._defs[key] = super().files_defining(rev, name, globs, prefix)
         return list(self._defs[key])
 
 

@@ -1159,3 +1159,134 @@ def test_a_jump_to_a_label_the_function_has_stays_a_jump():
     p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
     assert p.failures == (), p.failures
     assert b"goto out;\n\t}\n\tif (c->busy)\n\t\tgoto out;" in apply_edits(data, list(p.edits))
+
+
+_ARITY_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,4 +3,6 @@ static void split_test(struct t *t)\n"
+    " \tr = new_region(t);\n \tif (!r) {\n"
+    '+\t\tdestroy_target(t, NULL);\n+\t\tskip("region alloc fail");\n'
+    " \t\treturn;\n \t}\n"
+)
+_ARITY_TARGET = (
+    b"static void split_test(struct t *t)\n{\n\tr = new_region(t);\n\tif (!r) {\n\t\treturn;\n\t}\n"
+    b"\tuse(r);\n\tdestroy_target(t);\n}\n"
+)
+
+
+def test_a_call_passing_a_later_parameter_drops_it_where_the_tree_declares_fewer():
+    # upstream passes destroy_target() a second argument 6.x added (NULL: none); the older
+    # file calls it with one and the tree declares one: the call drops the NULL
+    p = relocate_file(
+        _mail(_ARITY_FIX),
+        _ARITY_TARGET,
+        "mm/x.c",
+        tree=lambda n: True,
+        params={"destroy_target": 1}.get,
+    )
+    assert p.failures == (), p.failures
+    assert apply_edits(_ARITY_TARGET, list(p.edits)) == _ARITY_TARGET.replace(
+        b"\tif (!r) {\n", b'\tif (!r) {\n\t\tdestroy_target(t);\n\t\tskip("region alloc fail");\n'
+    )
+    assert "destroy_target(…, NULL) -> destroy_target(…)" in p.rewrites
+
+
+@pytest.mark.parametrize(
+    "params, failed",
+    [({}.get, False), ({"destroy_target": 2}.get, False), ({"destroy_target": 1}.get, True)],
+    ids=["no-declaration", "declared-as-upstream", "non-null-extra"],
+)
+def test_a_call_is_fitted_only_when_the_declaration_confirms_it(params, failed):
+    # no declaration found (a macro, a variadic function, no repository): the call is left as
+    # upstream wrote it; a declaration agreeing with upstream: the same; an extra argument
+    # that is not NULL: no guess, refused
+    fix = _ARITY_FIX if not failed else _ARITY_FIX.replace("(t, NULL)", "(t, r)")
+    p = relocate_file(_mail(fix), _ARITY_TARGET, "mm/x.c", tree=lambda n: True, params=params)
+    if failed:
+        assert p.method == "failed"
+        assert (
+            "destroy_target() takes 1 argument in this tree, the change passes 2"
+            in p.failures[0].reason
+        )
+    else:
+        assert p.failures == ()
+        assert b"destroy_target(t, NULL);" in apply_edits(_ARITY_TARGET, list(p.edits))
+
+
+def test_declared_parameters_are_read_from_prototypes_and_definitions():
+    from reviewbot.backport.arity import declared_params
+
+    h = b"void destroy_target(struct t *t);\nint pr(const char *fmt, ...);\nint none(void);\n"
+    h += b"static inline long two(int a,\n\t\tint b)\n{\n\treturn a + b;\n}\n"
+    assert declared_params(h, "x.h", "destroy_target") == 1
+    assert declared_params(h, "x.h", "pr") is None  # variadic
+    assert declared_params(h, "x.h", "none") == 0
+    assert declared_params(h, "x.h", "two") == 2
+    assert declared_params(h, "x.h", "missing") is None
+
+
+_SEALS_H = (
+    b"#ifndef _X_H\n#define _X_H\n\n#ifdef CONFIG_SEALS\n"
+    b"extern long seal_fcntl(struct file *file, unsigned long arg);\n#else\n"
+    b"static inline long seal_fcntl(struct file *f, unsigned long a)\n{\n\treturn -EINVAL;\n}\n"
+    b"#endif\n\n#endif /* _X_H */\n"
+)
+_SEALS_FIX = (
+    "--- a/include/linux/x.h\n+++ b/include/linux/x.h\n"
+    "@@ -4,6 +4,7 @@\n #ifdef CONFIG_SEALS\n"
+    " extern long seal_fcntl(struct file *file, unsigned int arg);\n"
+    " struct folio *seal_alloc(struct file *f);\n"
+    "+unsigned int *seals_ptr(struct file *file);\n"
+    " #else\n static inline long seal_fcntl(struct file *f, unsigned int a)\n {\n"
+    "@@ -13,6 +14,16 @@ static inline struct folio *seal_alloc(struct file *f)\n"
+    " {\n \treturn ERR_PTR(-EINVAL);\n }\n"
+    "+\n+static inline unsigned int *seals_ptr(struct file *file)\n+{\n+\treturn NULL;\n+}\n"
+    " #endif\n \n"
+    "+static inline unsigned int seals(struct file *file)\n+{\n"
+    "+\treturn *seals_ptr(file);\n+}\n+\n"
+    " #endif /* _X_H */\n"
+)
+
+
+def test_a_prototype_and_its_stub_go_into_the_branches_of_the_same_conditional():
+    # the older header lacks seal_alloc() on both sides: the prototype goes at the end of the
+    # run after '#ifdef CONFIG_SEALS', the stub right above its '#endif' (the conditional the
+    # patch shows opening), the new helper above the include guard's end
+    p = relocate_file(_mail(_SEALS_FIX), _SEALS_H, "include/linux/x.h", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    got = apply_edits(_SEALS_H, list(p.edits))
+    assert got == _SEALS_H.replace(
+        b"unsigned long arg);\n#else\n",
+        b"unsigned long arg);\nunsigned int *seals_ptr(struct file *file);\n#else\n",
+    ).replace(
+        b"\treturn -EINVAL;\n}\n#endif\n\n#endif /* _X_H */\n",
+        b"\treturn -EINVAL;\n}\n\nstatic inline unsigned int *seals_ptr(struct file *file)\n{\n"
+        b"\treturn NULL;\n}\n#endif\n\nstatic inline unsigned int seals(struct file *file)\n{\n"
+        b"\treturn *seals_ptr(file);\n}\n\n#endif /* _X_H */\n",
+    )
+
+
+def test_a_stub_is_not_put_before_an_endif_of_another_conditional():
+    # the older header's only bare '#endif' closes CONFIG_OTHER, which the patch never shows
+    other = _SEALS_H.replace(b"#ifdef CONFIG_SEALS", b"#ifdef CONFIG_OTHER")
+    p = relocate_file(_mail(_SEALS_FIX), other, "include/linux/x.h", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_new_helper_goes_above_the_kernel_doc_of_the_definition_after_it():
+    fix = _mail(
+        "--- a/include/linux/x.h\n+++ b/include/linux/x.h\n"
+        "@@ -3,6 +3,11 @@ void dump_obj(void *object);\n"
+        " static inline void dump_obj(void *object) {}\n #endif\n \n"
+        "+static inline bool sealed(int seals)\n+{\n+\treturn seals & SEAL_WRITE;\n+}\n+\n"
+        " /**\n  * check_write - Check for write seals\n  */\n"
+    )
+    data = (
+        b"extern int nr_pages;\n\n/**\n * check_write - Check for write seals\n */\n"
+        b"static inline int check_write(int seals)\n{\n\treturn 0;\n}\n"
+    )
+    p = relocate_file(fix, data, "include/linux/x.h", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\n/**\n",
+        b"\nstatic inline bool sealed(int seals)\n{\n\treturn seals & SEAL_WRITE;\n}\n\n/**\n",
+    )

@@ -152,7 +152,8 @@ def new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
     if not declarations(g.added) or not g.added[-1].rstrip().endswith(";"):
         return None
     before = h.before[: g.pre]
-    if _prototype_run(before, 0) != len(before) and before:
+    lead = next((k for k, x in enumerate(before) if not x.startswith("#")), len(before))
+    if _prototype_run(before, lead) != len(before) and before:
         return None  # the context before the insertion is not a run of declarations
     anchors = [x for x in reversed(before) if x and not x[0].isspace()]
     if h.section and h.section.rstrip().endswith(";"):
@@ -160,8 +161,9 @@ def new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
     for a in anchors:
         at = [k for k, x in enumerate(side.lines) if x.rstrip() == a.rstrip()]
         if len(at) == 1:
-            end = _prototype_run(side.lines, at[0])
-            if end > at[0]:
+            start = at[0] + (a.startswith("#"))  # after an #ifdef: the run inside it
+            end = _prototype_run(side.lines, start)
+            if end > start:
                 return [Edit(end, 0, tuple(g.added))]
         if len(at) > 1:
             return None
@@ -169,23 +171,21 @@ def new_prototypes(h: Hunk, side: Side) -> list[Edit] | None:
 
 
 def new_definitions(
-    h: Hunk, side: Side, check: Callable[[Edit], Failure | None]
+    h: Hunk,
+    side: Side,
+    check: Callable[[Edit], Failure | None],
+    shown: frozenset[str] = frozenset(),
 ) -> list[Edit] | Failure | None:
-    """A new file-scope function (g) whose neighbours upstream are code the older file never
-    had: it goes right above the first line after it (else below the last line before it) that
-    the target has exactly once, skipping only lines the target lacks. That anchor must be a
-    top-level line of its own (a preprocessor line, a declaration), never a brace or a blank.
+    """New file-scope functions (g) whose neighbours upstream are code the older file never
+    had: each goes right above the first line after it (else below the last line before it)
+    that the target has exactly once, skipping only lines the target lacks. That anchor must be
+    a top-level line of its own (a preprocessor line, a declaration), never a brace or a blank;
+    an ``#else``/``#endif`` only when the conditional it belongs to opens, in the target, with
+    a line upstream's patch of the file shows (``shown``): the stub stays in its branch.
     """
     gs = groups(h)
-    if len(gs) != 1 or gs[0].removed or not gs[0].added:
+    if not gs or any(g.removed or not g.added for g in gs):
         return None
-    g = gs[0]
-    code = [x for x in g.added if x.strip()]
-    if not code or code[0][:1].isspace():
-        return None
-    new = syntax.parse("\n".join(g.added).encode(), "<new>").functions
-    if not new or any(side.unit.function(name) is not None for name in new):
-        return None  # not a definition, or one the target already has
     before = h.before
     count: dict[str, int] = {}
     first: dict[str, int] = {}
@@ -198,20 +198,56 @@ def new_definitions(
             x = before[k].rstrip()
             if not x.strip() or count.get(x, 0) == 0:
                 continue  # a blank, or code the target never had
+            if x.startswith("/*") and k + 1 < len(before):
+                # a comment opening a definition (kernel-doc): anchored by its next line
+                y = before[k + 1].rstrip()
+                if count.get(y, 0) == 1 and first[y] > 0 and side.lines[first[y] - 1].rstrip() == x:
+                    return first[y] - 1
+                return None
             own_line = not x[:1].isspace() and x not in ("{", "}", "};")
-            if count[x] > 1 or not own_line or x.startswith(("/*", "*", " *")):
+            if count[x] > 1 or not own_line or x.startswith(("*", " *")):
+                return None
+            if x.split()[0] in ("#else", "#elif", "#endif") and (
+                _opening(side.lines, first[x]) not in shown
+            ):
                 return None
             return first[x]
         return None
 
-    at = anchor(range(g.pre, len(before)))
-    if at is None:
-        at = anchor(range(g.pre - 1, -1, -1))
-        if at is None:
+    out: list[Edit] = []
+    for g in gs:
+        code = [x for x in g.added if x.strip()]
+        if not code or code[0][:1].isspace():
             return None
-        at += 1
-        while at < len(side.lines) and not side.lines[at].strip():
+        new = syntax.parse("\n".join(g.added).encode(), "<new>").functions
+        if not new or any(side.unit.function(name) is not None for name in new):
+            return None  # not a definition, or one the target already has
+        at = anchor(range(g.pre, len(before)))
+        if at is None:
+            at = anchor(range(g.pre - 1, -1, -1))
+            if at is None:
+                return None
             at += 1
-    edit = Edit(at, 0, tuple(g.added))
-    failure = check(edit)
-    return failure if failure is not None else [edit]
+            while at < len(side.lines) and not side.lines[at].strip():
+                at += 1
+        edit = Edit(at, 0, tuple(g.added))
+        failure = check(edit)
+        if failure is not None:
+            return failure
+        out.append(edit)
+    return out
+
+
+def _opening(lines: list[str], at: int) -> str | None:
+    """The ``#if``/``#ifdef``/``#ifndef`` line opening the conditional line ``at`` belongs to."""
+    depth = 0
+    for x in reversed(lines[:at]):
+        word = x.split()[0] if x.strip().startswith("#") else ""
+        word = "#" + word.lstrip("#").strip() if word else ""
+        if word == "#endif":
+            depth += 1
+        elif word in ("#if", "#ifdef", "#ifndef"):
+            if depth == 0:
+                return x.rstrip()
+            depth -= 1
+    return None

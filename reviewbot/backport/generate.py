@@ -22,9 +22,10 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from reviewbot import __version__
+from reviewbot.backport.homes import retarget, target_path
 from reviewbot.backport.outcome import (
     BackportRun,
     Dependency,
@@ -34,13 +35,13 @@ from reviewbot.backport.outcome import (
 )
 from reviewbot.backport.places import Failure
 from reviewbot.backport.relocate import METHODS, Method, Placed, relocate_file
-from reviewbot.backport.targetfn import section_function
 from reviewbot.backport.validate import (
     Need,
     NeedStatus,
     ancestor_note,
     intent,
     need,
+    param_lookup,
     results_for,
     tree_lookup,
     validate_files,
@@ -48,7 +49,6 @@ from reviewbot.backport.validate import (
 from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
 from reviewbot.diffs.patches import (
     ApplyFailure,
-    FilePatch,
     Mail,
     apply_file,
     parse_mail,
@@ -74,53 +74,6 @@ def _prefix(template: str | None, version: str | None) -> str:
     if template is None:
         return f"PATCH {series}" if series else "PATCH"
     return " ".join(template.replace("{series}", series).split())
-
-
-def _target_path(
-    repo: Repository, rev: Revision, fp: FilePatch, rules: tuple[Rule, ...]
-) -> str | None:
-    """Where the file ``fp`` patches lives at ``rev``.
-
-    The same path; else another path of a rule that names it (the file moved); else the one
-    file of the same directory (then of the same top-level folder) that defines the functions
-    the hunks change — code that upstream later split out into a new file (``mm/mm_init.c``
-    from ``mm/page_alloc.c``) is still in the old file in older trees.
-    """
-    path = fp.source
-    assert path is not None
-    names = list(dict.fromkeys(n for h in fp.hunks if (n := section_function(h)) is not None))
-    if repo.blob_id(rev, path) is not None:
-        if not names or any(repo.files_defining(rev, n, (path,)) for n in names):
-            return path
-        # the file exists but holds none of the functions (5.10's small mm/mm_init.c while
-        # alloc_large_system_hash() is still in mm/page_alloc.c): look where they are
-        return _defining(repo, rev, path, names) or path
-    for rule in rules:
-        if path in rule.paths:
-            for other in rule.paths:
-                if other != path and repo.blob_id(rev, other) is not None:
-                    return other
-    if not names:
-        return None
-    return _defining(repo, rev, path, names)
-
-
-def _defining(repo: Repository, rev: Revision, path: str, names: list[str]) -> str | None:
-    """The one file of ``path``'s directory (then top-level folder) defining most of ``names``."""
-    parts = PurePosixPath(path)
-    ext = parts.suffix or ".c"
-    for scope in (parts.parent, PurePosixPath(parts.parts[0])):
-        if str(scope) in ("", "."):
-            continue
-        count: dict[str, int] = {}
-        for n in names:
-            for f in repo.files_defining(rev, n, (f"{scope}/*{ext}",)):
-                count[f] = count.get(f, 0) + 1
-        if count:
-            best = max(count.values())
-            top = [f for f, c in count.items() if c == best]
-            return top[0] if len(top) == 1 else None
-    return None
 
 
 def _need(
@@ -324,7 +277,7 @@ def backport_one(
                 reason=f"{fp.path}: the fix creates or deletes a file; backport it by hand",
                 **base,
             )
-        tp = _target_path(repo, rev, fp, rules)
+        tp = target_path(repo, rev, fp, rules)
         if tp is None:
             missing_files.append(fp.source)
             continue
@@ -337,7 +290,7 @@ def backport_one(
             )
         paths[fp.source] = tp
         data = repo.blob(rev, tp)
-        assert data is not None  # _target_path found the blob
+        assert data is not None  # target_path found the blob
         targets[tp] = data
     if missing_files:
         f = Failure(
@@ -351,6 +304,7 @@ def backport_one(
     if n.status != NeedStatus.NEEDS_BACKPORT:
         return TargetResult(status=TargetStatus(n.status), evidence=n.evidence, **base)
     tree = _with_introduced(tree_lookup(repo, rev), introduced(upstream.mail))
+    params = param_lookup(repo, rev)
     placed = []
     for fp in upstream.mail.files:
         assert fp.source is not None  # a fix that creates or deletes a file was refused above
@@ -364,6 +318,7 @@ def backport_one(
                 rules=rules,
                 tree=tree,
                 where=rev.name,
+                params=params,
             )
         )
     warnings = tuple(dict.fromkeys(w for p in placed for w in p.warnings))
@@ -423,7 +378,7 @@ def backport_one(
         sha=upstream.sha,
     )
     generated = parse_mail(text, "generated patch")
-    retargeted = _retarget(upstream, paths)
+    retargeted = retarget(upstream, paths)
     v = validate_files(
         targets,
         generated,
@@ -496,22 +451,6 @@ def introduced(mail: Mail) -> frozenset[str]:
 def _with_introduced(tree: Callable[[str], bool], names: frozenset[str]) -> Callable[[str], bool]:
     """``tree`` that also knows the names the fix introduces."""
     return lambda n: n in names or tree(n)
-
-
-def _retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:
-    """The upstream fix with its paths renamed to where the files live in the target."""
-    if all(a == b for a, b in paths.items()):
-        return upstream
-    files = tuple(
-        fp
-        if fp.source is None
-        else replace(
-            fp, source=paths.get(fp.source, fp.source), target=paths.get(fp.source, fp.target)
-        )
-        for fp in upstream.mail.files
-    )
-    pre = {paths.get(k, k): v for k, v in upstream.pre.items()}
-    return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
 
 
 def backport(

@@ -27,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from reviewbot.backport import align, exits, filescope, statements
+from reviewbot.backport import align, arity, exits, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
+from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.known import declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
@@ -118,8 +119,12 @@ def relocate_file(
     rules: tuple[Rule, ...] = (),
     tree: Callable[[str], bool | None] | None = None,
     where: str = "the target",
+    params: ParamCount | None = None,
 ) -> Placed:
-    """Place ``fp`` (an upstream file patch) in ``data`` (the target blob at ``path``)."""
+    """Place ``fp`` (an upstream file patch) in ``data`` (the target blob at ``path``).
+
+    ``params`` gives a function's parameter count in the target tree: a call passing one
+    more ``NULL`` than the older API takes is fitted (:mod:`reviewbot.backport.arity`)."""
     side = statements.whole(data, path)
     up_whole: Side | None = None
     up_at: list[int] = []
@@ -136,6 +141,8 @@ def relocate_file(
         if added:
             own |= declared(statements.fragment(added).unit.root)[0]
     aliases = _alias_renames(rules, side.unit, glob)
+    # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
+    shown = frozenset(x.rstrip() for h in fp.hunks for kind, x in h.lines if kind != "+")
     tgt_cache: list[list[tuple]] = [[]]  # per-line tokens of the target, for removals
     edits: list[Edit] = []
     failures: list[Failure] = []
@@ -266,6 +273,12 @@ def relocate_file(
             added, inlined_exits = exits.inline(
                 added, exits.learn(h.before, fn_lines, set(known.labels))
             )
+            added, fitted, mismatched = arity.fit(added, arity.arities(side.unit), params)
+            if mismatched:
+                res.failures.append(
+                    Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
+                )
+                continue
             edit = Edit(place.start, place.remove, tuple(added))
             if not place.remove and _already(edit, side.lines):
                 res.present += 1
@@ -287,7 +300,7 @@ def relocate_file(
             hunk_edits.append(edit)
             res.renames |= set(tr.renames) | set(wrapped)
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
-            res.rewrites += [x for x in inlined_exits if x not in res.rewrites]
+            res.rewrites += [x for x in inlined_exits + fitted if x not in res.rewrites]
             res.adjusted = res.adjusted or place.adjusted
             res.methods.append(
                 Method.TRANSFORMED
@@ -341,7 +354,13 @@ def relocate_file(
             missing: list[Failure] = []
             ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
             functions.append((hn, up_name, tfn.name if tfn else None))
-            if ok:
+            unfit = [
+                why
+                for e in hedits
+                for part in arity.fit(list(e.add), arity.arities(side.unit), params)[1:]
+                for why in part
+            ]
+            if ok and not unfit:
                 edits += hedits
                 methods.append(Method.EXACT)
                 continue
@@ -351,7 +370,11 @@ def relocate_file(
             if trial is not None and not trial.failures and trial.edits:
                 absorb(trial, adjust=False)
             else:
-                failures.extend(missing)
+                why = missing or (list(trial.failures) if trial is not None else [])
+                failures.extend(
+                    why
+                    or [Failure(hn, f"hunk #{hn}: {unfit[0]}", tfn.name if tfn else None, unfit[0])]
+                )
             continue
         if isinstance(apply_file(data, FilePatch(fp.target, fp.source, (h.reversed(),))), Applied):
             present += 1  # the hunk's result is already there
@@ -386,7 +409,7 @@ def relocate_file(
                 absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = _file_scope(h, hn, side, tree, where)
+                decl = _file_scope(h, hn, side, tree, where, shown)
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -423,7 +446,7 @@ def relocate_file(
         trial = structural(hn, h, tfn, up_fn, up_name, False)
         if trial.failures and filescope.at_file_scope(h):
             # the @@ line names the function before a file-scope change (a stub, a prototype)
-            decl = _file_scope(h, hn, side, tree, where)
+            decl = _file_scope(h, hn, side, tree, where, shown)
             if isinstance(decl, list):
                 trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
         absorb(trial, adjust=False)
@@ -511,7 +534,12 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
 
 
 def _file_scope(
-    h: Hunk, hn: int, side: Side, tree: Callable[[str], bool | None] | None, where: str
+    h: Hunk,
+    hn: int,
+    side: Side,
+    tree: Callable[[str], bool | None] | None,
+    where: str,
+    shown: frozenset[str] = frozenset(),
 ) -> list[Edit] | Failure | None:
     """The file-scope readings of a hunk (:mod:`filescope`), in order; a changed declaration's
     new text may only use names the tree has."""
@@ -525,7 +553,7 @@ def _file_scope(
         filescope.declaration_edits(h, side, known, check)
         or filescope.new_prototypes(h, side)
         or filescope.removed_definitions(h, side)
-        or filescope.new_definitions(h, side, check)
+        or filescope.new_definitions(h, side, check, shown)
     )
 
 

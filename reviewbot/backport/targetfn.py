@@ -53,6 +53,16 @@ def section_function(h: Hunk) -> str | None:
     return m.group(1) if m else None
 
 
+def section_prefix(h: Hunk) -> str | None:
+    """The start of a function name git cut off in the ``@@`` line (it keeps 80 columns):
+    ``static void damon_do_test_apply_three_re`` gives ``damon_do_test_apply_three_re``."""
+    section = (h.section or "").rstrip()
+    if not section or "(" in section or section.endswith((";", "{", "}", ":")):
+        return None
+    m = re.fullmatch(r"[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)", section)
+    return m.group(1) if m and " " in section else None
+
+
 def function_at(unit: syntax.Unit, line: int) -> syntax.Function | None:
     for defs in unit.functions.values():
         for f in defs:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from reviewbot.backport.arity import ParamCount, declared_params
+from reviewbot.backport.homes import retarget, target_path
 from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.relocate import Placed, relocate_file
 from reviewbot.backport.targetfn import section_function
@@ -53,6 +55,27 @@ def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
         return cache[name]
 
     return has
+
+
+def param_lookup(repo: Repository, rev: Revision) -> ParamCount:
+    """A cached ``function -> parameter count`` from its declarations at ``rev`` (headers
+    first); None when none is found, they disagree, or the function is variadic."""
+    cache: dict[str, int | None] = {}
+
+    def count(name: str) -> int | None:
+        if name not in cache:
+            files = sorted(
+                repo.files_defining(rev, name, ("*.h", "*.c")), key=lambda f: not f.endswith(".h")
+            )
+            seen = set()
+            for f in files[:4]:
+                data = repo.blob(rev, f)
+                n = declared_params(data, f, name) if data is not None else None
+                seen.add(n)
+            cache[name] = seen.pop() if len(seen) == 1 else None
+        return cache[name]
+
+    return count
 
 
 def header_reader(repo: Repository, rev: Revision) -> HeaderReader:
@@ -224,6 +247,7 @@ def validate_files(
     placed: dict[str, Placed] | None = None,
     strict: bool = False,
     header: HeaderReader | None = None,
+    params: ParamCount | None = None,
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
 
@@ -231,7 +255,9 @@ def validate_files(
     the trees (:mod:`reviewbot.backport.drift`) is "accepted, with deviations", each deviation
     listed; ``strict`` refuses any deviation.
 
-    ``header`` reads a file of the target tree by path (an ``#include`` the backport adds is
+    ``params`` gives a function's parameter count in the target tree (a call upstream passes
+    a later parameter is fitted, :mod:`reviewbot.backport.arity`). ``header`` reads a file of
+    the target tree by path (an ``#include`` the backport adds is
     judged by what the header declares). ``placed`` may carry :func:`relocate_file` results of the upstream fix on these blobs (the
     reference the equivalence check compares with) when the caller already computed them.
     """
@@ -353,6 +379,7 @@ def validate_files(
                     rules=rules,
                     tree=tree,
                     where=where,
+                    params=params,
                 )
                 for fp in upstream.mail.files
                 if fp.source is not None and (data := targets.get(fp.source)) is not None
@@ -483,6 +510,14 @@ def validate(
             except (RepoError, PatchError):
                 continue
     if up is not None:
+        # an upstream file the target lacks is compared where its code lives (moved, split)
+        moved = {}
+        for fp in up.mail.files:
+            if fp.source and repo.blob_id(onto, fp.source) is None:
+                home = target_path(repo, onto, fp, rules)
+                if home is not None and home != fp.source:
+                    moved[fp.source] = home
+        up = retarget(up, moved) if moved else up
         for fp in up.mail.files:
             if fp.source and fp.source not in targets:
                 targets[fp.source] = repo.blob(onto, fp.source)
@@ -498,4 +533,5 @@ def validate(
         ancestor=ancestor_note(repo, up.sha if up else None, onto),
         strict=strict,
         header=header_reader(repo, onto),
+        params=param_lookup(repo, onto),
     )

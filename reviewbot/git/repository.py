@@ -401,15 +401,19 @@ class Repository:
         except git.GitCommandError:  # exit 1: no match
             return False
 
-    def files_defining(self, rev: Revision, name: str, globs: tuple[str, ...]) -> list[str]:
-        """Files matching ``globs`` at ``rev`` with a line that starts a definition of ``name``.
+    def files_defining(
+        self, rev: Revision, name: str, globs: tuple[str, ...], prefix: bool = False
+    ) -> list[str]:
+        """Files matching ``globs`` at ``rev`` with a line that starts a definition of ``name``
+        (with ``prefix``, of a name starting so).
 
         A definition line starts at column 0 with a type or storage class and has ``name(`` on
         it (the kernel's style for function definitions and prototypes).
         """
         if not re.fullmatch(r"[A-Za-z_]\w*", name):
             return []
-        pattern = rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}[[:space:]]*\("
+        rest = "[A-Za-z0-9_]*" if prefix else ""
+        pattern = rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}{rest}[[:space:]]*\("
         try:
             out = self.repo.git.grep("-l", "-E", "-e", pattern, rev.sha, "--", *globs)
         except git.GitCommandError:  # exit 1: no match

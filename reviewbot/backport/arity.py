@@ -1,0 +1,102 @@
+"""Calls whose argument count the older tree's API does not take (a, b).
+
+Upstream may pass an argument a function only gained later (``damon_destroy_target(t, NULL)``
+where 6.1 has ``damon_destroy_target(t)``). The target file's own calls say how many arguments
+the function takes there. When every call of it in the target file takes N and upstream's call
+passes N+1 whose last one is ``NULL``, ``0`` or ``false`` (the new parameter's "none"), the
+older call drops it, as stable maintainers write it. Any other difference in the count is a
+mismatch the change cannot carry (:func:`fit` reports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from reviewbot.backport.rewrites import _replace
+from reviewbot.backport.statements import fragment
+from reviewbot.ctree import syntax
+
+NONE_VALUES = frozenset({"NULL", "0", "false"})
+
+
+@lru_cache(maxsize=16)
+def _arities(data: bytes, path: str) -> dict[str, frozenset[int]]:
+    out: dict[str, set[int]] = {}
+    for n in syntax.walk(syntax.parse(data, path).root):
+        if n.type == "call_expression":
+            name = syntax.callee(n)
+            if name:
+                out.setdefault(name, set()).add(len(syntax.args(n)))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def arities(unit: syntax.Unit) -> dict[str, frozenset[int]]:
+    """Function name -> the argument counts its calls in ``unit`` use (read once per file)."""
+    return _arities(unit.data, unit.path)
+
+
+ParamCount = Callable[[str], int | None]  # function -> its parameter count in the tree
+
+
+def fit(
+    lines: list[str], have: dict[str, frozenset[int]], params: ParamCount | None
+) -> tuple[list[str], list[str], list[str]]:
+    """``lines`` with each call fitted to the target's argument count: (lines, notes for the
+    dropped arguments, mismatches that cannot be fitted). ``have`` holds the counts of the
+    target file's calls; ``params`` confirms them from the function's declaration in the tree
+    (a macro or a variadic function has none): without it nothing changes."""
+    if params is None:
+        return list(lines), [], []
+    if not any("(" in x for x in lines):
+        return list(lines), [], []
+    side = fragment(lines)
+    edits: list[tuple[int, int, str]] = []
+    notes: list[str] = []
+    bad: list[str] = []
+    for n in syntax.walk(side.unit.root):
+        if n.type != "call_expression" or not side.visible(n.start_point[0]):
+            continue
+        name = syntax.callee(n)
+        counts = have.get(name or "")
+        args = syntax.args(n)
+        if not name or not counts or len(counts) != 1 or len(args) in counts:
+            continue
+        (want,) = counts
+        if params(name) != want:
+            continue  # no fixed-arity declaration confirms what the calls show
+        last = args[-1] if args else None
+        if len(args) == want + 1 and last is not None and syntax.norm(last) in NONE_VALUES:
+            start = args[-2].end_byte if want else last.start_byte
+            edits.append((start, last.end_byte, ""))
+            lead = "…, " if want else ""
+            notes.append(f"{name}({lead}{syntax.norm(last)}) -> {name}({'…' if want else ''})")
+        else:
+            bad.append(
+                f"{name}() takes {want} argument{'s' * (want != 1)} in this tree, "
+                f"the change passes {len(args)}"
+            )
+    if not edits:
+        return list(lines), [], bad
+    text = _replace(side.unit.data, edits).decode("utf-8", "replace").split("\n")
+    return text[1 : 1 + len(lines)], list(dict.fromkeys(notes)), bad
+
+
+def declared_params(data: bytes, path: str, name: str) -> int | None:
+    """The parameter count of ``name`` as ``data`` declares or defines it (None: not there, or
+    variadic)."""
+    for n in syntax.walk(syntax.parse(data, path).root):
+        if n.type != "function_declarator":
+            continue
+        if syntax.declarator_name(n.child_by_field_name("declarator")) != name:
+            continue
+        plist = n.child_by_field_name("parameters")
+        if plist is None:
+            return None
+        kids = [c for c in plist.named_children if c.type != "comment"]
+        if any(c.type == "variadic_parameter" for c in kids) or "..." in syntax.text(plist):
+            return None
+        if len(kids) == 1 and syntax.norm(kids[0]) == "void":
+            return 0
+        return len(kids)
+    return None
