@@ -1290,3 +1290,43 @@ def test_a_new_helper_goes_above_the_kernel_doc_of_the_definition_after_it():
         b"\n/**\n",
         b"\nstatic inline bool sealed(int seals)\n{\n\treturn seals & SEAL_WRITE;\n}\n\n/**\n",
     )
+
+
+_LABEL_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -5,7 +5,7 @@ static int add_dirs(struct scheme *s)\n"
+    " \t\tgoto put_pattern_out;\n \terr = set_marks(s);\n \tif (err)\n"
+    "-\t\tgoto put_quotas_out;\n+\t\tgoto rmdir_put_quotas_out;\n"
+    " \terr = set_stats(s);\n \tif (err)\n \t\tgoto put_marks_out;\n"
+    "@@ -14,7 +14,8 @@ static int add_dirs(struct scheme *s)\n"
+    " put_marks_out:\n \tput(s->marks);\n \ts->marks = NULL;\n"
+    "-put_quotas_out:\n+rmdir_put_quotas_out:\n+\tquotas_rm_dirs(s->quotas);\n"
+    " \tput(s->quotas);\n \ts->quotas = NULL;\n put_pattern_out:\n"
+)
+_LABEL_TARGET = (
+    b"static int add_dirs(struct scheme *s)\n{\n\tint err;\n\n\terr = set_quotas(s);\n\tif (err)\n"
+    b"\t\tgoto put_pattern_out;\n\terr = set_marks(s);\n\tif (err)\n\t\tgoto put_quotas_out;\n"
+    b"\terr = set_stats(s);\n\tif (err)\n\t\tgoto put_marks_out;\n\treturn 0;\n\n"
+    b"put_marks_out:\n\tput(s->marks);\n\ts->marks = NULL;\nput_quotas_out:\n\tput(s->quotas);\n"
+    b"\ts->quotas = NULL;\nput_pattern_out:\n\tput(s->pattern);\n\treturn err;\n}\n"
+)
+
+
+def test_a_jump_to_a_label_another_hunk_of_the_fix_adds_is_placed():
+    data = _LABEL_TARGET.replace(b"\terr = set_quotas(s);\n", b"\terr = set_quotas(s); /* 6.1 */\n")
+    p = relocate_file(_mail(_LABEL_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    got = apply_edits(data, list(p.edits))
+    assert b"\t\tgoto rmdir_put_quotas_out;\n" in got
+    assert b"rmdir_put_quotas_out:\n\tquotas_rm_dirs(s->quotas);\n\tput(s->quotas);\n" in got
+
+
+def test_a_label_added_in_another_function_does_not_count():
+    fix = _LABEL_FIX.replace(
+        "@@ -14,7 +14,8 @@ static int add_dirs(struct scheme *s)",
+        "@@ -14,7 +14,8 @@ static int rm_dirs(struct scheme *s)",
+    )
+    data = _LABEL_TARGET.replace(b"\terr = set_quotas(s);\n", b"\terr = set_quotas(s); /* 6.1 */\n")
+    p = relocate_file(_mail(fix), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed"
+    assert any("label rmdir_put_quotas_out does not exist" in f.reason for f in p.failures)

@@ -136,10 +136,14 @@ def relocate_file(
     glob = file_names(side.unit)[0]
     # locals the fix itself declares (a hunk may use one another hunk adds)
     own: set[str] = set()
+    # labels the fix adds, by the function the hunk names (a jump to one another hunk adds)
+    own_labels: dict[str | None, set[str]] = {}
     for h in fp.hunks:
         added = [text for kind, text in h.lines if kind == "+"]
         if added:
-            own |= declared(statements.fragment(added).unit.root)[0]
+            names, labels = declared(statements.fragment(added).unit.root)
+            own |= names
+            own_labels.setdefault(section_function(h), set()).update(labels)
     aliases = _alias_renames(rules, side.unit, glob)
     # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
     shown = frozenset(x.rstrip() for h in fp.hunks for kind, x in h.lines if kind != "+")
@@ -166,7 +170,9 @@ def relocate_file(
         """Place one hunk in ``tfn`` by structure (relocated / transformed), or say why not."""
         res = _Trial()
         known = known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
-        known = replace(known, local=known.local | own)
+        known = replace(
+            known, local=known.local | own, labels=known.labels | own_labels.get(up_name, set())
+        )
         ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
         if up_whole is not None and up_fn is not None:
             up_side, base = up_whole, up_at[hn - 1]
@@ -350,7 +356,9 @@ def relocate_file(
             known = known_for(
                 side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
             )
-            known = replace(known, local=known.local | own)
+            known = replace(
+                known, local=known.local | own, labels=known.labels | own_labels.get(up_name, set())
+            )
             missing: list[Failure] = []
             ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
             functions.append((hn, up_name, tfn.name if tfn else None))
