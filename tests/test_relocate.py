@@ -1330,3 +1330,75 @@ def test_a_label_added_in_another_function_does_not_count():
     p = relocate_file(_mail(fix), data, "mm/x.c", tree=lambda n: True)
     assert p.method == "failed"
     assert any("label rmdir_put_quotas_out does not exist" in f.reason for f in p.failures)
+
+
+def test_a_new_include_goes_after_the_nearest_include_both_files_have():
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,6 +3,7 @@\n"
+        " #include <linux/oom.h>\n #include <linux/sched/mm.h>\n #include <linux/ksm.h>\n"
+        "+#include <linux/memfd.h>\n \n #include <linux/uaccess.h>\n #include <asm/cacheflush.h>\n"
+    )
+    data = b"#include <linux/pkeys.h>\n#include <linux/oom.h>\n#include <linux/sched/mm.h>\n\n#include <linux/uaccess.h>\n"
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"sched/mm.h>\n", b"sched/mm.h>\n#include <linux/memfd.h>\n"
+    )
+    # already included: nothing to add
+    have = data + b"#include <linux/memfd.h>\n"
+    assert (
+        apply_edits(have, list(relocate_file(fix, have, "mm/x.c", tree=lambda n: True).edits))
+        == have
+    )
+
+
+def test_a_hunk_that_rewrites_a_definitions_first_line_changes_that_function():
+    # the @@ line names the function before; the change makes the next one non-static
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,7 +5,7 @@ static int wait_for_pins(struct address_space *m)\n"
+        " \treturn error;\n }\n \n"
+        "-static unsigned int *seals_ptr(struct file *file)\n+unsigned int *seals_ptr(struct file *file)\n"
+        " {\n \tif (shmem_file(file))\n \t\treturn &SHMEM_I(file)->seals;\n"
+    )
+    data = (
+        b"static int wait_for_pins(struct address_space *m)\n{\n\tint error = 0;\n\n\treturn error;\n}\n\n"
+        b"static unsigned int *seals_ptr(struct file *file)\n{\n\tif (shmem_file(file))\n"
+        b"\t\treturn &SHMEM_I(file)->seals;\n\treturn NULL;\n}\n"
+    )
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"static unsigned int *", b"unsigned int *"
+    )
+
+
+def test_a_statement_of_a_later_api_is_written_and_found_the_older_way():
+    # vm_flags_clear() (6.3) is `vma->vm_flags &= ~(F);` before it (queries/api-renames.toml)
+    from reviewbot.backport.apitable import canonical, older_forms
+
+    assert canonical("vma->vm_flags &= ~(VM_MAYWRITE);") == "vm_flags_clear(vma, VM_MAYWRITE);"
+    assert canonical("vmf->vma->vm_flags &= ~VM_WRITE;") == "vm_flags_clear(vmf->vma, VM_WRITE);"
+    assert canonical("vma->vm_flags &= ~VM_A | VM_B;") == "vma->vm_flags &= ~VM_A | VM_B;"
+    lines = ["\t\tvm_flags_clear(vma, VM_MAYWRITE);"]
+    assert older_forms(lines, lambda n: False) == (
+        ["\t\tvma->vm_flags &= ~(VM_MAYWRITE);"],
+        ["the vm_flags API"],
+    )
+    assert older_forms(lines, lambda n: n == "vm_flags_clear") == (lines, [])
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -1,6 +1,6 @@ static int check_write(int seals, struct vm_area_struct *vma)\n"
+        " static int check_write(int seals, struct vm_area_struct *vma)\n {\n"
+        "-\tif (vma->vm_flags & VM_SHARED)\n-\t\tvm_flags_clear(vma, VM_MAYWRITE);\n"
+        "+\tif (sealed(seals))\n+\t\tvm_flags_clear(vma, VM_WRITE);\n"
+        " \treturn 0;\n }\n"
+    )
+    data = (
+        b"static int check_write(int seals, struct vm_area_struct *vma)\n{\n"
+        b"\tif (vma->vm_flags & VM_SHARED)\n\t\tvma->vm_flags &= ~(VM_MAYWRITE);\n\treturn 0;\n}\n"
+    )
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: n != "vm_flags_clear")
+    assert p.failures == (), p.failures
+    assert apply_edits(data, list(p.edits)) == data.replace(
+        b"\tif (vma->vm_flags & VM_SHARED)\n\t\tvma->vm_flags &= ~(VM_MAYWRITE);\n",
+        b"\tif (sealed(seals))\n\t\tvma->vm_flags &= ~(VM_WRITE);\n",
+    )

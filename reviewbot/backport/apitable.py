@@ -7,7 +7,9 @@ notes it) read the same table.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -33,3 +35,75 @@ def api_renames() -> dict[tuple[str, str], Rename]:
         r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
         out[(r.new, r.old)] = r
     return out
+
+
+@dataclass(frozen=True)
+class Form:
+    """A statement written with a later API and the older trees' ways of writing it."""
+
+    new: str  # template: `$A` an lvalue path, `$B` an expression
+    old: tuple[str, ...]  # the first is how reviewbot writes it
+    since: str
+    api: str
+
+    @property
+    def callee(self) -> str:
+        """The later API's function (``vm_flags_clear``)."""
+        return self.new.split("(", 1)[0].strip()
+
+
+_HOLES = {"A": r"[A-Za-z_][\w\->.\[\]]*?", "B": r"[^;]+?"}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A whole-statement regex for ``template`` (any whitespace between tokens)."""
+    out: list[str] = []
+    prev = ""
+    for part in re.split(r"(\$[AB])", template):
+        if part in ("$A", "$B"):
+            # right after a unary operator only one operand binds: `~VM_X`, not `~A | B`
+            hole = r"\w+" if prev.rstrip().endswith(("~", "!", "-")) else _HOLES[part[1]]
+            out.append(f"(?P<{part[1]}>{hole})")
+        else:
+            prev = part
+            out.append(r"\s*".join(re.escape(c) for c in part if not c.isspace()))
+    return re.compile(r"^\s*" + r"\s*".join(x for x in out if x) + r"\s*$")
+
+
+def _fill(template: str, m: re.Match[str]) -> str:
+    return template.replace("$A", m.group("A").strip()).replace("$B", m.group("B").strip())
+
+
+@cache
+def api_forms() -> tuple[Form, ...]:
+    """The statement forms of ``queries/api-renames.toml``."""
+    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    return tuple(
+        Form(str(r["new"]), tuple(str(x) for x in r["old"]), str(r["since"]), str(r["api"]))
+        for r in tomllib.loads(text).get("form", [])
+    )
+
+
+def canonical(statement: str) -> str:
+    """A statement in an older spelling of a form, written with the later API (else as is)."""
+    for f in api_forms():
+        for old in f.old:
+            m = _pattern(old).match(statement)
+            if m:
+                return _fill(f.new, m)
+    return statement
+
+
+def older_forms(lines: list[str], have: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """Whole-statement lines using a later API the tree lacks (``have``), written the older
+    way with their indentation; and the APIs so adjusted."""
+    out, used = [], []
+    for x in lines:
+        for f in api_forms():
+            m = _pattern(f.new).match(x)
+            if m and not have(f.callee):
+                x = x[: len(x) - len(x.lstrip())] + _fill(f.old[0], m)
+                used.append(f.api)
+                break
+        out.append(x)
+    return out, list(dict.fromkeys(used))

@@ -251,3 +251,32 @@ def _opening(lines: list[str], at: int) -> str | None:
                 return x.rstrip()
             depth -= 1
     return None
+
+
+def new_includes(h: Hunk, side: Side) -> list[Edit] | None:
+    """``#include`` lines upstream adds among includes the older file orders differently: after
+    the nearest include before them that the target has exactly once (else before the nearest
+    one after them). An include the file already has needs nothing."""
+    gs = groups(h)
+    if len(gs) != 1 or gs[0].removed or not gs[0].added:
+        return None
+    g = gs[0]
+    if not all(x.lstrip().startswith("#include") for x in g.added):
+        return None
+    have = {x.strip() for x in side.lines}
+    new = tuple(x for x in g.added if x.strip() not in have)
+    if not new:
+        return []
+    lines = [x.rstrip() for x in side.lines]
+    before = h.before
+    for rows, after in ((range(g.pre - 1, -1, -1), True), (range(g.pre, len(before)), False)):
+        for k in rows:
+            x = before[k].rstrip()
+            if not x.lstrip().startswith("#include"):
+                if x.strip():
+                    break  # only the include block around the new lines anchors them
+                continue
+            if lines.count(x) == 1:
+                at = lines.index(x)
+                return [Edit(at + 1 if after else at, 0, new)]
+    return None

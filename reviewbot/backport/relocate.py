@@ -30,6 +30,7 @@ from enum import StrEnum
 from reviewbot.backport import align, arity, exits, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
+from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.known import declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
@@ -279,6 +280,8 @@ def relocate_file(
             added, inlined_exits = exits.inline(
                 added, exits.learn(h.before, fn_lines, set(known.labels))
             )
+            # a statement of a later API the tree lacks, the way older trees write it
+            added, forms = older_forms(added, lambda n: known.has_name(n) or bool(tree and tree(n)))
             added, fitted, mismatched = arity.fit(added, arity.arities(side.unit), params)
             if mismatched:
                 res.failures.append(
@@ -306,7 +309,11 @@ def relocate_file(
             hunk_edits.append(edit)
             res.renames |= set(tr.renames) | set(wrapped)
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
-            res.rewrites += [x for x in inlined_exits + fitted if x not in res.rewrites]
+            res.rewrites += [
+                x
+                for x in inlined_exits + fitted + [f"for {api}" for api in forms]
+                if x not in res.rewrites
+            ]
             res.adjusted = res.adjusted or place.adjusted
             res.methods.append(
                 Method.TRANSFORMED
@@ -562,6 +569,7 @@ def _file_scope(
         or filescope.new_prototypes(h, side)
         or filescope.removed_definitions(h, side)
         or filescope.new_definitions(h, side, check, shown)
+        or filescope.new_includes(h, side)
     )
 
 

@@ -37,12 +37,16 @@ def defined_name(line: str) -> str | None:
 
 
 def section_function(h: Hunk) -> str | None:
-    """The function a hunk changes, as the hunk shows it: one whose definition starts in the
-    context before the first change (git's ``@@`` line then names the function before it),
-    else the one the ``@@`` section names (None for labels, structs, nothing)."""
+    """The function a hunk changes, as the hunk shows it: one whose definition the first
+    change rewrites, or starts in the context before it (git's ``@@`` line then names the
+    function before it), else the one the ``@@`` section names (None for labels, structs,
+    nothing)."""
     name = None
     for kind, text in h.lines:
         if kind != " ":
+            # the change rewrites a definition's first line: that function is the one changed
+            if kind == "-" and (changed := defined_name(text)) is not None:
+                return changed
             break
         name = defined_name(text) or name
     if name is not None:
