@@ -1402,3 +1402,20 @@ def test_a_statement_of_a_later_api_is_written_and_found_the_older_way():
         b"\tif (vma->vm_flags & VM_SHARED)\n\t\tvma->vm_flags &= ~(VM_MAYWRITE);\n",
         b"\tif (sealed(seals))\n\t\tvma->vm_flags &= ~(VM_WRITE);\n",
     )
+
+
+def test_a_new_helper_is_not_put_under_a_config_the_patch_never_shows():
+    # the one line both headers have sits inside '#ifdef CONFIG_NUMA' in the older header:
+    # above it the helper would only exist with that config
+    data = (
+        _OLD_HEADER.replace(
+            b"#ifdef CONFIG_CONTIG\n", b"#ifdef CONFIG_NUMA\n#ifdef CONFIG_CONTIG\n"
+        )
+        + b"#endif\n\nint tail(void);\n"
+    )
+    p = relocate_file(_mail(_NEW_HELPER_FIX), data, "include/linux/x.h", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+    guarded = b"#ifndef _X_H\n#define _X_H\n" + _OLD_HEADER + b"#endif /* _X_H */\n"
+    p = relocate_file(_mail(_NEW_HELPER_FIX), guarded, "include/linux/x.h", tree=lambda n: True)
+    assert p.failures == (), p.failures  # the include guard is no config, nor is a
+    # conditional that wraps the rest of the header (#ifdef __KERNEL__)

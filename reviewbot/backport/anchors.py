@@ -539,11 +539,12 @@ def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -
 
 
 def _code_start(cands: list[_Gap], u_after: Anchor, ctx: Ctx) -> _Gap | None:
-    """Upstream's change is the first code of its block, before a statement the target never
-    had: the one gap where the target block's code starts (after its declarations)."""
+    """Upstream's change is the first code of the function, before a statement the target
+    never had: the one gap where the target function's code starts (after its declarations)."""
     if not isinstance(u_after, Item) or not absent(u_after, ctx):
         return None
-    hits = [c for c in cands if c.past and c.level_before >= HEAD]
+    # only the function's own body: an inner block's owner matches by its head alone
+    hits = [c for c in cands if c.past and c.level_before == EQUAL]
     return replace(hits[0], level_after=0, match_after=align.NO) if len(hits) == 1 else None
 
 

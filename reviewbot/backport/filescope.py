@@ -207,12 +207,18 @@ def new_definitions(
             own_line = not x[:1].isspace() and x not in ("{", "}", "};")
             if count[x] > 1 or not own_line or x.startswith(("*", " *")):
                 return None
-            if x.split()[0] in ("#else", "#elif", "#endif") and (
-                _opening(side.lines, first[x]) not in shown
-            ):
-                return None
             return first[x]
         return None
+
+    def conditions_shown(at: int) -> bool:
+        """Is every conditional enclosing line ``at`` (the include guard aside) one whose
+        opening line the patch shows? A helper must not land under another config."""
+        wrappers = _file_wide(side.lines)
+        return all(
+            side.lines[i].rstrip() in shown
+            for i, _ in _enclosing(side.lines, at)
+            if i not in wrappers
+        )
 
     out: list[Edit] = []
     for g in gs:
@@ -230,6 +236,8 @@ def new_definitions(
             at += 1
             while at < len(side.lines) and not side.lines[at].strip():
                 at += 1
+        if not conditions_shown(at):
+            return None
         edit = Edit(at, 0, tuple(g.added))
         failure = check(edit)
         if failure is not None:
@@ -238,19 +246,34 @@ def new_definitions(
     return out
 
 
-def _opening(lines: list[str], at: int) -> str | None:
-    """The ``#if``/``#ifdef``/``#ifndef`` line opening the conditional line ``at`` belongs to."""
-    depth = 0
-    for x in reversed(lines[:at]):
-        word = x.split()[0] if x.strip().startswith("#") else ""
-        word = "#" + word.lstrip("#").strip() if word else ""
-        if word == "#endif":
-            depth += 1
-        elif word in ("#if", "#ifdef", "#ifndef"):
-            if depth == 0:
-                return x.rstrip()
-            depth -= 1
-    return None
+def _directive(x: str) -> str:
+    """``#ifdef`` for ``# ifdef X`` (the preprocessor word of a line, else empty)."""
+    s = x.strip()
+    if not s.startswith("#"):
+        return ""
+    rest = s[1:].lstrip()
+    return "#" + (rest.split()[0] if rest else "")
+
+
+def _enclosing(lines: list[str], at: int) -> list[tuple[int, int]]:
+    """The conditionals open at line ``at``, outermost first: (opening line, depth)."""
+    stack: list[int] = []
+    for i, x in enumerate(lines[:at]):
+        word = _directive(x)
+        if word in ("#if", "#ifdef", "#ifndef"):
+            stack.append(i)
+        elif word == "#endif" and stack:
+            stack.pop()
+    return [(i, d) for d, i in enumerate(stack)]
+
+
+def _file_wide(lines: list[str]) -> set[int]:
+    """Openings of the conditionals that wrap the whole rest of the file (the include guard,
+    ``#ifdef __KERNEL__``): those still open where the file's closing ``#endif`` run starts."""
+    end = len(lines)
+    while end > 0 and (not lines[end - 1].strip() or _directive(lines[end - 1]) == "#endif"):
+        end -= 1
+    return {i for i, _ in _enclosing(lines, end)}
 
 
 def new_includes(h: Hunk, side: Side) -> list[Edit] | None:
