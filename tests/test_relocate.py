@@ -1419,3 +1419,17 @@ def test_a_new_helper_is_not_put_under_a_config_the_patch_never_shows():
     p = relocate_file(_mail(_NEW_HELPER_FIX), guarded, "include/linux/x.h", tree=lambda n: True)
     assert p.failures == (), p.failures  # the include guard is no config, nor is a
     # conditional that wraps the rest of the header (#ifdef __KERNEL__)
+
+
+def test_a_new_include_never_joins_a_conditional_include():
+    fix = _mail(
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -3,6 +3,7 @@\n"
+        " #include <linux/oom.h>\n #include <linux/sched/mm.h>\n #include <linux/ksm.h>\n"
+        "+#include <linux/memfd.h>\n \n #include <linux/uaccess.h>\n #include <asm/cacheflush.h>\n"
+    )
+    data = (
+        b"#include <linux/oom.h>\n#ifdef CONFIG_NUMA\n#include <linux/sched/mm.h>\n#endif\n\n"
+        b"#include <linux/uaccess.h>\nint f(void);\n"
+    )
+    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()

@@ -210,16 +210,6 @@ def new_definitions(
             return first[x]
         return None
 
-    def conditions_shown(at: int) -> bool:
-        """Is every conditional enclosing line ``at`` (the include guard aside) one whose
-        opening line the patch shows? A helper must not land under another config."""
-        wrappers = _file_wide(side.lines)
-        return all(
-            side.lines[i].rstrip() in shown
-            for i, _ in _enclosing(side.lines, at)
-            if i not in wrappers
-        )
-
     out: list[Edit] = []
     for g in gs:
         code = [x for x in g.added if x.strip()]
@@ -236,7 +226,7 @@ def new_definitions(
             at += 1
             while at < len(side.lines) and not side.lines[at].strip():
                 at += 1
-        if not conditions_shown(at):
+        if not conditions_shown(side.lines, at, shown):
             return None
         edit = Edit(at, 0, tuple(g.added))
         failure = check(edit)
@@ -244,6 +234,14 @@ def new_definitions(
             return failure
         out.append(edit)
     return out
+
+
+def conditions_shown(lines: list[str], at: int, shown: frozenset[str]) -> bool:
+    """Is every conditional enclosing line ``at`` one whose opening line the patch shows
+    (``shown``), those wrapping the rest of the file aside (the include guard, ``#ifdef
+    __KERNEL__``)? New file-scope code must not land under another config."""
+    wrappers = _file_wide(lines)
+    return all(lines[i].rstrip() in shown for i, _ in _enclosing(lines, at) if i not in wrappers)
 
 
 def _directive(x: str) -> str:
@@ -276,10 +274,11 @@ def _file_wide(lines: list[str]) -> set[int]:
     return {i for i, _ in _enclosing(lines, end)}
 
 
-def new_includes(h: Hunk, side: Side) -> list[Edit] | None:
+def new_includes(h: Hunk, side: Side, shown: frozenset[str] = frozenset()) -> list[Edit] | None:
     """``#include`` lines upstream adds among includes the older file orders differently: after
     the nearest include before them that the target has exactly once (else before the nearest
-    one after them). An include the file already has needs nothing."""
+    one after them), never under a conditional the patch does not show. An include the file
+    already has needs nothing."""
     gs = groups(h)
     if len(gs) != 1 or gs[0].removed or not gs[0].added:
         return None
@@ -300,6 +299,6 @@ def new_includes(h: Hunk, side: Side) -> list[Edit] | None:
                     break  # only the include block around the new lines anchors them
                 continue
             if lines.count(x) == 1:
-                at = lines.index(x)
-                return [Edit(at + 1 if after else at, 0, new)]
+                at = lines.index(x) + (1 if after else 0)
+                return [Edit(at, 0, new)] if conditions_shown(side.lines, at, shown) else None
     return None

@@ -569,7 +569,7 @@ def _file_scope(
         or filescope.new_prototypes(h, side)
         or filescope.removed_definitions(h, side)
         or filescope.new_definitions(h, side, check, shown)
-        or filescope.new_includes(h, side)
+        or filescope.new_includes(h, side, shown)
     )
 
 
