@@ -1433,3 +1433,17 @@ def test_a_new_include_never_joins_a_conditional_include():
     )
     p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
     assert p.method == "failed" and p.edits == ()
+
+
+def test_a_jump_is_not_rewritten_when_the_same_test_also_jumps_in_the_target():
+    # the older function returns err after one `if (err)` and jumps to its own fail: after
+    # another: upstream's out: may be that fail:, so no exit is learned
+    data = (
+        _exit_target("return err;")
+        .replace(
+            b"\tcommit(c);\n", b"\tcommit(c);\n\terr = flush(c);\n\tif (err)\n\t\tgoto fail;\n"
+        )
+        .replace(b"\treturn err;\n}\n", b"\treturn err;\nfail:\n\tundo(c);\n\treturn err;\n}\n")
+    )
+    p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and "label out does not exist" in p.failures[0].reason

@@ -35,9 +35,16 @@ def learn(context: list[str], target: list[str], labels: set[str]) -> dict[str, 
             continue
         head = norm(context[k - 1])
         for i, x in enumerate(heads[:-1]):
-            if x == head and _RETURN.match(target[i + 1]):
-                seen.setdefault(m.group(1), set()).add(norm(target[i + 1]))
-    return {label: next(iter(exits)) for label, exits in seen.items() if len(exits) == 1}
+            if x == head:
+                # every place the target tests so must leave the same way (a return), else
+                # one of them may be the jump upstream's label stands for
+                then = norm(target[i + 1])
+                seen.setdefault(m.group(1), set()).add(then if _RETURN.match(then) else "")
+    return {
+        label: exit_
+        for label, exits in seen.items()
+        if len(exits) == 1 and (exit_ := next(iter(exits)))
+    }
 
 
 def inline(lines: list[str], exits: dict[str, str]) -> tuple[list[str], list[str]]:
