@@ -981,3 +981,25 @@ def test_a_goto_to_a_label_the_target_lacks_is_its_own_return_of_the_value():
     assert not _vs(_GOTO_UP, _goto_bp("return err;", wrong), _goto_target(False)).equivalent
     bare = "+\treturn -EINVAL;\n+\n"
     assert not _vs(_GOTO_UP, _goto_bp("return err;", bare), _goto_target(False)).equivalent
+
+
+def test_a_return_for_a_missing_label_is_no_deviation_where_the_target_jumps_too():
+    # the backport's context returns err after one test and jumps to the target's own fail:
+    # after another: upstream's out may be that label, so the return is not its exit
+    tail = " \terr = flush(c);\n \tif (err)\n \t\tgoto fail;\n"
+    up = _mail(
+        "@@ -4,8 +4,13 @@ static int apply(struct ctx *c)\n \n"
+        "+\tif (!c->interval) {\n+\t\terr = -EINVAL;\n+\t\tgoto out;\n+\t}\n+\n"
+        " \terr = set_attrs(c);\n \tif (err)\n \t\tgoto out;\n \tcommit(c);\n" + tail
+    )
+    bp = _mail(
+        "@@ -4,8 +4,11 @@ static int apply(struct ctx *c)\n \n"
+        "+\tif (!c->interval)\n+\t\treturn -EINVAL;\n+\n"
+        " \terr = set_attrs(c);\n \tif (err)\n \t\treturn err;\n \tcommit(c);\n" + tail
+    )
+    target = (
+        "static int apply(struct ctx *c)\n{\n\tint err = 0;\n\n\terr = set_attrs(c);\n"
+        "\tif (err)\n\t\treturn err;\n\tcommit(c);\n\terr = flush(c);\n\tif (err)\n"
+        "\t\tgoto fail;\n\treturn 0;\nfail:\n\tundo(c);\n\treturn err;\n}\n"
+    )
+    assert not _vs(up, bp, target).equivalent

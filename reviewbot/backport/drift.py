@@ -341,6 +341,8 @@ def _exit_inlined(
     """Upstream's ``{ v = E; goto L; }`` as ``return E;`` where the target function has no
     label L and itself exits by ``return v;`` (its code says how it leaves): the tokens so
     rewritten and the note, or None when there is no such exit."""
+    if any(e.startswith("goto") for e in own_exits):
+        return None  # the target also jumps near the change: L may be one of its labels
     out, notes, i = list(u_add), [], 0
     while i < len(out):
         v = out[i]
