@@ -1447,3 +1447,47 @@ def test_a_jump_is_not_rewritten_when_the_same_test_also_jumps_in_the_target():
     )
     p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
     assert p.method == "failed" and "label out does not exist" in p.failures[0].reason
+
+
+_OPS_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -5,9 +5,17 @@ static int range_walk(pte_t *ptep, unsigned long hmask,\n"
+    " #define range_walk\tNULL\n #endif\n \n"
+    "+static int test_walk(unsigned long start, unsigned long end,\n+\t\t     struct mm_walk *walk)\n"
+    "+{\n+\t/* pages mapped into VM_PFNMAP too */\n+\treturn 0;\n+}\n+\n"
+    " static const struct mm_walk_ops poison_walk_ops = {\n"
+    " \t.pmd_entry = pte_range,\n \t.hugetlb_entry = range_walk,\n"
+    "+\t.test_walk = test_walk,\n"
+    " \t.walk_lock = PGWALK_RDLOCK,\n };\n \n"
+)
+_OPS_TARGET = (
+    b"#ifdef CONFIG_HUGETLB_PAGE\nstatic int range_walk(pte_t *ptep, unsigned long hmask)\n{\n"
+    b"\treturn 0;\n}\n#else\n#define range_walk\tNULL\n#endif\n\n"
+    b"static const struct mm_walk_ops hwp_walk_ops = {\n\t.pmd_entry = pte_range,\n"
+    b"\t.hugetlb_entry = range_walk,\n};\n\nint kill(void);\n"
+)
+
+
+def test_a_member_and_its_function_join_the_ops_struct_the_older_file_names_otherwise():
+    # the older file calls the initializer hwp_walk_ops and has no .walk_lock: the new
+    # function goes above the struct of that type holding upstream's members, the new member
+    # after the one before it
+    p = relocate_file(_mail(_OPS_FIX), _OPS_TARGET, "mm/x.c", tree=lambda n: True)
+    assert p.failures == (), p.failures
+    assert apply_edits(_OPS_TARGET, list(p.edits)) == _OPS_TARGET.replace(
+        b"#endif\n\nstatic const",
+        b"#endif\n\nstatic int test_walk(unsigned long start, unsigned long end,\n"
+        b"\t\t     struct mm_walk *walk)\n{\n\t/* pages mapped into VM_PFNMAP too */\n\treturn 0;\n}\n\n"
+        b"static const",
+    ).replace(
+        b"\t.hugetlb_entry = range_walk,\n",
+        b"\t.hugetlb_entry = range_walk,\n\t.test_walk = test_walk,\n",
+    )
+
+
+def test_a_member_is_not_guessed_between_two_initializers_of_the_type():
+    two = (
+        _OPS_TARGET
+        + b"\nstatic const struct mm_walk_ops other_ops = {\n\t.pmd_entry = pte_range,\n\t.hugetlb_entry = range_walk,\n};\n"
+    )
+    p = relocate_file(_mail(_OPS_FIX), two, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()

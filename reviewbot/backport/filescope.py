@@ -8,6 +8,7 @@ edits, or None when the hunk is not of its kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from reviewbot.backport.anchors import declarations
@@ -71,7 +72,8 @@ def at_file_scope(h: Hunk) -> bool:
         lines = [x for x in g.removed + g.added if x.strip()]
         if lines:
             firsts.append(lines[0])
-    return bool(firsts) and all(not x[:1].isspace() for x in firsts)
+    # members added to a file-scope initializer (``.test_walk = fn,``) are file scope too
+    return bool(firsts) and all(not x[:1].isspace() or _DESIGNATOR.match(x) for x in firsts)
 
 
 def _top_level(unit: syntax.Unit) -> list[tuple[str, str, syntax.Node]]:
@@ -193,9 +195,17 @@ def new_definitions(
         count[x.rstrip()] = count.get(x.rstrip(), 0) + 1
         first.setdefault(x.rstrip(), i)
 
+    inits = _initializers(side.lines)
+
     def anchor(rows: range) -> int | None:
         for k in rows:
             x = before[k].rstrip()
+            if _INIT_OPEN.match(x):
+                # an ops struct's opening, named otherwise in the older file: the one of that
+                # type holding the members upstream's shows
+                mapped = _initializer_for(before, k, inits)
+                if mapped is not None:
+                    return mapped[0]
             if not x.strip() or count.get(x, 0) == 0:
                 continue  # a blank, or code the target never had
             if x.startswith("/*") and k + 1 < len(before):
@@ -212,6 +222,16 @@ def new_definitions(
 
     out: list[Edit] = []
     for g in gs:
+        if all(_DESIGNATOR.match(x) for x in g.added):
+            member = _member_place(before, g.pre, inits, side.lines)
+            if member is None:
+                return None
+            edit = Edit(member, 0, tuple(g.added))
+            failure = check(edit)
+            if failure is not None:
+                return failure
+            out.append(edit)
+            continue
         code = [x for x in g.added if x.strip()]
         if not code or code[0][:1].isspace():
             return None
@@ -234,6 +254,76 @@ def new_definitions(
             return failure
         out.append(edit)
     return out
+
+
+_INIT_OPEN = re.compile(r"^(?:static\s+)?(?:const\s+)?struct\s+(\w+)\s+\w+\s*=\s*\{\s*$")
+_DESIGNATOR = re.compile(r"^\s+\.\w+\s*=\s*[^;]+,\s*$")
+
+
+def _initializers(lines: list[str]) -> list[tuple[int, str, list[str]]]:
+    """File-scope struct initializers: (opening line, struct type, their member lines)."""
+    out = []
+    for i, x in enumerate(lines):
+        m = _INIT_OPEN.match(x.rstrip())
+        if m is None:
+            continue
+        members = []
+        for y in lines[i + 1 :]:
+            if y.rstrip() == "};":
+                break
+            members.append(y.rstrip())
+        out.append((i, m.group(1), members))
+    return out
+
+
+def _initializer_for(
+    before: list[str], k: int, inits: list[tuple[int, str, list[str]]]
+) -> tuple[int, str, list[str]] | None:
+    """The target initializer for upstream's opening line ``before[k]``: the one of the same
+    struct type holding every member line upstream's context shows after it (at least one)."""
+    m = _INIT_OPEN.match(before[k].rstrip())
+    if m is None:
+        return None
+    shown_members = []
+    for y in before[k + 1 :]:
+        if not _DESIGNATOR.match(y):
+            break
+        shown_members.append(y.rstrip())
+    return _holding(inits, m.group(1), shown_members)
+
+
+def _holding(
+    inits: list[tuple[int, str, list[str]]], kind: str, members: list[str]
+) -> tuple[int, str, list[str]] | None:
+    """The one initializer of struct ``kind`` holding every one of ``members`` that any
+    initializer of the file has (at least one): members of a later API are no evidence."""
+    known = {y for ini in inits for y in ini[2]}
+    have = [y for y in members if y in known]
+    if not have:
+        return None
+    hits = [ini for ini in inits if ini[1] == kind and set(have) <= set(ini[2])]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _member_place(
+    before: list[str], pre: int, inits: list[tuple[int, str, list[str]]], lines: list[str]
+) -> int | None:
+    """Where members upstream adds to an initializer go in the target: after the member line
+    before them, in the one initializer of that type holding upstream's members shown above."""
+    k = pre - 1
+    while k >= 0 and _DESIGNATOR.match(before[k]):
+        k -= 1
+    if k < 0 or k == pre - 1 or _INIT_OPEN.match(before[k].rstrip()) is None:
+        return None
+    m = _INIT_OPEN.match(before[k].rstrip())
+    assert m is not None
+    above = [y.rstrip() for y in before[k + 1 : pre]]
+    hit = _holding(inits, m.group(1), above)
+    if hit is None:
+        return None
+    opening, _, members = hit
+    last = next(y for y in reversed(above) if y in members)
+    return opening + 1 + members.index(last) + 1
 
 
 def conditions_shown(lines: list[str], at: int, shown: frozenset[str]) -> bool:
