@@ -155,6 +155,13 @@ def test_context_that_matches_in_another_function_is_not_exact():
     assert apply_edits(target, list(p.edits)) == fixture_text("v5.10.179.c") + decoy
 
 
+def _placed(fix, data: bytes, path: str = "mm/x.c") -> bytes:
+    """``data`` with ``fix`` placed by relocate_file (every name in the tree); no failure."""
+    p = relocate_file(fix, data, path, tree=lambda n: True)
+    assert p.failures == (), p.failures
+    return apply_edits(data, list(p.edits))
+
+
 def _mail(diff: str):
     text = "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n" + diff
     return read_mail(text.encode()).files[0]
@@ -763,9 +770,7 @@ WALK_FIX = (
 def test_a_change_next_to_code_the_target_never_had_goes_by_the_shared_neighbour():
     # The statement after the change (note_page_flush) is a later API the older tree does not
     # have in any form: the change goes after the one statement both trees share.
-    p = relocate_file(_mail(WALK_FIX), WALK, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(WALK, list(p.edits)) == WALK.replace(
+    assert _placed(_mail(WALK_FIX), WALK) == WALK.replace(
         b"\tmmap_write_unlock(mm);\n", b"\tmmap_write_unlock(mm);\n\tput_online_mems();\n"
     )
 
@@ -823,9 +828,7 @@ EXITS_FIX = (
 def test_statements_rewritten_one_for_one_leave_out_the_one_the_target_never_had():
     # The older tree has the first two checks (one reads *pte where upstream has ptep_get())
     # and not the pfn_valid() one: the two it has are rewritten, nothing else is added.
-    p = relocate_file(_mail(EXITS_FIX), MAP_PTES, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(MAP_PTES, list(p.edits)) == MAP_PTES.replace(
+    assert _placed(_mail(EXITS_FIX), MAP_PTES) == MAP_PTES.replace(
         b"\t\tif (WARN_ON(!pte_none(*pte)))\n\t\t\treturn -EBUSY;\n"
         b"\t\tif (WARN_ON(!page))\n\t\t\treturn -ENOMEM;\n",
         b"\t\tif (WARN_ON(!pte_none(*pte))) {\n\t\t\terr = -EBUSY;\n\t\t\tbreak;\n\t\t}\n"
@@ -935,9 +938,7 @@ def test_a_change_after_code_the_target_never_had_goes_above_the_shared_statemen
         b"\tst->note_page(st, 0, -1, 0);\n\n\t/* Flush out the last page */\n"
         b"\tmmap_write_unlock(mm);\n}\n"
     )
-    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(data, list(p.edits)) == data.replace(
+    assert _placed(fix, data) == data.replace(
         b"\n\t/* Flush out the last page */\n",
         b"\tput_online_mems();\n\n\t/* Flush out the last page */\n",
     )
@@ -1284,9 +1285,7 @@ def test_a_new_helper_goes_above_the_kernel_doc_of_the_definition_after_it():
         b"extern int nr_pages;\n\n/**\n * check_write - Check for write seals\n */\n"
         b"static inline int check_write(int seals)\n{\n\treturn 0;\n}\n"
     )
-    p = relocate_file(fix, data, "include/linux/x.h", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(data, list(p.edits)) == data.replace(
+    assert _placed(fix, data, "include/linux/x.h") == data.replace(
         b"\n/**\n",
         b"\nstatic inline bool sealed(int seals)\n{\n\treturn seals & SEAL_WRITE;\n}\n\n/**\n",
     )
@@ -1365,11 +1364,7 @@ def test_a_hunk_that_rewrites_a_definitions_first_line_changes_that_function():
         b"static unsigned int *seals_ptr(struct file *file)\n{\n\tif (shmem_file(file))\n"
         b"\t\treturn &SHMEM_I(file)->seals;\n\treturn NULL;\n}\n"
     )
-    p = relocate_file(fix, data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(data, list(p.edits)) == data.replace(
-        b"static unsigned int *", b"unsigned int *"
-    )
+    assert _placed(fix, data) == data.replace(b"static unsigned int *", b"unsigned int *")
 
 
 def test_a_statement_of_a_later_api_is_written_and_found_the_older_way():
@@ -1471,9 +1466,7 @@ def test_a_member_and_its_function_join_the_ops_struct_the_older_file_names_othe
     # the older file calls the initializer hwp_walk_ops and has no .walk_lock: the new
     # function goes above the struct of that type holding upstream's members, the new member
     # after the one before it
-    p = relocate_file(_mail(_OPS_FIX), _OPS_TARGET, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(_OPS_TARGET, list(p.edits)) == _OPS_TARGET.replace(
+    assert _placed(_mail(_OPS_FIX), _OPS_TARGET) == _OPS_TARGET.replace(
         b"#endif\n\nstatic const",
         b"#endif\n\nstatic int test_walk(unsigned long start, unsigned long end,\n"
         b"\t\t     struct mm_walk *walk)\n{\n\t/* pages mapped into VM_PFNMAP too */\n\treturn 0;\n}\n\n"

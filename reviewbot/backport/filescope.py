@@ -14,7 +14,7 @@ from collections.abc import Callable
 from reviewbot.backport.anchors import declarations
 from reviewbot.backport.known import Known
 from reviewbot.backport.partial import declaration_change
-from reviewbot.backport.places import Failure, groups
+from reviewbot.backport.places import Failure, Group, groups
 from reviewbot.backport.statements import Side
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
@@ -220,18 +220,7 @@ def new_definitions(
             return first[x]
         return None
 
-    out: list[Edit] = []
-    for g in gs:
-        if all(_DESIGNATOR.match(x) for x in g.added):
-            member = _member_place(before, g.pre, inits, side.lines)
-            if member is None:
-                return None
-            edit = Edit(member, 0, tuple(g.added))
-            failure = check(edit)
-            if failure is not None:
-                return failure
-            out.append(edit)
-            continue
+    def definition_place(g: Group) -> int | None:
         code = [x for x in g.added if x.strip()]
         if not code or code[0][:1].isspace():
             return None
@@ -246,7 +235,13 @@ def new_definitions(
             at += 1
             while at < len(side.lines) and not side.lines[at].strip():
                 at += 1
-        if not conditions_shown(side.lines, at, shown):
+        return at if conditions_shown(side.lines, at, shown) else None
+
+    out: list[Edit] = []
+    for g in gs:
+        members = all(_DESIGNATOR.match(x) for x in g.added)
+        at = _member_place(before, g.pre, inits) if members else definition_place(g)
+        if at is None:
             return None
         edit = Edit(at, 0, tuple(g.added))
         failure = check(edit)
@@ -306,7 +301,7 @@ def _holding(
 
 
 def _member_place(
-    before: list[str], pre: int, inits: list[tuple[int, str, list[str]]], lines: list[str]
+    before: list[str], pre: int, inits: list[tuple[int, str, list[str]]]
 ) -> int | None:
     """Where members upstream adds to an initializer go in the target: after the member line
     before them, in the one initializer of that type holding upstream's members shown above."""
