@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from reviewbot.backport.rewrites import _replace
+from reviewbot.backport.rewrites import replace_spans
 from reviewbot.backport.statements import fragment
 from reviewbot.ctree import syntax
 
@@ -78,7 +78,7 @@ def fit(
             )
     if not edits:
         return list(lines), [], bad
-    text = _replace(side.unit.data, edits).decode("utf-8", "replace").split("\n")
+    text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
     return text[1 : 1 + len(lines)], list(dict.fromkeys(notes)), bad
 
 

@@ -198,7 +198,8 @@ class Transformed:
     rewrites: tuple[Rewrite, ...]
 
 
-def _replace(text: bytes, edits: list[tuple[int, int, str]]) -> bytes:
+def replace_spans(text: bytes, edits: list[tuple[int, int, str]]) -> bytes:
+    """``text`` with each (start, end, replacement) byte span replaced; overlaps keep the first."""
     out, pos = [], 0
     for a, b, rep in sorted(edits):
         if a < pos:
@@ -243,7 +244,7 @@ def transform(
                 new = new2
             if new != name:
                 edits.append((leaf.start_byte, leaf.end_byte, new))
-    data = _replace(data, edits)
+    data = replace_spans(data, edits)
     used_rw: list[Rewrite] = []
     if rewrites:
         side2 = Side(syntax.parse(data, "<fragment>"), side.lines, side.base)
@@ -258,7 +259,7 @@ def transform(
                     if r not in used_rw:
                         used_rw.append(r)
                     break
-        data = _replace(data, redits)
+        data = replace_spans(data, redits)
     text = data.decode("utf-8", "replace").split("\n")
     body = text[1 : 1 + len(lines)]
     # The synthetic head/tail of the fragment sit on their own lines; restore any prefix/suffix.
@@ -342,5 +343,5 @@ def page_wrappers(
         used.append((f"{name}()", f"{old}()"))
     if not edits:
         return list(lines), []
-    text = _replace(side.unit.data, edits).decode("utf-8", "replace").split("\n")
+    text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
     return text[1 : 1 + len(lines)], used
