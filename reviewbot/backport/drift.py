@@ -58,6 +58,7 @@ from reviewbot.backport.ctokens import (
 )
 from reviewbot.backport.edits import Region, edit, regions
 from reviewbot.backport.includes import HeaderReader
+from reviewbot.backport.known import declared as declared_in
 from reviewbot.backport.misplaced import moved, reordered, split_off
 from reviewbot.backport.readings import absent_pieces, inlined, without
 from reviewbot.ctree import syntax
@@ -505,7 +506,7 @@ def _compare_file(
 def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
     """Names declared in the target's functions the hunks touch, and at file scope."""
     lines = text.split("\n")
-    unit = syntax.parse(text.encode(), fp.path)
+    unit = _parsed(text, fp.path)
     out: set[str] = set()
     spans = [(f.start_line, f.end_line) for fs in unit.functions.values() for f in fs]
     covered = {i for a, b in spans for i in range(a, b + 1)}
@@ -521,22 +522,22 @@ def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
 
 def _labels_in_functions(text: str, fp: FilePatch) -> frozenset[str]:
     """The goto labels of the target functions the hunks touch."""
-    unit = syntax.parse(text.encode(), fp.path)
     out: set[str] = set()
-    for fs in unit.functions.values():
+    for fs in _parsed(text, fp.path).functions.values():
         for f in fs:
-            if not any(
+            if any(
                 f.start_line <= h.source_start + k <= f.end_line
                 for h in fp.hunks
                 for k in range(len(h.before))
             ):
-                continue
-            for n in syntax.walk(f.node):
-                if n.type == "labeled_statement":
-                    label = n.child_by_field_name("label")
-                    if label is not None:
-                        out.add(syntax.text(label))
+                out |= declared_in(f.node)[1]
     return frozenset(out)
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str, path: str) -> syntax.Unit:
+    """The target file parsed once: every reading of a file compares against the same text."""
+    return syntax.parse(text.encode(), path)
 
 
 def _only_new_declarations(fp: FilePatch, has: Callable[[str], bool]) -> bool:
