@@ -32,7 +32,7 @@ from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import declarations, insertion, reindent
 from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
-from reviewbot.backport.known import declared, file_names, known_for, related_names
+from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
 from reviewbot.backport.removals import removal
@@ -148,6 +148,13 @@ def relocate_file(
     aliases = _alias_renames(rules, side.unit, glob)
     # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
     shown = frozenset(x.rstrip() for h in fp.hunks for kind, x in h.lines if kind != "+")
+
+    def with_own(known: Known, up_name: str | None) -> Known:
+        """``known`` with the locals the fix declares and the labels it adds to ``up_name``."""
+        return replace(
+            known, local=known.local | own, labels=known.labels | own_labels.get(up_name, set())
+        )
+
     tgt_cache: list[list[tuple]] = [[]]  # per-line tokens of the target, for removals
     edits: list[Edit] = []
     failures: list[Failure] = []
@@ -170,9 +177,8 @@ def relocate_file(
     ) -> _Trial:
         """Place one hunk in ``tfn`` by structure (relocated / transformed), or say why not."""
         res = _Trial()
-        known = known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree)
-        known = replace(
-            known, local=known.local | own, labels=known.labels | own_labels.get(up_name, set())
+        known = with_own(
+            known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree), up_name
         )
         ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
         if up_whole is not None and up_fn is not None:
@@ -281,7 +287,7 @@ def relocate_file(
                 added, exits.learn(h.before, fn_lines, set(known.labels))
             )
             # a statement of a later API the tree lacks, the way older trees write it
-            added, forms = older_forms(added, lambda n: known.has_name(n) or bool(tree and tree(n)))
+            added, forms = older_forms(added, known.has_name)
             added, fitted, mismatched = arity.fit(added, arity.arities(side.unit), params)
             if mismatched:
                 res.failures.append(
@@ -360,11 +366,11 @@ def relocate_file(
         if isinstance(single, Applied):
             hedits = _exact_edits(h, at)
             tfn = exact_fn
-            known = known_for(
-                side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
-            )
-            known = replace(
-                known, local=known.local | own, labels=known.labels | own_labels.get(up_name, set())
+            known = with_own(
+                known_for(
+                    side.unit, tfn.node if tfn else None, up_fn.node if up_fn else None, tree
+                ),
+                up_name,
             )
             missing: list[Failure] = []
             ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
