@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from reviewbot.backport.ctokens import IDENT, KEYWORDS, tokens
+from reviewbot.backport.ctokens import IDENT, KEYWORDS, closing, tokens
 from reviewbot.diffs.patches import FilePatch
 
 
@@ -57,12 +57,8 @@ def _operand_end(toks: list[str], i: int) -> int | None:
     if i >= len(toks) or not IDENT.match(toks[i]) or toks[i] in KEYWORDS:
         return None
     if i + 1 < len(toks) and toks[i + 1] == "(":
-        depth = 0
-        for j in range(i + 1, len(toks)):
-            depth += (toks[j] == "(") - (toks[j] == ")")
-            if depth == 0:
-                return j + 1
-        return None
+        end = closing(toks, i + 1)
+        return None if end is None else end + 1
     return i + 1
 
 
@@ -185,18 +181,16 @@ def _slid(
     out = list(ops)
     for k, (op, i1, i2, j1, j2) in enumerate(out):
         nxt = out[k + 1] if k + 1 < len(out) else None
-        if op == "insert" and nxt is not None and nxt[0] == "equal":
-            while j2 < nxt[4] and add[j1] == add[j2]:
-                j1, j2 = j1 + 1, j2 + 1
-                i1 = i2 = i1 + 1
-            out[k] = (op, i1, i2, j1, j2)
-            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
-        elif op == "delete" and nxt is not None and nxt[0] == "equal":
-            while i2 < nxt[2] and rem[i1] == rem[i2]:
-                i1, i2 = i1 + 1, i2 + 1
-                j1 = j2 = j1 + 1
-            out[k] = (op, i1, i2, j1, j2)
-            out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
+        if op not in ("insert", "delete") or nxt is None or nxt[0] != "equal":
+            continue
+        # the side that changes, the run's ends on it and how far the equal run after it goes
+        seq, a, b, end = (add, j1, j2, nxt[4]) if op == "insert" else (rem, i1, i2, nxt[2])
+        n = 0
+        while b + n < end and seq[a + n] == seq[b + n]:
+            n += 1
+        i1, i2, j1, j2 = i1 + n, i2 + n, j1 + n, j2 + n  # the empty side moves along too
+        out[k] = (op, i1, i2, j1, j2)
+        out[k + 1] = ("equal", i2, nxt[2], j2, nxt[4])
     return out
 
 
