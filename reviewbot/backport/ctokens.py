@@ -56,6 +56,16 @@ def declared(lines: Iterable[str]) -> set[str]:
     return out
 
 
+def closing(toks: list[str], i: int) -> int | None:
+    """The index of the ``)`` that closes the ``(`` at ``toks[i]`` (None: it never closes)."""
+    depth = 0
+    for j in range(i, len(toks)):
+        depth += (toks[j] == "(") - (toks[j] == ")")
+        if depth == 0:
+            return j
+    return None
+
+
 def idents(toks: Iterable[str]) -> set[str]:
     """The identifiers among ``toks`` (keywords left out)."""
     return {t for t in toks if IDENT.match(t) and t not in KEYWORDS}

@@ -16,6 +16,7 @@ from reviewbot.backport import align, statements
 from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Match
 from reviewbot.backport.anchors import CLOSE, OPEN, UNKNOWN, absent, anchor_cmp, reindent, up_gap
 from reviewbot.backport.apitable import canonical
+from reviewbot.backport.ctokens import closing
 from reviewbot.backport.known import Known
 from reviewbot.backport.partial import within_statement
 from reviewbot.backport.places import Ctx, Failure, Group, Place, indent, norm
@@ -48,19 +49,13 @@ def unforced(toks: tuple) -> tuple:
     if close < 0 or cast != texts[: eq - 1] or texts[-1] != ";":
         return toks  # only a cast to the declared type of the local being initialised
     rest = toks[close + 1 : -1]
-    if len(rest) >= 2 and rest[0].text == "(" and _closes_at_end([x.text for x in rest]):
+    if (
+        len(rest) >= 2
+        and rest[0].text == "("
+        and closing([x.text for x in rest], 0) == len(rest) - 1
+    ):
         rest = rest[1:-1]
     return (*toks[: eq + 1], *rest, toks[-1])
-
-
-def _closes_at_end(texts: list[str]) -> bool:
-    """Does the parenthesis opening ``texts`` close at its last token (one group)?"""
-    depth = 0
-    for i, x in enumerate(texts):
-        depth += (x == "(") - (x == ")")
-        if depth == 0:
-            return i == len(texts) - 1
-    return False
 
 
 def removal(
