@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Match
+from reviewbot.backport.decls import declarations, past_declarations
 from reviewbot.backport.known import Known, same_api_words, valid_rename
 from reviewbot.backport.partial import within_statement
 from reviewbot.backport.places import Ctx, Failure, Group, Place, indent, norm
@@ -546,50 +547,6 @@ def _code_start(cands: list[_Gap], u_after: Anchor, ctx: Ctx) -> _Gap | None:
     # only the function's own body: an inner block's owner matches by its head alone
     hits = [c for c in cands if c.past and c.level_before == EQUAL]
     return replace(hits[0], level_after=0, match_after=align.NO) if len(hits) == 1 else None
-
-
-def past_declarations(us: list[Item], uj: int, ts: list[Item], tj: int) -> bool:
-    """Do both gaps end their block's leading declarations, the target's being plain?
-
-    Upstream's change opens the block (or follows its declarations); the target block starts
-    with declarations upstream's lacks. Their initialisers must be plain values (no call, no
-    dereference, no assignment): running them before the change cannot do what the change
-    guards against.
-    """
-    return (
-        (tj > 0 or uj > 0)
-        and all(it.kind == "declaration" for it in us[:uj])
-        and (uj == len(us) or us[uj].kind != "declaration")
-        and all(it.kind == "declaration" and _plain(it) for it in ts[:tj])
-        and (tj == len(ts) or ts[tj].kind != "declaration")
-    )
-
-
-_EFFECTS = frozenset(
-    {
-        "call_expression",
-        "field_expression",
-        "subscript_expression",
-        "assignment_expression",
-        "update_expression",
-    }
-)
-
-
-def _plain(it: Item) -> bool:
-    """A declaration whose initialisers read no memory and call nothing (``bool wait = true;``)."""
-    for n in syntax.walk(it.node):
-        if n.type in _EFFECTS:
-            return False
-        if n.type == "pointer_expression" and syntax.text(n).lstrip().startswith("*"):
-            return False
-    return True
-
-
-def declarations(lines: list[str]) -> bool:
-    """Are the lines only declarations of locals (``int drained = 0;``)?"""
-    items = statements.fragment_block(statements.fragment(lines)).code_items()
-    return bool(items) and all(it.kind == "declaration" for it in items)
 
 
 def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from reviewbot.backport.anchors import declarations
-from reviewbot.backport.known import Known
+from reviewbot.backport.decls import declarations
+from reviewbot.backport.known import Known, known_for
 from reviewbot.backport.partial import declaration_change
 from reviewbot.backport.places import Failure, Group, groups
 from reviewbot.backport.statements import Side
+from reviewbot.backport.symbols import symbols_ok
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
 from reviewbot.diffs.patches import Hunk
@@ -387,3 +388,28 @@ def new_includes(h: Hunk, side: Side, shown: frozenset[str] = frozenset()) -> li
                 at = lines.index(x) + (1 if after else 0)
                 return [Edit(at, 0, new)] if conditions_shown(side.lines, at, shown) else None
     return None
+
+
+def readings(
+    h: Hunk,
+    hn: int,
+    side: Side,
+    tree: Callable[[str], bool | None] | None,
+    where: str,
+    shown: frozenset[str] = frozenset(),
+) -> list[Edit] | Failure | None:
+    """The file-scope readings of a hunk, in order (``None``: it is of none of their kinds); a
+    changed declaration's new text may only use names the tree has."""
+    known = known_for(side.unit, None, None, tree)
+
+    def check(edit: Edit) -> Failure | None:
+        failures: list[Failure] = []
+        return None if symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
+
+    return (
+        declaration_edits(h, side, known, check)
+        or new_prototypes(h, side)
+        or removed_definitions(h, side)
+        or new_definitions(h, side, check, shown)
+        or new_includes(h, side, shown)
+    )

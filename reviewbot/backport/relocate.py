@@ -29,9 +29,10 @@ from enum import StrEnum
 
 from reviewbot.backport import align, arity, exits, filescope, statements
 from reviewbot.backport.align import Evidence
-from reviewbot.backport.anchors import declarations, insertion, reindent
+from reviewbot.backport.anchors import insertion, reindent
 from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
+from reviewbot.backport.decls import declarations
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
@@ -430,7 +431,7 @@ def relocate_file(
                 absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = _file_scope(h, hn, side, tree, where, shown)
+                decl = filescope.readings(h, hn, side, tree, where, shown)
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
@@ -467,7 +468,7 @@ def relocate_file(
         trial = structural(hn, h, tfn, up_fn, up_name, False)
         if trial.failures and filescope.at_file_scope(h):
             # the @@ line names the function before a file-scope change (a stub, a prototype)
-            decl = _file_scope(h, hn, side, tree, where, shown)
+            decl = filescope.readings(h, hn, side, tree, where, shown)
             if isinstance(decl, list):
                 trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
         absorb(trial, adjust=False)
@@ -552,31 +553,6 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
     return any((name := defined_name(x)) and name not in names for x in lines)
-
-
-def _file_scope(
-    h: Hunk,
-    hn: int,
-    side: Side,
-    tree: Callable[[str], bool | None] | None,
-    where: str,
-    shown: frozenset[str] = frozenset(),
-) -> list[Edit] | Failure | None:
-    """The file-scope readings of a hunk (:mod:`filescope`), in order; a changed declaration's
-    new text may only use names the tree has."""
-    known = known_for(side.unit, None, None, tree)
-
-    def check(edit: Edit) -> Failure | None:
-        failures: list[Failure] = []
-        return None if symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
-
-    return (
-        filescope.declaration_edits(h, side, known, check)
-        or filescope.new_prototypes(h, side)
-        or filescope.removed_definitions(h, side)
-        or filescope.new_definitions(h, side, check, shown)
-        or filescope.new_includes(h, side, shown)
-    )
 
 
 def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
