@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reviewbot.backport import ctokens, drift, edits, misplaced
 from reviewbot.backport.validate import INTENT_VERSION, VerdictStatus, validate_files
 from reviewbot.diffs.patches import parse_mail
@@ -1003,3 +1005,31 @@ def test_a_return_for_a_missing_label_is_no_deviation_where_the_target_jumps_too
         "\t\tgoto fail;\n\treturn 0;\nfail:\n\tundo(c);\n\treturn err;\n}\n"
     )
     assert not _vs(up, bp, target).equivalent
+
+
+def test_a_difference_reads_as_c_in_word_diff_notation() -> None:
+    d = _compare(_backport("!PageLocked(t->page)", ["continue;"]))
+    shown = " ".join(d.differences)
+    # the tokens are written back as C, the edit marked as `git diff --word-diff` marks it
+    assert "the backport {+if (!PageLocked(t->page)) { continue; }+}" in shown
+    assert "upstream {+if (folio_test_locked(t->folio)) {" in shown
+
+
+@pytest.mark.parametrize(
+    "c",
+    ["rv = -EHWPOISON;", "f(*p, &q);", "a = b - c * d;", "if (p->x) return;", "x[i] = ~y;"],
+)
+def test_join_writes_tokens_back_as_c_is_written(c: str) -> None:
+    assert ctokens.join(ctokens.tokens([c])) == c
+
+
+def test_a_long_region_is_cut_to_its_differences() -> None:
+    same = [f"+tok{i}" for i in range(80)]
+    r = edits.Region(tuple([*same, "+>", *same]), tuple([*same, "+<", *same]))
+    shown = r.show()
+    assert len(shown) < 200
+    assert shown == (
+        "upstream -> the backport: … {+tok77 tok78 tok79 > tok0 tok1 tok2+} … -> "
+        "… {+tok77 tok78 tok79 < tok0 tok1 tok2+} …"
+    )
+    assert edits.Region((), ("+x",)).show() == "upstream (nothing), the backport {+x+}"

@@ -275,7 +275,8 @@ def test_cli_validate_rejects_the_raw_upstream_patch_with_exit_1(demo):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--onto", "v5.10.178"], "validate needs --patch FILE and --onto REF"),
+        (["--onto", "v5.10.178"], "validate needs --patch FILE (or PATCH) and --onto REF"),
+        (["--patch", "@up", "--onto", "v5.10.178", "other.patch"], "two backports given"),
         (["--patch", "x"], "validate needs --patch"),
         (["--patch", "/nonexistent", "--onto", "v5.10.178"], "no such file"),
         (
@@ -293,6 +294,18 @@ def test_cli_validate_bad_input_exit_2(demo, args, needle):
     )
     assert r.exit_code == 2, r.output
     assert needle in r.stderr and r.stdout == ""
+
+
+def test_cli_validate_takes_the_patch_as_an_argument(demo):
+    path, named = demo
+    patch = subprocess.run(
+        ["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
+        check=True,
+        capture_output=True,
+    ).stdout
+    r = runner.invoke(app, ["validate", "--repo", str(path), "--onto", "v6.1.25", "-"], input=patch)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.rstrip().endswith("accepted") and r.stderr == ""
 
 
 def test_cli_validate_reads_stdin_and_refuses_binary(demo, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from reviewbot.diffs.patches import Hunk
 
@@ -93,3 +93,29 @@ def changed_runs(h: Hunk) -> list[tuple[list[tuple[int, str]], list[tuple[int, s
 def token_ratio(a: list[str], b: list[str]) -> float:
     """How alike two token sequences are (difflib's ratio, 0 to 1)."""
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+_TIGHT_BEFORE = frozenset({")", "]", ",", ";", ".", "->"})
+_TIGHT_AFTER = frozenset({"(", "[", ".", "->", "!", "~"})
+
+
+def join(words: Sequence[str]) -> str:
+    """Tokens written back as C is written (`f(a, -b);`, `p->x`, `if (c)`): for messages only."""
+    out: list[str] = []
+    prev, glued = "", False
+    for w in words:
+        tight = glued or w in _TIGHT_BEFORE or prev in _TIGHT_AFTER
+        call = w in ("(", "[") and bool(IDENT.match(prev)) and (prev not in CONTROL)
+        if out and not tight and not call:
+            out.append(" ")
+        out.append(w)
+        # a prefix operator sticks to its operand: after an operator, an opening or nothing
+        glued = w in _PREFIX and (
+            not prev or prev in _BEFORE_PREFIX or prev[-1] in "=<>!&|?:+-*/%^"
+        )
+        prev = w
+    return "".join(out)
+
+
+_PREFIX = frozenset({"-", "&", "*", "+"})
+_BEFORE_PREFIX = frozenset({"(", "[", ",", ";", "{", "}", "return", "case"})

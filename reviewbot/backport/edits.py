@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from reviewbot.backport.ctokens import IDENT, KEYWORDS, closing, tokens
+from reviewbot.backport.ctokens import IDENT, KEYWORDS, closing, join, tokens
 from reviewbot.diffs.patches import FilePatch
 
 
@@ -25,7 +25,58 @@ class Region:
     backport: tuple[str, ...]
 
     def show(self) -> str:
-        return f"`{' '.join(self.upstream) or '(nothing)'}` -> `{' '.join(self.backport) or '(nothing)'}`"
+        """Both sides in ``git diff --word-diff`` notation (``[-removed-]{+added+}``), cut to
+        the tokens that differ with a few around them when the whole would not fit a line."""
+        up, bp = list(self.upstream), list(self.backport)
+        whole = f"upstream {word_diff(up)}, the backport {word_diff(bp)}"
+        if len(whole) <= SHOW_WIDTH or not up or not bp:
+            return _cut(whole)
+        sm = difflib.SequenceMatcher(None, up, bp, autojunk=False)
+        windows: list[list[int]] = []  # [i1, i2, j1, j2], merged where they overlap
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            if op == "equal":
+                continue
+            w = [max(i1 - CONTEXT, 0), i2 + CONTEXT, max(j1 - CONTEXT, 0), j2 + CONTEXT]
+            if windows and w[0] <= windows[-1][1]:
+                windows[-1][1:2], windows[-1][3:4] = [w[1]], [w[3]]
+            else:
+                windows.append(w)
+        parts = [f"{_part(up, i1, i2)} -> {_part(bp, j1, j2)}" for i1, i2, j1, j2 in windows[:3]]
+        more = f" (and {len(windows) - 3} more)" if len(windows) > 3 else ""
+        return _cut("upstream -> the backport: " + "; ".join(parts) + more)
+
+
+SHOW_WIDTH = 160  # a message line a terminal or a log shows whole
+CONTEXT = 3  # tokens kept around each difference
+
+
+def _part(toks: list[str], lo: int, hi: int) -> str:
+    """``toks[lo:hi]`` in word-diff notation, with ``…`` where it cuts the region."""
+    hi = min(hi, len(toks))
+    return ("… " if lo else "") + word_diff(toks[lo:hi]) + (" …" if hi < len(toks) else "")
+
+
+def _cut(text: str, width: int = 3 * SHOW_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def word_diff(signed: list[str]) -> str:
+    """Signed edit tokens (``+x``, ``-y``) as ``[-y-]{+x+}`` runs, written as C is written."""
+    if not signed:
+        return "(nothing)"
+    out: list[str] = []
+    run: list[str] = []
+    sign = ""
+    for t in [*signed, ""]:
+        s, w = (t[:1], t[1:]) if len(t) > 1 and t[:1] in "+-" else ("", t)
+        if t and s == sign:
+            run.append(w)
+            continue
+        if run:
+            text = join(run)
+            out.append(f"[-{text}-]" if sign == "-" else f"{{+{text}+}}" if sign == "+" else text)
+        run, sign = [w], s
+    return " ".join(out)
 
 
 HINTS = frozenset({"likely", "unlikely"})

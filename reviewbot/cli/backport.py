@@ -121,6 +121,14 @@ def backport(
 
 
 def validate(
+    patch_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PATCH]",
+            help="The proposed backport, as with --patch (reviewbot validate --onto REF PATCH).",
+            show_default=False,
+        ),
+    ] = None,
     repo: RepoOpt = None,
     patch: Annotated[
         str | None,
@@ -162,10 +170,13 @@ def validate(
 
         settings = settings_of(repo)
         rules = rules_of(settings.rules_or(rule), rules_path, repo, settings)
-        if patch is None or onto is None:
-            raise InputError("validate needs --patch FILE and --onto REF")
+        if patch is not None and patch_arg is not None and patch != patch_arg:
+            raise InputError(f"two backports given: {patch_arg} and --patch {patch}; give one")
+        proposal = patch if patch is not None else patch_arg
+        if proposal is None or onto is None:
+            raise InputError("validate needs --patch FILE (or PATCH) and --onto REF")
         repository = open_repo(repo, required=True)
-        proposed = read_patch(patch)
+        proposed = read_patch(proposal)
         rev = repository.resolve(onto)
         up = None
         if upstream is not None:
