@@ -296,13 +296,17 @@ def test_cli_validate_bad_input_exit_2(demo, args, needle):
     assert needle in r.stderr and r.stdout == ""
 
 
-def test_cli_validate_takes_the_patch_as_an_argument(demo):
-    path, named = demo
-    patch = subprocess.run(
-        ["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
+def _format_patch(repo, rev: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(repo), "format-patch", "-1", "--stdout", rev],
         check=True,
         capture_output=True,
     ).stdout
+
+
+def test_cli_validate_takes_the_patch_as_an_argument(demo):
+    path, named = demo
+    patch = _format_patch(path, named["backport-linux-6.1.y"])
     r = runner.invoke(app, ["validate", "--repo", str(path), "--onto", "v6.1.25", "-"], input=patch)
     assert r.exit_code == 0, r.output
     assert r.stdout.rstrip().endswith("accepted") and r.stderr == ""
@@ -310,11 +314,7 @@ def test_cli_validate_takes_the_patch_as_an_argument(demo):
 
 def test_cli_validate_reads_stdin_and_refuses_binary(demo, tmp_path):
     path, named = demo
-    patch = subprocess.run(
-        ["git", "-C", str(path), "format-patch", "-1", "--stdout", named["backport-linux-6.1.y"]],
-        check=True,
-        capture_output=True,
-    ).stdout
+    patch = _format_patch(path, named["backport-linux-6.1.y"])
     r = runner.invoke(
         app, ["validate", "--repo", str(path), "--patch", "-", "--onto", "v6.1.25"], input=patch
     )
