@@ -469,9 +469,18 @@ def test_cli_backport_bad_input_exit_2(demo, args, needle):
     assert r.stdout == "" and "Traceback" not in r.stderr
 
 
-def test_cli_backport_needs_repo():
+def test_cli_backport_needs_repo_outside_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["backport", "--commit", "HEAD", "--onto", "v1"])
-    assert r.exit_code == 2 and "--repo is required" in r.stderr
+    assert r.exit_code == 2 and "--repo is required outside a git repository" in r.stderr
+
+
+def test_cli_backport_and_validate_use_the_repository_you_stand_in(demo, monkeypatch):
+    path, named = demo
+    monkeypatch.chdir(path)
+    r = runner.invoke(app, ["backport", "--commit", named["fix"], "--onto", "v5.10.178"])
+    assert r.exit_code == 0, r.output
+    assert "v5.10.178" in r.stdout and "generated" in r.stdout
 
 
 @pytest.mark.slow

@@ -170,11 +170,22 @@ def run_command(fn):
 
 
 def open_repo(repo_path: Path | None, required: bool = False):
+    """The repository ``--repo`` names, else the one the current directory is in. ``required``:
+    outside any repository that is a usage error (report and sweep say "not a git repository")."""
     from reviewbot.git.repository import Repository
+    from reviewbot.model.errors import RepoError
 
-    if repo_path is None and required:
-        raise InputError("--repo is required", "give the linux checkout that holds the target refs")
-    return Repository(repo_path if repo_path is not None else Path.cwd())
+    if repo_path is not None:
+        return Repository(repo_path)
+    try:
+        return Repository(Path.cwd())
+    except RepoError:
+        if not required:
+            raise
+        raise InputError(
+            "--repo is required outside a git repository",
+            "give the linux checkout that holds the target refs",
+        ) from None
 
 
 def work_tree_top(directory: Path) -> Path | None:
