@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reviewbot.backport import ctokens, drift, edits, misplaced
 from reviewbot.backport.validate import INTENT_VERSION, VerdictStatus, validate_files
@@ -1033,3 +1035,19 @@ def test_a_long_region_is_cut_to_its_differences() -> None:
         "… {+tok77 tok78 tok79 < tok0 tok1 tok2+} …"
     )
     assert edits.Region((), ("+x",)).show() == "upstream (nothing), the backport {+x+}"
+
+
+_SIGNED = st.lists(
+    st.tuples(
+        st.sampled_from(["+", "-", ""]),
+        st.sampled_from(["x", "(", ")", "-", "*", ";", "=", "if", ""]),
+    ).map(lambda t: t[0] + t[1]),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SIGNED, _SIGNED)
+def test_a_region_always_shows_as_one_line(up: list[str], bp: list[str]) -> None:
+    shown = edits.Region(tuple(up), tuple(bp)).show()
+    assert "\n" not in shown and shown.startswith("upstream")
