@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+from reviewbot.backport.generate import backport_one
 from reviewbot.backport.homes import target_path
+from reviewbot.backport.outcome import TargetStatus
 from reviewbot.backport.targetfn import section_prefix
 from reviewbot.backport.validate import validate
 from reviewbot.diffs.patches import parse_mail
 from reviewbot.git.repository import Repository
+from reviewbot.history.upstream import upstream_from_mail
 
 OLD = (
     "static void damon_do_test_apply_three_regions(struct kunit *test,\n"
@@ -61,3 +64,67 @@ def test_validate_compares_a_moved_file_where_its_code_lives(tmp_path):
     assert v.accepted, v.lines()
     bad = parse_mail(_mail("mm/damon/vaddr-test.h", "\tif (t)\n\t\treturn;\n"))
     assert not validate(repo, bad, repo.resolve(), (), upstream=up).accepted
+
+
+# --- files of the fix in a folder the older tree lacks --------------------------------------
+
+FLAGS_H = "#define VM_A\t0x1\n#define VM_MERGE\t0x80000000\t/* KSM may merge */\n\n#endif\n"
+
+
+def _two_files(rust_line: str = "+const unsigned long RUST_HELPER_VM_MERGE = VM_MERGE;\n") -> str:
+    return (
+        "From: A <a@example.org>\nSubject: [PATCH] mm/ksm: fix flag dropping\n\n---\n"
+        "--- a/include/linux/flags.h\n+++ b/include/linux/flags.h\n"
+        "@@ -1,4 +1,4 @@\n #define VM_A\t0x1\n-#define VM_MERGE\t0x80000000\t/* KSM may merge */\n"
+        "+#define VM_MERGE\tBIT(31)\t/* KSM may merge */\n \n #endif\n"
+        "--- a/rust/bindings/helper.h\n+++ b/rust/bindings/helper.h\n"
+        "@@ -1,2 +1,3 @@\n const unsigned long RUST_HELPER_A = VM_A;\n \n" + rust_line
+    )
+
+
+def _tree(tmp_path, files: dict[str, str]) -> Repository:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "tree"]):
+        subprocess.run(["git", *cmd], cwd=tmp_path, check=True, capture_output=True)
+    return Repository(tmp_path)
+
+
+def _backport(repo: Repository, mail: str):
+    up = upstream_from_mail(repo, parse_mail(mail))
+    return backport_one(repo, up, repo.resolve(), ())
+
+
+def test_a_file_in_a_folder_the_target_lacks_is_left_out_and_said(tmp_path):
+    repo = _tree(tmp_path, {"include/linux/flags.h": FLAGS_H})
+    t = _backport(repo, _two_files())
+    assert t.status == TargetStatus.GENERATED, t.reason
+    assert "[ rust/bindings/helper.h: left out, rust/ is not in the tree ]" in t.deviations
+    # validate says the same of the generated mail; strict refuses the deviation
+    up = parse_mail(_two_files())
+    gen = parse_mail(
+        "From: A <a@example.org>\nSubject: [PATCH] mm/ksm: fix flag dropping\n\n---\n"
+        + _two_files().split("---\n", 1)[1].split("--- a/rust")[0]
+    )
+    v = validate(repo, gen, repo.resolve(), (), upstream=up)
+    assert v.accepted, v.lines()
+    assert any("rust/ is not in the tree" in x for x in v.lines())
+    assert not validate(repo, gen, repo.resolve(), (), upstream=up, strict=True).accepted
+
+
+def test_a_missing_file_in_a_folder_the_target_has_still_fails(tmp_path):
+    files = {"include/linux/flags.h": FLAGS_H, "rust/bindings/other.h": "/* other */\n"}
+    repo = _tree(tmp_path, files)
+    t = _backport(repo, _two_files())
+    assert t.status == TargetStatus.FAILED
+    assert "rust/bindings/helper.h does not exist" in (t.reason or "")
+
+
+def test_a_left_out_file_defining_what_the_fix_uses_fails(tmp_path):
+    # the header hunk uses a name the missing file would define: not a part to leave out
+    repo = _tree(tmp_path, {"include/linux/flags.h": FLAGS_H})
+    mail = _two_files("+#define BIT(n) (1UL << (n))\n")
+    t = _backport(repo, mail)
+    assert t.status == TargetStatus.FAILED
+    assert "rust/bindings/helper.h does not exist" in (t.reason or "")

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reviewbot import __version__
-from reviewbot.backport.homes import retarget, target_path
+from reviewbot.backport.homes import leave_out, retarget, target_path
 from reviewbot.backport.outcome import (
     BackportRun,
     Dependency,
@@ -292,6 +292,8 @@ def backport_one(
         data = repo.blob(rev, tp)
         assert data is not None  # target_path found the blob
         targets[tp] = data
+    upstream, dropped = leave_out(repo, rev, upstream, paths)
+    missing_files = [f for f in missing_files if any(fp.source == f for fp in upstream.mail.files)]
     if missing_files:
         f = Failure(
             0,
@@ -350,7 +352,7 @@ def backport_one(
             **base,
         )
     live = [p for p in placed if p.edits]
-    notes = deviations(live)
+    notes = deviations(live) + [f"[ {x} ]" for x in dropped]
     diff = ""
     stat = []
     for p in live:
@@ -388,6 +390,7 @@ def backport_one(
         upstream=retargeted,
         tree=tree,
         placed={fp.path: p for fp, p in zip(retargeted.mail.files, placed, strict=True)},
+        left_out=dropped,
     )
     if not v.accepted:
         why = "; ".join(

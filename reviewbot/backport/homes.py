@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
+from reviewbot.backport.ctokens import tokens
+from reviewbot.backport.includes import declares
 from reviewbot.backport.targetfn import section_function, section_prefix
 from reviewbot.diffs.patches import FilePatch
 from reviewbot.git.repository import Repository, Revision
@@ -67,6 +69,45 @@ def _defining(
             top = [f for f, c in count.items() if c == best]
             return top[0] if len(top) == 1 else None
     return None
+
+
+def left_out(
+    repo: Repository, rev: Revision, fp: FilePatch, others: Sequence[FilePatch]
+) -> str | None:
+    """Why upstream's change to ``fp``, which has no home at ``rev``, may be left out of the
+    backport: the target lacks the whole folder (``rust/`` before 6.1, a subsystem that came
+    later), and no other file of the fix uses a name the change adds there. None otherwise."""
+    assert fp.source is not None
+    folder = repo.missing_folder(rev, fp.source)
+    if folder is None:
+        return None
+    new = declares("\n".join(x for h in fp.hunks for x in h.added), fp.source)
+    used = {t for o in others for h in o.hunks for t in tokens(h.added)}
+    if new & used:
+        return None
+    return f"{fp.source}: left out, {folder}/ is not in the tree"
+
+
+def leave_out(
+    repo: Repository, rev: Revision, upstream: UpstreamFix, homes: dict[str, str]
+) -> tuple[UpstreamFix, tuple[str, ...]]:
+    """The upstream fix without the files :func:`left_out` lets go (``homes``: where each
+    file with a home lives), and a note for each; the fix as it is when none goes or when
+    no file would be left."""
+    others = [fp for fp in upstream.mail.files if fp.source in homes]
+    if not others:
+        return upstream, ()
+    gone: dict[str, str] = {}
+    for fp in upstream.mail.files:
+        if fp.source is not None and fp.source not in homes:
+            why = left_out(repo, rev, fp, others)
+            if why is not None:
+                gone[fp.source] = why
+    if not gone:
+        return upstream, ()
+    files = tuple(fp for fp in upstream.mail.files if fp.source not in gone)
+    pre = {k: v for k, v in upstream.pre.items() if k not in gone}
+    return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre), tuple(gone.values())
 
 
 def retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:

@@ -20,9 +20,10 @@ on bytes; :func:`validate` reads a repository.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from reviewbot.backport.arity import ParamCount, declared_params
-from reviewbot.backport.homes import retarget, target_path
+from reviewbot.backport.homes import leave_out, retarget, target_path
 from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.relocate import Placed, relocate_file
 from reviewbot.backport.targetfn import section_function
@@ -234,6 +235,24 @@ def _functions_at(unit: syntax.Unit, rows: set[int]) -> set[str]:
     return out
 
 
+def _leaving_out(eq: Verdict, left_out: tuple[str, ...], strict: bool) -> Verdict:
+    """Equivalence with upstream's changes to files the target lacks left out: a deviation
+    (refused under ``strict``)."""
+    if not left_out or eq.status == VerdictStatus.FAIL:
+        return eq
+    if strict:
+        return Verdict(
+            "equivalence",
+            VerdictStatus.FAIL,
+            "the backport leaves out files of the upstream fix (strict)",
+            left_out,
+        )
+    message = eq.message
+    if not message.startswith("accepted, with deviations"):
+        message = "accepted, with deviations: " + message
+    return replace(eq, message=message, details=eq.details + tuple(f"[ {x} ]" for x in left_out))
+
+
 def validate_files(
     targets: Mapping[str, bytes | None],
     patch: Mail,
@@ -248,8 +267,12 @@ def validate_files(
     strict: bool = False,
     header: HeaderReader | None = None,
     params: ParamCount | None = None,
+    left_out: tuple[str, ...] = (),
 ) -> Validation:
     """Validate ``patch`` against target blobs by path (no repository needed).
+
+    ``left_out``: why files of the upstream fix (already taken out of ``upstream``) have no
+    place in the target (:func:`homes.leave_out`); each is a deviation.
 
     Without ``strict``, a backport whose change differs from upstream's only by the drift between
     the trees (:mod:`reviewbot.backport.drift`) is "accepted, with deviations", each deviation
@@ -389,6 +412,7 @@ def validate_files(
                 equivalence(upstream, patch, placed, targets),
             )
             sc, eq = with_deviations(sc, eq, upstream, patch, targets, tree, strict, header)
+            eq = _leaving_out(eq, left_out, strict)
             if eq.status != VerdictStatus.FAIL and no_op(patch, post, targets, upstream):
                 eq = Verdict(
                     "equivalence",
@@ -509,6 +533,7 @@ def validate(
                 break
             except (RepoError, PatchError):
                 continue
+    left: tuple[str, ...] = ()
     if up is not None:
         # an upstream file the target lacks is compared where its code lives (moved, split)
         moved = {}
@@ -518,6 +543,12 @@ def validate(
                 if home is not None and home != fp.source:
                     moved[fp.source] = home
         up = retarget(up, moved) if moved else up
+        homes = {
+            fp.source: fp.source
+            for fp in up.mail.files
+            if fp.source and repo.blob_id(onto, fp.source) is not None
+        }
+        up, left = leave_out(repo, onto, up, homes)
         for fp in up.mail.files:
             if fp.source and fp.source not in targets:
                 targets[fp.source] = repo.blob(onto, fp.source)
@@ -534,4 +565,5 @@ def validate(
         strict=strict,
         header=header_reader(repo, onto),
         params=param_lookup(repo, onto),
+        left_out=left,
     )

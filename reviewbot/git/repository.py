@@ -113,6 +113,20 @@ class Repository:
             return None
         return obj.hexsha if obj.type == "blob" else None
 
+    def missing_folder(self, rev: Revision, path: str) -> str | None:
+        """The outermost folder of ``path`` the tree at ``rev`` lacks (``rust`` for
+        ``rust/bindings/x.h`` in 5.10), or None when every folder of ``path`` is there."""
+        parts = safe_repo_path(path).split("/")[:-1]
+        tree = rev.commit.tree
+        for k, part in enumerate(parts):
+            try:
+                tree = tree / part
+            except KeyError:
+                return "/".join(parts[: k + 1])
+            if tree.type != "tree":
+                return "/".join(parts[: k + 1])
+        return None
+
     def version(self, rev: Revision) -> KernelVersion | None:
         """The kernel version the top-level Makefile declares at ``rev``."""
         data = self.blob(rev, "Makefile")
