@@ -1457,3 +1457,35 @@ def test_a_member_is_not_guessed_between_two_initializers_of_the_type():
         + b"\nstatic const struct mm_walk_ops other_ops = {\n\t.pmd_entry = pte_range,\n\t.hugetlb_entry = range_walk,\n};\n"
     )
     _refused(_mail(_OPS_FIX), two, "mm/x.c", tree=lambda n: True)
+
+
+_SHIFT_H = (
+    b"#ifdef CONFIG_HUGE\nstatic inline unsigned order_of(struct hs *h)\n{\n\treturn h->order;\n}\n\n"
+    b"static inline unsigned shift_of(struct hs *h)\n{\n\treturn h->order + PAGE_SHIFT;\n}\n\n"
+    b"static inline bool is_big(struct hs *h)\n{\n\treturn order_of(h) > MAX_ORDER;\n}\n"
+    b"#endif\n"
+)
+_INDEX_FIX = (
+    "--- a/include/linux/x.h\n+++ b/include/linux/x.h\n"
+    "@@ -9,6 +9,11 @@ static inline unsigned shift_of(s\n"
+    " \treturn h->order + PAGE_SHIFT;\n }\n \n"
+    "+static inline unsigned long index_of(struct hs *h, unsigned long a)\n+{\n"
+    "+\treturn a >> shift_of(h);\n+}\n+\n"
+    " static inline bool order_is_big(unsigned int order)\n {\n \treturn order > MAX_ORDER;\n"
+)
+
+
+def test_a_new_definition_follows_the_function_the_hunk_names_when_the_next_one_is_new():
+    # upstream's next function (order_is_big) came later; the context before the change is the
+    # end of shift_of() in both trees: the new function goes right after it, in its #ifdef
+    got = _placed(_mail(_INDEX_FIX), _SHIFT_H, "include/linux/x.h")
+    assert got == _SHIFT_H.replace(
+        b"PAGE_SHIFT;\n}\n\n",
+        b"PAGE_SHIFT;\n}\n\nstatic inline unsigned long index_of(struct hs *h, unsigned long a)\n"
+        b"{\n\treturn a >> shift_of(h);\n}\n\n",
+    )
+
+
+def test_a_new_definition_is_refused_when_the_named_functions_end_differs():
+    other = _SHIFT_H.replace(b"h->order + PAGE_SHIFT;", b"PAGE_SHIFT + h->order;")
+    _refused(_mail(_INDEX_FIX), other, "include/linux/x.h", tree=lambda n: True)

@@ -17,6 +17,7 @@ from reviewbot.backport.partial import declaration_change
 from reviewbot.backport.places import Failure, Group, groups
 from reviewbot.backport.statements import Side
 from reviewbot.backport.symbols import symbols_ok
+from reviewbot.backport.targetfn import section_function
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
 from reviewbot.diffs.patches import Hunk
@@ -229,14 +230,19 @@ def new_definitions(
         if not new or any(side.unit.function(name) is not None for name in new):
             return None  # not a definition, or one the target already has
         at = anchor(range(g.pre, len(before)))
+        adjacent = False  # right after the end of a function both trees have
         if at is None:
             at = anchor(range(g.pre - 1, -1, -1))
+            if at is None:
+                at = _end_of_named(h, g.pre, side)
+                adjacent = at is not None
             if at is None:
                 return None
             at += 1
             while at < len(side.lines) and not side.lines[at].strip():
                 at += 1
-        return at if conditions_shown(side.lines, at, shown) else None
+        # next to that function, the new one shares its conditionals in both trees
+        return at if adjacent or conditions_shown(side.lines, at, shown) else None
 
     out: list[Edit] = []
     for g in gs:
@@ -250,6 +256,22 @@ def new_definitions(
             return failure
         out.append(edit)
     return out
+
+
+def _end_of_named(h: Hunk, pre: int, side: Side) -> int | None:
+    """The last line of the function the ``@@`` line names, when everything the hunk shows
+    before the addition is that function's end in the target too (its closing brace last):
+    a new definition upstream puts right after it follows it in the older file as well."""
+    name = section_function(h)
+    fn = side.unit.function(name) if name else None
+    tail = [x.rstrip() for x in h.before[:pre]]
+    while tail and not tail[-1]:
+        tail.pop()
+    if fn is None or not tail or tail[-1] != "}":
+        return None
+    end = fn.end_line - 1
+    have = [x.rstrip() for x in side.lines[max(end - len(tail) + 1, 0) : end + 1]]
+    return end if have == tail else None
 
 
 _INIT_OPEN = re.compile(r"^(?:static\s+)?(?:const\s+)?struct\s+(\w+)\s+\w+\s*=\s*\{\s*$")
