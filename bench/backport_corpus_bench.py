@@ -365,6 +365,11 @@ def negate_condition(lines: list[str]) -> list[str] | None:
     return None
 
 
+def _post_image(lines: list[str]) -> list[str]:
+    """The hunk lines' result (context and added lines, whitespace-insensitive)."""
+    return [" ".join(x[1:].split()) for x in lines if x[:1] in (" ", "+")]
+
+
 def move_statement(lines: list[str]) -> list[str] | None:
     """Move an added statement into the next (or previous) block the hunk's context opens."""
     for i in [r for r in _added_code(lines) if lines[r].rstrip().endswith(";")]:
@@ -382,6 +387,8 @@ def move_statement(lines: list[str]) -> list[str] | None:
                 else:
                     del out[i]
                     out.insert(j + 1, moved)
+                if _post_image(out) == _post_image(lines):
+                    break  # it only passed the removed lines: the same place, not a move
                 return _recount(out)
     return None
 

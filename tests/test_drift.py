@@ -1019,7 +1019,15 @@ def test_a_difference_reads_as_c_in_word_diff_notation() -> None:
 
 @pytest.mark.parametrize(
     "c",
-    ["rv = -EHWPOISON;", "f(*p, &q);", "a = b - c * d;", "if (p->x) return;", "x[i] = ~y;"],
+    [
+        "rv = -EHWPOISON;",
+        "f(*p, &q);",
+        "a = b - c * d;",
+        "if (p->x) return;",
+        "x[i] = ~y;",
+        "#include <linux/shmem_fs.h>",
+        "if (a < b && c > d)",
+    ],
 )
 def test_join_writes_tokens_back_as_c_is_written(c: str) -> None:
     assert ctokens.join(ctokens.tokens([c])) == c

@@ -100,19 +100,22 @@ _TIGHT_AFTER = frozenset({"(", "[", ".", "->", "!", "~"})
 
 
 def join(words: Sequence[str]) -> str:
-    """Tokens written back as C is written (`f(a, -b);`, `p->x`, `if (c)`): for messages only."""
+    """Tokens written back as C is written (`f(a, -b);`, `p->x`, `if (c)`,
+    `#include <linux/mm.h>`): for messages only."""
     out: list[str] = []
-    prev, glued = "", False
+    prev, glued, header = "", False, False
     for w in words:
-        tight = glued or w in _TIGHT_BEFORE or prev in _TIGHT_AFTER
+        tight = glued or header or w in _TIGHT_BEFORE or prev in _TIGHT_AFTER
         call = w in ("(", "[") and bool(IDENT.match(prev)) and (prev not in CONTROL)
         if out and not tight and not call:
             out.append(" ")
         out.append(w)
         # a prefix operator sticks to its operand: after an operator, an opening or nothing
-        glued = w in _PREFIX and (
-            not prev or prev in _BEFORE_PREFIX or prev[-1] in "=<>!&|?:+-*/%^"
+        glued = w == "#" or (
+            w in _PREFIX and (not prev or prev in _BEFORE_PREFIX or prev[-1] in "=<>!&|?:+-*/%^")
         )
+        # an include's <path> is one word
+        header = (header and w != ">") or (w == "<" and prev == "include")
         prev = w
     return "".join(out)
 
