@@ -1489,3 +1489,32 @@ def test_a_new_definition_follows_the_function_the_hunk_names_when_the_next_one_
 def test_a_new_definition_is_refused_when_the_named_functions_end_differs():
     other = _SHIFT_H.replace(b"h->order + PAGE_SHIFT;", b"PAGE_SHIFT + h->order;")
     _refused(_mail(_INDEX_FIX), other, "include/linux/x.h", tree=lambda n: True)
+
+
+_APPLY = (
+    b"static int apply_params(void)\n{\n\tunsigned int hot, cold;\n\tint err = 0;\n\n"
+    b"\terr = set_attrs(ctx, &mon_attrs);\n\tif (err)\n\t\treturn err;\n\n"
+    b"\terr = set_quota(ctx, hot, cold);\n\tif (err)\n\t\treturn err;\n\treturn 0;\n}\n"
+)
+_INTERVAL_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -8,6 +8,9 @@ static int apply_params(void)\n"
+    " \tif (err)\n \t\treturn err;\n \n"
+    "+\tif (!mon_attrs.sample_interval)\n+\t\treturn -EINVAL;\n+\n"
+    " \terr = set_attrs(ctx, &mon_attrs);\n \tif (err)\n \t\treturn err;\n"
+)
+
+
+def test_a_change_after_an_error_check_of_code_the_target_lacks_goes_above_its_first_code():
+    # upstream's change follows `if (err) return err;` of a call the older function does not
+    # make; the statement after it is where the target's code starts: right above it
+    got = _placed(_mail(_INTERVAL_FIX), _APPLY)
+    assert got == _APPLY.replace(
+        b"\terr = set_attrs(",
+        b"\tif (!mon_attrs.sample_interval)\n\t\treturn -EINVAL;\n\n\terr = set_attrs(",
+    )
+
+
+def test_a_change_after_an_error_check_is_refused_when_code_precedes_the_anchor():
+    # the target does something before that statement: above or below it is a guess
+    data = _APPLY.replace(b"\terr = set_attrs(", b"\tlock_ctx(ctx);\n\terr = set_attrs(")
+    _refused(_mail(_INTERVAL_FIX), data, "mm/x.c", tree=lambda n: True)

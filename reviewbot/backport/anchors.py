@@ -396,7 +396,11 @@ def insertion(
         local = _next_to_declaration(g, cands, up_side, ctx)
         if local is not None:
             return local
-        one = _one_sided(cands, u_before, u_after, ctx) or _code_start(cands, u_after, ctx)
+        one = (
+            _one_sided(cands, u_before, u_after, ctx)
+            or _code_start(cands, u_after, ctx)
+            or _after_a_check(cands, u_before, u_after)
+        )
         if one is not None:
             good = [one]
     if not good:
@@ -547,6 +551,38 @@ def _code_start(cands: list[_Gap], u_after: Anchor, ctx: Ctx) -> _Gap | None:
     # only the function's own body: an inner block's owner matches by its head alone
     hits = [c for c in cands if c.past and c.level_before == EQUAL]
     return replace(hits[0], level_after=0, match_after=align.NO) if len(hits) == 1 else None
+
+
+def _error_check(u: Item) -> bool:
+    """``if (err) return err;``: a test whose only branch leaves the function (it checks what
+    the code before it did, and goes wherever that code goes)."""
+    n = u.node
+    if n.type != "if_statement" or n.child_by_field_name("alternative") is not None:
+        return False
+    body = n.child_by_field_name("consequence")
+    if body is not None and body.type == "compound_statement" and body.named_child_count == 1:
+        body = body.named_children[0]
+    return body is not None and body.type in ("return_statement", "goto_statement")
+
+
+def _after_a_check(cands: list[_Gap], u_before: Anchor, u_after: Anchor) -> _Gap | None:
+    """Upstream's change follows an error check of code the target does not have there, and
+    comes before a statement the target starts its code with: right above that statement,
+    the one place before it (nothing but declarations precedes it in the target)."""
+    if not (isinstance(u_before, Item) and _error_check(u_before)):
+        return None
+    if not (isinstance(u_after, Item) and align.strong(u_after)):
+        return None
+    hits = [c for c in cands if c.level_after >= RENAMED and c.strong_after]
+    if len(hits) != 1:
+        return None
+    c = hits[0]
+    # the function's own body, where nothing but declarations comes before that statement
+    if c.block.owner is not None:
+        return None
+    if any(it.kind != "declaration" for it in c.block.code_items()[: c.index]):
+        return None
+    return replace(c, level_before=0, match_before=align.NO)
 
 
 def _next_to_declaration(g: Group, cands: list[_Gap], up_side: Side, ctx: Ctx) -> Place | None:
