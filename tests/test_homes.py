@@ -7,7 +7,7 @@ import subprocess
 from reviewbot.backport.generate import backport_one
 from reviewbot.backport.homes import target_path
 from reviewbot.backport.outcome import TargetStatus
-from reviewbot.backport.targetfn import section_prefix
+from reviewbot.backport.targetfn import section_function, section_prefix
 from reviewbot.backport.validate import validate
 from reviewbot.diffs.patches import parse_mail
 from reviewbot.git.repository import Repository
@@ -128,3 +128,17 @@ def test_a_left_out_file_defining_what_the_fix_uses_fails(tmp_path):
     t = _backport(repo, mail)
     assert t.status == TargetStatus.FAILED
     assert "rust/bindings/helper.h does not exist" in (t.reason or "")
+
+
+def test_a_change_from_a_functions_leading_comment_names_that_function():
+    h = (
+        parse_mail(
+            "From: A <a@example.org>\nSubject: [PATCH] x\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n"
+            "@@ -4,7 +4,4 @@ void clear_poison(struct folio *folio)\n }\n \n"
+            "-/*\n- * Called with the lock held.\n- */\n-int __get_poisoned(unsigned long pfn)\n"
+            "+static int get_poisoned(unsigned long pfn)\n {\n"
+        )
+        .files[0]
+        .hunks[0]
+    )
+    assert section_function(h) == "__get_poisoned"

@@ -30,6 +30,9 @@ _DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
 _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof"})
 
 
+_COMMENT_LINE = re.compile(r"^\s*(/\*.*|\*.*|)$")
+
+
 def defined_name(line: str) -> str | None:
     """The function whose definition ``line`` starts (``static int f(struct x *x,``), or None."""
     m = _DEFINITION.match(line)
@@ -42,11 +45,17 @@ def section_function(h: Hunk) -> str | None:
     function before it), else the one the ``@@`` section names (None for labels, structs,
     nothing)."""
     name = None
-    for kind, text in h.lines:
+    for k, (kind, text) in enumerate(h.lines):
         if kind != " ":
-            # the change rewrites a definition's first line: that function is the one changed
-            if kind == "-" and (changed := defined_name(text)) is not None:
-                return changed
+            # the change rewrites a definition's first line (with the comment above it): that
+            # function is the one changed
+            for kind2, text2 in h.lines[k:]:
+                if kind2 != "-":
+                    break
+                if (changed := defined_name(text2)) is not None:
+                    return changed
+                if not _COMMENT_LINE.match(text2):
+                    break
             break
         name = defined_name(text) or name
     if name is not None:
