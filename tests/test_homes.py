@@ -142,3 +142,14 @@ def test_a_change_from_a_functions_leading_comment_names_that_function():
         .hunks[0]
     )
     assert section_function(h) == "__get_poisoned"
+
+
+def test_a_missing_file_the_backport_adapts_elsewhere_is_compared_not_left_out(tmp_path):
+    # the backport carries upstream's rust change in a file of its own (an older layout):
+    # validate pairs the two files as before instead of calling the upstream one left out
+    helper = "const unsigned long RUST_HELPER_A = VM_A;\n\n"
+    repo = _tree(tmp_path, {"include/linux/flags.h": FLAGS_H, "bindings/helper.h": helper})
+    adapted = _two_files().replace("rust/bindings/helper.h", "bindings/helper.h")
+    v = validate(repo, parse_mail(adapted), repo.resolve(), (), upstream=parse_mail(_two_files()))
+    assert v.accepted, v.lines()
+    assert not any("left out" in x for x in v.lines()), v.lines()
