@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewbot.demo import fixture_text
-from reviewbot.diffs.mailfmt import Edit, apply_edits, diffstat, file_diff, hunks, slug
+from reviewbot.diffs.mailfmt import Edit, apply_edits, diffstat, file_diff, hunks, minimal, slug
 from reviewbot.diffs.patches import apply_file, parse_mail
 
 OLD = fixture_text("v5.10.178.c")
@@ -64,9 +64,8 @@ edit_lists = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(edit_lists)
-def test_any_edits_round_trip_through_the_patch(raw):
+def _edits(raw) -> list[Edit]:
+    """Generated (start, remove, add) triples as non-overlapping edits of OLD."""
     edits: list[Edit] = []
     taken: set[int] = set()
     for start, remove, add in sorted(raw):
@@ -75,6 +74,13 @@ def test_any_edits_round_trip_through_the_patch(raw):
             continue
         taken |= span
         edits.append(Edit(start, remove, tuple(add)))
+    return edits
+
+
+@settings(max_examples=60, deadline=None)
+@given(edit_lists)
+def test_any_edits_round_trip_through_the_patch(raw):
+    edits = _edits(raw)
     want = apply_edits(OLD, edits)
     diff = file_diff("mm/khugepaged.c", OLD, edits)
     if not any(e.remove or e.add for e in edits):
@@ -85,6 +91,22 @@ def test_any_edits_round_trip_through_the_patch(raw):
     fp = parse_mail("Subject: x\n\nx\n---\n" + diff).files[0]
     got = apply_file(OLD, fp, max_offset=0)  # our own hunks: no offset, no fuzz
     assert got.data == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(edit_lists)
+def test_minimal_edits_give_the_same_file(raw):
+    edits = _edits(raw)
+    assert apply_edits(OLD, minimal(OLD, edits)) == apply_edits(OLD, edits)
+
+
+def test_a_line_removed_and_added_again_is_context():
+    # a parameter inserted before a line the edit rewrote as it was: one added line
+    lines = OLD.decode().split("\n")
+    e = Edit(10, 1, ("\tatomic_t *changing,", lines[10]))
+    assert minimal(OLD, [e]) == [Edit(10, 0, ("\tatomic_t *changing,",))]
+    e = Edit(10, 2, (lines[10], "\tnew;", lines[11]))
+    assert minimal(OLD, [e]) == [Edit(11, 0, ("\tnew;",))]
 
 
 def test_diffstat_and_file_names():

@@ -46,7 +46,7 @@ from reviewbot.backport.validate import (
     tree_lookup,
     validate_files,
 )
-from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, slug
+from reviewbot.diffs.mailfmt import diffstat, file_diff, mail, minimal, slug
 from reviewbot.diffs.patches import (
     ApplyFailure,
     Mail,
@@ -359,13 +359,14 @@ def backport_one(
         mode = None
         with contextlib.suppress(KeyError):
             mode = f"{(rev.commit.tree / p.path).mode:06o}"
+        edits = minimal(targets[p.path], list(p.edits))
         try:
-            diff += file_diff(p.path, targets[p.path], list(p.edits), mode)
+            diff += file_diff(p.path, targets[p.path], edits, mode)
         except ValueError as e:
             return TargetResult(
                 status=TargetStatus.FAILED, reason=f"{p.path}: {e}", evidence=n.evidence, **base
             )
-        stat.append((p.path, sum(len(e.add) for e in p.edits), sum(e.remove for e in p.edits)))
+        stat.append((p.path, sum(len(e.add) for e in edits), sum(e.remove for e in edits)))
     method = max((p.method for p in live), key=METHODS.index)
     m = upstream.mail
     text = mail(

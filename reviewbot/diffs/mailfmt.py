@@ -76,6 +76,22 @@ def _section(lines: list[str], before: int) -> str:
     return ""
 
 
+def minimal(data: bytes, edits: list[Edit]) -> list[Edit]:
+    """``edits`` without the lines each one removes and adds again unchanged at its start or
+    end (a parameter added before a refilled line): the same result, the diff a maintainer
+    would write."""
+    lines, _ = split_lines(data)
+    out = []
+    for e in edits:
+        start, remove, add = e.start, e.remove, list(e.add)
+        while remove and add and start < len(lines) and lines[start] == add[0]:
+            start, remove, add = start + 1, remove - 1, add[1:]
+        while remove and add and lines[start + remove - 1] == add[-1]:
+            remove, add = remove - 1, add[:-1]
+        out.append(Edit(start, remove, tuple(add)))
+    return out
+
+
 def hunks(data: bytes, edits: list[Edit], context: int = CONTEXT) -> list[str]:
     """Unified-diff hunks (text, each ending with a newline) for ``edits`` on ``data``."""
     lines, nl = split_lines(data)
