@@ -170,9 +170,10 @@ def _placed(
     return apply_edits(data, list(p.edits))
 
 
-def _refused(fix, data: bytes, path: str, **kw) -> None:
-    """relocate_file refuses to place ``fix`` in ``data``: no edit at all."""
-    p = relocate_file(fix, data, path, **kw)
+def _refused(fix, data: bytes, path: str = "mm/x.c", tree=lambda n: True, **kw) -> None:
+    """relocate_file refuses to place ``fix`` in ``data`` (by default every name in the
+    tree): no edit at all."""
+    p = relocate_file(fix, data, path, tree=tree, **kw)
     assert p.method == "failed" and p.edits == (), p.edits
 
 
@@ -262,7 +263,7 @@ def test_correspondence_alone_never_guesses_between_two_places():
     twice = DRIFTED.replace(
         b"\tadd_counter(", b"\tif (vma->vm_file) {\n" + inner + b"\t}\n\tadd_counter(", 1
     )
-    _refused(_mail(FOLIO_FIX), twice, "mm/x.c")
+    _refused(_mail(FOLIO_FIX), twice, tree=None)
 
 
 def test_a_hunk_that_starts_at_the_end_of_a_comment_parses_its_code():
@@ -312,7 +313,7 @@ def test_two_functions_with_the_same_words_are_not_guessed_between():
         + body
         + (b"\nvoid mlock_new_pages(struct page *page)\n" + body)
     )
-    _refused(fp, target, "mm/x.c")
+    _refused(fp, target, tree=None)
 
 
 RETRACT = (
@@ -372,7 +373,7 @@ def test_a_part_of_a_statement_that_does_not_align_is_refused():
         " \t\taddr = start_of(vma, pgoff);\n"
         " \t\tif (addr & ~HPAGE_PMD_MASK)\n"
     )
-    _refused(fp, RETRACT, "mm/x.c")
+    _refused(fp, RETRACT, tree=None)
 
 
 RELEASE = (
@@ -473,7 +474,7 @@ def test_a_folio_call_is_never_given_a_page():
         " \t\t */\n \t\tset_default(folio);\n+\t\tfolio_mark_dirty(folio);\n"
         " \t\treturn err;\n \t}\n"
     )
-    _refused(fp, FAULT, "mm/x.c")
+    _refused(fp, FAULT, tree=None)
 
 
 def test_an_insertion_diff_began_inside_the_next_comment_slides_before_it():
@@ -633,7 +634,7 @@ def test_a_new_parameter_the_older_tree_types_otherwise_is_refused():
     # 5.10 passes a `bool *mmap_changing` where upstream adds an `atomic_t *` one: the same
     # name with another type is another change (stable rewrote its uses), not this one.
     older = UFFD.replace(b"atomic_t *mmap_changing", b"bool *mmap_changing")
-    _refused(_mail(UFFD_FIX), older, "mm/x.c")
+    _refused(_mail(UFFD_FIX), older, tree=None)
 
 
 def test_a_comment_the_older_tree_wraps_otherwise_is_replaced_whole():
@@ -778,7 +779,7 @@ def test_a_change_next_to_code_the_target_never_had_goes_by_the_shared_neighbour
     ids=["neighbour-twice", "other-neighbour-elsewhere"],
 )
 def test_one_neighbour_alone_never_guesses(change):
-    _refused(_mail(WALK_FIX), WALK.replace(*change), "mm/x.c", tree=lambda n: True)
+    _refused(_mail(WALK_FIX), WALK.replace(*change))
 
 
 def test_a_bare_exit_is_no_anchor_on_its_own():
@@ -839,7 +840,7 @@ def test_statements_rewritten_one_for_one_leave_out_the_one_the_target_never_had
 )
 def test_a_left_out_statement_must_be_absent_and_the_kept_ones_together(change):
     data = MAP_PTES.replace(*change)
-    _refused(_mail(EXITS_FIX), data, "mm/x.c", tree=lambda n: True)
+    _refused(_mail(EXITS_FIX), data)
 
 
 UNMAP = (
@@ -905,7 +906,7 @@ def test_a_return_is_the_older_functions_exit_path_and_folio_calls_its_page_help
 
 def test_an_assignment_without_the_jump_is_not_the_same_exit():
     data = WRITEBACK.replace(b"\t\tret = -ENOMEM;\n\t\tgoto fail;\n", b"\t\tret = -ENOMEM;\n")
-    _refused(_mail(UNLOCK_FIX), data, "mm/x.c", tree=lambda n: True)
+    _refused(_mail(UNLOCK_FIX), data)
 
 
 def test_a_change_after_code_the_target_never_had_goes_above_the_shared_statement():
@@ -990,7 +991,7 @@ def test_a_check_opening_the_function_goes_after_the_targets_declarations(decls)
 def test_a_check_is_never_put_after_a_declaration_that_reads_or_calls(decl):
     # the initialiser would run before the check that may guard it: no guess
     data = _opening_target(decl)
-    _refused(_mail(_OPENING_FIX), data, "mm/x.c", tree=lambda n: True)
+    _refused(_mail(_OPENING_FIX), data)
 
 
 _POOL_FIX = (
@@ -1068,7 +1069,7 @@ def test_a_new_helper_between_code_the_older_header_lacks_goes_above_the_line_bo
     ids=["no-anchor", "ambiguous", "already-there"],
 )
 def test_a_new_helper_without_one_clear_place_is_refused(header):
-    _refused(_mail(_NEW_HELPER_FIX), header, "include/linux/x.h", tree=lambda n: True)
+    _refused(_mail(_NEW_HELPER_FIX), header, "include/linux/x.h")
 
 
 def test_a_removed_line_matches_the_target_without_sparses_cast_to_its_own_type():
@@ -1249,7 +1250,7 @@ def test_a_prototype_and_its_stub_go_into_the_branches_of_the_same_conditional()
 def test_a_stub_is_not_put_before_an_endif_of_another_conditional():
     # the older header's only bare '#endif' closes CONFIG_OTHER, which the patch never shows
     other = _SEALS_H.replace(b"#ifdef CONFIG_SEALS", b"#ifdef CONFIG_OTHER")
-    _refused(_mail(_SEALS_FIX), other, "include/linux/x.h", tree=lambda n: True)
+    _refused(_mail(_SEALS_FIX), other, "include/linux/x.h")
 
 
 def test_a_new_helper_goes_above_the_kernel_doc_of_the_definition_after_it():
@@ -1401,7 +1402,7 @@ def test_a_new_include_never_joins_a_conditional_include():
         b"#include <linux/oom.h>\n#ifdef CONFIG_NUMA\n#include <linux/sched/mm.h>\n#endif\n\n"
         b"#include <linux/uaccess.h>\nint f(void);\n"
     )
-    _refused(fix, data, "mm/x.c", tree=lambda n: True)
+    _refused(fix, data)
 
 
 def test_a_jump_is_not_rewritten_when_the_same_test_also_jumps_in_the_target():
@@ -1456,7 +1457,7 @@ def test_a_member_is_not_guessed_between_two_initializers_of_the_type():
         _OPS_TARGET
         + b"\nstatic const struct mm_walk_ops other_ops = {\n\t.pmd_entry = pte_range,\n\t.hugetlb_entry = range_walk,\n};\n"
     )
-    _refused(_mail(_OPS_FIX), two, "mm/x.c", tree=lambda n: True)
+    _refused(_mail(_OPS_FIX), two)
 
 
 _SHIFT_H = (
@@ -1488,7 +1489,7 @@ def test_a_new_definition_follows_the_function_the_hunk_names_when_the_next_one_
 
 def test_a_new_definition_is_refused_when_the_named_functions_end_differs():
     other = _SHIFT_H.replace(b"h->order + PAGE_SHIFT;", b"PAGE_SHIFT + h->order;")
-    _refused(_mail(_INDEX_FIX), other, "include/linux/x.h", tree=lambda n: True)
+    _refused(_mail(_INDEX_FIX), other, "include/linux/x.h")
 
 
 _APPLY = (
@@ -1517,4 +1518,4 @@ def test_a_change_after_an_error_check_of_code_the_target_lacks_goes_above_its_f
 def test_a_change_after_an_error_check_is_refused_when_code_precedes_the_anchor():
     # the target does something before that statement: above or below it is a guess
     data = _APPLY.replace(b"\terr = set_attrs(", b"\tlock_ctx(ctx);\n\terr = set_attrs(")
-    _refused(_mail(_INTERVAL_FIX), data, "mm/x.c", tree=lambda n: True)
+    _refused(_mail(_INTERVAL_FIX), data)

@@ -38,7 +38,7 @@ class Region:
                 continue
             w = [max(i1 - CONTEXT, 0), i2 + CONTEXT, max(j1 - CONTEXT, 0), j2 + CONTEXT]
             if windows and w[0] <= windows[-1][1]:
-                windows[-1][1:2], windows[-1][3:4] = [w[1]], [w[3]]
+                windows[-1][1], windows[-1][3] = w[1], w[3]
             else:
                 windows.append(w)
         parts = [f"{_part(up, i1, i2)} -> {_part(bp, j1, j2)}" for i1, i2, j1, j2 in windows[:3]]

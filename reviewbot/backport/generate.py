@@ -293,7 +293,8 @@ def backport_one(
         assert data is not None  # target_path found the blob
         targets[tp] = data
     upstream, dropped = leave_out(repo, rev, upstream, paths)
-    missing_files = [f for f in missing_files if any(fp.source == f for fp in upstream.mail.files)]
+    kept = {fp.source for fp in upstream.mail.files}
+    missing_files = [f for f in missing_files if f in kept]
     if missing_files:
         f = Failure(
             0,

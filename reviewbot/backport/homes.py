@@ -6,7 +6,7 @@ upstream fix is compared with a backport on that file).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
@@ -89,17 +89,17 @@ def left_out(
 
 
 def leave_out(
-    repo: Repository, rev: Revision, upstream: UpstreamFix, homes: dict[str, str]
+    repo: Repository, rev: Revision, upstream: UpstreamFix, homed: Collection[str]
 ) -> tuple[UpstreamFix, tuple[str, ...]]:
-    """The upstream fix without the files :func:`left_out` lets go (``homes``: where each
-    file with a home lives), and a note for each; the fix as it is when none goes or when
-    no file would be left."""
-    others = [fp for fp in upstream.mail.files if fp.source in homes]
+    """The upstream fix without the files :func:`left_out` lets go (``homed``: the upstream
+    paths that have a home in the target), and a note for each; the fix as it is when none
+    goes or when no file would be left."""
+    others = [fp for fp in upstream.mail.files if fp.source in homed]
     if not others:
         return upstream, ()
     gone: dict[str, str] = {}
     for fp in upstream.mail.files:
-        if fp.source is not None and fp.source not in homes:
+        if fp.source is not None and fp.source not in homed:
             why = left_out(repo, rev, fp, others)
             if why is not None:
                 gone[fp.source] = why

@@ -543,16 +543,12 @@ def validate(
                 if home is not None and home != fp.source:
                     moved[fp.source] = home
         up = retarget(up, moved) if moved else up
-        homes = {
-            fp.source: fp.source
-            for fp in up.mail.files
-            if fp.source and repo.blob_id(onto, fp.source) is not None
-        }
         # a backport file upstream does not name may be its adaptation of a missing one
         # (selftests/vm for selftests/mm): then drift pairs them, nothing is left out
         named = {fp.source for fp in up.mail.files}
         if all(fp.source in named for fp in patch.files):
-            up, left = leave_out(repo, onto, up, homes)
+            homed = {p for p in named if p and repo.blob_id(onto, p) is not None}
+            up, left = leave_out(repo, onto, up, homed)
         for fp in up.mail.files:
             if fp.source and fp.source not in targets:
                 targets[fp.source] = repo.blob(onto, fp.source)
