@@ -2,7 +2,8 @@
 
 :class:`Group` (a run of removed/added lines of a hunk), :class:`Ctx` (the target function a
 hunk is placed in), :class:`Place` (where the change goes, with what was learned on the way) and
-:class:`Failure` (why it could not be placed), and the two line helpers they all use.
+:class:`Failure` (why it could not be placed); the markers a change sits next to when it is not
+a statement (``OPEN``, ``CLOSE``, ``UNKNOWN``) and the line helpers they all use.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from dataclasses import dataclass, field
 
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.known import Known
-from reviewbot.backport.statements import Block, Side
+from reviewbot.backport.statements import Block, Item, Side
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import Hunk
+
+OPEN, CLOSE, UNKNOWN = "<block start>", "<block end>", "<outside the hunk>"
+# what a change sits next to: a statement, or one of the three markers above
+Anchor = Item | str
 
 
 @dataclass(frozen=True)
@@ -115,3 +120,10 @@ def groups(h: Hunk) -> list[Group]:
             g.pre -= 1
             g.added = [before[g.pre], *g.added[:-1]]
     return out
+
+
+def ins_line(tb: Block, t_before: Anchor) -> int:
+    """The last target line before a gap (its block's opening line at the start)."""
+    if isinstance(t_before, Item):
+        return t_before.end
+    return tb.open_line if tb.open_line is not None else 0

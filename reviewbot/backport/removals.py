@@ -14,12 +14,13 @@ import re
 
 from reviewbot.backport import align, statements
 from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Match
-from reviewbot.backport.anchors import CLOSE, OPEN, UNKNOWN, absent, anchor_cmp, reindent, up_gap
+from reviewbot.backport.anchors import anchor_cmp, reindent, up_gap
 from reviewbot.backport.apitable import canonical
+from reviewbot.backport.correspond import absent
 from reviewbot.backport.ctokens import closing
 from reviewbot.backport.known import Known
 from reviewbot.backport.partial import within_statement
-from reviewbot.backport.places import Ctx, Failure, Group, Place, indent, norm
+from reviewbot.backport.places import CLOSE, OPEN, UNKNOWN, Ctx, Failure, Group, Place, indent, norm
 from reviewbot.backport.statements import Block, Item, Side
 
 
