@@ -102,7 +102,8 @@ from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, read_m
 from reviewbot.git.repository import Repository, Revision  # noqa: E402
 from reviewbot.history.upstream import upstream_from_mail  # noqa: E402
 from reviewbot.model.errors import ReviewbotError  # noqa: E402
-from reviewbot.rules.spec import Rule, builtin_rules  # noqa: E402
+from reviewbot.rules.records import Rule  # noqa: E402
+from reviewbot.rules.spec import builtin_rules  # noqa: E402
 
 CORPUS = ROOT / "bench" / "backport_corpus.json"
 DATA = ROOT / "bench" / "work" / "backports"

@@ -59,7 +59,7 @@ from reviewbot.history.sweep import version_at
 from reviewbot.history.upstream import UpstreamFix
 from reviewbot.model.errors import InputError, RepoError, ReviewbotError
 from reviewbot.model.versions import KernelVersion
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 # --- targets ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from reviewbot.backport.targetfn import section_function, section_prefix
 from reviewbot.diffs.patches import FilePatch
 from reviewbot.git.repository import Repository, Revision
 from reviewbot.history.upstream import UpstreamFix
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 
 def target_path(

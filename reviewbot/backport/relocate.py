@@ -53,7 +53,7 @@ from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
 from reviewbot.diffs.patches import Applied, ApplyFailure, FilePatch, Hunk, apply_file
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 
 class Method(StrEnum):

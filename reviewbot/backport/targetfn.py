@@ -19,7 +19,7 @@ from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import Hunk
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 _SECTION_FN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 

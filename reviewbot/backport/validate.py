@@ -37,7 +37,7 @@ from reviewbot.history.sweep import version_at
 from reviewbot.history.upstream import UpstreamFix, upstream_from_commit, upstream_from_mail
 from reviewbot.model.errors import InputError, PatchError, RepoError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 CHECK_IDS = ("applies", "parses", "guards", "scope", "equivalence", "need")
 INTENT_VERSION = VersionInfo("999.0.0", "flag", "every check applies when judging what a fix adds")

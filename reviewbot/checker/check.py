@@ -25,7 +25,8 @@ from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.model.errors import SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
 from reviewbot.model.versions import KernelVersion, defines_in, version_from_makefile
-from reviewbot.rules.spec import CheckKind, CheckSpec, Feature, Rule, Site, evidence_headers
+from reviewbot.rules.records import CheckKind, CheckSpec, Feature, Rule, Site
+from reviewbot.rules.spec import evidence_headers
 
 # --- applicability --------------------------------------------------------------------
 

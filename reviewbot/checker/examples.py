@@ -12,7 +12,7 @@ from reviewbot.checker.check import check_source
 from reviewbot.model.errors import ReviewbotError
 from reviewbot.model.results import CheckResult, VersionInfo, worst
 from reviewbot.model.versions import KernelVersion
-from reviewbot.rules.spec import Example, Rule
+from reviewbot.rules.records import Example, Rule
 
 
 @dataclass(frozen=True)

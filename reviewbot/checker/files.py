@@ -11,7 +11,8 @@ from reviewbot.model.errors import InputError, ReviewbotError, SourceError
 from reviewbot.model.fileio import read_file, write_atomic
 from reviewbot.model.results import FileResult, VersionInfo
 from reviewbot.model.versions import KernelVersion, defines_in, tree_root, version_from_makefile
-from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.rules.records import Rule
+from reviewbot.rules.spec import evidence_headers
 
 
 def file_version(path: Path, rules: tuple[Rule, ...], kernel_version: str | None) -> VersionInfo:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
-from reviewbot.rules.spec import Site
+from reviewbot.rules.records import Site
 
 
 class FoundBy(StrEnum):

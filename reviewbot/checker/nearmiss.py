@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from reviewbot.checker.flow import Context, Evaluator, truth
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node
-from reviewbot.rules.spec import Vocabulary
+from reviewbot.rules.records import Vocabulary
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from reviewbot.model.errors import RepoError
 from reviewbot.model.kinds import FixStatus
 from reviewbot.model.results import CheckResult, Status, worst
 from reviewbot.model.versions import KernelVersion, version_order_key
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 from reviewbot.store.cache import VerdictCache
 
 #: How a branch can record a fix, strongest first.

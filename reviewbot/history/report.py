@@ -21,7 +21,7 @@ from reviewbot.model.errors import RepoError
 from reviewbot.model.kinds import CellState, FixStatus, RefKind
 from reviewbot.model.results import worst
 from reviewbot.model.versions import KernelVersion, series_in_name, version_order_key
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 from reviewbot.store.cache import VerdictCache
 
 #: The branches a report covers when none are chosen: the stable series' naming.

@@ -32,7 +32,8 @@ from reviewbot.model.versions import (
     version_from_makefile,
     version_order_key,
 )
-from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.rules.records import Rule
+from reviewbot.rules.spec import evidence_headers
 from reviewbot.store.cache import VerdictCache, VerdictKey, checks_from_json, checks_to_json
 
 

@@ -43,7 +43,7 @@ from reviewbot.hooks.verdicts import (
 from reviewbot.model.errors import InputError, RepoError
 from reviewbot.model.fileio import read_file
 from reviewbot.model.results import VersionInfo
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 Blobs = Mapping[str, bytes | None]
 

@@ -16,7 +16,8 @@ from reviewbot.checker.check import tree_version
 from reviewbot.git.staged import read_staged
 from reviewbot.hooks.install import covered_paths
 from reviewbot.hooks.verdicts import GateReport, compare_trees, hook_lines
-from reviewbot.rules.spec import Rule, evidence_headers
+from reviewbot.rules.records import Rule
+from reviewbot.rules.spec import evidence_headers
 
 
 def gate_index(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from reviewbot.checker.check import check_first_present
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 Blobs = Mapping[str, bytes | None]
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from reviewbot import __version__
 from reviewbot.model.results import SCHEMA, CheckResult, FileResult, Status
 from reviewbot.model.versions import tree_root
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 SRCROOT = "%SRCROOT%"
 

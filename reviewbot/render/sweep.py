@@ -20,7 +20,7 @@ from reviewbot.model.kinds import CellState, RefKind
 from reviewbot.model.results import SCHEMA, Status, worst
 from reviewbot.render import htmlkit
 from reviewbot.render.checks import STYLE, to_sarif
-from reviewbot.rules.spec import Rule
+from reviewbot.rules.records import Rule
 
 SHORT = {Status.PRESENT: "present", Status.MISSING: "MISSING", Status.NOT_APPLICABLE: "n/a"}
 
