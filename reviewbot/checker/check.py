@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from reviewbot.checker.cfg import Builder, CfgNode, reachable
-from reviewbot.checker.flow import Context, Entry, Result, explore
+from reviewbot.checker.flow import Result, explore
 from reviewbot.checker.locate import FoundBy, Located, entry_pointers, locate, loop_iterators, loops
 from reviewbot.checker.nearmiss import explain_loop, explain_vma
+from reviewbot.checker.values import Context, Entry
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.model.errors import SourceError

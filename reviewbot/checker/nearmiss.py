@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviewbot.checker.flow import Context, Evaluator, truth
+from reviewbot.checker.flow import evaluator
+from reviewbot.checker.values import Context, Evaluator, truth
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Function, Node
 from reviewbot.rules.records import Vocabulary
@@ -88,7 +89,7 @@ def _enclosing(
     call: Node, scope: Node, ctx: Context, labels: dict[str, str], words: Vocabulary
 ) -> str | None:
     """Why ``call`` is not reached by every entry on which the predicate holds, if so."""
-    ev = Evaluator(ctx)
+    ev = evaluator(ctx)
     child, anc = call, call.parent
     while anc is not None and anc != scope:
         if anc.type == "if_statement" and not _in_field(anc, "condition", call):
@@ -119,7 +120,7 @@ def explain_loop(
 ) -> NearMiss | None:
     """Nearest near-miss for a loop-bail check (None when nothing resembles a guard)."""
     misses: list[NearMiss] = []
-    ev = Evaluator(ctx)
+    ev = evaluator(ctx)
     body = loop.child_by_field_name("body") or loop
     idx = ctx.unit.index(fn.node)
     for call in idx.calls:
@@ -241,7 +242,7 @@ def explain_vma(
     idx = ctx.unit.index(fn.node)
     acts = [c for c in idx.calls if syntax.callee(c) in actions and not syntax.in_if0(c)]
     first = acts[0] if acts else None
-    ev = Evaluator(ctx)
+    ev = evaluator(ctx)
     misses = []
     for call in idx.calls:
         if syntax.callee(call) not in predicates:
