@@ -549,9 +549,7 @@ def test_a_callee_renamed_in_the_context_is_renamed_in_a_later_change_of_the_hun
         "+\tif (unlikely(pmd_trans_huge(dst_pmdval))) {\n+\t\terr = -EEXIST;\n+\t\tgoto out;\n+\t}\n"
         " \tif (unlikely(pmd_bad(*dst_pmd)))\n"
     )
-    p = relocate_file(fp, target, "mm/x.c")
-    assert p.failures == (), p.failures
-    got = apply_edits(target, list(p.edits))
+    got = _placed(fp, target, tree=None)
     assert got.count(b"dst_pmdval = pmd_read_atomic(dst_pmd);") == 2 and b"pmdp_get" not in got
 
 
@@ -588,9 +586,7 @@ def test_a_parameter_added_to_a_function_its_prototype_and_its_call():
     # Upstream renamed the function (its @@ lines name it cut off, or a label): each hunk
     # places where it fits; the new parameter goes after the one both trees share, and the
     # call line that grows past 80 columns is refilled the way a maintainer does.
-    p = relocate_file(_mail(UFFD_FIX), UFFD, "mm/x.c")
-    assert p.failures == (), p.failures
-    got = apply_edits(UFFD, list(p.edits)).decode()
+    got = _placed(_mail(UFFD_FIX), UFFD, tree=None).decode()
     assert got.count("atomic_t *mmap_changing,") == 3, got
     assert (
         "\t\t\t\t\t      unsigned long len,\n\t\t\t\t\t      atomic_t *mmap_changing,\n\t\t\t\t\t      enum"
@@ -701,9 +697,7 @@ def test_a_prototype_and_a_stub_upstream_deletes_go_whatever_their_parameters():
         " {\n \treturn 0;\n }\n-\n-static inline int get_huge(unsigned long pfn, int flags,\n"
         "-\t\t\t\t\tbool *cleared)\n-{\n-\treturn 0;\n-}\n \n static inline void putback(struct folio *folio)\n"
     )
-    p = relocate_file(fp, HEADER, "include/x.h")
-    assert p.failures == (), p.failures
-    assert apply_edits(HEADER, list(p.edits)) == HEADER.replace(
+    assert _placed(fp, HEADER, "include/x.h", tree=None) == HEADER.replace(
         b"int get_huge(unsigned long pfn, int flags);\n", b""
     ).replace(
         b"static inline int get_huge(unsigned long pfn, int flags)\n{\n\treturn 0;\n}\n\n", b""
@@ -977,10 +971,8 @@ def test_a_check_opening_the_function_goes_after_the_targets_declarations(decls)
     # upstream's check opens the body; the older function starts with locals of its own, and
     # kernel C declares first: the check goes after them (and their blank line)
     data = _opening_target(decls)
-    p = relocate_file(_mail(_OPENING_FIX), data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
     check = b"\tif (cmd != 1 && k->nr != 1)\n\t\treturn -EINVAL;\n\n"
-    assert apply_edits(data, list(p.edits)) == data.replace(
+    assert _placed(_mail(_OPENING_FIX), data) == data.replace(
         b"\t/* first */\n", check + b"\t/* first */\n"
     )
 
@@ -1016,9 +1008,7 @@ def test_of_two_functions_taking_the_change_the_one_named_like_upstreams_is_chos
     # reworded; the change places in two functions of the older file, and only one has a name
     # upstream's extends
     data = _pools("pool_alloc")
-    p = relocate_file(_mail(_POOL_FIX), data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert apply_edits(data, list(p.edits)) == data.replace(
+    assert _placed(_mail(_POOL_FIX), data) == data.replace(
         b"\t\treturn;\n\n\t/* set up",
         b"\t\treturn;\n\n\tif (hw_tags())\n\t\treturn;\n\n\t/* set up",
         1,
@@ -1048,13 +1038,11 @@ def test_a_new_helper_between_code_the_older_header_lacks_goes_above_the_line_bo
     # upstream's neighbours (gfp_io_fs(), thp_gfp_mask()) are later code; the older header has
     # '#ifdef CONFIG_CONTIG' once: the helper goes right above it, never into a prototype that
     # merely shares tokens with upstream's context (alloc_vma)
-    p = relocate_file(_mail(_NEW_HELPER_FIX), _OLD_HEADER, "include/linux/x.h", tree=lambda n: True)
-    assert p.failures == (), p.failures
     helper = (
         b"/* Can this allocation compact? */\nstatic inline bool compaction_allowed(gfp_t gfp)\n"
         b"{\n\treturn gfp & IO;\n}\n\n"
     )
-    assert apply_edits(_OLD_HEADER, list(p.edits)) == _OLD_HEADER.replace(
+    assert _placed(_mail(_NEW_HELPER_FIX), _OLD_HEADER, "include/linux/x.h") == _OLD_HEADER.replace(
         b"#ifdef CONFIG_CONTIG\n", helper + b"#ifdef CONFIG_CONTIG\n"
     )
 
@@ -1138,9 +1126,7 @@ def test_a_jump_without_one_clear_exit_in_the_target_is_refused(data):
 
 def test_a_jump_to_a_label_the_function_has_stays_a_jump():
     data = _exit_target("goto out;", label="out:\n")
-    p = relocate_file(_mail(_EXIT_FIX), data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    assert b"goto out;\n\t}\n\tif (c->busy)\n\t\tgoto out;" in apply_edits(data, list(p.edits))
+    assert b"goto out;\n\t}\n\tif (c->busy)\n\t\tgoto out;" in _placed(_mail(_EXIT_FIX), data)
 
 
 _ARITY_FIX = (
@@ -1233,9 +1219,7 @@ def test_a_prototype_and_its_stub_go_into_the_branches_of_the_same_conditional()
     # the older header lacks seal_alloc() on both sides: the prototype goes at the end of the
     # run after '#ifdef CONFIG_SEALS', the stub right above its '#endif' (the conditional the
     # patch shows opening), the new helper above the include guard's end
-    p = relocate_file(_mail(_SEALS_FIX), _SEALS_H, "include/linux/x.h", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    got = apply_edits(_SEALS_H, list(p.edits))
+    got = _placed(_mail(_SEALS_FIX), _SEALS_H, "include/linux/x.h")
     assert got == _SEALS_H.replace(
         b"unsigned long arg);\n#else\n",
         b"unsigned long arg);\nunsigned int *seals_ptr(struct file *file);\n#else\n",
@@ -1293,9 +1277,7 @@ _LABEL_TARGET = (
 
 def test_a_jump_to_a_label_another_hunk_of_the_fix_adds_is_placed():
     data = _LABEL_TARGET.replace(b"\terr = set_quotas(s);\n", b"\terr = set_quotas(s); /* 6.1 */\n")
-    p = relocate_file(_mail(_LABEL_FIX), data, "mm/x.c", tree=lambda n: True)
-    assert p.failures == (), p.failures
-    got = apply_edits(data, list(p.edits))
+    got = _placed(_mail(_LABEL_FIX), data)
     assert b"\t\tgoto rmdir_put_quotas_out;\n" in got
     assert b"rmdir_put_quotas_out:\n\tquotas_rm_dirs(s->quotas);\n\tput(s->quotas);\n" in got
 
