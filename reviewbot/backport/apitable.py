@@ -107,3 +107,35 @@ def older_forms(lines: list[str], have: Callable[[str], bool]) -> tuple[list[str
                 break
         out.append(x)
     return out, list(dict.fromkeys(used))
+
+
+@dataclass(frozen=True)
+class ExprForm:
+    """A later helper call (``new``, one argument ``$A``) and the expression it stands for in
+    trees without the helper (``old``)."""
+
+    new: str
+    old: str
+    since: str
+    api: str
+
+    @property
+    def callee(self) -> str:
+        """The later helper (``ptdesc_pmd_is_shared``)."""
+        return self.new.split("(", 1)[0].strip()
+
+    def spell(self, arg: str, truth: bool) -> str:
+        """``old`` for the argument's text; ``truth``: only the value's truth counts."""
+        out = self.old.replace("$A", arg)
+        return out[2:] if truth and out.startswith("!!") else out
+
+
+@cache
+def api_exprs() -> dict[str, ExprForm]:
+    """The expression forms of ``queries/api-renames.toml``, by the later helper's name."""
+    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    forms = [
+        ExprForm(str(r["new"]), str(r["old"]), str(r["since"]), str(r["api"]))
+        for r in tomllib.loads(text).get("expr", [])
+    ]
+    return {f.callee: f for f in forms}

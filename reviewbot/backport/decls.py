@@ -1,14 +1,18 @@
 """Kernel C declares first: a block's leading declarations, and what may run before a change.
 
 Used by :mod:`anchors` (a change that opens a block goes after the target's plain
-declarations) and :mod:`filescope`/:mod:`relocate` (are added lines only declarations?).
+declarations) and :mod:`filescope`/:mod:`relocate` (are added lines only declarations? where
+does a new local go?).
 """
 
 from __future__ import annotations
 
 from reviewbot.backport import statements
+from reviewbot.backport.align import Evidence
+from reviewbot.backport.places import Ctx, Group, Place, indent
 from reviewbot.backport.statements import Item
 from reviewbot.ctree import syntax
+from reviewbot.diffs.mailfmt import Edit
 
 
 def past_declarations(us: list[Item], uj: int, ts: list[Item], tj: int) -> bool:
@@ -53,3 +57,36 @@ def declarations(lines: list[str]) -> bool:
     """Are the lines only declarations of locals (``int drained = 0;``)?"""
     items = statements.fragment_block(statements.fragment(lines)).code_items()
     return bool(items) and all(it.kind == "declaration" for it in items)
+
+
+def new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
+    """Where a new local goes when its neighbours upstream are not in the target (f): in place
+    of a declaration the same hunk removes, else at the end of the function's declarations."""
+    lines = ctx.side.lines
+    for e in hunk_edits:
+        if e.remove and not e.add and declarations(lines[e.start : e.start + e.remove]):
+            edits.remove(e)
+            hunk_edits.remove(e)
+            return Place(
+                e.start,
+                e.remove,
+                indent(g.added[0]),
+                indent(lines[e.start]),
+                Evidence(),
+                False,
+                True,
+            )
+    if not hunk_edits:
+        return None  # nothing else of the hunk is placed here: no sign this is its function
+    items = ctx.root.code_items()
+    decls = []
+    for it in items:
+        if it.kind != "declaration":
+            break
+        decls.append(it)
+    if not decls or len(decls) == len(items):
+        return None
+    last = decls[-1]
+    return Place(
+        last.end + 1, 0, indent(g.added[0]), indent(lines[last.start]), Evidence(), False, True
+    )

@@ -15,6 +15,7 @@ from reviewbot.backport.decls import declarations
 from reviewbot.backport.known import Known, known_for
 from reviewbot.backport.partial import declaration_change
 from reviewbot.backport.places import Failure, Group, groups
+from reviewbot.backport.rewrites import older_exprs
 from reviewbot.backport.statements import Side
 from reviewbot.backport.symbols import symbols_ok
 from reviewbot.backport.targetfn import section_function
@@ -179,6 +180,7 @@ def new_definitions(
     side: Side,
     check: Callable[[Edit], Failure | None],
     shown: frozenset[str] = frozenset(),
+    spell: Callable[[list[str]], list[str]] = list,
 ) -> list[Edit] | Failure | None:
     """New file-scope functions (g) whose neighbours upstream are code the older file never
     had: each goes right above the first line after it (else below the last line before it)
@@ -186,6 +188,7 @@ def new_definitions(
     a top-level line of its own (a preprocessor line, a declaration), never a brace or a blank;
     an ``#else``/``#endif`` only when the conditional it belongs to opens, in the target, with
     a line upstream's patch of the file shows (``shown``): the stub stays in its branch.
+    ``spell`` writes the new lines the way the tree can (later helpers it lacks).
     """
     gs = groups(h)
     if not gs or any(g.removed or not g.added for g in gs):
@@ -250,7 +253,7 @@ def new_definitions(
         at = _member_place(before, g.pre, inits) if members else definition_place(g)
         if at is None:
             return None
-        edit = Edit(at, 0, tuple(g.added))
+        edit = Edit(at, 0, tuple(g.added) if members else tuple(spell(g.added)))
         failure = check(edit)
         if failure is not None:
             return failure
@@ -419,19 +422,27 @@ def readings(
     tree: Callable[[str], bool | None] | None,
     where: str,
     shown: frozenset[str] = frozenset(),
+    notes: list[str] | None = None,
 ) -> list[Edit] | Failure | None:
     """The file-scope readings of a hunk, in order (``None``: it is of none of their kinds); a
-    changed declaration's new text may only use names the tree has."""
+    changed declaration's new text may only use names the tree has. A new definition's calls
+    of later helpers the tree lacks are written the older way; ``notes`` gets the APIs."""
     known = known_for(side.unit, None, None, tree)
 
     def check(edit: Edit) -> Failure | None:
         failures: list[Failure] = []
         return None if symbols_ok([edit], known, hn, None, where, failures, []) else failures[0]
 
+    def spell(lines: list[str]) -> list[str]:
+        out, apis = older_exprs(lines, known.has_name, top=True)
+        if notes is not None:
+            notes.extend(f"for {a}" for a in apis if f"for {a}" not in notes)
+        return out
+
     return (
         declaration_edits(h, side, known, check)
         or new_prototypes(h, side)
         or removed_definitions(h, side)
-        or new_definitions(h, side, check, shown)
+        or new_definitions(h, side, check, shown, spell)
         or new_includes(h, side, shown)
     )

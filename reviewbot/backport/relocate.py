@@ -32,12 +32,18 @@ from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import insertion, reindent
 from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
-from reviewbot.backport.decls import declarations
+from reviewbot.backport.decls import declarations, new_local
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
-from reviewbot.backport.places import Ctx, Failure, Group, Place, groups, indent, norm
+from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
-from reviewbot.backport.rewrites import page_wrappers, transform
+from reviewbot.backport.rewrites import (
+    older_edits,
+    older_exprs,
+    page_wrappers,
+    returns_bool_fn,
+    transform,
+)
 from reviewbot.backport.statements import Side
 from reviewbot.backport.symbols import mixed_api, symbols_ok, word_renames
 from reviewbot.backport.targetfn import (
@@ -230,7 +236,7 @@ def relocate_file(
             else:
                 place = insertion(g, p, up_side, up_root, ctx, hn, where, full_ev)
                 if isinstance(place, Failure) and declarations(g.added):
-                    place = _new_local(g, ctx, hunk_edits, res.edits) or place
+                    place = new_local(g, ctx, hunk_edits, res.edits) or place
             if isinstance(place, Failure):
                 res.failures.append(place)
                 continue
@@ -289,6 +295,8 @@ def relocate_file(
             )
             # a statement of a later API the tree lacks, the way older trees write it
             added, forms = older_forms(added, known.has_name)
+            # a call of a later helper the tree lacks: the expression it stands for
+            added, exprs = older_exprs(added, known.has_name, returns_bool_fn(tfn.node))
             added, fitted, mismatched = arity.fit(added, arity.arities(side.unit), params)
             if mismatched:
                 res.failures.append(
@@ -318,7 +326,7 @@ def relocate_file(
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
             res.rewrites += [
                 x
-                for x in inlined_exits + fitted + [f"for {api}" for api in forms]
+                for x in inlined_exits + fitted + [f"for {api}" for api in forms + exprs]
                 if x not in res.rewrites
             ]
             res.adjusted = res.adjusted or place.adjusted
@@ -373,6 +381,8 @@ def relocate_file(
                 ),
                 up_name,
             )
+            # a call of a later helper the tree lacks: the expression it stands for
+            hedits, exprs = older_edits(hedits, known.has_name, tfn.node if tfn else None)
             missing: list[Failure] = []
             ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
             functions.append((hn, up_name, tfn.name if tfn else None))
@@ -384,7 +394,9 @@ def relocate_file(
             ]
             if ok and not unfit:
                 edits += hedits
-                methods.append(Method.EXACT)
+                used_rewrites.extend(x for x in dict.fromkeys(exprs) if x not in used_rewrites)
+                methods.append(Method.TRANSFORMED if exprs else Method.EXACT)
+                adjusted = adjusted or bool(exprs)
                 continue
             # The context is there but the added lines name what the tree lacks: placed by
             # structure instead, the added lines get the known API renames (folio -> page).
@@ -431,13 +443,15 @@ def relocate_file(
                 absorb(trial, adjust=True)
                 continue
             if not placed:
-                decl = filescope.readings(h, hn, side, tree, where, shown)
+                notes: list[str] = []
+                decl = filescope.readings(h, hn, side, tree, where, shown, notes)
                 if decl is not None:
                     functions.append((hn, up_name, None))
                     if isinstance(decl, Failure):
                         failures.append(decl)
                     else:
                         edits += decl
+                        used_rewrites.extend(x for x in notes if x not in used_rewrites)
                         methods.append(Method.RELOCATED)
                         adjusted = True
                     continue
@@ -468,9 +482,12 @@ def relocate_file(
         trial = structural(hn, h, tfn, up_fn, up_name, False)
         if trial.failures and filescope.at_file_scope(h):
             # the @@ line names the function before a file-scope change (a stub, a prototype)
-            decl = filescope.readings(h, hn, side, tree, where, shown)
+            notes = []
+            decl = filescope.readings(h, hn, side, tree, where, shown, notes)
             if isinstance(decl, list):
-                trial = _Trial(edits=decl, methods=[Method.RELOCATED], adjusted=True)
+                trial = _Trial(
+                    edits=decl, methods=[Method.RELOCATED], adjusted=True, rewrites=notes
+                )
         absorb(trial, adjust=False)
     learned = list(dict.fromkeys(learned))
     if failures:
@@ -553,39 +570,6 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
     return any((name := defined_name(x)) and name not in names for x in lines)
-
-
-def _new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> Place | None:
-    """Where a new local goes when its neighbours upstream are not in the target (f): in place
-    of a declaration the same hunk removes, else at the end of the function's declarations."""
-    lines = ctx.side.lines
-    for e in hunk_edits:
-        if e.remove and not e.add and declarations(lines[e.start : e.start + e.remove]):
-            edits.remove(e)
-            hunk_edits.remove(e)
-            return Place(
-                e.start,
-                e.remove,
-                indent(g.added[0]),
-                indent(lines[e.start]),
-                Evidence(),
-                False,
-                True,
-            )
-    if not hunk_edits:
-        return None  # nothing else of the hunk is placed here: no sign this is its function
-    items = ctx.root.code_items()
-    decls = []
-    for it in items:
-        if it.kind != "declaration":
-            break
-        decls.append(it)
-    if not decls or len(decls) == len(items):
-        return None
-    last = decls[-1]
-    return Place(
-        last.end + 1, 0, indent(g.added[0]), indent(lines[last.start]), Evidence(), False, True
-    )
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

@@ -21,7 +21,9 @@ from reviewbot.backport.ctokens import closing
 from reviewbot.backport.known import Known
 from reviewbot.backport.partial import within_statement
 from reviewbot.backport.places import CLOSE, OPEN, UNKNOWN, Ctx, Failure, Group, Place, indent, norm
+from reviewbot.backport.rewrites import older_exprs, returns_bool_fn
 from reviewbot.backport.statements import Block, Item, Side
+from reviewbot.ctree import syntax
 
 
 def _line_match(u: str, ut: tuple, t: str, tt: tuple, known: Known) -> Match:
@@ -129,6 +131,8 @@ def removal(
         placed = within_statement(g, p0, up_side, up_root, ctx)
     if placed is None:
         placed = _paired_replacement(g, p0, up_side, up_root, ctx, full_ev)
+    if placed is None:
+        placed = _whole_body(g, p0, up_side, up_root, ctx, full_ev)
     if placed is not None:
         return placed
     first = next((x for x in g.removed if x.strip()), g.removed[0])
@@ -342,6 +346,60 @@ def _paired_replacement(
     spans = [(0 if i == 0 else added[i - 1].end + 1, added[i].end) for i in range(len(added))]
     lines = tuple(x for i in keep for x in g.added[spans[i][0] : spans[i][1] + 1])
     return _place(run, len(keep), indent(up_side.lines[removed[0].start]), ctx, full_ev, lines)
+
+
+def _same_statement(u: Item, t: Item, ctx: Ctx) -> Match:
+    """``u`` and ``t`` say the same: as :func:`align.compare_items` reads them, or once
+    upstream's calls of later helpers the target lacks are spelled the older way."""
+    m = align.compare_items(u, t, ctx.known)
+    if m.ok and _whole(u, t, ctx.known):
+        return m
+    older, apis = older_exprs(
+        syntax.text(u.node).split("\n"), ctx.known.has_name, returns_bool_fn(ctx.fn.node)
+    )
+    if apis and norm(" ".join(older)) == norm(syntax.text(t.node).replace("\n", " ")):
+        return Match(REWRITTEN)
+    return align.NO
+
+
+def _whole_body(
+    g: Group, p0: int, up_side: Side, up_root: Block, ctx: Ctx, full_ev: Evidence | None
+) -> Place | None:
+    """A fix that removes the whole body of a function (it becomes a call of a new helper):
+    the target's body goes when its statements are upstream's one for one, in any order
+    (an older tree checks the same things in another order). A statement of the target's
+    that upstream's body lacks, or one of upstream's the target lacks, refuses."""
+    got = _removed_items(g, p0, up_side, up_root)
+    if got is None:
+        return None
+    ub, uj, removed = got
+    if uj or len(removed) != len(ub.code_items()) or ub.open_line is None or ub.close_line is None:
+        return None
+    if (
+        up_side.lines[ub.open_line].rstrip() != "{"
+        or up_side.lines[ub.close_line].rstrip() != "}"
+        or ctx.root.owner is not None
+    ):
+        return None  # a function's body (its braces in column 0), not a block inside it
+    titems = ctx.root.code_items()
+    if len(titems) != len(removed) or len(removed) < 2:
+        return None
+    # pair the closest first: an equal statement is taken before a re-expressed one may claim it
+    table = [[_same_statement(u, t, ctx) for t in titems] for u in removed]
+    order = sorted(range(len(removed)), key=lambda i: -max(m.level for m in table[i]))
+    free = set(range(len(titems)))
+    ms: list[Match] = [align.NO] * len(removed)
+    for i in order:
+        hits = [j for j in free if table[i][j].ok]
+        best = max((table[i][j].level for j in hits), default=0)
+        top = [j for j in hits if table[i][j].level == best]
+        if not top or len({norm(syntax.text(titems[j].node)) for j in top}) != 1:
+            return None  # nowhere, or more than one statement it could be
+        top.sort()
+        free.discard(top[0])
+        ms[i] = table[i][top[0]]
+    up_indent = indent(up_side.lines[removed[0].start])
+    return _place((ctx.root, 0, ms), len(titems), up_indent, ctx, full_ev)
 
 
 def _nearest_line(text: str, lines: list[str], lo: int, hi: int) -> tuple[int, str] | None:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from reviewbot.backport.apitable import api_renames
+from reviewbot.backport.apitable import api_exprs, api_renames
 from reviewbot.backport.known import Known
 from reviewbot.backport.statements import ID_KINDS, Side, fragment, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node
+from reviewbot.diffs.mailfmt import Edit
 
 _VAR = "\x00{}\x00"
 _VARNAMES = "XYZUVW"
@@ -345,3 +346,111 @@ def page_wrappers(
         return list(lines), []
     text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
     return text[1 : 1 + len(lines)], used
+
+
+# an argument that needs no parentheses inside a helper's expression (`&$A->f`)
+_PRIMARY = frozenset(
+    {
+        "identifier",
+        "call_expression",
+        "field_expression",
+        "subscript_expression",
+        "parenthesized_expression",
+        "number_literal",
+    }
+)
+_CONDITIONED = ("if_statement", "while_statement", "do_statement", "for_statement")
+
+
+def _truth_only(n: Node, returns_bool: bool | None) -> bool:
+    """Does only the truth of ``n``'s value count (a condition, the operand of ``!``, ``&&``,
+    ``||``, the value a bool function returns)? ``returns_bool``: whether the function a
+    ``return`` belongs to returns bool (None: read it from the definition around it)."""
+    child, p = n, n.parent
+    while p is not None and p.type == "parenthesized_expression":
+        child, p = p, p.parent
+    if p is None:
+        return False
+    if p.type in _CONDITIONED or p.type == "conditional_expression":
+        return p.child_by_field_name("condition") == child
+    if p.type == "unary_expression":
+        return syntax.text(p.child_by_field_name("operator")) == "!"
+    if p.type == "binary_expression":
+        return syntax.text(p.child_by_field_name("operator")) in ("&&", "||")
+    if p.type == "return_statement":
+        if returns_bool is not None:
+            return returns_bool  # a slice of the target function's body
+        fn = p.parent
+        while fn is not None and fn.type != "function_definition":
+            fn = fn.parent
+        return fn is not None and returns_bool_fn(fn)
+    return False
+
+
+def returns_bool_fn(fn: Node) -> bool:
+    """Is ``fn`` (a function definition) declared to return ``bool``?"""
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type not in ("function_declarator", "pointer_declarator"):
+        decl = decl.child_by_field_name("declarator")
+    return (
+        decl is not None
+        and decl.type == "function_declarator"
+        and syntax.text(fn.child_by_field_name("type")) in ("bool", "_Bool")
+    )
+
+
+def older_exprs(
+    lines: list[str], have: Callable[[str], bool], returns_bool: bool = False, top: bool = False
+) -> tuple[list[str], list[str]]:
+    """Calls of later helpers the tree lacks, written as the expressions they stand for.
+
+    The expression forms of ``queries/api-renames.toml``: ``ptdesc_pmd_is_shared(p)`` is
+    ``!!ptdesc_pmd_pts_count(p)``, and that is ``atomic_read(&p->pt_share_count)`` in a tree
+    without it. Each result is spelled older again while it names a helper the tree lacks;
+    ``!!`` goes where only the value's truth counts. ``lines`` are a slice of a function body
+    (``returns_bool``: that function returns bool), or whole definitions (``top``). Only calls
+    on one line. Returns the lines and the APIs so adjusted.
+    """
+    forms = api_exprs()
+    if not any(name in x for x in lines for name in forms):
+        return list(lines), []
+    used: list[str] = []
+    for _ in range(len(forms) + 1):
+        if top:
+            side = Side(syntax.parse("\n".join(lines).encode(), "<new>"), list(lines), 0)
+        else:
+            side = fragment(lines)
+        edits: list[tuple[int, int, str]] = []
+        for n in syntax.walk(side.unit.root):
+            if n.type != "call_expression" or n.start_point[0] != n.end_point[0]:
+                continue
+            f = forms.get(syntax.callee(n) or "")
+            a = syntax.args(n)
+            if f is None or len(a) != 1 or have(f.callee) or not side.visible(n.start_point[0]):
+                continue
+            if any(lo <= n.start_byte < hi for lo, hi, _ in edits):
+                continue
+            arg = syntax.text(a[0]) if a[0].type in _PRIMARY else f"({syntax.text(a[0])})"
+            truth = _truth_only(n, None if top else returns_bool)
+            edits.append((n.start_byte, n.end_byte, f.spell(arg, truth)))
+            used.append(f.api)
+        if not edits:
+            break
+        text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
+        lines = text[side.base : side.base + len(lines)]
+    return list(lines), list(dict.fromkeys(used))
+
+
+def older_edits(
+    edits: list[Edit], have: Callable[[str], bool], fn: Node | None
+) -> tuple[list[Edit], list[str]]:
+    """:func:`older_exprs` on the lines each edit adds, in function ``fn`` (None: at file
+    scope); the edits and the notes (``for the ptdesc API``)."""
+    out, notes = [], []
+    for e in edits:
+        lines, apis = older_exprs(
+            list(e.add), have, returns_bool_fn(fn) if fn is not None else False, top=fn is None
+        )
+        out.append(Edit(e.start, e.remove, tuple(lines)))
+        notes += [f"for {a}" for a in apis if f"for {a}" not in notes]
+    return out, notes

@@ -1,0 +1,188 @@
+"""Later helpers an older tree lacks, written as the expressions they stand for
+(``queries/api-renames.toml``, expression forms), and fixes that replace a whole body."""
+
+from __future__ import annotations
+
+from reviewbot.backport.apitable import api_exprs
+from reviewbot.backport.relocate import relocate_file
+from reviewbot.backport.rewrites import older_exprs
+from reviewbot.diffs.mailfmt import apply_edits
+from reviewbot.diffs.patches import read_mail
+
+OLD_TREE = {"atomic_read", "virt_to_page", "pt_share_count"}  # no ptdesc helpers (before 6.5)
+
+
+def _old(name: str) -> bool:
+    return name in OLD_TREE
+
+
+def _mail(diff: str):
+    text = "From: A <a@example.org>\nSubject: [PATCH] x\n\nbody\n---\n" + diff
+    return read_mail(text.encode()).files[0]
+
+
+def test_the_table_forms_name_one_later_helper_each():
+    forms = api_exprs()
+    assert {"ptdesc_pmd_is_shared", "ptdesc_pmd_pts_count", "virt_to_ptdesc"} <= set(forms)
+    for name, f in forms.items():
+        assert f.new == f"{name}($A)" and "$A" in f.old and f.since and f.api
+
+
+def test_a_helper_is_spelled_older_until_the_tree_has_every_name():
+    lines = [
+        "\tif (!ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))",
+        "\t\treturn 0;",
+        "\ttlb_flush_pmd_table(tlb, virt_to_ptdesc(ptep), addr);",
+    ]
+    assert older_exprs(lines, _old) == (
+        [
+            "\tif (!atomic_read(&virt_to_page(ptep)->pt_share_count))",
+            "\t\treturn 0;",
+            "\ttlb_flush_pmd_table(tlb, virt_to_page(ptep), addr);",
+        ],
+        ["the ptdesc API"],
+    )
+    # a tree with the count helper (6.13 to 6.16) stops there; one with every helper keeps all
+    mid = older_exprs(lines[:1], lambda n: n in {"ptdesc_pmd_pts_count", "virt_to_ptdesc"})
+    assert mid == (["\tif (!ptdesc_pmd_pts_count(virt_to_ptdesc(ptep)))"], ["the ptdesc API"])
+    assert older_exprs(lines, lambda n: True) == (lines, [])
+
+
+def test_double_negation_goes_only_where_the_truth_alone_counts():
+    def one(line: str, **kw) -> str:
+        return older_exprs([line], _old, **kw)[0][0]
+
+    # a value kept as a number keeps `!!`; a condition, `&&` and `!` only need its truth
+    assert (
+        one("\tshared = ptdesc_pmd_is_shared(p);")
+        == "\tshared = !!atomic_read(&p->pt_share_count);"
+    )
+    assert (
+        one("\tif (ptdesc_pmd_is_shared(p) && x)") == "\tif (atomic_read(&p->pt_share_count) && x)"
+    )
+    assert (
+        one("\twhile ((ptdesc_pmd_is_shared(p)))") == "\twhile ((atomic_read(&p->pt_share_count)))"
+    )
+    assert one("\ty = x ? 1 : ptdesc_pmd_is_shared(p);") == (
+        "\ty = x ? 1 : !!atomic_read(&p->pt_share_count);"
+    )
+    # the value a function returns: only a bool function's return is a truth value
+    assert one("\treturn ptdesc_pmd_is_shared(p);", returns_bool=True) == (
+        "\treturn atomic_read(&p->pt_share_count);"
+    )
+    assert one("\treturn ptdesc_pmd_is_shared(p);") == "\treturn !!atomic_read(&p->pt_share_count);"
+    # an argument that is not a primary expression keeps its own parentheses
+    assert one("\tif (ptdesc_pmd_pts_count(base + i))") == (
+        "\tif (atomic_read(&(base + i)->pt_share_count))"
+    )
+
+
+def test_whole_definitions_read_their_own_return_type():
+    lines = ["static bool shared(pte_t *p)", "{", "\treturn ptdesc_pmd_is_shared(p);", "}"]
+    assert older_exprs(lines, _old, top=True)[0][2] == "\treturn atomic_read(&p->pt_share_count);"
+    lines[0] = "static int shared(pte_t *p)"
+    assert older_exprs(lines, _old, top=True)[0][2] == (
+        "\treturn !!atomic_read(&p->pt_share_count);"
+    )
+
+
+OLDER_HEADER = (
+    b"#ifdef CONFIG_OLD_SHARE\n"
+    b"static inline bool pmd_shared(pte_t *pte)\n{\n"
+    b"\treturn page_count(virt_to_page(pte)) > 1;\n}\n"
+    b"#else\n"
+    b"static inline bool pmd_shared(pte_t *pte)\n{\n\treturn false;\n}\n#endif\n"
+)
+SHARED_FIX = (
+    "--- a/include/linux/x.h\n+++ b/include/linux/x.h\n"
+    "@@ -10,7 +10,7 @@ static inline void reserve(int order)\n"
+    " #ifdef CONFIG_NEW_SHARE\n"
+    " static inline bool pmd_shared(pte_t *pte)\n {\n"
+    "-\treturn page_count(virt_to_page(pte)) > 1;\n"
+    "+\treturn ptdesc_pmd_is_shared(virt_to_ptdesc(pte));\n"
+    " }\n #else\n static inline bool pmd_shared(pte_t *pte)\n"
+)
+
+
+def test_a_return_of_a_bool_function_gets_the_older_expression():
+    p = relocate_file(_mail(SHARED_FIX), OLDER_HEADER, "include/linux/x.h", tree=_old)
+    assert p.failures == (), p.failures
+    assert "for the ptdesc API" in p.rewrites
+    assert apply_edits(OLDER_HEADER, list(p.edits)) == OLDER_HEADER.replace(
+        b"page_count(virt_to_page(pte)) > 1", b"atomic_read(&virt_to_page(pte)->pt_share_count)"
+    )
+
+
+def test_a_tree_without_the_field_the_expression_reads_refuses():
+    p = relocate_file(
+        _mail(SHARED_FIX),
+        OLDER_HEADER,
+        "include/linux/x.h",
+        tree=lambda n: n in OLD_TREE - {"pt_share_count"},
+    )
+    assert p.method == "failed" and p.edits == ()
+    assert "pt_share_count" in p.failures[0].reason
+
+
+def test_a_tree_with_the_helpers_takes_the_fix_as_it_is():
+    newer = OLDER_HEADER.replace(b"CONFIG_OLD_SHARE", b"CONFIG_NEW_SHARE")
+    p = relocate_file(_mail(SHARED_FIX), newer, "include/linux/x.h", tree=lambda n: True)
+    assert p.method == "exact" and p.failures == (), p.failures
+    assert b"return ptdesc_pmd_is_shared(virt_to_ptdesc(pte));" in apply_edits(newer, list(p.edits))
+
+
+def _no_ptdesc(name: str) -> bool:
+    return not name.startswith(("ptdesc_", "virt_to_ptdesc"))
+
+
+UNSHARE = (
+    b"int unshare(struct tlb *tlb, struct vma *vma, pte_t *ptep)\n{\n"
+    b"\tunsigned long sz = vma_size(vma);\n"
+    b"\tstruct mm *mm = vma->mm;\n\n"
+    b"\tassert_locked(vma->file);\n"
+    b"\tassert_vma_locked(vma);\n"
+    b"\tif (sz != PMD_SIZE)\n\t\treturn 0;\n"
+    b"\tif (!atomic_read(&virt_to_page(ptep)->pt_share_count))\n\t\treturn 0;\n\n"
+    b"\tclear_table(tlb, virt_to_page(ptep));\n"
+    b"\treturn 1;\n}\n\n"
+    b"void other(void)\n{\n\tunshare(0, 0, 0);\n}\n"
+)
+BODY_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -20,15 +20,5 @@ static int prepare(void)\n"
+    " int unshare(struct tlb *tlb, struct vma *vma, pte_t *ptep)\n {\n"
+    "-\tunsigned long sz = vma_size(vma);\n"
+    "-\tstruct mm *mm = vma->mm;\n"
+    "-\n"
+    "-\tif (sz != PMD_SIZE)\n-\t\treturn 0;\n"
+    "-\tif (!ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))\n-\t\treturn 0;\n"
+    "-\tassert_locked(vma->file);\n"
+    "-\tassert_vma_locked(vma);\n"
+    "-\tclear_table(tlb, virt_to_ptdesc(ptep));\n"
+    "-\treturn 1;\n"
+    "+\treturn __unshare(tlb, vma, ptep, true);\n"
+    " }\n \n"
+)
+
+
+def test_a_body_upstream_replaces_goes_whole_when_its_statements_are_the_same():
+    # The older tree checks the locks first; upstream had moved them below the early returns.
+    got = relocate_file(_mail(BODY_FIX), UNSHARE, "mm/x.c", tree=_no_ptdesc)
+    assert got.failures == (), got.failures
+    out = apply_edits(UNSHARE, list(got.edits))
+    assert out.startswith(
+        b"int unshare(struct tlb *tlb, struct vma *vma, pte_t *ptep)\n{\n"
+        b"\treturn __unshare(tlb, vma, ptep, true);\n}\n\nvoid other(void)"
+    )
+
+
+def test_a_body_with_a_statement_upstream_lacks_is_not_replaced():
+    extra = UNSHARE.replace(b"\treturn 1;\n}", b"\tdec_tables(mm);\n\treturn 1;\n}")
+    p = relocate_file(_mail(BODY_FIX), extra, "mm/x.c", tree=_no_ptdesc)
+    assert p.method == "failed" and p.edits == ()
+
+
+def test_a_body_whose_statement_says_something_else_is_not_replaced():
+    other = UNSHARE.replace(b"\treturn 1;\n}", b"\treturn 2;\n}")
+    p = relocate_file(_mail(BODY_FIX), other, "mm/x.c", tree=_no_ptdesc)
+    assert p.method == "failed" and p.edits == ()
