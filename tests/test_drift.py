@@ -1059,3 +1059,61 @@ _SIGNED = st.lists(
 def test_a_region_always_shows_as_one_line(up: list[str], bp: list[str]) -> None:
     shown = edits.Region(tuple(up), tuple(bp)).show()
     assert "\n" not in shown and shown.startswith("upstream")
+
+
+def _two_files(header_hunk: str | None, x_line: str) -> str:
+    out = "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n"
+    if header_hunk is not None:
+        out += "--- a/include/linux/h.h\n+++ b/include/linux/h.h\n" + header_hunk
+    return out + (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -7,3 +7,3 @@ static int scan_one(struct thing *t, int nr)\n"
+        " \twhile (nr--) {\n"
+        "-\t\tif (old_busy(t))\n"
+        f"+\t\t{x_line}\n"
+        " \t\t\tcontinue;\n"
+    )
+
+
+NEW_HELPER = (
+    "@@ -30,6 +30,11 @@ static inline int desc_count(struct desc *d)\n"
+    " {\n \treturn atomic_read(&d->count);\n }\n"
+    "+\n+static inline bool desc_is_shared(struct desc *d)\n+{\n"
+    "+\treturn !!desc_count(d);\n+}\n"
+    " #else\n static inline void desc_init(struct desc *d)\n {\n"
+)
+
+
+def _lacks_helpers(name: str) -> bool:
+    return name not in ("desc_is_shared", "desc_count")
+
+
+def test_a_new_helper_the_backport_does_not_use_may_be_left_out():
+    # upstream adds desc_is_shared() and calls it; the older tree's backport writes what the
+    # helper stands for instead, so it needs no helper at all
+    up = parse_mail(_two_files(NEW_HELPER, "if (desc_is_shared(t->desc))"))
+    bp = parse_mail(_two_files(None, "if (atomic_read(&t->desc->count))"))
+    d = drift.compare(up, bp, {"mm/x.c": TARGET}, _lacks_helpers)
+    assert d.equivalent, d.differences
+    assert (
+        "include/linux/h.h: left out (defines desc_is_shared, which the backport does not use)"
+        in d.deviations
+    )
+
+
+def test_a_new_helper_the_backport_calls_cannot_be_left_out():
+    up = parse_mail(_two_files(NEW_HELPER, "if (desc_is_shared(t->desc))"))
+    bp = parse_mail(_two_files(None, "if (desc_is_shared(t->desc))"))
+    d = drift.compare(up, bp, {"mm/x.c": TARGET}, _lacks_helpers)
+    assert not d.equivalent
+    assert "include/linux/h.h: upstream changes it, the backport does not" in d.differences
+
+
+def test_a_header_hunk_that_changes_code_is_not_a_new_helper():
+    changed = NEW_HELPER.replace(
+        " \treturn atomic_read(&d->count);\n", "-\treturn atomic_read(&d->count);\n+\treturn 0;\n"
+    ).replace("@@ -30,6 +30,11 @@", "@@ -30,6 +30,11 @@")
+    up = parse_mail(_two_files(changed, "if (desc_is_shared(t->desc))"))
+    bp = parse_mail(_two_files(None, "if (atomic_read(&t->desc->count))"))
+    d = drift.compare(up, bp, {"mm/x.c": TARGET}, _lacks_helpers)
+    assert not d.equivalent

@@ -420,6 +420,13 @@ def compare(
             if missing and _only_new_declarations(fp, has):
                 notes.append(f"{fp.path}: left out (declares {', '.join(missing[:3])})")
                 continue
+            unused = _unused_new_helpers(fp, has, backport)
+            if unused:
+                notes.append(
+                    f"{fp.path}: left out (defines {', '.join(unused[:3])}, "
+                    "which the backport does not use)"
+                )
+                continue
             bad.append(f"{fp.path}: upstream changes it, the backport does not")
     for u, b in pairs:
         text = targets.get(b.source or b.path, "")
@@ -545,3 +552,24 @@ def _only_new_declarations(fp: FilePatch, has: Callable[[str], bool]) -> bool:
     return all(
         not x.strip().startswith(("if", "return", "goto")) for h in fp.hunks for x in h.added
     )
+
+
+def _unused_new_helpers(fp: FilePatch, has: Callable[[str], bool], backport: Mail) -> list[str]:
+    """The helpers an upstream file's hunks only add, as whole definitions the target lacks
+    and no line the backport adds calls: the backport spells what they stand for instead
+    (``queries/api-renames.toml``), so it needs none of them. Empty when anything else
+    changes there."""
+    used = idents(tokens(x for b in backport.files for h in b.hunks for x in h.added))
+    names: list[str] = []
+    for h in fp.hunks:
+        if h.removed:
+            return []
+        unit = syntax.parse("\n".join(h.added).encode(), fp.path)
+        if unit.root.has_error or any(
+            n.type not in ("function_definition", "comment") for n in unit.root.named_children
+        ):
+            return []
+        names += list(unit.functions)
+    if not names or any(has(n) or n in used for n in names):
+        return []
+    return sorted(names)
