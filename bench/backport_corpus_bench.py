@@ -367,8 +367,10 @@ def negate_condition(lines: list[str]) -> list[str] | None:
 
 
 def _post_image(lines: list[str]) -> list[str]:
-    """The hunk lines' result (context and added lines, whitespace-insensitive)."""
-    return [" ".join(x[1:].split()) for x in lines if x[:1] in (" ", "+")]
+    """The hunk lines' code after the change (context and added lines, whitespace-insensitive,
+    comment lines aside: a statement passing only a comment stays where it was)."""
+    code = [" ".join(x[1:].split()) for x in lines if x[:1] in (" ", "+")]
+    return [x for x in code if x and not x.startswith(("/*", "*", "//"))]
 
 
 def move_statement(lines: list[str]) -> list[str] | None:
