@@ -1501,3 +1501,100 @@ def test_a_change_after_an_error_check_is_refused_when_code_precedes_the_anchor(
     # the target does something before that statement: above or below it is a guess
     data = _APPLY.replace(b"\terr = set_attrs(", b"\tlock_ctx(ctx);\n\terr = set_attrs(")
     _refused(_mail(_INTERVAL_FIX), data)
+
+
+TWO_FUNCTIONS = (
+    b"static void keep(struct page *page)\n{\n\tstruct folio *folio = page_folio(page);\n\n"
+    b"\tfolio_get(folio);\n}\n\n"
+    b"static void restore(struct hstate *h, struct page *page)\n{\n"
+    b"\tif (!h->surplus && private_lock(h) &&\n\t    folio_test_anon(page_folio(page)))\n"
+    b"\t\tset_restore(page_folio(page));\n}\n"
+)
+FOLIO_LOCAL_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -9,4 +9,5 @@ static void restore(struct hstate *h, struct page *page)\n"
+    " {\n"
+    " \tif (!h->surplus && private_lock(h) &&\n"
+    "+\t    !folio_mapped(folio) &&\n"
+    " \t    folio_test_anon(page_folio(page)))\n"
+    " \t\tset_restore(page_folio(page));\n"
+)
+
+
+def test_a_local_only_other_functions_declare_is_refused():
+    # `folio` is a local of keep(), not of restore(): the added line would not compile there,
+    # although the file uses the name
+    p = relocate_file(_mail(FOLIO_LOCAL_FIX), TWO_FUNCTIONS, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+    assert "folio is not declared in restore()" in p.failures[0].reason
+
+
+def test_the_same_line_places_where_the_function_declares_the_local():
+    own = TWO_FUNCTIONS.replace(
+        b"struct page *page)\n{\n\tif", b"struct page *page)\n{\n\tstruct folio *folio;\n\n\tif"
+    )
+    fix = FOLIO_LOCAL_FIX.replace("@@ -9,4 +9,5 @@", "@@ -11,4 +11,5 @@").replace(
+        " {\n \tif", " \n \tif"
+    )
+    assert b"\t    !folio_mapped(folio) &&\n" in _placed(_mail(fix), own)
+
+
+def test_a_parameter_the_fix_adds_may_be_used_by_its_other_hunks():
+    # keep() has a local `changing`; restore() gets it as a new parameter in hunk #1 and
+    # uses it in hunk #2: the fix declares it, so it is restore()'s own
+    target = TWO_FUNCTIONS.replace(b"struct folio *folio = page_folio(page);", b"int changing;")
+    fix = (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -8,2 +8,3 @@ static void keep(struct page *page)\n"
+        " static void restore(struct hstate *h, struct page *page,\n"
+        "+\t\t    int changing,\n"
+        " \t\t    bool wp)\n"
+        "@@ -10,3 +11,4 @@ static void restore(struct hstate *h, struct page *page,\n"
+        " {\n"
+        "+\tWARN_ON(changing);\n"
+        " \tif (!h->surplus && private_lock(h) &&\n"
+        " \t    folio_test_anon(page_folio(page)))\n"
+    )
+    target = target.replace(
+        b"static void restore(struct hstate *h, struct page *page)\n",
+        b"static void restore(struct hstate *h, struct page *page,\n\t\t    bool wp)\n",
+    )
+    got = _placed(_mail(fix), target)
+    assert b"\t\t    int changing,\n\t\t    bool wp)\n{\n\tWARN_ON(changing);\n" in got
+
+
+LOOPS = (
+    b"int move_tables(struct vma *vma, unsigned long old, unsigned long end)\n{\n"
+    b"\tunsigned long sz = PMD_SIZE;\n\n"
+    b"\tfor (; old < end; old += sz) {\n"
+    b"\t\tsrc = old_offset(mm, old, sz);\n"
+    b"\t\tif (!src)\n\t\t\tcontinue;\n"
+    b"\t}\n"
+    b"\treturn 0;\n}\n"
+)
+LOOP_START_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -4,4 +4,6 @@ int move_tables(struct vma *vma, unsigned long old, unsigned long end)\n"
+    " \n"
+    " \tfor (; old < end; old += sz) {\n"
+    "+\t\tconst unsigned long last = (old | mask) - old;\n"
+    "+\n"
+    " \t\tsrc = walk_table(vma, old, sz);\n"
+    " \t\tif (!src)\n"
+)
+
+
+def test_a_change_opening_a_block_goes_first_in_the_one_block_whose_owner_matches():
+    # the statement after it is written with another API in the older tree (walk_table() is
+    # old_offset() there): the loop head both trees share places it
+    got = _placed(_mail(LOOP_START_FIX), LOOPS)
+    assert (
+        b"old += sz) {\n\t\tconst unsigned long last = (old | mask) - old;\n\n\t\tsrc = old_" in got
+    )
+
+
+def test_two_blocks_with_that_owner_refuse():
+    twice = LOOPS.replace(
+        b"\treturn 0;\n}", b"\tfor (; old < end; old += sz) {\n\t\tkick(old);\n\t}\n\treturn 0;\n}"
+    )
+    _refused(_mail(LOOP_START_FIX), twice)

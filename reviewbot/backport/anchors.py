@@ -335,22 +335,32 @@ def _names(u: Item) -> int:
 
 
 def _one_sided(cands: list[_Gap], u_before: Anchor, u_after: Anchor, ctx: Ctx) -> _Gap | None:
-    """The gap next to the one target statement matching one neighbour of the change, when
-    the other neighbour is code the target does not have at all (another API, a later
-    feature): a maintainer puts the change next to the statement both trees share."""
+    """The gap next to the one target statement matching one neighbour of the change (or at
+    the edge of the one block whose owner matches, when the change opens or ends a block),
+    when the other neighbour is code the target does not have at all (another API, a later
+    feature): a maintainer puts the change next to what both trees share."""
     for side in ("before", "after"):
         mine, other = (u_before, u_after) if side == "before" else (u_after, u_before)
-        if not isinstance(mine, Item) or not isinstance(other, Item):
+        if not isinstance(other, Item):
             continue
         level = (lambda c: c.level_before) if side == "before" else (lambda c: c.level_after)
-        # the one statement that matches: with substance, or equal and naming two things
-        # (`mmap_write_unlock(mm);`), never a bare `goto out;` or `return 0;`
-        hits = [
-            c
-            for c in cands
-            if level(c) >= RENAMED
-            and (align.strong(mine) or (level(c) == EQUAL and _names(mine) >= 2))
-        ]
+        if mine is OPEN or mine is CLOSE:
+            # the change opens (or ends) a block: the one target block whose owner matches
+            # (`for (...) {` heads alike, with substance)
+            edge = (lambda c: c.before) if side == "before" else (lambda c: c.after)
+            strong = (lambda c: c.strong_before) if side == "before" else (lambda c: c.strong_after)
+            hits = [c for c in cands if edge(c) is mine and level(c) >= HEAD and strong(c)]
+        elif isinstance(mine, Item):
+            # the one statement that matches: with substance, or equal and naming two things
+            # (`mmap_write_unlock(mm);`), never a bare `goto out;` or `return 0;`
+            hits = [
+                c
+                for c in cands
+                if level(c) >= RENAMED
+                and (align.strong(mine) or (level(c) == EQUAL and _names(mine) >= 2))
+            ]
+        else:
+            continue
         if len(hits) != 1 or not absent(other, ctx):
             continue
         # the other side counts for nothing (the tail of insertion() reads that as one-sided)

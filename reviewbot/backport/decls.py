@@ -90,3 +90,33 @@ def new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> 
     return Place(
         last.end + 1, 0, indent(g.added[0]), indent(lines[last.start]), Evidence(), False, True
     )
+
+
+def new_parameters(lines: list[tuple[str, str]]) -> set[str]:
+    """Parameters a hunk adds to a function definition it shows: its added lines down to the
+    end of the declarator (a line ending in ``)``, or the body's ``{`` on a line of its own at
+    the left margin), read as a parameter list."""
+    end = next(
+        (
+            i + (x.rstrip() != "{")
+            for i, (_, x) in enumerate(lines)
+            if x.rstrip().endswith(("{", ")"))
+        ),
+        None,
+    )
+    if end is None:
+        return set()
+    text = " ".join(x.strip() for k, x in lines[:end] if k == "+")
+    if "(" in text:
+        text = text.split("(", 1)[1]  # the added lines name the function: its parameters
+    text = text.strip().rstrip(")").strip().strip(",")
+    if not text:
+        return set()
+    unit = syntax.parse(f"void __reviewbot_params({text});".encode(), "<params>")
+    names: set[str] = set()
+    for n in syntax.walk(unit.root):
+        if n.type == "parameter_declaration":
+            name = syntax.declarator_name(n.child_by_field_name("declarator"))
+            if name:
+                names.add(name)
+    return names

@@ -32,6 +32,8 @@ class Known:
     tree: Callable[[str], bool | None] | None = field(default=None, compare=False)
     # what the function's locals are set to (initialisers and plain assignments), normalised
     values: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    # locals and parameters of the file's other functions only: not visible in this one
+    elsewhere: frozenset[str] = frozenset()
 
     def has_name(self, name: str) -> bool:
         """Is ``name`` something the target file names, or the tree has?"""
@@ -111,6 +113,26 @@ def file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[st
     return names
 
 
+_LOCALS: OrderedDict[int, tuple[Unit, frozenset[str]]] = OrderedDict()
+
+
+def function_locals(unit: Unit) -> frozenset[str]:
+    """Every parameter and local any function of a parsed file declares (cached per unit)."""
+    hit = _LOCALS.get(id(unit))
+    if hit is not None and hit[0] is unit:
+        _LOCALS.move_to_end(id(unit))
+        return hit[1]
+    names: set[str] = set()
+    for n in unit.root.children:
+        if n.type == "function_definition":
+            names |= declared(n)[0]
+    out = frozenset(names)
+    _LOCALS[id(unit)] = (unit, out)
+    while len(_LOCALS) > 16:
+        _LOCALS.popitem(last=False)
+    return out
+
+
 def _file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     glob: set[str] = set()
     anyid: set[str] = set()
@@ -173,6 +195,7 @@ def known_for(
         frozenset(up_local),
         tree,
         assigned(fn_node) if fn_node is not None else {},
+        function_locals(unit) - glob - local if fn_node is not None else frozenset(),
     )
 
 

@@ -32,7 +32,7 @@ from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import insertion, reindent
 from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
-from reviewbot.backport.decls import declarations, new_local
+from reviewbot.backport.decls import declarations, new_local, new_parameters
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
@@ -150,7 +150,7 @@ def relocate_file(
         added = [text for kind, text in h.lines if kind == "+"]
         if added:
             names, labels = declared(statements.fragment(added).unit.root)
-            own |= names
+            own |= names | new_parameters(list(h.lines))
             own_labels.setdefault(section_function(h), set()).update(labels)
     aliases = _alias_renames(rules, side.unit, glob)
     # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
@@ -307,7 +307,9 @@ def relocate_file(
             if not place.remove and _already(edit, side.lines):
                 res.present += 1
                 continue
-            if not symbols_ok([edit], known, hn, tfn.name, where, res.failures, res.warnings):
+            if not symbols_ok(
+                [edit], in_body(known, [edit], tfn), hn, tfn.name, where, res.failures, res.warnings
+            ):
                 continue
             mixed = mixed_api(edit.add, tr.renames)
             if mixed:
@@ -384,7 +386,15 @@ def relocate_file(
             # a call of a later helper the tree lacks: the expression it stands for
             hedits, exprs = older_edits(hedits, known.has_name, tfn.node if tfn else None)
             missing: list[Failure] = []
-            ok = symbols_ok(hedits, known, hn, tfn.name if tfn else None, where, missing, warnings)
+            ok = symbols_ok(
+                hedits,
+                in_body(known, hedits, tfn),
+                hn,
+                tfn.name if tfn else None,
+                where,
+                missing,
+                warnings,
+            )
             functions.append((hn, up_name, tfn.name if tfn else None))
             unfit = [
                 why
@@ -570,6 +580,15 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
     return any((name := defined_name(x)) and name not in names for x in lines)
+
+
+def in_body(known: Known, edits: list[Edit], fn: syntax.Function | None) -> Known:
+    """``known`` for checking ``edits``: a name other functions declare is one the edits may
+    not use as a value only when they all land inside ``fn``'s body (in its declarator, a new
+    parameter is a declaration)."""
+    if fn is not None and all(e.start > fn.body.start_point[0] for e in edits):
+        return known
+    return replace(known, elsewhere=frozenset())
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

@@ -1,7 +1,7 @@
 """Do the lines a backport adds name only what the target has?
 
 Identifiers and labels the target file, function and tree lack (:func:`symbols_ok` fails with
-them, or warns when the tree cannot be asked); a name spelt with a word the hunk renames takes
+them, or warns when the tree cannot be asked), and locals only other functions declare; a name spelt with a word the hunk renames takes
 the target's word (:func:`word_renames`); a folio call handed a page is refused
 (:func:`mixed_api`).
 """
@@ -13,6 +13,7 @@ import re
 from reviewbot.backport import statements
 from reviewbot.backport.known import API_NOUNS, Known, declared
 from reviewbot.backport.places import Failure
+from reviewbot.ctree import syntax
 from reviewbot.diffs.mailfmt import Edit
 
 
@@ -37,6 +38,28 @@ def unknown_symbols(lines: list[str], known: Known) -> tuple[list[str], list[str
         ):
             names.add(t.text)
     return sorted(names), sorted(bad_labels)
+
+
+def foreign_locals(lines: list[str], known: Known) -> list[str]:
+    """Names the added lines use as values that only the file's other functions declare (a
+    ``folio`` where the target function has none): they do not compile here, though the file
+    uses the name. Callees, fields and types are not values; names the lines declare are fine.
+    """
+    if not known.elsewhere:
+        return []
+    side = statements.fragment(lines)
+    own = declared(side.unit.root)[0]
+    out: set[str] = set()
+    for n in syntax.walk(side.unit.root):
+        if n.type != "identifier" or not side.visible(n.start_point[0]):
+            continue
+        p = n.parent
+        if p is not None and p.type == "call_expression" and p.child_by_field_name("function") == n:
+            continue
+        name = syntax.text(n)
+        if name in known.elsewhere and name not in known.local and name not in own:
+            out.add(name)
+    return sorted(out)
 
 
 def _nouns(name: str) -> set[str]:
@@ -111,6 +134,20 @@ def symbols_ok(
                 f"label {labels[0]}",
                 None,
                 tuple(f"{x}:" for x in labels),
+            )
+        )
+        return False
+    foreign = foreign_locals(added, known)
+    if foreign:
+        failures.append(
+            Failure(
+                hn,
+                f"hunk #{hn}: {', '.join(foreign)} is not declared in {fname}() at {where} "
+                "(only other functions of the file have it)",
+                fname,
+                ", ".join(foreign),
+                None,
+                tuple(foreign),
             )
         )
         return False
