@@ -1117,3 +1117,95 @@ def test_a_header_hunk_that_changes_code_is_not_a_new_helper():
     bp = parse_mail(_two_files(None, "if (atomic_read(&t->desc->count))"))
     d = drift.compare(up, bp, {"mm/x.c": TARGET}, _lacks_helpers)
     assert not d.equivalent
+
+
+TWO_FUNCTIONS = """\
+static void keep(struct page *page)
+{
+\tstruct folio *folio = page_folio(page);
+
+\tfolio_get(folio);
+}
+
+static void restore(struct hstate *h, struct page *page)
+{
+\tif (!h->surplus && private_lock(h) &&
+\t    folio_test_anon(page_folio(page)))
+\t\tset_restore(page_folio(page));
+}
+"""
+
+
+def _restore_fix(added: str) -> str:
+    return (
+        "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -9,4 +9,5 @@ static void restore(struct hstate *h, struct page *page)\n"
+        " {\n"
+        " \tif (!h->surplus && private_lock(h) &&\n"
+        f"+\t    {added}\n"
+        " \t    folio_test_anon(page_folio(page)))\n"
+        " \t\tset_restore(page_folio(page));\n"
+    )
+
+
+def test_a_local_only_other_functions_have_is_one_the_target_lacks():
+    # upstream's restore() has a `folio` local; the target's only has `page`, and the backport
+    # says page_folio(page) where upstream says folio
+    up = parse_mail(_restore_fix("!folio_mapped(folio) &&"))
+    bp = parse_mail(_restore_fix("!folio_mapped(page_folio(page)) &&"))
+    d = drift.compare(up, bp, {"mm/x.c": TWO_FUNCTIONS}, lambda n: True)
+    assert d.equivalent, d.differences
+    assert "mm/x.c: adjusted: folio not in the target" in d.deviations
+
+
+def test_a_backport_that_loses_upstreams_negation_is_rejected():
+    up = parse_mail(_restore_fix("!folio_mapped(folio) &&"))
+    bp = parse_mail(_restore_fix("folio_mapped(page_folio(page)) &&"))
+    d = drift.compare(up, bp, {"mm/x.c": TWO_FUNCTIONS}, lambda n: True)
+    assert not d.equivalent
+
+
+RETRACT_FILE = """\
+static int scan(struct mm *mm)
+{
+\tint result = 0;
+
+\treturn result;
+}
+
+static void retract(struct mm *mm, struct vma *vma)
+{
+\tfor (; vma; vma = vma->next) {
+\t\tif (write_trylock(mm)) {
+\t\t\tclear(vma);
+\t\t\twrite_unlock(mm);
+\t\t}
+\t}
+}
+"""
+
+
+def _retract(body: list[str]) -> str:
+    added = "".join(f"+\t\t\t\t{x}\n" for x in body)
+    return (
+        "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n"
+        f"@@ -11,4 +11,{6 + len(body)} @@ static void retract(struct mm *mm, struct vma *vma)\n"
+        " \t\tif (skip(vma))\n"
+        " \t\t\tcontinue;\n"
+        " \t\tif (write_trylock(mm)) {\n"
+        "+\t\t\tif (vma->anon) {\n" + added + "+\t\t\t}\n"
+        " \t\t\tclear(vma);\n"
+    )
+
+
+def test_an_inlined_exit_must_keep_the_statements_around_an_assignment_it_drops():
+    # upstream sets `result` (only scan() has one) and jumps to a label retract() lacks; the
+    # backport drops the assignment and writes the label's exit: unlock, then continue
+    up = parse_mail(_retract(["result = SCAN_ANON;", "goto unlock_next;"]))
+    shipped = parse_mail(_retract(["write_unlock(mm);", "continue;"]))
+    d = drift.compare(up, shipped, {"mm/x.c": RETRACT_FILE}, lambda n: n != "unlock_next")
+    assert d.equivalent, d.differences
+    # ... and one that only continues (the lock stays held) is not the same change
+    dropped = parse_mail(_retract(["continue;"]))
+    d = drift.compare(up, dropped, {"mm/x.c": RETRACT_FILE}, lambda n: n != "unlock_next")
+    assert not d.equivalent

@@ -52,6 +52,7 @@ from reviewbot.backport.ctokens import (
     EXITS,
     IDENT,
     KEYWORDS,
+    LOGIC,
     declared,
     idents,
     tokens,
@@ -59,6 +60,7 @@ from reviewbot.backport.ctokens import (
 from reviewbot.backport.edits import Region, edit, regions
 from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.known import declared as declared_in
+from reviewbot.backport.known import function_locals
 from reviewbot.backport.misplaced import moved, reordered, split_off
 from reviewbot.backport.readings import absent_pieces, inlined, without
 from reviewbot.ctree import syntax
@@ -245,13 +247,15 @@ def judge(
     spelled: Spelled | None = None,
     gone_locals: frozenset[str] = frozenset(),
     labels: frozenset[str] | None = None,
+    anywhere: Callable[[str], bool] | None = None,
 ) -> str | None:
     """The deviation note when ``region`` is tolerated, None when it changes the meaning.
 
     ``own_exits`` are the exit statements the target's code around the change already uses;
     ``spelled`` tells which statements the target writes exactly so; ``gone_locals`` are the
     target's own locals the backport removes with every use (:func:`_gone_locals`);
-    ``labels`` the labels of the target functions the backport changes (None: unknown).
+    ``labels`` the labels of the target functions the backport changes (None: unknown);
+    ``anywhere`` whether the target's file or tree has a name at all (default: ``has``).
     """
     u_add, b_add = _added(region.upstream), _added(region.backport)
     u_rem, b_rem = _removed(region.upstream), _removed(region.backport)
@@ -270,6 +274,7 @@ def judge(
             change_names,
             own_exits,
             spelled,
+            anywhere=anywhere,
         )
         return None if rest is None else f"{said}; {rest}"
     missing = sorted(n for n in idents(u_add + u_rem) if not has(n))
@@ -295,7 +300,12 @@ def judge(
                 return None
         if any(t not in EXITS for t in extra):
             return None
-        excused = sum(1 for s in su if len(s) > 1 and s[1] == "=" and not has(s[0]))
+        lost = Counter(t for t in crit_u if t in LOGIC) - Counter(t for t in crit_b if t in LOGIC)
+        if lost:
+            return None  # a negation, comparison or condition upstream adds is gone
+        # an assignment to a variable the target has nowhere (a local only other functions
+        # declare still counts: the statements around it must all be there)
+        excused = sum(1 for s in su if len(s) > 1 and s[1] == "=" and not (anywhere or has)(s[0]))
         if b_add.count(";") < u_add.count(";") - excused:
             return None
         if b_rem.count(";") > u_rem.count(";"):
@@ -482,25 +492,40 @@ def _compare_file(
     # a name the backport adds as well is one the fix introduces, not one the target lacks
     words |= idents(tokens(x for h in b.hunks for x in h.added))
 
-    def in_target(name: str, words: set[str] = words) -> bool:
+    b_added = [x for h in b.hunks for x in h.added]
+    b_used = idents(tokens(b_added))
+    have_decl = _declared_in_functions(text, b)
+    # locals only the file's other functions declare: not names the changed functions have
+    changed_locals = _in_functions(text, b)[0]
+    foreign = (
+        function_locals(_parsed(text, b.path))
+        - changed_locals
+        - have_decl
+        - b_used
+        - declared(x for h in u.hunks for x in h.added)
+        if changed_locals
+        else frozenset()
+    )
+
+    def in_file(name: str, words: set[str] = words) -> bool:
         return name in words or bool(has(name))
+
+    def in_target(name: str) -> bool:
+        return name not in foreign and in_file(name)
 
     names = idents(tokens(x for h in u.hunks for x in h.added))
     names |= idents(tokens(x for h in b.hunks for x in h.removed))
     context = tokens(x for h in b.hunks for k, x in h.lines if k != "+")
     own = {e for s in _statements(context) if (e := _exit_of(s))}
-    b_added = [x for h in b.hunks for x in h.added]
-    b_used = idents(tokens(b_added))
-    have_decl = _declared_in_functions(text, b)
     for n in sorted(declared(x for h in u.hunks for x in h.added)):
         if n in b_used and n not in declared(b_added) and n not in have_decl:
             bad.append(f"{b.path}: upstream declares {n}, the backport uses it undeclared")
     negations: list[str] = []
     spelled = Spelled(text)
     gone = _gone_locals(u, b, text)
-    labels = _labels_in_functions(text, b)
+    labels = _in_functions(text, b)[1]
     for r in regions(edit(u), edit(b, negations)):
-        note = judge(r, in_target, names, own, spelled, gone, labels)
+        note = judge(r, in_target, names, own, spelled, gone, labels, in_file)
         if note is None:
             bad.append(f"{b.path}: {r.show()}")
         else:
@@ -527,9 +552,10 @@ def _declared_in_functions(text: str, fp: FilePatch) -> set[str]:
     return out
 
 
-def _labels_in_functions(text: str, fp: FilePatch) -> frozenset[str]:
-    """The goto labels of the target functions the hunks touch."""
-    out: set[str] = set()
+def _in_functions(text: str, fp: FilePatch) -> tuple[frozenset[str], frozenset[str]]:
+    """(parameters and locals, goto labels) of the target functions the hunks touch."""
+    names: set[str] = set()
+    labels: set[str] = set()
     for fs in _parsed(text, fp.path).functions.values():
         for f in fs:
             if any(
@@ -537,8 +563,10 @@ def _labels_in_functions(text: str, fp: FilePatch) -> frozenset[str]:
                 for h in fp.hunks
                 for k in range(len(h.before))
             ):
-                out |= declared_in(f.node)[1]
-    return frozenset(out)
+                got = declared_in(f.node)
+                names |= got[0]
+                labels |= got[1]
+    return frozenset(names), frozenset(labels)
 
 
 @lru_cache(maxsize=4)
