@@ -235,7 +235,7 @@ class BenchRepository(Repository):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._words: dict[tuple[str, str, tuple[str, ...]], bool] = {}
-        self._defs: dict[tuple[str, str, tuple[str, ...], bool], list[str]] = {}
+        self._defs: dict[tuple[str, str, tuple[str, ...], bool, bool], list[str]] = {}
 
     def has_word(self, rev: Revision, word: str, globs: tuple[str, ...]) -> bool:
         key = (rev.sha, word, tuple(globs))
@@ -244,11 +244,16 @@ class BenchRepository(Repository):
         return self._words[key]
 
     def files_defining(
-        self, rev: Revision, name: str, globs: tuple[str, ...], prefix: bool = False
+        self,
+        rev: Revision,
+        name: str,
+        globs: tuple[str, ...],
+        prefix: bool = False,
+        macros: bool = False,
     ) -> list[str]:
-        key = (rev.sha, name, tuple(globs), prefix)
+        key = (rev.sha, name, tuple(globs), prefix, macros)
         if key not in self._defs:
-            self._defs[key] = super().files_defining(rev, name, globs, prefix)
+            self._defs[key] = super().files_defining(rev, name, globs, prefix, macros)
         return list(self._defs[key])
 
 

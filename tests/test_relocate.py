@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.backport.arity import Params
 from reviewbot.backport.relocate import groups, relocate_file
 from reviewbot.demo import fixture_text
 from reviewbot.diffs.mailfmt import apply_edits
@@ -1149,7 +1150,7 @@ def test_a_call_passing_a_later_parameter_drops_it_where_the_tree_declares_fewer
         _ARITY_TARGET,
         "mm/x.c",
         tree=lambda n: True,
-        params={"destroy_target": 1}.get,
+        params={"destroy_target": Params(1)}.get,
     )
     assert p.failures == (), p.failures
     assert apply_edits(_ARITY_TARGET, list(p.edits)) == _ARITY_TARGET.replace(
@@ -1160,7 +1161,11 @@ def test_a_call_passing_a_later_parameter_drops_it_where_the_tree_declares_fewer
 
 @pytest.mark.parametrize(
     "params, failed",
-    [({}.get, False), ({"destroy_target": 2}.get, False), ({"destroy_target": 1}.get, True)],
+    [
+        ({}.get, False),
+        ({"destroy_target": Params(2)}.get, False),
+        ({"destroy_target": Params(1)}.get, True),
+    ],
     ids=["no-declaration", "declared-as-upstream", "non-null-extra"],
 )
 def test_a_call_is_fitted_only_when_the_declaration_confirms_it(params, failed):
@@ -1185,11 +1190,32 @@ def test_declared_parameters_are_read_from_prototypes_and_definitions():
 
     h = b"void destroy_target(struct t *t);\nint pr(const char *fmt, ...);\nint none(void);\n"
     h += b"static inline long two(int a,\n\t\tint b)\n{\n\treturn a + b;\n}\n"
-    assert declared_params(h, "x.h", "destroy_target") == 1
-    assert declared_params(h, "x.h", "pr") is None  # variadic
-    assert declared_params(h, "x.h", "none") == 0
-    assert declared_params(h, "x.h", "two") == 2
+    h += b"#define skip(test, fmt, ...) do_skip(test, fmt, ##__VA_ARGS__)\n#define one(x) (x)\n"
+    assert declared_params(h, "x.h", "destroy_target") == Params(1)
+    assert declared_params(h, "x.h", "pr") == Params(1, variadic=True)
+    assert declared_params(h, "x.h", "none") == Params(0)
+    assert declared_params(h, "x.h", "two") == Params(2)
+    assert declared_params(h, "x.h", "skip") == Params(2, variadic=True)
+    assert declared_params(h, "x.h", "one") == Params(1)
     assert declared_params(h, "x.h", "missing") is None
+
+
+def test_a_call_with_fewer_arguments_than_a_variadic_one_fixes_is_refused():
+    # upstream's own call lacks the first argument (`skip("...")` for skip(test, fmt, ...));
+    # the tree's macro takes at least two: the line would not compile, so no backport
+    target = _ARITY_TARGET.replace(b"\tuse(r);\n", b'\tuse(r);\n\tskip(t, "done %d", 1);\n')
+    fix = _ARITY_FIX.replace("destroy_target(t, NULL);", "destroy_target(t);")
+    variadic = {"skip": Params(2, variadic=True), "destroy_target": Params(1)}.get
+    p = relocate_file(_mail(fix), target, "mm/x.c", tree=lambda n: True, params=variadic)
+    assert p.method == "failed"
+    assert "skip() takes at least 2 arguments in this tree, the change passes 1" in (
+        p.failures[0].reason
+    )
+    # with the argument it compiles there, and places
+    ok = fix.replace('skip("region alloc fail")', 'skip(t, "region alloc fail")')
+    p = relocate_file(_mail(ok), target, "mm/x.c", tree=lambda n: True, params=variadic)
+    assert p.failures == (), p.failures
+    assert b'skip(t, "region alloc fail");' in apply_edits(target, list(p.edits))
 
 
 _SEALS_H = (

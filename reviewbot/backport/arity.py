@@ -11,6 +11,7 @@ mismatch the change cannot carry (:func:`fit` reports it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from reviewbot.backport.rewrites import replace_spans
@@ -36,16 +37,42 @@ def arities(unit: syntax.Unit) -> dict[str, frozenset[int]]:
     return _arities(unit.data, unit.path)
 
 
-ParamCount = Callable[[str], int | None]  # function -> its parameter count in the tree
+@dataclass(frozen=True)
+class Params:
+    """How many arguments a function or function-like macro takes: exactly ``count``, or
+    (``variadic``) at least ``count``."""
+
+    count: int
+    variadic: bool = False
+
+
+ParamCount = Callable[[str], Params | None]  # function -> its parameters in the tree
+
+
+def call_counts(*runs: list[str]) -> dict[str, frozenset[int]]:
+    """Function name -> the argument counts its calls in ``runs`` (code a fix adds, hunk by
+    hunk) use."""
+    out: dict[str, set[int]] = {}
+    for lines in runs:
+        side = fragment(lines)
+        for n in syntax.walk(side.unit.root):
+            if n.type == "call_expression" and side.visible(n.start_point[0]):
+                out.setdefault(syntax.callee(n) or "", set()).add(len(syntax.args(n)))
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def fit(
-    lines: list[str], have: dict[str, frozenset[int]], params: ParamCount | None
+    lines: list[str],
+    have: dict[str, frozenset[int]],
+    params: ParamCount | None,
+    seen: dict[str, frozenset[int]] | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """``lines`` with each call fitted to the target's argument count: (lines, notes for the
     dropped arguments, mismatches that cannot be fitted). ``have`` holds the counts of the
     target file's calls; ``params`` confirms them from the function's declaration in the tree
-    (a macro or a variadic function has none): without it nothing changes."""
+    (or function-like macro): without it nothing changes. A call passing fewer arguments than
+    another call of it (``seen``: the whole fix's calls; default ``lines``') is checked against
+    a variadic declaration's fixed arguments."""
     if params is None:
         return list(lines), [], []
     if not any("(" in x for x in lines):
@@ -54,16 +81,29 @@ def fit(
     edits: list[tuple[int, int, str]] = []
     notes: list[str] = []
     bad: list[str] = []
+    own = seen if seen is not None else call_counts(lines)
     for n in syntax.walk(side.unit.root):
         if n.type != "call_expression" or not side.visible(n.start_point[0]):
             continue
         name = syntax.callee(n)
-        counts = have.get(name or "")
+        counts = have.get(name or "", frozenset())
         args = syntax.args(n)
-        if not name or not counts or len(counts) != 1 or len(args) in counts:
+        # fewer arguments than another call of it passes: does the tree take that few?
+        fewer = len(args) < max(counts | own.get(name or "", frozenset()), default=0)
+        if not name or (not counts and not fewer) or len(args) in counts:
+            continue
+        declared = params(name) if len(counts) == 1 or fewer else None
+        if declared is not None and declared.variadic:
+            if len(args) < declared.count:  # fewer than a variadic one's fixed arguments
+                bad.append(
+                    f"{name}() takes at least {declared.count} argument"
+                    f"{'s' * (declared.count != 1)} in this tree, the change passes {len(args)}"
+                )
+            continue
+        if len(counts) != 1:
             continue
         (want,) = counts
-        if params(name) != want:
+        if declared is None or declared.count != want:
             continue  # no fixed-arity declaration confirms what the calls show
         last = args[-1] if args else None
         if len(args) == want + 1 and last is not None and syntax.norm(last) in NONE_VALUES:
@@ -82,10 +122,18 @@ def fit(
     return text[1 : 1 + len(lines)], list(dict.fromkeys(notes)), bad
 
 
-def declared_params(data: bytes, path: str, name: str) -> int | None:
-    """The parameter count of ``name`` as ``data`` declares or defines it (None: not there, or
-    variadic)."""
+def declared_params(data: bytes, path: str, name: str) -> Params | None:
+    """The parameters of ``name`` as ``data`` declares or defines it, a function or a
+    function-like macro (None: not there)."""
     for n in syntax.walk(syntax.parse(data, path).root):
+        if n.type == "preproc_function_def":
+            if syntax.text(n.child_by_field_name("name")) != name:
+                continue
+            plist = n.child_by_field_name("parameters")
+            if plist is None:
+                return None
+            names = [c for c in plist.named_children if c.type == "identifier"]
+            return Params(len(names), "..." in syntax.text(plist))
         if n.type != "function_declarator":
             continue
         if syntax.declarator_name(n.child_by_field_name("declarator")) != name:
@@ -95,8 +143,9 @@ def declared_params(data: bytes, path: str, name: str) -> int | None:
             return None
         kids = [c for c in plist.named_children if c.type != "comment"]
         if any(c.type == "variadic_parameter" for c in kids) or "..." in syntax.text(plist):
-            return None
+            fixed = [c for c in kids if c.type == "parameter_declaration"]
+            return Params(len(fixed), True)
         if len(kids) == 1 and syntax.norm(kids[0]) == "void":
-            return 0
-        return len(kids)
+            return Params(0)
+        return Params(len(kids))
     return None

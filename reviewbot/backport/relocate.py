@@ -45,7 +45,7 @@ from reviewbot.backport.rewrites import (
     transform,
 )
 from reviewbot.backport.statements import Side
-from reviewbot.backport.symbols import mixed_api, symbols_ok, word_renames
+from reviewbot.backport.symbols import in_body, mixed_api, symbols_ok, word_renames
 from reviewbot.backport.targetfn import (
     changed_function,
     close_names,
@@ -152,6 +152,8 @@ def relocate_file(
             names, labels = declared(statements.fragment(added).unit.root)
             own |= names | new_parameters(list(h.lines))
             own_labels.setdefault(section_function(h), set()).update(labels)
+    # the argument counts the fix's own calls use (a call passing fewer is checked)
+    fix_calls = arity.call_counts(*(h.added for h in fp.hunks))
     aliases = _alias_renames(rules, side.unit, glob)
     # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
     shown = frozenset(x.rstrip() for h in fp.hunks for kind, x in h.lines if kind != "+")
@@ -297,7 +299,9 @@ def relocate_file(
             added, forms = older_forms(added, known.has_name)
             # a call of a later helper the tree lacks: the expression it stands for
             added, exprs = older_exprs(added, known.has_name, returns_bool_fn(tfn.node))
-            added, fitted, mismatched = arity.fit(added, arity.arities(side.unit), params)
+            added, fitted, mismatched = arity.fit(
+                added, arity.arities(side.unit), params, fix_calls
+            )
             if mismatched:
                 res.failures.append(
                     Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
@@ -399,7 +403,7 @@ def relocate_file(
             unfit = [
                 why
                 for e in hedits
-                for part in arity.fit(list(e.add), arity.arities(side.unit), params)[1:]
+                for part in arity.fit(list(e.add), arity.arities(side.unit), params, fix_calls)[1:]
                 for why in part
             ]
             if ok and not unfit:
@@ -580,15 +584,6 @@ def _defines_another(lines: list[str], names: set[str | None]) -> bool:
     """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
     opens is someone else's)?"""
     return any((name := defined_name(x)) and name not in names for x in lines)
-
-
-def in_body(known: Known, edits: list[Edit], fn: syntax.Function | None) -> Known:
-    """``known`` for checking ``edits``: a name other functions declare is one the edits may
-    not use as a value only when they all land inside ``fn``'s body (in its declarator, a new
-    parameter is a declaration)."""
-    if fn is not None and all(e.start > fn.body.start_point[0] for e in edits):
-        return known
-    return replace(known, elsewhere=frozenset())
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

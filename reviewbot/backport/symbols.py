@@ -9,6 +9,7 @@ the target's word (:func:`word_renames`); a folio call handed a page is refused
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from reviewbot.backport import statements
 from reviewbot.backport.known import API_NOUNS, Known, declared
@@ -173,3 +174,12 @@ def symbols_ok(
         )
         return False
     return True
+
+
+def in_body(known: Known, edits: list[Edit], fn: syntax.Function | None) -> Known:
+    """``known`` for checking ``edits``: a name other functions declare is one the edits may
+    not use as a value only when they all land inside ``fn``'s body (in its declarator, a new
+    parameter is a declaration)."""
+    if fn is not None and all(e.start > fn.body.start_point[0] for e in edits):
+        return known
+    return replace(known, elsewhere=frozenset())

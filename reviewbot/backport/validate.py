@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from reviewbot.backport.arity import ParamCount, declared_params
+from reviewbot.backport.arity import ParamCount, Params, declared_params
 from reviewbot.backport.homes import leave_out, retarget, target_path
 from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.relocate import Placed, relocate_file
@@ -59,14 +59,15 @@ def tree_lookup(repo: Repository, rev: Revision) -> Callable[[str], bool]:
 
 
 def param_lookup(repo: Repository, rev: Revision) -> ParamCount:
-    """A cached ``function -> parameter count`` from its declarations at ``rev`` (headers
-    first); None when none is found, they disagree, or the function is variadic."""
-    cache: dict[str, int | None] = {}
+    """A cached ``function -> parameters`` from its declarations (or function-like macro
+    definition) at ``rev`` (headers first); None when none is found or they disagree."""
+    cache: dict[str, Params | None] = {}
 
-    def count(name: str) -> int | None:
+    def count(name: str) -> Params | None:
         if name not in cache:
             files = sorted(
-                repo.files_defining(rev, name, ("*.h", "*.c")), key=lambda f: not f.endswith(".h")
+                repo.files_defining(rev, name, ("*.h", "*.c"), macros=True),
+                key=lambda f: not f.endswith(".h"),
             )
             seen = set()
             for f in files[:4]:

@@ -416,10 +416,16 @@ class Repository:
             return False
 
     def files_defining(
-        self, rev: Revision, name: str, globs: tuple[str, ...], prefix: bool = False
+        self,
+        rev: Revision,
+        name: str,
+        globs: tuple[str, ...],
+        prefix: bool = False,
+        macros: bool = False,
     ) -> list[str]:
         """Files matching ``globs`` at ``rev`` with a line that starts a definition of ``name``
-        (with ``prefix``, of a name starting so).
+        (with ``prefix``, of a name starting so; with ``macros``, a function-like ``#define``
+        of it too).
 
         A definition line starts at column 0 with a type or storage class and has ``name(`` on
         it (the kernel's style for function definitions and prototypes).
@@ -427,9 +433,11 @@ class Repository:
         if not re.fullmatch(r"[A-Za-z_]\w*", name):
             return []
         rest = "[A-Za-z0-9_]*" if prefix else ""
-        pattern = rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}{rest}[[:space:]]*\("
+        patterns = ["-e", rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}{rest}[[:space:]]*\("]
+        if macros:
+            patterns += ["-e", rf"^#[[:space:]]*define[[:space:]]+{name}{rest}\("]
         try:
-            out = self.repo.git.grep("-l", "-E", "-e", pattern, rev.sha, "--", *globs)
+            out = self.repo.git.grep("-l", "-E", *patterns, rev.sha, "--", *globs)
         except git.GitCommandError:  # exit 1: no match
             return []
         return [row.split(":", 1)[1] for row in out.splitlines() if ":" in row]
