@@ -1624,3 +1624,52 @@ def test_two_blocks_with_that_owner_refuse():
         b"\treturn 0;\n}", b"\tfor (; old < end; old += sz) {\n\t\tkick(old);\n\t}\n\treturn 0;\n}"
     )
     _refused(_mail(LOOP_START_FIX), twice)
+
+
+SPLIT_TARGET = (
+    b"static struct scheme *new_scheme(void)\n{\n\treturn make_scheme(&marks);\n}\n\n"
+    b"static int apply_parameters(void)\n{\n\tstruct scheme *scheme;\n\tint err = 0;\n\n"
+    b"\terr = set_attrs(ctx);\n\treturn err;\n}\n"
+)
+SPLIT_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -3,9 +3,14 @@ static struct scheme *new_scheme(void)\n"
+    " \treturn make_scheme(&marks);\n"
+    " }\n"
+    " \n"
+    "+static void copy_status(struct scheme *dst, struct scheme *src)\n"
+    "+{\n"
+    "+\tdst->charged = src->charged;\n"
+    "+}\n"
+    "+\n"
+    " static int apply_parameters(void)\n"
+    " {\n"
+    "-\tstruct scheme *scheme;\n"
+    "+\tstruct scheme *scheme, *old;\n"
+    " \tstruct filter *filter;\n"
+    " \tint err = 0;\n"
+    " \n"
+)
+
+
+def test_a_hunk_changing_two_functions_places_each_change_on_its_own():
+    # the older apply_parameters() has no `filter` local: the hunk does not apply as it is,
+    # but its new function goes after new_scheme() and its declaration change in place
+    got = _placed(_mail(SPLIT_FIX), SPLIT_TARGET)
+    assert got == SPLIT_TARGET.replace(
+        b"}\n\nstatic int apply",
+        b"}\n\nstatic void copy_status(struct scheme *dst, struct scheme *src)\n{\n"
+        b"\tdst->charged = src->charged;\n}\n\nstatic int apply",
+    ).replace(b"\tstruct scheme *scheme;\n", b"\tstruct scheme *scheme, *old;\n")
+
+
+def test_split_at_definitions_keeps_the_line_counts():
+    from reviewbot.backport.targetfn import split_at_definitions
+
+    (h,) = _mail(SPLIT_FIX).hunks
+    first, second = split_at_definitions(h)
+    assert (first.source_start, first.source_length, first.target_length) == (3, 3, 8)
+    assert (second.source_start, second.source_length) == (6, 6)
+    assert (second.target_start, second.target_length) == (11, 6)
+    assert first.lines + second.lines == h.lines
+    assert second.section == "static int apply_parameters(void)"

@@ -52,6 +52,7 @@ from reviewbot.backport.targetfn import (
     comment_holders,
     defined_name,
     functions_like,
+    per_function,
     section_function,
     target_function,
 )
@@ -134,6 +135,7 @@ def relocate_file(
     ``params`` gives a function's parameter count in the target tree: a call passing one
     more ``NULL`` than the older API takes is fitted (:mod:`reviewbot.backport.arity`)."""
     side = statements.whole(data, path)
+    fp = per_function(fp, data)
     up_whole: Side | None = None
     up_at: list[int] = []
     if upstream_pre is not None:

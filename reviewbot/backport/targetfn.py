@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 
 from reviewbot.backport.known import API_NOUNS, api_words
 from reviewbot.backport.places import groups, norm
@@ -18,7 +19,7 @@ from reviewbot.backport.removals import comment_runs, comment_text_words
 from reviewbot.backport.statements import Side
 from reviewbot.checker.locate import locate
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import Hunk
+from reviewbot.diffs.patches import Applied, FilePatch, Hunk, apply_file
 from reviewbot.rules.records import Rule
 
 _SECTION_FN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
@@ -190,3 +191,38 @@ def close_names(name: str | None, unit: syntax.Unit) -> list[str]:
     if not name:
         return []
     return difflib.get_close_matches(name, sorted(unit.functions), n=3, cutoff=0.6)
+
+
+def split_at_definitions(h: Hunk) -> list[Hunk]:
+    """A hunk that changes code on both sides of a function's unchanged definition line, as
+    one hunk per side (the second starting at that line): two changes of two places, which
+    the older tree may have apart, or one side not at all."""
+    for i, (kind, text) in enumerate(h.lines):
+        if i == 0 or kind != " " or defined_name(text) is None:
+            continue
+        head, tail = h.lines[:i], h.lines[i:]
+        if not any(k != " " for k, _ in head) or not any(k != " " for k, _ in tail):
+            continue
+        old = sum(1 for k, _ in head if k != "+")
+        new = sum(1 for k, _ in head if k != "-")
+        first = Hunk(h.source_start, old, h.target_start, new, h.section, head)
+        rest = Hunk(
+            h.source_start + old,
+            h.source_length - old,
+            h.target_start + new,
+            h.target_length - new,
+            text.strip(),
+            tail,
+        )
+        return [first, *split_at_definitions(rest)]
+    return [h]
+
+
+def per_function(fp: FilePatch, data: bytes) -> FilePatch:
+    """``fp`` with each hunk that does not apply to ``data`` as it is split per function
+    (:func:`split_at_definitions`)."""
+    hunks: list[Hunk] = []
+    for h in fp.hunks:
+        whole = isinstance(apply_file(data, FilePatch(fp.source, fp.target, (h,))), Applied)
+        hunks += [h] if whole else split_at_definitions(h)
+    return replace(fp, hunks=tuple(hunks))
