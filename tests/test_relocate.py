@@ -1673,3 +1673,33 @@ def test_split_at_definitions_keeps_the_line_counts():
     assert (second.target_start, second.target_length) == (11, 6)
     assert first.lines + second.lines == h.lines
     assert second.section == "static int apply_parameters(void)"
+
+
+APPLY = (
+    b"static int apply(void)\n{\n\tstruct scheme *scheme;\n\tint err = 0;\n\n"
+    b"\terr = set_attrs(ctx);\n\tif (err)\n\t\treturn err;\n\n"
+    b"\tscheme = new_scheme();\n\tif (!scheme)\n\t\treturn -ENOMEM;\n"
+    b"\tset_schemes(ctx, &scheme, 1);\n\treturn 0;\n}\n"
+)
+APPLY_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -10,5 +10,8 @@ static int apply(void)\n"
+    " \tscheme = new_scheme();\n"
+    " \tif (!scheme)\n"
+    " \t\treturn -ENOMEM;\n"
+    "+\tif (!list_empty(&ctx->schemes))\n"
+    "+\t\tcopy_status(scheme, ctx);\n"
+    "+\n"
+    " \tif (skip_anon) {\n"
+    " \t\tfilter = new_filter(ANON, true);\n"
+)
+
+
+def test_a_test_of_a_flag_the_tree_lacks_is_not_the_targets_error_check():
+    # `if (skip_anon) {` (a parameter 6.1 lacks) is not `if (err) return err;` renamed: the
+    # statement after the change is absent from the target, the one before anchors it
+    got = _placed(_mail(APPLY_FIX), APPLY, tree=lambda n: n != "skip_anon")
+    assert (
+        b"\t\treturn -ENOMEM;\n\tif (!list_empty(&ctx->schemes))\n\t\tcopy_status(scheme, ctx);\n"
+        in got
+    )

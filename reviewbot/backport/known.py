@@ -12,11 +12,15 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import wraps
+from typing import TypeVar
 
 from reviewbot.backport.apitable import api_renames
 from reviewbot.backport.statements import ID_KINDS, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node, Unit
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -91,49 +95,39 @@ def assigned(fn_node: Node) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-_NAMES: OrderedDict[int, tuple[Unit, tuple[frozenset[str], frozenset[str], frozenset[str]]]] = (
-    OrderedDict()
-)
+def per_unit(compute: Callable[[Unit], _T]) -> Callable[[Unit], _T]:
+    """``compute`` read once per parsed file (each hunk of a fix asks again): the last few
+    units are kept, each with the unit itself, so an id is never taken for another unit's."""
+    cache: OrderedDict[int, tuple[Unit, _T]] = OrderedDict()
+
+    @wraps(compute)
+    def get(unit: Unit) -> _T:
+        hit = cache.get(id(unit))
+        if hit is not None and hit[0] is unit:
+            cache.move_to_end(id(unit))
+            return hit[1]
+        out = compute(unit)
+        cache[id(unit)] = (unit, out)
+        while len(cache) > 16:
+            cache.popitem(last=False)
+        return out
+
+    return get
 
 
-def file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(file-scope names, every identifier used, every field name) of a parsed file.
-
-    Read once per parsed file (each hunk of a fix asks again): the last few units are kept,
-    each with the unit itself, so an id is never taken for another unit's.
-    """
-    hit = _NAMES.get(id(unit))
-    if hit is not None and hit[0] is unit:
-        _NAMES.move_to_end(id(unit))
-        return hit[1]
-    names = _file_names(unit)
-    _NAMES[id(unit)] = (unit, names)
-    while len(_NAMES) > 16:
-        _NAMES.popitem(last=False)
-    return names
-
-
-_LOCALS: OrderedDict[int, tuple[Unit, frozenset[str]]] = OrderedDict()
-
-
+@per_unit
 def function_locals(unit: Unit) -> frozenset[str]:
-    """Every parameter and local any function of a parsed file declares (cached per unit)."""
-    hit = _LOCALS.get(id(unit))
-    if hit is not None and hit[0] is unit:
-        _LOCALS.move_to_end(id(unit))
-        return hit[1]
+    """Every parameter and local any function of a parsed file declares."""
     names: set[str] = set()
     for n in unit.root.children:
         if n.type == "function_definition":
             names |= declared(n)[0]
-    out = frozenset(names)
-    _LOCALS[id(unit)] = (unit, out)
-    while len(_LOCALS) > 16:
-        _LOCALS.popitem(last=False)
-    return out
+    return frozenset(names)
 
 
-def _file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+@per_unit
+def file_names(unit: Unit) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(file-scope names, every identifier used, every field name) of a parsed file."""
     glob: set[str] = set()
     anyid: set[str] = set()
     fields: set[str] = set()
