@@ -186,3 +186,27 @@ def test_a_body_whose_statement_says_something_else_is_not_replaced():
     other = UNSHARE.replace(b"\treturn 1;\n}", b"\treturn 2;\n}")
     p = relocate_file(_mail(BODY_FIX), other, "mm/x.c", tree=_no_ptdesc)
     assert p.method == "failed" and p.edits == ()
+
+
+def test_lines_around_the_rewritten_call_stay_as_they_are():
+    # a slice that opens a function body (its declarator lines read as blanks by the fragment
+    # parser) keeps them; non-ASCII text before the call keeps its columns
+    lines = [
+        "static int f(pte_t *p,",
+        "\t     int n)",
+        "{",
+        '\tpr_info("é"); if (ptdesc_pmd_is_shared(p)) return n;',
+    ]
+    out, apis = older_exprs(lines, _old)
+    assert out[:3] == lines[:3] and apis == ["the ptdesc API"]
+    assert out[3] == '\tpr_info("é"); if (atomic_read(&p->pt_share_count)) return n;'
+
+
+def test_a_body_statement_only_a_learned_rewrite_pairs_is_not_the_same():
+    # the target checks another lock (assert_other_locked(vma->file)) where upstream's body
+    # has assert_vma_locked(vma): another callee, not the same statement re-expressed
+    other = UNSHARE.replace(b"\tassert_vma_locked(vma);\n", b"\tassert_other_locked(vma->file);\n")
+    p = relocate_file(
+        _mail(BODY_FIX), other, "mm/x.c", tree=lambda n: n != "assert_vma_locked" and _no_ptdesc(n)
+    )
+    assert p.method == "failed" and p.edits == ()

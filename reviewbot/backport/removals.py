@@ -13,7 +13,7 @@ import difflib
 import re
 
 from reviewbot.backport import align, statements
-from reviewbot.backport.align import EQUAL, HEAD, REWRITTEN, Evidence, Match
+from reviewbot.backport.align import EQUAL, HEAD, RENAMED, REWRITTEN, Evidence, Match
 from reviewbot.backport.anchors import anchor_cmp, reindent, up_gap
 from reviewbot.backport.apitable import canonical
 from reviewbot.backport.correspond import absent
@@ -349,10 +349,11 @@ def _paired_replacement(
 
 
 def _same_statement(u: Item, t: Item, ctx: Ctx) -> Match:
-    """``u`` and ``t`` say the same: as :func:`align.compare_items` reads them, or once
-    upstream's calls of later helpers the target lacks are spelled the older way."""
+    """``u`` and ``t`` say the same: equal or renamed (:func:`align.compare_items`), or equal
+    once upstream's calls of later helpers the target lacks are spelled the older way. A
+    rewrite learned from this one pair (another callee) is not enough: the whole body goes."""
     m = align.compare_items(u, t, ctx.known)
-    if m.ok and _whole(u, t, ctx.known):
+    if m.level >= RENAMED and _whole(u, t, ctx.known):
         return m
     older, apis = older_exprs(
         syntax.text(u.node).split("\n"), ctx.known.has_name, returns_bool_fn(ctx.fn.node)

@@ -415,30 +415,33 @@ def older_exprs(
     if not any(name in x for x in lines for name in forms):
         return list(lines), []
     used: list[str] = []
+    lines = list(lines)
     for _ in range(len(forms) + 1):
         if top:
-            side = Side(syntax.parse("\n".join(lines).encode(), "<new>"), list(lines), 0)
+            side = Side(syntax.parse("\n".join(lines).encode(), "<new>"), lines, 0)
         else:
             side = fragment(lines)
-        edits: list[tuple[int, int, str]] = []
+        edits: dict[int, list[tuple[int, int, str]]] = {}  # by line: byte columns, new text
         for n in syntax.walk(side.unit.root):
-            if n.type != "call_expression" or n.start_point[0] != n.end_point[0]:
+            row = n.start_point[0]
+            if n.type != "call_expression" or n.end_point[0] != row or not side.visible(row):
                 continue
             f = forms.get(syntax.callee(n) or "")
             a = syntax.args(n)
-            if f is None or len(a) != 1 or have(f.callee) or not side.visible(n.start_point[0]):
+            if f is None or len(a) != 1 or have(f.callee):
                 continue
-            if any(lo <= n.start_byte < hi for lo, hi, _ in edits):
-                continue
+            mine = edits.setdefault(side.line_of(row), [])
+            if any(lo <= n.start_point[1] < hi for lo, hi, _ in mine):
+                continue  # inside a call already rewritten: the next round reads the result
             arg = syntax.text(a[0]) if a[0].type in _PRIMARY else f"({syntax.text(a[0])})"
             truth = _truth_only(n, None if top else returns_bool)
-            edits.append((n.start_byte, n.end_byte, f.spell(arg, truth)))
+            mine.append((n.start_point[1], n.end_point[1], f.spell(arg, truth)))
             used.append(f.api)
-        if not edits:
+        if not any(edits.values()):
             break
-        text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
-        lines = text[side.base : side.base + len(lines)]
-    return list(lines), list(dict.fromkeys(used))
+        for k, spans in edits.items():
+            lines[k] = replace_spans(lines[k].encode(), spans).decode("utf-8", "replace")
+    return lines, list(dict.fromkeys(used))
 
 
 def older_edits(
