@@ -64,3 +64,62 @@ def test_placing_a_random_change_never_crashes(fp, target):
     assert p.method in ("exact", "relocated", "transformed", "present", "failed")
     if p.ok:
         apply_edits(target, list(p.edits))  # the edits fit the target
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hunks())
+def test_splitting_a_hunk_per_function_keeps_its_lines_and_counts(fp):
+    from reviewbot.backport.targetfn import split_at_definitions
+
+    (h,) = fp.hunks
+    parts = split_at_definitions(h)
+    assert tuple(x for p in parts for x in p.lines) == h.lines
+    assert sum(p.source_length for p in parts) == h.source_length
+    assert sum(p.target_length for p in parts) == h.target_length
+    for a, b in zip(parts, parts[1:], strict=False):
+        assert b.source_start == a.source_start + a.source_length
+        assert b.target_start == a.target_start + a.target_length
+
+
+_HELPER_CALLS = st.sampled_from(
+    [
+        "ptdesc_pmd_is_shared(p)",
+        "!ptdesc_pmd_is_shared(virt_to_ptdesc(pte))",
+        "ptdesc_pmd_pts_count(a + b)",
+        "virt_to_ptdesc(x->y)",
+        "ptdesc_pmd_is_shared(",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(sum(LINES[:3], [])) | _HELPER_CALLS.map(lambda c: f"\tif ({c})"), max_size=8
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_spelling_later_helpers_older_never_crashes_and_keeps_the_lines(lines, bool_fn, top):
+    from reviewbot.backport.rewrites import older_exprs
+
+    out, apis = older_exprs(lines, lambda n: n in ("atomic_read", "virt_to_page"), bool_fn, top)
+    assert len(out) == len(lines)
+    assert all(a == b for a, b in zip(out, lines, strict=True) if "ptdesc" not in b)
+    assert set(apis) <= {"the ptdesc API"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([" ", "+", "-"]),
+            st.sampled_from(sum(LINES[:3], []) + ["{", "\t\tint *p,", "int f(int a,"]),
+        ),
+        max_size=12,
+    )
+)
+def test_reading_new_parameters_never_crashes(lines):
+    from reviewbot.backport.decls import new_parameters
+
+    assert all(isinstance(n, str) and n for n in new_parameters(lines))
