@@ -1571,22 +1571,24 @@ def test_a_parameter_the_fix_adds_may_be_used_by_its_other_hunks():
     target = TWO_FUNCTIONS.replace(b"struct folio *folio = page_folio(page);", b"int changing;")
     fix = (
         "--- a/mm/x.c\n+++ b/mm/x.c\n"
-        "@@ -8,2 +8,3 @@ static void keep(struct page *page)\n"
+        "@@ -8,3 +8,4 @@ static void keep(struct page *page)\n"
         " static void restore(struct hstate *h, struct page *page,\n"
         "+\t\t    int changing,\n"
         " \t\t    bool wp)\n"
-        "@@ -10,3 +11,4 @@ static void restore(struct hstate *h, struct page *page,\n"
         " {\n"
-        "+\tWARN_ON(changing);\n"
-        " \tif (!h->surplus && private_lock(h) &&\n"
+        "@@ -12,3 +13,4 @@ static void restore(struct hstate *h, struct page *page,\n"
         " \t    folio_test_anon(page_folio(page)))\n"
+        " \t\tset_restore(page_folio(page));\n"
+        "+\tWARN_ON(changing);\n"
+        " }\n"
     )
     target = target.replace(
         b"static void restore(struct hstate *h, struct page *page)\n",
         b"static void restore(struct hstate *h, struct page *page,\n\t\t    bool wp)\n",
     )
     got = _placed(_mail(fix), target)
-    assert b"\t\t    int changing,\n\t\t    bool wp)\n{\n\tWARN_ON(changing);\n" in got
+    assert b"\t\t    int changing,\n\t\t    bool wp)\n{\n" in got
+    assert b"\t\tset_restore(page_folio(page));\n\tWARN_ON(changing);\n}\n" in got
 
 
 LOOPS = (
@@ -1703,3 +1705,71 @@ def test_a_test_of_a_flag_the_tree_lacks_is_not_the_targets_error_check():
         b"\t\treturn -ENOMEM;\n\tif (!list_empty(&ctx->schemes))\n\t\tcopy_status(scheme, ctx);\n"
         in got
     )
+
+
+def test_added_lines_after_a_reworded_comment_are_still_read_as_code():
+    # a group's added lines: the end of a reworded comment (its `*/` is a context line the
+    # group does not hold), then code; the code's names are checked all the same
+    from reviewbot.backport.known import Known
+    from reviewbot.backport.symbols import unknown_symbols
+
+    known = Known(
+        frozenset({"folio", "page", "vma"}),
+        frozenset(),
+        frozenset(),
+        frozenset({"folio_put"}),
+        frozenset(),
+    )
+    lines = [
+        "\t\t\t * drop the folio refcount. The folio won't be freed, as",
+        "\t\t\t * we took a reference just above.",
+        "\t\t\tfolio_remove_rmap_pte(folio, page, vma);",
+        "\t\t\tfolio_put(folio);",
+    ]
+    assert unknown_symbols(lines, known) == (["folio_remove_rmap_pte"], [])
+
+
+def test_new_parameters_come_only_from_a_declarator_the_hunk_shows():
+    from reviewbot.backport.decls import new_parameters
+
+    body = [
+        ("+", "\t\t\tfolio_remove_rmap_pte(folio, page, vma);"),
+        (" ", "\t\tif (pte_present(pte))"),
+    ]
+    assert new_parameters(body) == set()
+    opened = [(" ", "}"), (" ", ""), (" ", "static int f(int a,"), ("+", "\t\t int b)"), (" ", "{")]
+    assert new_parameters(opened) == {"b"}
+
+
+UNDER_CALLER_LOCK = (
+    b"static int migrate(struct mm_struct *mm, int dest)\n{\n\tstruct vm_area_struct *vma;\n\n"
+    b"\tvma = find_vma(mm, 0);\n\tqueue_range(mm, vma->vm_start, dest);\n\treturn 0;\n}\n"
+)
+EARLY_UNLOCK_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -5,4 +5,8 @@ static int migrate(struct mm_struct *mm, int dest)\n"
+    " \n"
+    " \tmmap_read_lock(mm);\n"
+    " \tvma = find_vma(mm, 0);\n"
+    "+\tif (unlikely(!vma)) {\n"
+    "+\t\tmmap_read_unlock(mm);\n"
+    "+\t\treturn 0;\n"
+    "+\t}\n"
+    " \tqueue_range(mm, vma->vm_start, dest);\n"
+)
+
+
+def test_a_release_of_a_lock_the_older_function_never_takes_is_refused():
+    # upstream's function takes the mmap lock itself; the older one runs under its caller's:
+    # the early return must not unlock (queries/lock-pairs.toml)
+    p = relocate_file(_mail(EARLY_UNLOCK_FIX), UNDER_CALLER_LOCK, "mm/x.c", tree=lambda n: True)
+    assert p.method == "failed" and p.edits == ()
+    assert "releases mmap_read_unlock(mm), which upstream takes before it" in p.failures[0].reason
+
+
+def test_the_same_release_places_where_the_function_takes_the_lock():
+    taking = UNDER_CALLER_LOCK.replace(
+        b"\tvma = find_vma", b"\tmmap_read_lock(mm);\n\tvma = find_vma"
+    ).replace(b"\treturn 0;\n}", b"\tmmap_read_unlock(mm);\n\treturn 0;\n}")
+    got = _placed(_mail(EARLY_UNLOCK_FIX), taking)
+    assert b"\tif (unlikely(!vma)) {\n\t\tmmap_read_unlock(mm);\n\t\treturn 0;\n\t}\n" in got

@@ -93,20 +93,19 @@ def new_local(g: Group, ctx: Ctx, hunk_edits: list[Edit], edits: list[Edit]) -> 
 
 
 def new_parameters(lines: list[tuple[str, str]]) -> set[str]:
-    """Parameters a hunk adds to a function definition it shows: its added lines down to the
-    end of the declarator (a line ending in ``)``, or the body's ``{`` on a line of its own at
-    the left margin), read as a parameter list."""
-    end = next(
-        (
-            i + (x.rstrip() != "{")
-            for i, (_, x) in enumerate(lines)
-            if x.rstrip().endswith(("{", ")"))
-        ),
-        None,
-    )
-    if end is None:
+    """Parameters a hunk adds to a function definition it shows: its added lines in the
+    declarator right above the body's opening ``{`` (a line of its own at the left margin),
+    read as a parameter list. Nothing when the hunk shows no such ``{``."""
+    opening = next((i for i, (_, x) in enumerate(lines) if x.rstrip() == "{"), None)
+    if opening is None:
         return set()
-    text = " ".join(x.strip() for k, x in lines[:end] if k == "+")
+    first = opening
+    while first > 0:  # up the declarator: it ends at a blank, a statement or a comment
+        x = lines[first - 1][1].rstrip()
+        if not x or x.endswith((";", "}", "*/")) or x.lstrip().startswith(("#", "*", "/*", "//")):
+            break
+        first -= 1
+    text = " ".join(x.strip() for k, x in lines[first:opening] if k == "+")
     if "(" in text:
         text = text.split("(", 1)[1]  # the added lines name the function: its parameters
     text = text.strip().rstrip(")").strip().strip(",")

@@ -34,6 +34,7 @@ from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.decls import declarations, new_local, new_parameters
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
+from reviewbot.backport.pairs import unpaired_releases
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
@@ -50,7 +51,8 @@ from reviewbot.backport.targetfn import (
     changed_function,
     close_names,
     comment_holders,
-    defined_name,
+    declarator_start,
+    defines_another,
     functions_like,
     per_function,
     section_function,
@@ -218,9 +220,9 @@ def relocate_file(
                 opening is not None
                 and g.pre + len(g.removed) <= opening
                 and g.pre < opening
-                and not _defines_another(h.before[:opening], own_names)
+                and not defines_another(h.before[:opening], own_names)
                 # an insertion at the definition line goes before it, not into the declarator
-                and g.pre >= _declarator_start(h.before[:opening]) + (0 if g.removed else 1)
+                and g.pre >= declarator_start(h.before[:opening]) + (0 if g.removed else 1)
             ):
                 sig = h.before[:opening]
                 post = sig[: g.pre] + g.added + sig[g.pre + len(g.removed) :]
@@ -304,6 +306,12 @@ def relocate_file(
             added, fitted, mismatched = arity.fit(
                 added, arity.arities(side.unit), params, fix_calls
             )
+            # a release of what upstream takes right above and this function never takes
+            mismatched += [
+                f"the change releases {x}, which upstream takes before it and {tfn.name}() at "
+                f"{where} does not take"
+                for x in unpaired_releases(added, h.before, fn_lines)
+            ]
             if mismatched:
                 res.failures.append(
                     Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
@@ -571,21 +579,6 @@ class _Trial:
     methods: list[Method] = field(default_factory=list)
     adjusted: bool = False
     present: int = 0
-
-
-def _declarator_start(lines: list[str]) -> int:
-    """Where the declarator starts among the lines above a body's ``{``: its definition line,
-    else the top (the hunk starts inside the parameter list)."""
-    for k in range(len(lines) - 1, -1, -1):
-        if defined_name(lines[k]):
-            return k
-    return 0
-
-
-def _defines_another(lines: list[str], names: set[str | None]) -> bool:
-    """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
-    opens is someone else's)?"""
-    return any((name := defined_name(x)) and name not in names for x in lines)
 
 
 def _already(edit: Edit, lines: list[str]) -> bool:

@@ -140,6 +140,21 @@ def fragment(lines: list[str], path: str = "<fragment>") -> Side:
         bool(lines) and re.match(r"^\s*\*(?!/)", lines[0]) is not None and "/*" not in lines[0]
     ) or (close >= 0 and (opening < 0 or close < opening))
     head = "void __reviewbot_fragment(void) {" + "{" * lead + ("/*" if starts_in_comment else "")
+    if starts_in_comment:
+        # the comment's `*/` may not be among the lines (a context line between two runs of
+        # added lines): then it closes where its `*` lines end and code starts
+        rows = body.split("\n")
+        code = next(
+            (
+                k
+                for k, x in enumerate(rows)
+                if x.strip() and re.match(r"^\s*\*(?!/)", x) is None and "/*" not in x
+            ),
+            None,
+        )
+        if code and not any("*/" in x for x in rows[:code]):
+            rows[code - 1] += " */"
+            body = "\n".join(rows)
     # ... and may end inside one (its last line is a `*` line, the comment closes later)
     opened = body.rfind("/*") > body.rfind("*/") or (starts_in_comment and "*/" not in body)
     text = head + "\n" + body + ("*/" if opened else "") + "}" * trail + "}\n"

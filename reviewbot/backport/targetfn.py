@@ -226,3 +226,18 @@ def per_function(fp: FilePatch, data: bytes) -> FilePatch:
         whole = isinstance(apply_file(data, FilePatch(fp.source, fp.target, (h,))), Applied)
         hunks += [h] if whole else split_at_definitions(h)
     return replace(fp, hunks=tuple(hunks))
+
+
+def declarator_start(lines: list[str]) -> int:
+    """Where the declarator starts among the lines above a body's ``{``: its definition line,
+    else the top (the hunk starts inside the parameter list)."""
+    for k in range(len(lines) - 1, -1, -1):
+        if defined_name(lines[k]):
+            return k
+    return 0
+
+
+def defines_another(lines: list[str], names: set[str | None]) -> bool:
+    """Do ``lines`` start the definition of a function other than ``names`` (the body the hunk
+    opens is someone else's)?"""
+    return any((name := defined_name(x)) and name not in names for x in lines)
