@@ -1209,3 +1209,57 @@ def test_an_inlined_exit_must_keep_the_statements_around_an_assignment_it_drops(
     dropped = parse_mail(_retract(["continue;"]))
     d = drift.compare(up, dropped, {"mm/x.c": RETRACT_FILE}, lambda n: n != "unlock_next")
     assert not d.equivalent
+
+
+LOCK_TARGET = """\
+static void remove_pages(struct inode *inode)
+{
+\tfor (i = 0; i < nr; i++) {
+\t\tstruct page *page = pages[i];
+
+\t\tif (unlikely(page_mapped(page))) {
+\t\t\tunmap_page(inode, page);
+\t\t}
+\t\tlock_page(page);
+\t\tremove_page(page);
+\t}
+}
+"""
+
+
+def test_a_statement_put_inside_a_block_upstream_keeps_it_out_of_is_moved():
+    # upstream takes the folio lock before testing whether the folio is mapped (its `if` has
+    # no braces); the older tree's `if (unlikely(page_mapped(page))) {` is the same test said
+    # with pages: a lock_page() inside it is taken only when mapped -- another meaning
+    up = parse_mail(
+        "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -3,5 +3,5 @@ static bool remove_one(struct folio *folio)\n"
+        "+\tfolio_lock(folio);\n"
+        " \tif (unlikely(folio_mapped(folio)))\n"
+        " \t\tunmap_folio(inode, folio);\n"
+        " \n"
+        "-\tfolio_lock(folio);\n"
+        " \tremove_folio(folio);\n"
+    )
+
+    def bp(inside: bool) -> drift.Drift:
+        lines = (
+            " \t\tif (unlikely(page_mapped(page))) {\n+\t\t\tlock_page(page);\n"
+            if inside
+            else "+\t\tlock_page(page);\n \t\tif (unlikely(page_mapped(page))) {\n"
+        )
+        mail = (
+            "From: A <a@example.org>\nSubject: [PATCH] fix\n\n---\n--- a/mm/x.c\n+++ b/mm/x.c\n"
+            "@@ -6,5 +6,5 @@ static void remove_pages(struct inode *inode)\n"
+            + lines
+            + " \t\t\tunmap_page(inode, page);\n \t\t}\n-\t\tlock_page(page);\n \t\tremove_page(page);\n"
+        )
+        return drift.compare(
+            up, parse_mail(mail), {"mm/x.c": LOCK_TARGET}, lambda n: "folio" not in n
+        )
+
+    assert bp(inside=False).equivalent, bp(inside=False).differences
+    d = bp(inside=True)
+    assert not d.equivalent and any(
+        "sits under `if (unlikely(page_mapped(page))) {`" in x for x in d.moved
+    )

@@ -127,17 +127,25 @@ def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
     """
     (theirs, up_lines), (mine, bp_lines) = _openers(up), _openers(bp)
     have = {" ".join(x.split()) for x in target.split("\n")} | bp_lines
-    pairs = counterparts(list(theirs), list(mine), learned_names(up, bp))
+    names = learned_names(up, bp)
+    pairs = counterparts(list(theirs), list(mine), names)
+    # the lines upstream shows, said in the backport's terms (folio_mapped(folio) ->
+    # page_mapped(page)): a block upstream's statement is outside is one in the older tree too
+    table = {**{new: old for new, old in api_renames()}, **names}
+    said = {_head(x, table) for x in up_lines}
     out = []
     for stmt, opener in mine.items():
         if stmt not in pairs or opener is None:
             continue
         want = theirs[pairs[stmt]]
-        if want is not None and want.text == opener.text:
-            continue
+        if want is not None and (
+            want.text == opener.text or _head(want.text, table) == _head(opener.text, {})
+        ):
+            continue  # upstream's own block, said the same or in the backport's terms
         if (
             (want is not None and want.text in have)
             or opener.text in up_lines
+            or _head(opener.text, {}) in said
             or (
                 want is not None
                 and want.kind == "+"
@@ -150,6 +158,13 @@ def moved(up: FilePatch, bp: FilePatch, target: str) -> list[str]:
                 f"`{want.text if want else 'its block'}`"
             )
     return out
+
+
+def _head(line: str, names: dict[str, str]) -> str:
+    """A code line's tokens with ``names`` said in the backport's terms, an opening brace
+    aside (``if (c)`` and ``if (c) {`` head the same block)."""
+    toks = [names.get(t, t) for t in tokens([line])]
+    return " ".join(toks[:-1] if toks[-1:] == ["{"] else toks)
 
 
 def _new_side(fp: FilePatch) -> list[list[tuple[str, str, int]]]:
