@@ -171,11 +171,12 @@ def _placed(
     return apply_edits(data, list(p.edits))
 
 
-def _refused(fix, data: bytes, path: str = "mm/x.c", tree=lambda n: True, **kw) -> None:
+def _refused(fix, data: bytes, path: str = "mm/x.c", tree=lambda n: True, **kw):
     """relocate_file refuses to place ``fix`` in ``data`` (by default every name in the
-    tree): no edit at all."""
+    tree): no edit at all. Returns the result (its failures say why)."""
     p = relocate_file(fix, data, path, tree=tree, **kw)
     assert p.method == "failed" and p.edits == (), p.edits
+    return p
 
 
 def _mail(diff: str):
@@ -1550,9 +1551,8 @@ FOLIO_LOCAL_FIX = (
 def test_a_local_only_other_functions_declare_is_refused():
     # `folio` is a local of keep(), not of restore(): the added line would not compile there,
     # although the file uses the name
-    p = relocate_file(_mail(FOLIO_LOCAL_FIX), TWO_FUNCTIONS, "mm/x.c", tree=lambda n: True)
-    assert p.method == "failed" and p.edits == ()
-    assert "folio is not declared in restore()" in p.failures[0].reason
+    reason = _refused(_mail(FOLIO_LOCAL_FIX), TWO_FUNCTIONS).failures[0].reason
+    assert "folio is not declared in restore()" in reason
 
 
 def test_the_same_line_places_where_the_function_declares_the_local():
@@ -1762,9 +1762,8 @@ EARLY_UNLOCK_FIX = (
 def test_a_release_of_a_lock_the_older_function_never_takes_is_refused():
     # upstream's function takes the mmap lock itself; the older one runs under its caller's:
     # the early return must not unlock (queries/lock-pairs.toml)
-    p = relocate_file(_mail(EARLY_UNLOCK_FIX), UNDER_CALLER_LOCK, "mm/x.c", tree=lambda n: True)
-    assert p.method == "failed" and p.edits == ()
-    assert "releases mmap_read_unlock(mm), which upstream takes before it" in p.failures[0].reason
+    reason = _refused(_mail(EARLY_UNLOCK_FIX), UNDER_CALLER_LOCK).failures[0].reason
+    assert "releases mmap_read_unlock(mm), which upstream takes before it" in reason
 
 
 def test_the_same_release_places_where_the_function_takes_the_lock():
