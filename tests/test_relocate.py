@@ -1772,3 +1772,16 @@ def test_the_same_release_places_where_the_function_takes_the_lock():
     ).replace(b"\treturn 0;\n}", b"\tmmap_read_unlock(mm);\n\treturn 0;\n}")
     got = _placed(_mail(EARLY_UNLOCK_FIX), taking)
     assert b"\tif (unlikely(!vma)) {\n\t\tmmap_read_unlock(mm);\n\t\treturn 0;\n\t}\n" in got
+
+
+def test_a_fix_partly_present_is_placed_with_a_warning():
+    # hunk #1's line is already in the target (an earlier partial backport), hunk #2's is not
+    target = b"int f(int a)\n{\n\tcheck(a);\n\tuse(a);\n\treturn a;\n}\n"
+    fix = (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n"
+        "@@ -1,3 +1,4 @@\n int f(int a)\n {\n+\tcheck(a);\n \tuse(a);\n"
+        "@@ -4,2 +5,3 @@ int f(int a)\n \treturn a;\n+\t/* done */\n }\n"
+    )
+    p = relocate_file(_mail(fix), target, "mm/x.c", tree=lambda n: True)
+    assert p.failures == () and p.edits
+    assert any("1 of the fix's hunks are already in mm/x.c" in w for w in p.warnings), p.warnings

@@ -532,6 +532,11 @@ def relocate_file(
         return Placed(
             fp.source or path, path, Method.PRESENT, (), tuple(functions), warnings=tuple(warnings)
         )
+    if present:
+        warnings.append(
+            f"{present} of the fix's hunks are already in {path}: the target may carry an earlier "
+            "(partial or adapted) backport of this fix; check the rest is still needed"
+        )
     # a change upstream makes in two places (a helper split off later) is one place here
     once = sorted(set(edits), key=lambda e: e.start)
     if len(once) < len(edits):
