@@ -1785,3 +1785,40 @@ def test_a_fix_partly_present_is_placed_with_a_warning():
     p = relocate_file(_mail(fix), target, "mm/x.c", tree=lambda n: True)
     assert p.failures == () and p.edits
     assert any("1 of the fix's hunks are already in mm/x.c" in w for w in p.warnings), p.warnings
+
+
+SYSCALLS = (
+    b"static int helper(unsigned long start)\n{\n\tunsigned long len = start;\n\n\treturn len;\n}\n\n"
+    b"SYSCALL_DEFINE3(remap_pages, unsigned long, start, unsigned long, size,\n"
+    b"\t\tunsigned long, flags)\n{\n\tstruct vm_area_struct *vma;\n\tlong ret = -EINVAL;\n\n"
+    b"\tvma = vma_lookup(mm, start);\n\tif (!vma)\n\t\tgoto out;\n\tret = remap(vma, size);\n"
+    b"out:\n\treturn ret;\n}\n"
+)
+SYSCALL_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -12,5 +12,7 @@ SYSCALL_DEFINE3(remap_pages, unsigned long, start, unsigned long, size,\n"
+    " \tvma = vma_lookup(mm, start);\n"
+    " \tif (!vma)\n"
+    " \t\tgoto out;\n"
+    "+\tif (start + size > vma->vm_end)\n"
+    "+\t\tgoto out;\n"
+    " \tret = remap(vma, size);\n"
+    " out:\n"
+)
+
+
+def test_a_system_call_is_a_function_named_by_its_macro():
+    from reviewbot.ctree import syntax
+
+    unit = syntax.parse(SYSCALLS, "mm/x.c")
+    (fn,) = unit.functions["remap_pages"]
+    assert (fn.start_line, fn.end_line) == (10, 20)
+    assert syntax.syscall_params(fn.body) == ["start", "size", "flags"]
+
+
+def test_a_change_inside_a_system_call_places_with_its_labels_and_parameters():
+    # the target's lines moved down: the change goes inside remap_pages(), whose `out:` label
+    # and parameters (start, size: helper() has a local `start` too) are its own
+    moved = SYSCALLS.replace(b"static int helper", b"/* moved */\n\nstatic int helper")
+    got = _placed(_mail(SYSCALL_FIX), moved)
+    assert b"\t\tgoto out;\n\tif (start + size > vma->vm_end)\n\t\tgoto out;\n\tret = remap(" in got

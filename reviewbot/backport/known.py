@@ -54,8 +54,9 @@ class Known:
 
 
 def declared(fn_node: Node) -> tuple[set[str], set[str]]:
-    """(parameters and locals, labels) declared in a function."""
-    names: set[str] = set()
+    """(parameters and locals, labels) declared in a function (a system call's block: with
+    the parameters its ``SYSCALL_DEFINEn`` line names)."""
+    names: set[str] = set(syntax.syscall_params(fn_node))
     labels: set[str] = set()
     for n in syntax.walk(fn_node):
         if n.type in ("parameter_declaration", "declaration"):
@@ -120,7 +121,7 @@ def function_locals(unit: Unit) -> frozenset[str]:
     """Every parameter and local any function of a parsed file declares."""
     names: set[str] = set()
     for n in unit.root.children:
-        if n.type == "function_definition":
+        if n.type == "function_definition" or syntax.syscall_header(n) is not None:
             names |= declared(n)[0]
     return frozenset(names)
 

@@ -208,7 +208,7 @@ def relocate_file(
         # where the function's body opens in the hunk (a change above it is in the declarator)
         opening = next((k for k, x in enumerate(h.before) if x.rstrip() == "{"), None)
         if up_fn is not None and up_whole is not None:
-            body = up_fn.node.child_by_field_name("body")
+            body = up_fn.body
             if body is not None and up_at[hn - 1] <= body.start_point[0] < up_at[hn - 1] + len(
                 h.before
             ):

@@ -352,8 +352,8 @@ def build_block(side: Side, node: Node, owner: Item | None) -> Block:
 
 
 def function_block(side: Side, fn_node: Node) -> Block:
-    """The body block of a function definition."""
-    body = fn_node.child_by_field_name("body")
+    """The body block of a function definition (a system call's node is its block)."""
+    body = fn_node if fn_node.type == "compound_statement" else fn_node.child_by_field_name("body")
     assert body is not None  # a function definition has a body
     return build_block(side, body, None)
 

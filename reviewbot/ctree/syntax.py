@@ -223,6 +223,50 @@ def function_of(node: Node) -> Function | None:
     return Function(text(ident), node, body, params)
 
 
+_SYSCALL = re.compile(r"^(COMPAT_)?SYSCALL_DEFINE\d$")
+
+
+def syscall_header(body: Node) -> Node | None:
+    """The ``SYSCALL_DEFINEn(name, type, arg, ...)`` call that heads ``body`` (tree-sitter reads
+    the macro as a statement and the body as a block after it), or None."""
+    if body.type != "compound_statement":
+        return None
+    prev = body.prev_named_sibling
+    call = (
+        prev.named_children[0]
+        if prev is not None and prev.type == "expression_statement" and prev.named_children
+        else None
+    )
+    if call is None or call.type != "call_expression" or not _SYSCALL.match(callee(call) or ""):
+        return None
+    if call.end_point[0] + 1 < body.start_point[0]:
+        return None  # something between the macro and the block
+    return call
+
+
+def syscall_params(body: Node) -> list[str]:
+    """The parameter names of the system call ``body`` defines (every second macro argument
+    after the name: ``SYSCALL_DEFINE2(x, unsigned long, start, size_t, len)``)."""
+    call = syscall_header(body)
+    arglist = call.child_by_field_name("arguments") if call is not None else None
+    if arglist is None:
+        return []
+    parts = [x.strip() for x in text(arglist)[1:-1].split(",")]  # types hold no commas
+    return [m[-1] for x in parts[2::2] if (m := re.findall(r"[A-Za-z_]\w*", x))]
+
+
+def syscall_of(body: Node) -> Function | None:
+    """The :class:`Function` a system call's block defines: named by the macro's first
+    argument; its node is the block (the macro line is not part of it)."""
+    call = syscall_header(body)
+    if call is None:
+        return None
+    first = args(call)[:1]
+    if not first or first[0].type != "identifier":
+        return None
+    return Function(text(first[0]), body, body, ())
+
+
 def _benign(err: Node) -> bool:
     """Known-harmless kernel parse errors (see module docstring)."""
     parent = err.parent
@@ -268,7 +312,8 @@ class Unit:
 
     @cached_property
     def functions(self) -> dict[str, list[Function]]:
-        """Function definitions by name, top level and inside top-level #if blocks."""
+        """Function definitions by name, top level and inside top-level #if blocks; a system
+        call (``SYSCALL_DEFINE3(mprotect, ...) { ... }``) by the name it defines."""
         out: dict[str, list[Function]] = {}
         stack = list(reversed(self.root.children))
         while stack:
@@ -277,6 +322,8 @@ class Unit:
                 f = function_of(n)
                 if f is not None:
                     out.setdefault(f.name, []).append(f)
+            elif n.type == "compound_statement" and (sys := syscall_of(n)) is not None:
+                out.setdefault(sys.name, []).append(sys)
             elif n.type.startswith("preproc_") or n.type in (
                 "ERROR",
                 "linkage_specification",
