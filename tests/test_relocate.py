@@ -1822,3 +1822,17 @@ def test_a_change_inside_a_system_call_places_with_its_labels_and_parameters():
     moved = SYSCALLS.replace(b"static int helper", b"/* moved */\n\nstatic int helper")
     got = _placed(_mail(SYSCALL_FIX), moved)
     assert b"\t\tgoto out;\n\tif (start + size > vma->vm_end)\n\t\tgoto out;\n\tret = remap(" in got
+
+
+def test_a_missing_label_outside_any_known_function_is_said_without_a_name():
+    from reviewbot.backport.known import Known
+    from reviewbot.backport.symbols import symbols_ok
+    from reviewbot.diffs.mailfmt import Edit
+
+    empty = frozenset()
+    failures: list = []
+    known = Known(empty, empty, empty, empty, empty)
+    assert not symbols_ok([Edit(0, 0, ("\tgoto out;",))], known, 2, None, "v6.1", failures, [])
+    assert failures[0].reason == (
+        "hunk #2: label out does not exist in the function the hunk places in at v6.1"
+    )

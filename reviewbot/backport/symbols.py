@@ -130,7 +130,8 @@ def symbols_ok(
         failures.append(
             Failure(
                 hn,
-                f"hunk #{hn}: label {', '.join(labels)} does not exist in {fname}() at {where}",
+                f"hunk #{hn}: label {', '.join(labels)} does not exist "
+                f"{f'in {fname}()' if fname else 'in the function the hunk places in'} at {where}",
                 fname,
                 f"label {labels[0]}",
                 None,
