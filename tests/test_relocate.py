@@ -1836,3 +1836,34 @@ def test_a_missing_label_outside_any_known_function_is_said_without_a_name():
     assert failures[0].reason == (
         "hunk #2: label out does not exist in the function the hunk places in at v6.1"
     )
+
+
+TYPO_TARGET = (
+    b"void unmap_range(struct tlb *tlb)\n{\n\tend_vma(tlb);\n\n\t/*\n"
+    b"\t * If we unshared PMDs, the TLB flush was not recorded in the gather. We could\n"
+    b"\t * defer the flush until now, since the last refernece would not be dropped.\n"
+    b"\t */\n\tif (force_flush)\n\t\tflush_tlb(tlb);\n}\n"
+)
+TYPO_FIX = (
+    "--- a/mm/x.c\n+++ b/mm/x.c\n"
+    "@@ -20,7 +20,5 @@ void unmap_range(struct tlb *tlb)\n"
+    " \n"
+    " \t/*\n"
+    "-\t * If we unshared PMDs, the TLB flush was not recorded in the gather. We\n"
+    "-\t * could defer the flush until now, since the last reference would not\n"
+    "-\t * be dropped.\n"
+    "+\t * Nothing protects a previously-shared page table: flush the TLB now.\n"
+    " \t */\n"
+    " \tif (force_flush)\n"
+)
+
+
+def test_a_reworded_comment_matches_an_older_one_with_one_misspelt_word():
+    # the older tree spells "refernece" and wraps otherwise: still the comment upstream rewrites
+    got = _placed(_mail(TYPO_FIX), TYPO_TARGET)
+    assert (
+        b"\t/*\n\t * Nothing protects a previously-shared page table: flush the TLB now.\n\t */\n"
+        in got
+    )
+    # two words that differ are another comment
+    _refused(_mail(TYPO_FIX), TYPO_TARGET.replace(b"the gather", b"the gaather"))

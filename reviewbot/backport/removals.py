@@ -168,9 +168,29 @@ def comment_text_words(lines: list[str]) -> list[str] | None:
     return want
 
 
+def _typo(a: str, b: str) -> bool:
+    """Two spellings of one longer word (``refernece`` / ``reference``)."""
+    return (
+        min(len(a), len(b)) >= 5
+        and difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.8
+    )
+
+
+def _words_match(want: list[str], words: list[str]) -> bool:
+    """``words`` is ``want``'s prefix, allowing one misspelt word in a comment of 12 or more."""
+    misses = 0
+    for a, b in zip(want, words, strict=False):
+        if a != b:
+            misses += 1
+            if misses > 1 or len(want) < 12 or not _typo(a, b):
+                return False
+    return len(words) <= len(want)
+
+
 def comment_runs(want: list[str], lines: list[str], lo: int, hi: int) -> list[tuple[int, int]]:
     """The runs (first, last line) of consecutive comment lines in ``lines[lo:hi+1]`` whose
-    words are ``want``, however they are wrapped; a run starts at a line with words."""
+    words are ``want``, however they are wrapped (one word of a long comment may be misspelt
+    in either tree); a run starts at a line with words."""
     found = []
     for k in range(lo, hi + 1):
         if not comment_words(lines[k]):
@@ -181,10 +201,10 @@ def comment_runs(want: list[str], lines: list[str], lo: int, hi: int) -> list[tu
             if w is None:
                 break
             words += w
-            if words == want:
+            if len(words) == len(want) and _words_match(want, words):
                 found.append((k, m))
                 break
-            if len(words) >= len(want) or want[: len(words)] != words:
+            if len(words) >= len(want) or not _words_match(want, words):
                 break
     return found
 
