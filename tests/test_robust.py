@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reviewbot.checker.check import check_source, run_rule
-from reviewbot.ctree import syntax
+from reviewbot.ctree import partialparse, syntax
 from reviewbot.model.errors import ReviewbotError
 from reviewbot.model.results import Status, VersionInfo
 from reviewbot.rules.spec import get_rule
@@ -123,7 +123,7 @@ def test_partial_parse_agrees_with_full_parse(path):
     """The fast path (only the rule's functions parsed) gives the verdicts of a full parse."""
     data = path.read_bytes()
     version = VersionInfo("6.1.20", "flag")
-    partial = syntax.parse_functions(
+    partial = partialparse.parse_functions(
         data, path.name, set(RULE.all_functions), {n for g in RULE.names.values() for n in g}
     )
     if partial is None:

@@ -21,7 +21,7 @@ from reviewbot.checker.flow import Result, explore
 from reviewbot.checker.locate import FoundBy, Located, entry_pointers, locate, loop_iterators, loops
 from reviewbot.checker.nearmiss import explain_loop, explain_vma
 from reviewbot.checker.values import Context, Entry
-from reviewbot.ctree import syntax
+from reviewbot.ctree import partialparse, syntax
 from reviewbot.ctree.syntax import Function, Node, Unit
 from reviewbot.model.errors import SourceError
 from reviewbot.model.results import CheckResult, FileResult, Status, VersionInfo
@@ -477,7 +477,7 @@ def parse_for(rule: Rule, data: bytes, path: str, version: VersionInfo) -> Unit:
     applicability reads identifiers anywhere in the file.
     """
     if version.version is not None:
-        unit = syntax.parse_functions(data, path, set(rule.all_functions), rule_markers(rule))
+        unit = partialparse.parse_functions(data, path, set(rule.all_functions), rule_markers(rule))
         if unit is not None:
             return unit
     return syntax.parse(data, path)
