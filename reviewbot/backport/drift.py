@@ -62,7 +62,13 @@ from reviewbot.backport.includes import HeaderReader
 from reviewbot.backport.known import declared as declared_in
 from reviewbot.backport.known import function_locals
 from reviewbot.backport.misplaced import moved, reordered, split_off
-from reviewbot.backport.readings import absent_pieces, inlined, without
+from reviewbot.backport.readings import (
+    absent_pieces,
+    inlined,
+    only_new_declarations,
+    unused_new_helpers,
+    without,
+)
 from reviewbot.ctree import syntax
 from reviewbot.diffs.patches import FilePatch, Mail
 
@@ -427,10 +433,10 @@ def compare(
         up_toks = edit(fp)
         if any(t.startswith("+") for t in up_toks):
             missing = sorted(n for n in idents(_added(tuple(up_toks))) if not has(n))
-            if missing and _only_new_declarations(fp, has):
+            if missing and only_new_declarations(fp):
                 notes.append(f"{fp.path}: left out (declares {', '.join(missing[:3])})")
                 continue
-            unused = _unused_new_helpers(fp, has, backport)
+            unused = unused_new_helpers(fp, has, backport)
             if unused:
                 notes.append(
                     f"{fp.path}: left out (defines {', '.join(unused[:3])}, "
@@ -573,31 +579,3 @@ def _in_functions(text: str, fp: FilePatch) -> tuple[frozenset[str], frozenset[s
 def _parsed(text: str, path: str) -> syntax.Unit:
     """The target file parsed once: every reading of a file compares against the same text."""
     return syntax.parse(text.encode(), path)
-
-
-def _only_new_declarations(fp: FilePatch, has: Callable[[str], bool]) -> bool:
-    """A header hunk that only declares names: the backport may carry them elsewhere or not at all."""
-    return all(
-        not x.strip().startswith(("if", "return", "goto")) for h in fp.hunks for x in h.added
-    )
-
-
-def _unused_new_helpers(fp: FilePatch, has: Callable[[str], bool], backport: Mail) -> list[str]:
-    """The helpers an upstream file's hunks only add, as whole definitions the target lacks
-    and no line the backport adds calls: the backport spells what they stand for instead
-    (``queries/api-renames.toml``), so it needs none of them. Empty when anything else
-    changes there."""
-    used = idents(tokens(x for b in backport.files for h in b.hunks for x in h.added))
-    names: list[str] = []
-    for h in fp.hunks:
-        if h.removed:
-            return []
-        unit = syntax.parse("\n".join(h.added).encode(), fp.path)
-        if unit.root.has_error or any(
-            n.type not in ("function_definition", "comment") for n in unit.root.named_children
-        ):
-            return []
-        names += list(unit.functions)
-    if not names or any(has(n) or n in used for n in names):
-        return []
-    return sorted(names)

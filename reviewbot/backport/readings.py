@@ -2,19 +2,21 @@
 differs from the backport as it is: with each local upstream adds only to name an expression
 written out (:func:`inlined`), and without pieces that change code the target never had
 (:func:`absent_pieces`, :func:`without`): a hunk in a function the target lacks, a statement of
-a statement-for-statement rewrite with no counterpart in the target.
+a statement-for-statement rewrite with no counterpart in the target. Also the readings of an
+upstream file the backport leaves alone (:func:`only_new_declarations`,
+:func:`unused_new_helpers`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from reviewbot.backport.ctokens import IDENT, changed_runs, code_line, token_ratio, tokens
+from reviewbot.backport.ctokens import IDENT, changed_runs, code_line, idents, token_ratio, tokens
 from reviewbot.ctree import syntax
-from reviewbot.diffs.patches import FilePatch, Hunk
+from reviewbot.diffs.patches import FilePatch, Hunk, Mail
 
 _INIT = re.compile(
     r"^\s*(?:const\s+)?(?:(?:struct|enum|union|unsigned|signed)\s+)*[A-Za-z_]\w*[\s*]+"
@@ -183,3 +185,31 @@ def without(u: FilePatch, pieces: Iterable[Piece]) -> FilePatch:
         if any(k != " " for k, _ in kept):
             hunks.append(replace(h, lines=kept))
     return replace(u, hunks=tuple(hunks))
+
+
+def only_new_declarations(fp: FilePatch) -> bool:
+    """A header hunk that only declares names: the backport may carry them elsewhere or not at all."""
+    return all(
+        not x.strip().startswith(("if", "return", "goto")) for h in fp.hunks for x in h.added
+    )
+
+
+def unused_new_helpers(fp: FilePatch, has: Callable[[str], bool], backport: Mail) -> list[str]:
+    """The helpers an upstream file's hunks only add, as whole definitions the target lacks
+    and no line the backport adds calls: the backport spells what they stand for instead
+    (``queries/api-renames.toml``), so it needs none of them. Empty when anything else
+    changes there."""
+    used = idents(tokens(x for b in backport.files for h in b.hunks for x in h.added))
+    names: list[str] = []
+    for h in fp.hunks:
+        if h.removed:
+            return []
+        unit = syntax.parse("\n".join(h.added).encode(), fp.path)
+        if unit.root.has_error or any(
+            n.type not in ("function_definition", "comment") for n in unit.root.named_children
+        ):
+            return []
+        names += list(unit.functions)
+    if not names or any(has(n) or n in used for n in names):
+        return []
+    return sorted(names)
