@@ -99,12 +99,7 @@ def new_parameters(lines: list[tuple[str, str]]) -> set[str]:
     opening = next((i for i, (_, x) in enumerate(lines) if x.rstrip() == "{"), None)
     if opening is None:
         return set()
-    first = opening
-    while first > 0:  # up the declarator: it ends at a blank, a statement or a comment
-        x = lines[first - 1][1].rstrip()
-        if not x or x.endswith((";", "}", "*/")) or x.lstrip().startswith(("#", "*", "/*", "//")):
-            break
-        first -= 1
+    first = statements.declarator_top([x for _, x in lines], opening)
     text = " ".join(x.strip() for k, x in lines[first:opening] if k == "+")
     if "(" in text:
         text = text.split("(", 1)[1]  # the added lines name the function: its parameters

@@ -105,18 +105,25 @@ def line_tokens(side: Side) -> list[tuple[Tok, ...]]:
     return [tuple(x) for x in out]
 
 
-def _without_signature(lines: list[str]) -> list[str]:
-    """A hunk that starts inside a function's declarator (``\t\tstruct pofs *pofs)`` then
-    ``{``): its lines up to the body's ``{`` are blanked, so the body parses as a block."""
-    opening = next((k for k, x in enumerate(lines) if x.rstrip() == "{"), None)
-    if opening is None or opening == 0:
-        return lines
+def declarator_top(lines: list[str], opening: int) -> int:
+    """The first line of the declarator right above a body's ``{`` at ``opening``: up to a
+    blank, a statement, a brace or a comment (``opening`` when there is none)."""
     first = opening
     while first > 0:
         x = lines[first - 1].rstrip()
         if not x or x.endswith((";", "}", "*/")) or x.lstrip().startswith(("#", "*", "/*", "//")):
             break
         first -= 1
+    return first
+
+
+def _without_signature(lines: list[str]) -> list[str]:
+    """A hunk that starts inside a function's declarator (``\t\tstruct pofs *pofs)`` then
+    ``{``): its lines up to the body's ``{`` are blanked, so the body parses as a block."""
+    opening = next((k for k, x in enumerate(lines) if x.rstrip() == "{"), None)
+    if opening is None or opening == 0:
+        return lines
+    first = declarator_top(lines, opening)
     if first == opening:
         return lines
     return [*lines[:first], *([""] * (opening - first)), *lines[opening:]]
