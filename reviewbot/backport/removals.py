@@ -368,19 +368,26 @@ def _paired_replacement(
     return _place(run, len(keep), indent(up_side.lines[removed[0].start]), ctx, full_ev, lines)
 
 
-def _same_statement(u: Item, t: Item, ctx: Ctx) -> Match:
+def _same_statement(u: Item, older: str | None, t: Item, ctx: Ctx) -> Match:
     """``u`` and ``t`` say the same: equal or renamed (:func:`align.compare_items`), or equal
-    once upstream's calls of later helpers the target lacks are spelled the older way. A
-    rewrite learned from this one pair (another callee) is not enough: the whole body goes."""
+    once upstream's calls of later helpers the target lacks are spelled the older way
+    (``older``: ``u`` so spelled, normalised; None when it names no such helper). A rewrite
+    learned from this one pair (another callee) is not enough: the whole body goes."""
     m = align.compare_items(u, t, ctx.known)
     if m.level >= RENAMED and _whole(u, t, ctx.known):
         return m
+    if older is not None and older == norm(syntax.text(t.node).replace("\n", " ")):
+        return Match(REWRITTEN)
+    return align.NO
+
+
+def _spelled_older(u: Item, ctx: Ctx) -> str | None:
+    """``u`` with calls of later helpers the target lacks spelled the older way, normalised
+    (None when it calls none)."""
     older, apis = older_exprs(
         syntax.text(u.node).split("\n"), ctx.known.has_name, returns_bool_fn(ctx.fn.node)
     )
-    if apis and norm(" ".join(older)) == norm(syntax.text(t.node).replace("\n", " ")):
-        return Match(REWRITTEN)
-    return align.NO
+    return norm(" ".join(older)) if apis else None
 
 
 def _whole_body(
@@ -406,7 +413,11 @@ def _whole_body(
     if len(titems) != len(removed) or len(removed) < 2:
         return None
     # pair the closest first: an equal statement is taken before a re-expressed one may claim it
-    table = [[_same_statement(u, t, ctx) for t in titems] for u in removed]
+    table = [
+        [_same_statement(u, older, t, ctx) for t in titems]
+        for u in removed
+        for older in [_spelled_older(u, ctx)]
+    ]
     order = sorted(range(len(removed)), key=lambda i: -max(m.level for m in table[i]))
     free = set(range(len(titems)))
     ms: list[Match] = [align.NO] * len(removed)
