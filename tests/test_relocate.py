@@ -1219,6 +1219,31 @@ def test_a_call_with_fewer_arguments_than_a_variadic_one_fixes_is_refused():
     assert b'skip(t, "region alloc fail");' in apply_edits(target, list(p.edits))
 
 
+def test_a_call_lacking_the_names_the_fix_s_other_calls_pass_first_gets_them():
+    # upstream's own slip, as in a damon kunit fix: one `skip("...")` among `skip(t, "...")`
+    # calls of skip(test, fmt, ...): the names the other calls pass first go first (as stable
+    # wrote it); other calls that disagree, or pass an expression, leave it refused
+    target = _ARITY_TARGET.replace(b"\tuse(r);\n", b'\tuse(r);\n\tskip(t, "done %d", 1);\n')
+    variadic = {"skip": Params(2, variadic=True), "destroy_target": Params(1)}.get
+    fix = _ARITY_FIX.replace("destroy_target(t, NULL);", "destroy_target(t);")
+
+    def place(others: str):
+        text = fix.replace(" \t\treturn;\n", others + " \t\treturn;\n", 1)
+        text = text.replace("+3,6", f"+3,{6 + others.count('+')}")
+        return relocate_file(_mail(text), target, "mm/x.c", tree=lambda n: True, params=variadic)
+
+    p = place('+\t\tskip(t, "alloc fail %d", 2);\n')
+    assert p.failures == (), p.failures
+    got = apply_edits(target, list(p.edits))
+    assert b'\t\tskip(t, "region alloc fail");\n\t\tskip(t, "alloc fail %d", 2);\n' in got
+    assert "skip(…) -> skip(t, …)" in p.rewrites
+    for other in ('+\t\tskip(r, "alloc fail");\n', '+\t\tskip(t->x, "alloc fail");\n'):
+        wrong = other.replace('"alloc fail"', '"x"')
+        both = place(other + wrong.replace("skip(r", "skip(t").replace("skip(t->x", "skip(t"))
+        assert both.method == "failed", other
+        assert "skip() takes at least 2 arguments" in both.failures[0].reason
+
+
 _SEALS_H = (
     b"#ifndef _X_H\n#define _X_H\n\n#ifdef CONFIG_SEALS\n"
     b"extern long seal_fcntl(struct file *file, unsigned long arg);\n#else\n"
@@ -1759,11 +1784,35 @@ EARLY_UNLOCK_FIX = (
 )
 
 
-def test_a_release_of_a_lock_the_older_function_never_takes_is_refused():
+def test_a_release_of_a_lock_the_older_function_never_takes_is_left_out():
     # upstream's function takes the mmap lock itself; the older one runs under its caller's:
-    # the early return must not unlock (queries/lock-pairs.toml)
-    reason = _refused(_mail(EARLY_UNLOCK_FIX), UNDER_CALLER_LOCK).failures[0].reason
+    # the early return must not unlock (queries/lock-pairs.toml). The release goes, and the
+    # braces of the block it leaves with one statement (as stable wrote 6.1's migrate_to_node)
+    p = relocate_file(_mail(EARLY_UNLOCK_FIX), UNDER_CALLER_LOCK, "mm/x.c", tree=lambda n: True)
+    assert p.ok, p.failures
+    got = apply_edits(UNDER_CALLER_LOCK, list(p.edits))
+    assert b"\tvma = find_vma(mm, 0);\n\tif (unlikely(!vma))\n\t\treturn 0;\n\tqueue_range" in got
+    assert b"mmap_read_unlock" not in got
+    assert any("without mmap_read_unlock(mm)" in r for r in p.rewrites)
+    assert any("left out mmap_read_unlock(mm)" in w for w in p.warnings)
+
+
+def test_a_release_inside_another_statement_is_refused():
+    fix = EARLY_UNLOCK_FIX.replace(
+        "+\t\tmmap_read_unlock(mm);\n+\t\treturn 0;\n", "+\t\treturn mmap_read_unlock(mm), 0;\n"
+    ).replace("+5,8", "+5,7")
+    reason = _refused(_mail(fix), UNDER_CALLER_LOCK).failures[0].reason
     assert "releases mmap_read_unlock(mm), which upstream takes before it" in reason
+
+
+def test_an_unpaired_release_keeps_the_braces_of_a_block_with_two_statements():
+    fix = EARLY_UNLOCK_FIX.replace(
+        "+\t\treturn 0;\n", "+\t\tcount_fail();\n+\t\treturn 0;\n"
+    ).replace("+5,8", "+5,9")
+    p = relocate_file(_mail(fix), UNDER_CALLER_LOCK, "mm/x.c", tree=lambda n: True)
+    assert p.ok, p.failures
+    got = apply_edits(UNDER_CALLER_LOCK, list(p.edits))
+    assert b"\tif (unlikely(!vma)) {\n\t\tcount_fail();\n\t\treturn 0;\n\t}\n" in got
 
 
 def test_the_same_release_places_where_the_function_takes_the_lock():

@@ -3,11 +3,14 @@
 Upstream's hunk may take a lock in its context and release it in the lines it adds (an early
 return: ``mmap_read_unlock(mm); return 0;``). An older tree may run the same code under its
 caller's lock, so the function never takes it: the release would drop what the function does
-not hold. :func:`unpaired_releases` names such releases; relocation refuses them.
+not hold. :func:`unpaired_releases` names such releases. A release that is a statement of its own
+is left out (:func:`drop_releases`), as stable does (6.1's ``if (unlikely(!vma)) return 0;``); a
+release inside another statement is refused.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 
@@ -51,3 +54,49 @@ def unpaired_releases(added: list[str], shown: list[str], function: list[str]) -
         for c, a in dict.fromkeys(wanted)
         if pairs[c] & upstream and not any((acq, a) in target for acq in pairs[c])
     ]
+
+
+def drop_releases(added: list[str], releases: list[str]) -> list[str] | None:
+    """``added`` without the statements that only make one of ``releases`` (``f(arg)`` as
+    :func:`unpaired_releases` names them), and without the braces of an ``if`` whose block
+    keeps one single-line statement after that (kernel style). None when a release is not a
+    statement of its own line."""
+    wanted = {"".join(r.split()) for r in releases}
+    out: list[str] = []
+    emptied: set[int] = set()  # indices in out of lines after which a release was dropped
+    for line in added:
+        s = line.strip()
+        if s.endswith(";") and "".join(s[:-1].split()) in wanted:
+            emptied.add(len(out))
+            continue
+        out.append(line)
+    if len(added) - len(out) < len(releases):
+        return None
+    return _unbrace(out, emptied)
+
+
+_IF_OPEN = re.compile(r"^(\s*)(?:\}\s*else\s+)?if\s*\(.*\)\s*\{\s*$")
+
+
+def _unbrace(lines: list[str], emptied: set[int]) -> list[str]:
+    """Drop the braces of ``if (...) {`` blocks left with one single-line statement where a
+    release was dropped (an ``if`` with no ``else``)."""
+    out = list(lines)
+    i = 0
+    while i + 2 < len(out):
+        m = _IF_OPEN.match(out[i])
+        body, close = out[i + 1].strip(), out[i + 2]
+        if (
+            m
+            and not out[i].lstrip().startswith("}")
+            and {i + 1, i + 2} & emptied
+            and body.endswith(";")
+            and not body.startswith(("/*", "//", "#"))
+            and close.strip() == "}"
+            and close[: len(close) - len(close.lstrip())] == m.group(1)
+            and (i + 3 >= len(out) or not out[i + 3].strip().startswith("else"))
+        ):
+            out[i] = out[i].rstrip()[:-1].rstrip()
+            del out[i + 2]
+        i += 1
+    return out

@@ -34,7 +34,7 @@ from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.decls import declarations, new_local, new_parameters
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
-from reviewbot.backport.pairs import unpaired_releases
+from reviewbot.backport.pairs import drop_releases, unpaired_releases
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
@@ -43,6 +43,7 @@ from reviewbot.backport.rewrites import (
     older_exprs,
     page_wrappers,
     returns_bool_fn,
+    same_when_older,
     transform,
 )
 from reviewbot.backport.statements import Side
@@ -157,7 +158,7 @@ def relocate_file(
             own |= names | new_parameters(list(h.lines))
             own_labels.setdefault(section_function(h), set()).update(labels)
     # the argument counts the fix's own calls use (a call passing fewer is checked)
-    fix_calls = arity.call_counts(*(h.added for h in fp.hunks))
+    fix_calls = arity.fix_calls(*(h.added for h in fp.hunks))
     aliases = _alias_renames(rules, side.unit, glob)
     # every line upstream's patch shows of the file (what a file-scope anchor may rely on)
     shown = frozenset(x.rstrip() for h in fp.hunks for kind, x in h.lines if kind != "+")
@@ -235,6 +236,15 @@ def relocate_file(
                         "it, or the target already has the name, or types it otherwise)",
                         tfn.name,
                     )
+            elif g.removed and same_when_older(
+                g.removed,
+                g.added,
+                side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1],
+                known.has_name,
+                returns_bool_fn(tfn.node),
+            ):
+                res.present += 1  # one later helper for another: the same code in this tree
+                continue
             elif g.removed:
                 tgt_toks = tgt_cache[0] = tgt_cache[0] or statements.line_tokens(side)
                 up_toks = up_toks or statements.line_tokens(up_side)
@@ -306,12 +316,26 @@ def relocate_file(
             added, fitted, mismatched = arity.fit(
                 added, arity.arities(side.unit), params, fix_calls
             )
-            # a release of what upstream takes right above and this function never takes
-            mismatched += [
-                f"the change releases {x}, which upstream takes before it and {tfn.name}() at "
-                f"{where} does not take"
-                for x in unpaired_releases(added, h.before, fn_lines)
-            ]
+            # a release of what upstream takes right above and this function never takes:
+            # left out when it is a statement of its own, else refused
+            if unpaired := unpaired_releases(added, h.before, fn_lines):
+                kept = drop_releases(added, unpaired)
+                if kept is None:
+                    mismatched += [
+                        f"the change releases {x}, which upstream takes before it and "
+                        f"{tfn.name}() at {where} does not take"
+                        for x in unpaired
+                    ]
+                else:
+                    added = kept
+                    res.rewrites += [
+                        f"{tfn.name}() without {x}: its caller holds it in this tree"
+                        for x in unpaired
+                    ]
+                    res.warnings.append(
+                        f"hunk #{hn}: left out {', '.join(unpaired)}: upstream takes it before"
+                        f" the change, {tfn.name}() at {where} does not (its caller holds it)"
+                    )
             if mismatched:
                 res.failures.append(
                     Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
