@@ -210,3 +210,115 @@ def test_a_body_statement_only_a_learned_rewrite_pairs_is_not_the_same():
         _mail(BODY_FIX), other, "mm/x.c", tree=lambda n: n != "assert_vma_locked" and _no_ptdesc(n)
     )
     assert p.method == "failed" and p.edits == ()
+
+
+# --- renamed symbols, a change between two later helpers, helpers the tree cannot take ------
+
+
+def test_a_renamed_config_symbol_is_spelled_older_where_the_tree_has_only_that():
+    from reviewbot.backport.apitable import older_symbols, symbol_renames
+
+    assert all(r.new != r.old and r.since for r in symbol_renames().values())
+    lines = [
+        "#ifdef CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING",
+        "\tif (IS_ENABLED(CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING_X))",
+        "#endif /* CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING */",
+    ]
+    older = older_symbols(lines, lambda n: n == "CONFIG_ARCH_WANT_HUGE_PMD_SHARE")
+    assert older == (
+        [
+            "#ifdef CONFIG_ARCH_WANT_HUGE_PMD_SHARE",
+            "\tif (IS_ENABLED(CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING_X))",  # another word
+            "#endif /* CONFIG_ARCH_WANT_HUGE_PMD_SHARE */",
+        ],
+        ["the hugetlb PMD sharing Kconfig symbol"],
+    )
+    # a tree with the new symbol, or without the old one, keeps the line as it is
+    assert older_symbols(lines, lambda n: True) == (lines, [])
+    assert older_symbols(lines, lambda n: False) == (lines, [])
+
+
+def test_a_change_from_one_later_helper_to_another_is_nothing_to_do_in_an_older_tree():
+    from reviewbot.backport.rewrites import same_when_older
+
+    fn = [
+        "int unshare(pte_t *ptep)",
+        "{",
+        "\tif (!atomic_read(&virt_to_page(ptep)->pt_share_count))",
+        "\t\treturn 0;",
+        "}",
+    ]
+    rem = ["\tif (!ptdesc_pmd_pts_count(virt_to_ptdesc(ptep)))"]
+    add = ["\tif (!ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))"]
+    assert same_when_older(rem, add, fn, _old)
+    # the target's line says something else, or upstream's new line another thing: a change
+    assert not same_when_older(rem, add, [x.replace("!atomic", "atomic") for x in fn], _old)
+    assert not same_when_older(rem, ["\tif (ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))"], fn, _old)
+    # no later helper on either side: an ordinary change
+    assert not same_when_older(["\tif (!a)"], ["\tif (!a)"], ["\tif (!a)"], _old)
+
+
+HELPERS_H = (
+    "#ifndef _MM_TYPES_H\n#define _MM_TYPES_H\n\nstruct page {\n\tatomic_t pt_share_count;\n};\n"
+    "\n#endif\n"
+)
+HUGETLB_C = (
+    "int unshare(pte_t *ptep)\n{\n\tif (!atomic_read(&virt_to_page(ptep)->pt_share_count))\n"
+    "\t\treturn 0;\n\tclear(ptep);\n\treturn 1;\n}\n\n"
+    "int copy_range(pte_t *dst_pte)\n{\n\tif (page_count(virt_to_page(dst_pte)) > 1)\n"
+    "\t\treturn 0;\n\tcopy(dst_pte);\n\treturn 1;\n}\n"
+)
+
+
+def _helper_fix(use: str = "ptdesc_pmd_is_shared(virt_to_ptdesc(dst_pte))") -> str:
+    return (
+        "From: A <a@example.org>\nSubject: [PATCH] mm/hugetlb: fix shared test\n\n---\n"
+        "--- a/include/linux/mm_types.h\n+++ b/include/linux/mm_types.h\n"
+        "@@ -10,3 +10,8 @@ static inline int ptdesc_pmd_pts_count(struct ptdesc *ptdesc)\n"
+        " {\n \treturn atomic_read(&ptdesc->pt_share_count);\n }\n"
+        "+\n+static inline bool ptdesc_pmd_is_shared(struct ptdesc *ptdesc)\n+{\n"
+        "+\treturn !!ptdesc_pmd_pts_count(ptdesc);\n+}\n"
+        "--- a/mm/hugetlb.c\n+++ b/mm/hugetlb.c\n"
+        "@@ -1,6 +1,6 @@\n int unshare(pte_t *ptep)\n {\n"
+        "-\tif (!ptdesc_pmd_pts_count(virt_to_ptdesc(ptep)))\n"
+        "+\tif (!ptdesc_pmd_is_shared(virt_to_ptdesc(ptep)))\n"
+        " \t\treturn 0;\n \tclear(ptep);\n \treturn 1;\n"
+        "@@ -9,6 +9,6 @@ int unshare(pte_t *ptep)\n int copy_range(pte_t *dst_pte)\n {\n"
+        "-\tif (page_count(virt_to_page(dst_pte)) > 1)\n"
+        f"+\tif ({use})\n"
+        " \t\treturn 0;\n \tcopy(dst_pte);\n \treturn 1;\n"
+    )
+
+
+def test_helpers_the_tree_cannot_take_are_left_out_and_spelled_older(tmp_path):
+    import subprocess
+
+    from reviewbot.backport.generate import backport_one
+    from reviewbot.backport.outcome import TargetStatus
+    from reviewbot.diffs.patches import parse_mail
+    from reviewbot.git.repository import Repository
+    from reviewbot.history.upstream import upstream_from_mail
+
+    (tmp_path / "include/linux").mkdir(parents=True)
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "include/linux/mm_types.h").write_text(HELPERS_H)
+    (tmp_path / "mm/hugetlb.c").write_text(HUGETLB_C)
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "tree"]):
+        subprocess.run(["git", *cmd], cwd=tmp_path, check=True, capture_output=True)
+    repo = Repository(tmp_path)
+
+    def run(mail: str):
+        return backport_one(repo, upstream_from_mail(repo, parse_mail(mail)), repo.resolve(), ())
+
+    t = run(_helper_fix())
+    assert t.status == TargetStatus.GENERATED, t.reason
+    assert any("left out include/linux/mm_types.h" in d for d in t.deviations)
+    diff = (t.text or "").split("\ndiff --git", 1)[1]
+    assert "+\tif (atomic_read(&virt_to_page(dst_pte)->pt_share_count))\n" in diff
+    # the header is left out; unshare()'s change is the same code in this tree: no hunk
+    assert "mm_types.h" not in diff and "ptdesc" not in diff
+    assert diff.count("\n@@ ") == 1
+    # a helper the table has no expression form for: the change needs it, so it refuses
+    t = run(_helper_fix().replace("ptdesc_pmd_is_shared", "pmd_table_is_shared"))
+    assert t.status == TargetStatus.FAILED
+    assert any("pmd_table_is_shared" in f.reason for f in t.failures), t.failures

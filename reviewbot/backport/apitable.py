@@ -31,10 +31,44 @@ def api_renames() -> dict[tuple[str, str], Rename]:
     """(name upstream uses, name an older tree uses) -> the rename, from the data table."""
     text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
     out = {}
-    for row in tomllib.loads(text).get("rename", []):
+    data = tomllib.loads(text)
+    for row in data.get("rename", []) + data.get("symbol", []):
         r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
         out[(r.new, r.old)] = r
     return out
+
+
+@cache
+def symbol_renames() -> dict[str, Rename]:
+    """Configuration symbols and constants a later tree names otherwise, by the later name:
+    the same word in every use, so an older tree's name stands for it one for one."""
+    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    rows = tomllib.loads(text).get("symbol", [])
+    return {
+        str(r["new"]): Rename(str(r["new"]), str(r["old"]), str(r["since"]), str(r["api"]))
+        for r in rows
+    }
+
+
+_WORD = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def older_symbols(lines: list[str], have: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """``lines`` with each renamed symbol (:func:`symbol_renames`) the tree lacks written with
+    the older name the tree has (``#ifdef CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING`` ->
+    ``#ifdef CONFIG_ARCH_WANT_HUGE_PMD_SHARE``); the APIs so adjusted."""
+    table = symbol_renames()
+    used: list[str] = []
+
+    def spell(m: re.Match[str]) -> str:
+        r = table.get(m.group(0))
+        if r is None or have(r.new) or not have(r.old):
+            return m.group(0)
+        used.append(r.api)
+        return r.old
+
+    out = [_WORD.sub(spell, x) if any(n in x for n in table) else x for x in lines]
+    return out, list(dict.fromkeys(used))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,11 @@ Upstream may pass an argument a function only gained later (``damon_destroy_targ
 where 6.1 has ``damon_destroy_target(t)``). The target file's own calls say how many arguments
 the function takes there. When every call of it in the target file takes N and upstream's call
 passes N+1 whose last one is ``NULL``, ``0`` or ``false`` (the new parameter's "none"), the
-older call drops it, as stable maintainers write it. Any other difference in the count is a
-mismatch the change cannot carry (:func:`fit` reports it).
+older call drops it, as stable maintainers write it. A call of a variadic function or macro
+passing fewer than its fixed arguments, where the change's other calls of it pass the same
+plain names first (``kunit_skip(test, "...")``), is upstream's slip: those names go first, as
+stable wrote it. Any other difference in the count is a mismatch the change cannot carry
+(:func:`fit` reports it).
 """
 
 from __future__ import annotations
@@ -49,23 +52,27 @@ class Params:
 ParamCount = Callable[[str], Params | None]  # function -> its parameters in the tree
 
 
-def call_counts(*runs: list[str]) -> dict[str, frozenset[int]]:
-    """Function name -> the argument counts its calls in ``runs`` (code a fix adds, hunk by
-    hunk) use."""
-    out: dict[str, set[int]] = {}
+Calls = dict[str, list[tuple[str, ...]]]  # function -> the arguments of each call, normalised
+
+
+def fix_calls(*runs: list[str]) -> Calls:
+    """Function name -> the arguments (normalised) of each call in ``runs`` (code a fix adds,
+    hunk by hunk)."""
+    out: Calls = {}
     for lines in runs:
         side = fragment(lines)
         for n in syntax.walk(side.unit.root):
             if n.type == "call_expression" and side.visible(n.start_point[0]):
-                out.setdefault(syntax.callee(n) or "", set()).add(len(syntax.args(n)))
-    return {k: frozenset(v) for k, v in out.items()}
+                args = tuple(syntax.norm(a) for a in syntax.args(n))
+                out.setdefault(syntax.callee(n) or "", []).append(args)
+    return out
 
 
 def fit(
     lines: list[str],
     have: dict[str, frozenset[int]],
     params: ParamCount | None,
-    seen: dict[str, frozenset[int]] | None = None,
+    seen: Calls | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """``lines`` with each call fitted to the target's argument count: (lines, notes for the
     dropped arguments, mismatches that cannot be fitted). ``have`` holds the counts of the
@@ -81,7 +88,8 @@ def fit(
     edits: list[tuple[int, int, str]] = []
     notes: list[str] = []
     bad: list[str] = []
-    own = seen if seen is not None else call_counts(lines)
+    calls = seen if seen is not None else fix_calls(lines)
+    own = {k: frozenset(len(a) for a in v) for k, v in calls.items()}
     for n in syntax.walk(side.unit.root):
         if n.type != "call_expression" or not side.visible(n.start_point[0]):
             continue
@@ -94,7 +102,16 @@ def fit(
             continue
         declared = params(name) if len(counts) == 1 or fewer else None
         if declared is not None and declared.variadic:
-            if len(args) < declared.count:  # fewer than a variadic one's fixed arguments
+            short = 0 < len(args) < declared.count
+            first = (
+                _leading(calls.get(name, []), declared.count, declared.count - len(args))
+                if short
+                else None
+            )
+            if first is not None:  # upstream's slip: its other calls here pass these first
+                edits.append((args[0].start_byte, args[0].start_byte, ", ".join(first) + ", "))
+                notes.append(f"{name}(…) -> {name}({', '.join(first)}, …)")
+            elif len(args) < declared.count:  # fewer than a variadic one's fixed arguments
                 bad.append(
                     f"{name}() takes at least {declared.count} argument"
                     f"{'s' * (declared.count != 1)} in this tree, the change passes {len(args)}"
@@ -120,6 +137,19 @@ def fit(
         return list(lines), [], bad
     text = replace_spans(side.unit.data, edits).decode("utf-8", "replace").split("\n")
     return text[1 : 1 + len(lines)], list(dict.fromkeys(notes)), bad
+
+
+def _leading(calls: list[tuple[str, ...]], fixed: int, k: int) -> list[str] | None:
+    """The ``k`` arguments a call passing too few lacks, when every call of the function in
+    the fix (``calls``) passing its ``fixed`` arguments passes the same plain names first (``kunit_skip(test,
+    ...)`` around upstream's ``kunit_skip("...")``); else None."""
+    full = [c for c in calls if len(c) >= fixed]
+    if not full:
+        return None
+    first = list(full[0][:k])
+    if any(list(c[:k]) != first for c in full) or not all(x.isidentifier() for x in first):
+        return None
+    return first
 
 
 def declared_params(data: bytes, path: str, name: str) -> Params | None:

@@ -64,6 +64,7 @@ from reviewbot.backport.known import function_locals
 from reviewbot.backport.misplaced import moved, reordered, split_off
 from reviewbot.backport.readings import (
     absent_pieces,
+    added_names,
     inlined,
     only_new_declarations,
     unused_new_helpers,
@@ -436,7 +437,7 @@ def compare(
             if missing and only_new_declarations(fp):
                 notes.append(f"{fp.path}: left out (declares {', '.join(missing[:3])})")
                 continue
-            unused = unused_new_helpers(fp, has, backport)
+            unused = unused_new_helpers(fp, has, added_names(backport))
             if unused:
                 notes.append(
                     f"{fp.path}: left out (defines {', '.join(unused[:3])}, "

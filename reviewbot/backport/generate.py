@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reviewbot import __version__
+from reviewbot.backport.ctokens import idents, tokens
 from reviewbot.backport.homes import leave_out, retarget, target_path
 from reviewbot.backport.outcome import (
     BackportRun,
@@ -34,6 +35,7 @@ from reviewbot.backport.outcome import (
     TargetStatus,
 )
 from reviewbot.backport.places import Failure
+from reviewbot.backport.readings import unused_new_helpers
 from reviewbot.backport.relocate import METHODS, Method, Placed, relocate_file
 from reviewbot.backport.validate import (
     Need,
@@ -306,24 +308,40 @@ def backport_one(
     n = _need(repo, upstream, rev, rules, targets, paths, version)
     if n.status != NeedStatus.NEEDS_BACKPORT:
         return TargetResult(status=TargetStatus(n.status), evidence=n.evidence, **base)
-    tree = _with_introduced(tree_lookup(repo, rev), introduced(upstream.mail))
+    in_tree = tree_lookup(repo, rev)
     params = param_lookup(repo, rev)
-    placed = []
-    for fp in upstream.mail.files:
-        assert fp.source is not None  # a fix that creates or deletes a file was refused above
-        tp = paths[fp.source]
-        placed.append(
+
+    def place_all(names: frozenset[str]) -> list[Placed]:
+        assert all(fp.source is not None for fp in upstream.mail.files)  # refused above
+        return [
             relocate_file(
                 fp,
-                targets[tp],
-                tp,
-                upstream_pre=upstream.pre.get(fp.source),
+                targets[paths[fp.source or ""]],
+                paths[fp.source or ""],
+                upstream_pre=upstream.pre.get(fp.source or ""),
                 rules=rules,
-                tree=tree,
+                tree=_with_introduced(in_tree, names),
                 where=rev.name,
                 params=params,
             )
-        )
+            for fp in upstream.mail.files
+        ]
+
+    new_names = introduced(upstream.mail)
+    placed = place_all(new_names)
+    # helpers upstream adds where this tree cannot take them: the rest spelled without them
+    homeless = {
+        n
+        for fp, p in zip(upstream.mail.files, placed, strict=True)
+        if not p.ok
+        for n in unused_new_helpers(fp, in_tree, set())
+    }
+    if homeless:
+        new_names -= homeless
+        placed = place_all(new_names)
+        upstream, placed, unused = _without_unused_helpers(upstream, placed, in_tree)
+        dropped += unused
+    tree = _with_introduced(in_tree, new_names)
     warnings = tuple(dict.fromkeys(w for p in placed for w in p.warnings))
     learned = tuple(dict.fromkeys(x for p in placed for x in p.learned))
     failures = [f for p in placed for f in p.failures]
@@ -451,6 +469,33 @@ def introduced(mail: Mail) -> frozenset[str]:
                 if m and x.split(None, 1)[0] not in _NOT_A_TYPE:
                     out.add(m.group(1))
     return frozenset(out)
+
+
+def _without_unused_helpers(
+    upstream: UpstreamFix, placed: list[Placed], has: Callable[[str], bool]
+) -> tuple[UpstreamFix, list[Placed], tuple[str, ...]]:
+    """Leave out an upstream file that could not be placed when it only adds helpers the tree
+    lacks and no line placed elsewhere calls (the backport spells what they stand for, from
+    ``queries/api-renames.toml``): the fix without those files, their placements, a note each."""
+    used = {n for p in placed if p.ok for e in p.edits for n in idents(tokens(e.add))}
+    keep: list[int] = []
+    notes: list[str] = []
+    for i, (fp, p) in enumerate(zip(upstream.mail.files, placed, strict=True)):
+        helpers = [] if p.ok else unused_new_helpers(fp, has, used)
+        if helpers and any(q.ok for q in placed):
+            notes.append(
+                f"left out {fp.path}: it only adds {', '.join(helpers[:3])}, "
+                "which this backport does not use"
+            )
+        else:
+            keep.append(i)
+    if not notes:
+        return upstream, placed, ()
+    files = tuple(upstream.mail.files[i] for i in keep)
+    gone = {fp.source for fp in upstream.mail.files} - {fp.source for fp in files}
+    pre = {k: v for k, v in upstream.pre.items() if k not in gone}
+    fix = UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
+    return fix, [placed[i] for i in keep], tuple(notes)
 
 
 def _with_introduced(tree: Callable[[str], bool], names: frozenset[str]) -> Callable[[str], bool]:

@@ -194,12 +194,16 @@ def only_new_declarations(fp: FilePatch) -> bool:
     )
 
 
-def unused_new_helpers(fp: FilePatch, has: Callable[[str], bool], backport: Mail) -> list[str]:
+def added_names(backport: Mail) -> set[str]:
+    """The identifiers of every line ``backport`` adds."""
+    return set(idents(tokens(x for b in backport.files for h in b.hunks for x in h.added)))
+
+
+def unused_new_helpers(fp: FilePatch, has: Callable[[str], bool], used: set[str]) -> list[str]:
     """The helpers an upstream file's hunks only add, as whole definitions the target lacks
-    and no line the backport adds calls: the backport spells what they stand for instead
-    (``queries/api-renames.toml``), so it needs none of them. Empty when anything else
-    changes there."""
-    used = idents(tokens(x for b in backport.files for h in b.hunks for x in h.added))
+    and no line of the backport (``used``: the names its added lines have) calls: the
+    backport spells what they stand for instead (``queries/api-renames.toml``), so it needs
+    none of them. Empty when anything else changes there."""
     names: list[str] = []
     for h in fp.hunks:
         if h.removed:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from reviewbot.backport.apitable import api_exprs, api_renames
+from reviewbot.backport.apitable import api_exprs, api_renames, older_symbols
+from reviewbot.backport.ctokens import code_line, tokens
 from reviewbot.backport.known import Known
 from reviewbot.backport.statements import ID_KINDS, Side, fragment, leaves
 from reviewbot.ctree import syntax
@@ -409,13 +410,13 @@ def older_exprs(
     without it. Each result is spelled older again while it names a helper the tree lacks;
     ``!!`` goes where only the value's truth counts. ``lines`` are a slice of a function body
     (``returns_bool``: that function returns bool), or whole definitions (``top``). Only calls
-    on one line. Returns the lines and the APIs so adjusted.
+    on one line. Renamed symbols are spelled older first (``apitable.older_symbols``).
+    Returns the lines and the APIs so adjusted.
     """
+    lines, used = older_symbols(list(lines), have)
     forms = api_exprs()
     if not any(name in x for x in lines for name in forms):
-        return list(lines), []
-    used: list[str] = []
-    lines = list(lines)
+        return lines, used
     for _ in range(len(forms) + 1):
         if top:
             side = Side(syntax.parse("\n".join(lines).encode(), "<new>"), lines, 0)
@@ -457,3 +458,24 @@ def older_edits(
         out.append(Edit(e.start, e.remove, tuple(lines)))
         notes += [f"for {a}" for a in apis if f"for {a}" not in notes]
     return out, notes
+
+
+def same_when_older(
+    removed: list[str],
+    added: list[str],
+    fn_lines: list[str],
+    have: Callable[[str], bool],
+    returns_bool: bool = False,
+) -> bool:
+    """A change that only moves from one later helper to another the tree lacks
+    (``!ptdesc_pmd_pts_count(p)`` -> ``!ptdesc_pmd_is_shared(p)``): both sides spelled the
+    older way (:func:`older_exprs`) are the same code, and the target function (``fn_lines``)
+    already has it. Nothing to change in this tree."""
+    old, a = older_exprs(removed, have, returns_bool)
+    new, b = older_exprs(added, have, returns_bool)
+    if not (a or b) or not any(code_line(x) for x in old):
+        return False
+    flat = "".join("".join(x.split()) for x in old)
+    if tokens(old) != tokens(new) or not flat:
+        return False
+    return flat in "".join("".join(x.split()) for x in fn_lines)
