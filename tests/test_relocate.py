@@ -1916,3 +1916,60 @@ def test_a_reworded_comment_matches_an_older_one_with_one_misspelt_word():
     )
     # two words that differ are another comment
     _refused(_mail(TYPO_FIX), TYPO_TARGET.replace(b"the gather", b"the gaather"))
+
+
+def test_tokens_a_change_removes_at_the_end_of_a_head_leave_no_blank_behind():
+    # upstream `if (page_count(p) > 1) {` -> `if (shared(p)) {`; the older head has no brace
+    # (one statement): the condition changes there, without a blank before the `)`
+    target = (
+        b"int f(int *p)\n{\n\tfor (;;) {\n\t\tx();\n\n\t\t/* a comment */\n"
+        b"\t\tif (page_count(p) > 1)\n\t\t\tcontinue;\n\n\t\ty();\n\t}\n}\n"
+    )
+    fix = (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,9 +4,9 @@ int f(int *p)\n \t\tx();\n \n"
+        " \t\t/* a comment */\n-\t\tif (page_count(p) > 1) {\n+\t\tif (shared(p)) {\n"
+        " \t\t\taddr |= mask;\n \t\t\tcontinue;\n \t\t}\n \n \t\ty();\n"
+    )
+    p = relocate_file(_mail(fix), target, "mm/x.c", tree=lambda n: True)
+    assert p.ok, p.failures
+    got = apply_edits(target, list(p.edits))
+    assert b"\t\tif (shared(p))\n\t\t\tcontinue;\n" in got
+
+
+def test_a_rewritten_comment_and_the_head_below_it_are_found_one_by_one():
+    # one run rewrites a comment and an `if` head; the older tree has the same comment and a
+    # head without its brace: the comment and the head change there each on its own
+    target = (
+        b"int f(int *p)\n{\n\tfor (;;) {\n\t\tx();\n\n\t\t/*\n\t\t * old comment\n\t\t */\n"
+        b"\t\tif (page_count(p) > 1)\n\t\t\tcontinue;\n\n\t\ty();\n\t}\n}\n"
+    )
+    fix = (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -4,11 +4,10 @@ int f(int *p)\n \t\tx();\n \n"
+        "-\t\t/*\n-\t\t * old comment\n-\t\t */\n-\t\tif (page_count(p) > 1) {\n"
+        "+#ifdef CONFIG_SHARE\n+\t\t/* new comment */\n+\t\tif (shared(p)) {\n"
+        " \t\t\taddr |= mask;\n \t\t\tcontinue;\n \t\t}\n \n \t\ty();\n"
+    )
+    p = relocate_file(_mail(fix), target, "mm/x.c", tree=lambda n: True)
+    assert p.ok, p.failures
+    got = apply_edits(target, list(p.edits))
+    want = b"\t\tx();\n\n#ifdef CONFIG_SHARE\n\t\t/* new comment */\n\t\tif (shared(p))\n\t\t\tcontinue;\n"
+    assert want in got
+    # a comment the older tree does not have is not "found" by the split
+    other = target.replace(b"old comment", b"another note on sharing")
+    assert not relocate_file(_mail(fix), other, "mm/x.c", tree=lambda n: True).ok
+
+
+def test_groups_keep_a_run_whole_unless_both_sides_lead_with_a_comment():
+    from reviewbot.backport.places import groups
+    from reviewbot.diffs.patches import Hunk
+
+    def runs(lines):
+        h = Hunk(1, 0, 1, 0, "", tuple(lines))
+        return [(g.pre, g.removed, g.added) for g in groups(h)]
+
+    both = [("-", "\t/* a */"), ("-", "\tx();"), ("+", "\t/* b */"), ("+", "\ty();")]
+    assert runs(both) == [(0, ["\t/* a */"], ["\t/* b */"]), (1, ["\tx();"], ["\ty();"])]
+    code_only = [("-", "\t/* a */"), ("-", "\tx();"), ("+", "\ty();")]
+    assert runs(code_only) == [(0, ["\t/* a */", "\tx();"], ["\ty();"])]
+    open_comment = [("-", "\t/* a"), ("-", "\tx();"), ("+", "\t/* b */"), ("+", "\ty();")]
+    assert len(runs(open_comment)) == 1

@@ -294,6 +294,13 @@ def _token_edits(
             a, b = target.toks[k1].start, target.end(k2 - 1)
             while b < len(target.data) and target.data[b : b + 1] in (b" ", b"\t", b"\n"):
                 b += 1
+            if target.data[b : b + 1] in (b")", b"]", b",", b";"):
+                # nothing between them and a closing token (`(p) > 1)`): the blanks before go
+                back = a
+                while back > 0 and target.data[back - 1 : back] in (b" ", b"\t"):
+                    back -= 1
+                if back > 0 and target.data[back - 1 : back] != b"\n":
+                    a = back
             edits.append((a, b, b""))
         elif i1 == i2:  # tokens added before target token k1
             a = target.toks[k1].start if k1 < len(target.toks) else target.end(k1 - 1)

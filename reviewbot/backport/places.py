@@ -119,7 +119,37 @@ def groups(h: Hunk) -> list[Group]:
         ):
             g.pre -= 1
             g.added = [before[g.pre], *g.added[:-1]]
-    return out
+    return [part for g in out for part in _comment_apart(g)]
+
+
+def _comment_lead(lines: list[str], directives: bool) -> int:
+    """How many lines at the start of ``lines`` are whole comments (and, with
+    ``directives``, preprocessor lines), before the first line of code."""
+    k, inside = 0, False
+    for x in lines:
+        s = x.strip()
+        if inside:
+            inside = "*/" not in s
+        elif s.startswith("/*"):
+            inside = "*/" not in s[2:]
+        elif not (s.startswith("//") or (directives and s.startswith("#")) or not s):
+            break
+        k += 1
+    return k if not inside else 0
+
+
+def _comment_apart(g: Group) -> list[Group]:
+    """A run that rewrites a comment and the code right below it (``/* ... */`` and an ``if``
+    head) as two changes: the comment, then the code. An older tree may keep the comment as
+    it is and write the code otherwise (a head without its brace): each part is found on
+    its own."""
+    rc, ac = _comment_lead(g.removed, False), _comment_lead(g.added, True)
+    if not (0 < rc < len(g.removed) and 0 < ac < len(g.added)):
+        return [g]
+    return [
+        Group(g.pre, g.removed[:rc], g.added[:ac]),
+        Group(g.pre + rc, g.removed[rc:], g.added[ac:]),
+    ]
 
 
 def ins_line(tb: Block, t_before: Anchor) -> int:
