@@ -676,6 +676,28 @@ def test_a_put_moved_back_before_a_line_the_target_spells_differently_is_refused
     assert any("comes before `set_default ( page ) ;`" in x for x in d.moved), d.moved
 
 
+def test_the_line_an_added_statement_follows_is_an_existing_line_with_a_name_in_common() -> None:
+    # upstream adds the lock after a line the older tree lacks (folio_clear(zero)); the
+    # backport adds it where the older tree's code is, before lines of its own and before
+    # count_event(ALLOC): neither is "the line upstream puts it after" (only `( ) ;` alike)
+    up = _mail(
+        "@@ -10,3 +10,5 @@ static int get_zero(void)\n"
+        " \tfolio_clear(zero);\n"
+        "+\tspin_lock(&zero_lock);\n"
+        "+\tstore(huge_zero, zero);\n"
+        " \tcount_event(ALLOC);\n"
+        " \treturn 1;\n"
+    )
+    bp = _mail(
+        "@@ -10,2 +10,4 @@ static int get_zero(void)\n"
+        "+\tspin_lock(&zero_lock);\n"
+        "+\tstore(huge_zero, zero);\n"
+        " \tcount_event(ALLOC);\n"
+        " \treturn 1;\n"
+    )
+    assert misplaced.reordered(parse_mail(up).files[0], parse_mail(bp).files[0]) == []
+
+
 def test_a_line_changed_in_place_upstream_is_not_re_added_elsewhere() -> None:
     up = _mail(
         "@@ -10,4 +10,4 @@ static int scan_one(struct thing *t, int nr)\n"

@@ -1973,3 +1973,21 @@ def test_groups_keep_a_run_whole_unless_both_sides_lead_with_a_comment():
     assert runs(code_only) == [(0, ["\t/* a */", "\tx();"], ["\ty();"])]
     open_comment = [("-", "\t/* a"), ("-", "\tx();"), ("+", "\t/* b */"), ("+", "\ty();")]
     assert len(runs(open_comment)) == 1
+
+
+def test_a_scoped_guard_block_parses_as_the_kernel_writes_it():
+    # `scoped_guard(spinlock, &lock) { ... }` (<linux/cleanup.h>): tree-sitter wants a `;`
+    # after the macro call; like `list_for_each_entry(...) {` that is no parse error
+    from reviewbot.ctree import syntax
+
+    src = (
+        b"static unsigned long scan(void)\n{\n\tstruct page *zero;\n\n"
+        b"\tscoped_guard(spinlock, &zero_lock) {\n\t\tif (!take())\n\t\t\treturn 0;\n"
+        b"\t\tzero = huge_zero;\n\t}\n\treturn put(zero);\n}\n"
+    )
+    unit = syntax.parse(src, "mm/x.c")
+    fn = unit.function("scan")
+    assert fn is not None and unit.errors_in(fn.node) == []
+    # a call of another name before a block is still an error
+    other = syntax.parse(src.replace(b"scoped_guard", b"guarded_by"), "mm/x.c")
+    assert other.errors_in(other.function("scan").node) != []

@@ -206,31 +206,40 @@ def reordered(up: FilePatch, bp: FilePatch) -> list[str]:
     names = learned_names(up, bp)
     # backport's added statement -> the existing lines before it, and the lines after it in
     # its block
-    later: dict[str, tuple[list[str], list[str]]] = {}
+    later: dict[str, tuple[list[str], list[str], set[int]]] = {}
     for rows in _new_side(bp):
         for k, (kind, text, depth) in enumerate(rows):
             if kind == "+" and text.endswith(";"):
-                block = []
-                for _, x, d in rows[k + 1 :]:
+                block: list[str] = []
+                kept: set[int] = set()  # indices in block of existing (context) lines
+                for kd, x, d in rows[k + 1 :]:
                     if d < depth:
                         break
+                    if kd == " ":
+                        kept.add(len(block))
                     block.append(x)
                 before = [x for kd, x, _ in rows[:k] if kd == " "]
-                later.setdefault(text, (before, block))
+                later.setdefault(text, (before, block, kept))
     pairs = counterparts(list(after), list(later), names)
     out = []
-    for stmt, (before, block) in later.items():
+    for stmt, (before, block, kept) in later.items():
         if stmt not in pairs or pairs[stmt] not in after:
             continue
         raw = after[pairs[stmt]]
         said = " ".join(names.get(t, t) for t in raw.split())
         # as upstream spells it, or in the backport's terms (learned names can mislead), or
-        # else the line most like it, when that is one after the statement
+        # else the existing line most like it (upstream's is an existing line), when that is
+        # one after the statement
         hit = next((x for x in (raw, said) if x in block), None)
         if hit is None and raw not in before and said not in before:
             mine = said.split()
             like = max(
-                ((token_ratio(mine, x.split()), i) for i, x in enumerate(before + block)),
+                (
+                    (token_ratio(mine, x.split()), i)
+                    for i, x in enumerate(before + block)
+                    if (i < len(before) or i - len(before) in kept)
+                    and idents(mine) & idents(x.split())  # a name in common, not only `( ) ;`
+                ),
                 default=(0.0, -1),
             )
             if like[0] >= 0.6 and like[1] >= len(before):

@@ -4,7 +4,8 @@ Everything that imports ``tree_sitter`` lives here. The rest of reviewbot walks 
 nodes through the small helpers below (``text``, ``callee``, ``unwrap`` ...), so the parser
 library can be swapped or upgraded in one place.
 
-Kernel sources parse with errors routinely (``list_for_each_entry(...) {``, ``__init``,
+Kernel sources parse with errors routinely (``list_for_each_entry(...) {``,
+``scoped_guard(spinlock, &lock) {``, ``__init``,
 ``list_entry(p, struct page, lru)``). Such *benign* errors are recognised and do not make a
 verdict uncertain; any other ERROR/MISSING node that overlaps an examined function does.
 """
@@ -25,7 +26,8 @@ from reviewbot.model.fileio import package_dir
 LANGUAGE = Language(tree_sitter_c.language())
 
 # Iterator macros: ``name(args) {`` parses as a call statement (MISSING ';') followed by a block.
-LOOP_MACRO = re.compile(r"for_each|foreach")
+# iterator macros, and the scoped lock guards of <linux/cleanup.h> (a one-pass for loop)
+LOOP_MACRO = re.compile(r"for_each|foreach|^scoped_(?:cond_)?guard$")
 # Annotations and section markers that leave ERROR nodes: __init, __releases(&lock), ...
 ANNOTATION = re.compile(r"^__[a-z_]+$")
 _TYPE_ARG = re.compile(rb"^(struct|union|enum|const|unsigned|signed)\b|^[a-z_][a-z0-9_]*_t$")
