@@ -1991,3 +1991,41 @@ def test_a_scoped_guard_block_parses_as_the_kernel_writes_it():
     # a call of another name before a block is still an error
     other = syntax.parse(src.replace(b"scoped_guard", b"guarded_by"), "mm/x.c")
     assert other.errors_in(other.function("scan").node) != []
+
+
+_UNPOISON = (
+    b"int unpoison(unsigned long pfn)\n{\n\tstruct page *page;\n\tstruct page *p;\n"
+    b"\tint ret = -EBUSY;\n\n\tp = pfn_to_page(pfn);\n\tpage = compound_head(p);\n\n"
+    b"\tif (!PageHWPoison(p))\n\t\tgoto unlock;\n\tret = 0;\nunlock:\n\treturn ret;\n}\n"
+)
+
+
+def _zero_folio_fix(cond: str = "is_huge_zero_folio(folio)") -> str:
+    return (
+        "--- a/mm/x.c\n+++ b/mm/x.c\n@@ -9,4 +9,9 @@ int unpoison(unsigned long pfn)\n"
+        " \n"
+        f"+\tif ({cond}) {{\n+\t\tret = -EOPNOTSUPP;\n+\t\tgoto unlock;\n+\t}}\n+\n"
+        " \tif (!PageHWPoison(p))\n \t\tgoto unlock;\n \tret = 0;\n"
+    )
+
+
+def test_upstream_s_folio_is_the_head_page_of_an_older_function():
+    # 6.1's unpoison_memory() has `page = compound_head(p)` where upstream has
+    # `folio = page_folio(p)`: a folio call of the API table on it is the page helper on page
+    has = {"is_huge_zero_page", "PageHWPoison", "compound_head", "EOPNOTSUPP"}.__contains__
+    p = relocate_file(_mail(_zero_folio_fix()), _UNPOISON, "mm/x.c", tree=has)
+    assert p.ok, p.failures
+    got = apply_edits(_UNPOISON, list(p.edits))
+    assert b"\tif (is_huge_zero_page(page)) {\n\t\tret = -EOPNOTSUPP;\n" in got
+    assert ("is_huge_zero_folio()", "is_huge_zero_page()") in p.renames
+
+
+def test_a_folio_use_no_page_helper_spells_keeps_the_change_refused():
+    has = {"is_huge_zero_page", "PageHWPoison", "compound_head", "EOPNOTSUPP"}.__contains__
+    # a folio call the table has no page helper for: the folio stays, and is not declared
+    fix = _zero_folio_fix("is_huge_zero_folio(folio) || folio_test_foo(folio)")
+    assert not relocate_file(_mail(fix), _UNPOISON, "mm/x.c", tree=has).ok
+    # two locals set to a head page: which one upstream's folio is, is not known
+    two = _UNPOISON.replace(b"\tint ret", b"\tstruct page *hpage = compound_head(p);\n\tint ret")
+    fix = _zero_folio_fix().replace("@@ -9,4 +9,9 @@", "@@ -10,4 +10,9 @@")
+    assert not relocate_file(_mail(fix), two, "mm/x.c", tree=has).ok

@@ -39,6 +39,7 @@ from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
 from reviewbot.backport.rewrites import (
+    folio_as_head_page,
     older_edits,
     older_exprs,
     page_wrappers,
@@ -304,6 +305,9 @@ def relocate_file(
                 added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
             # a folio call on what the older tree reads as page_folio(page): its page helper
             added, wrapped = page_wrappers(added, known.has_name)
+            # upstream's folio where the older function has only the head page
+            added, as_head = folio_as_head_page(added, known, known.has_name)
+            wrapped += as_head
             # a jump to a label the function lacks: its own exit where the context shows it
             fn_lines = side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1]
             added, inlined_exits = exits.inline(

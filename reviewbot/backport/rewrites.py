@@ -349,6 +349,42 @@ def page_wrappers(
     return text[1 : 1 + len(lines)], used
 
 
+def folio_as_head_page(
+    lines: list[str], known: Known, have: Callable[[str], bool]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """``is_huge_zero_folio(folio)`` -> ``is_huge_zero_page(page)`` in an older function that
+    has no ``folio`` but one page local set to ``compound_head(...)``: the head page is what
+    upstream's folio stands for there. Only when every use of ``folio`` in ``lines`` becomes
+    a page helper of the API table (:func:`page_wrappers`); else ``lines`` as they are.
+    Returns the lines and the (folio call, page helper) pairs used."""
+    if "folio" in known.local or not any("folio" in x for x in lines):
+        return list(lines), []
+    heads = [
+        n
+        for n, vals in known.values.items()
+        if n in known.local and any(v.startswith("compound_head(") for v in vals)
+    ]
+    if len(heads) != 1:
+        return list(lines), []
+    side = fragment(lines)
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for n in syntax.walk(side.unit.root):
+        if n.type == "identifier" and syntax.text(n) == "folio" and side.visible(n.start_point[0]):
+            row = side.line_of(n.start_point[0])
+            spans.setdefault(row, []).append(
+                (n.start_point[1], n.end_point[1], f"page_folio({heads[0]})")
+            )
+    if not spans:
+        return list(lines), []
+    out = list(lines)
+    for k, row_spans in spans.items():
+        out[k] = replace_spans(out[k].encode(), row_spans).decode("utf-8", "replace")
+    out, used = page_wrappers(out, have)
+    if not used or any(f"page_folio({heads[0]})" in x for x in out):
+        return list(lines), []
+    return out, used
+
+
 # an argument that needs no parentheses inside a helper's expression (`&$A->f`)
 _PRIMARY = frozenset(
     {
