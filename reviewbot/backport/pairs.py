@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass, field
 from functools import cache
 
 from reviewbot.backport.statements import fragment
@@ -100,3 +101,41 @@ def _unbrace(lines: list[str], emptied: set[int]) -> list[str]:
             del out[i + 2]
         i += 1
     return out
+
+
+@dataclass
+class Releases:
+    """``added`` after :func:`without_unpaired`: the lines, the notes for the mail, the
+    warnings, and why it is refused (a release inside another statement)."""
+
+    lines: list[str]
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def without_unpaired(
+    added: list[str], shown: list[str], function: list[str], where: str
+) -> Releases:
+    """``added`` without the releases :func:`unpaired_releases` names (``where``: the target
+    function, for the messages)."""
+    unpaired = unpaired_releases(added, shown, function)
+    if not unpaired:
+        return Releases(list(added))
+    kept = drop_releases(added, unpaired)
+    if kept is None:
+        return Releases(
+            list(added),
+            refused=[
+                f"the change releases {x}, which upstream takes before it and {where} does not take"
+                for x in unpaired
+            ],
+        )
+    return Releases(
+        kept,
+        notes=[f"without {x}: its caller holds it in this tree" for x in unpaired],
+        warnings=[
+            f"left out {', '.join(unpaired)}: upstream takes it before the change, {where} "
+            "does not (its caller holds it)"
+        ],
+    )

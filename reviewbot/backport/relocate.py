@@ -34,7 +34,7 @@ from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.decls import declarations, new_local, new_parameters
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
-from reviewbot.backport.pairs import drop_releases, unpaired_releases
+from reviewbot.backport.pairs import without_unpaired
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
@@ -322,24 +322,10 @@ def relocate_file(
             )
             # a release of what upstream takes right above and this function never takes:
             # left out when it is a statement of its own, else refused
-            if unpaired := unpaired_releases(added, h.before, fn_lines):
-                kept = drop_releases(added, unpaired)
-                if kept is None:
-                    mismatched += [
-                        f"the change releases {x}, which upstream takes before it and "
-                        f"{tfn.name}() at {where} does not take"
-                        for x in unpaired
-                    ]
-                else:
-                    added = kept
-                    res.rewrites += [
-                        f"{tfn.name}() without {x}: its caller holds it in this tree"
-                        for x in unpaired
-                    ]
-                    res.warnings.append(
-                        f"hunk #{hn}: left out {', '.join(unpaired)}: upstream takes it before"
-                        f" the change, {tfn.name}() at {where} does not (its caller holds it)"
-                    )
+            rel = without_unpaired(added, h.before, fn_lines, f"{tfn.name}() at {where}")
+            added, mismatched = rel.lines, mismatched + rel.refused
+            res.rewrites += [f"{tfn.name}() {x}" for x in rel.notes]
+            res.warnings += [f"hunk #{hn}: {w}" for w in rel.warnings]
             if mismatched:
                 res.failures.append(
                     Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
