@@ -153,3 +153,41 @@ def test_a_missing_file_the_backport_adapts_elsewhere_is_compared_not_left_out(t
     v = validate(repo, parse_mail(adapted), repo.resolve(), (), upstream=parse_mail(_two_files()))
     assert v.accepted, v.lines()
     assert not any("left out" in x for x in v.lines()), v.lines()
+
+
+def test_a_function_in_another_folder_of_the_older_tree_is_found_there(tmp_path):
+    # upstream changes must_wait() in mm/uffd.c; the older tree has mm/uffd.c without it and
+    # the function in fs/uffd.c: the one file of the tree that defines it is its home
+    must_wait = "static bool must_wait(int reason)\n{\n\treturn reason;\n}\n"
+    repo = _tree(
+        tmp_path,
+        {"mm/uffd.c": "int copy(void)\n{\n\treturn 0;\n}\n", "fs/uffd.c": must_wait},
+    )
+    mail = (
+        "From: A <a@example.org>\nSubject: [PATCH] uffd: gate\n\n---\n"
+        "--- a/mm/uffd.c\n+++ b/mm/uffd.c\n@@ -2,2 +2,4 @@ static bool must_wait(int reason)\n"
+        " {\n+\tif (!reason)\n+\t\treturn false;\n \treturn reason;\n"
+    )
+    fp = parse_mail(mail).files[0]
+    assert target_path(repo, repo.resolve(), fp, ()) == "fs/uffd.c"
+    t = _backport(repo, mail)
+    assert t.status == TargetStatus.GENERATED, t.reason
+    assert "[ mm/uffd.c is fs/uffd.c in this tree ]" in t.deviations
+
+
+def test_a_function_two_other_files_define_has_no_home(tmp_path):
+    must_wait = "static bool must_wait(int reason)\n{\n\treturn reason;\n}\n"
+    repo = _tree(
+        tmp_path,
+        {
+            "mm/uffd.c": "int copy(void)\n{\n\treturn 0;\n}\n",
+            "fs/uffd.c": must_wait,
+            "drivers/x/y.c": must_wait,
+        },
+    )
+    fp = parse_mail(
+        "From: A <a@example.org>\nSubject: [PATCH] uffd: gate\n\n---\n"
+        "--- a/mm/uffd.c\n+++ b/mm/uffd.c\n@@ -2,2 +2,4 @@ static bool must_wait(int reason)\n"
+        " {\n+\tif (!reason)\n+\t\treturn false;\n \treturn reason;\n"
+    ).files[0]
+    assert target_path(repo, repo.resolve(), fp, ()) == "mm/uffd.c"

@@ -53,7 +53,8 @@ def _defining(
     repo: Repository, rev: Revision, path: str, names: list[str], cut: Sequence[str] = ()
 ) -> str | None:
     """The one file of ``path``'s directory (then top-level folder) defining most of ``names``
-    (and of functions whose names start with one of ``cut``, names the ``@@`` line cut off)."""
+    (and of functions whose names start with one of ``cut``, names the ``@@`` line cut off);
+    else the one file of the tree that alone defines each of ``names``."""
     parts = PurePosixPath(path)
     ext = parts.suffix or ".c"
     wanted = [(n, False) for n in names] + [(n, True) for n in cut]
@@ -68,6 +69,13 @@ def _defining(
             best = max(count.values())
             top = [f for f, c in count.items() if c == best]
             return top[0] if len(top) == 1 else None
+    # anywhere else (6.1 has userfaultfd_must_wait() in fs/userfaultfd.c, upstream in
+    # mm/userfaultfd.c): only the one file that defines every function the hunks change
+    if names and not cut:
+        found = [set(repo.files_defining(rev, n, (f"*{ext}",))) for n in names]
+        common = set.intersection(*found)
+        if len(common) == 1 and all(len(f) == 1 for f in found):
+            return common.pop()
     return None
 
 

@@ -536,10 +536,11 @@ def validate(
                 continue
     left: tuple[str, ...] = ()
     if up is not None:
-        # an upstream file the target lacks is compared where its code lives (moved, split)
+        # an upstream file is compared where its code lives (moved, split), also when the
+        # target has a file of that name without the functions the fix changes
         moved = {}
         for fp in up.mail.files:
-            if fp.source and repo.blob_id(onto, fp.source) is None:
+            if fp.source:
                 home = target_path(repo, onto, fp, rules)
                 if home is not None and home != fp.source:
                     moved[fp.source] = home
