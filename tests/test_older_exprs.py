@@ -25,7 +25,8 @@ def test_the_table_forms_name_one_later_helper_each():
     forms = api_exprs()
     assert {"ptdesc_pmd_is_shared", "ptdesc_pmd_pts_count", "virt_to_ptdesc"} <= set(forms)
     for name, f in forms.items():
-        assert f.new == f"{name}($A)" and "$A" in f.old and f.since and f.api
+        assert f.new == f"{name}({', '.join(f.params)})" and f.params and f.since and f.api
+        assert all(v in f.old for v in f.params)
 
 
 def test_a_helper_is_spelled_older_until_the_tree_has_every_name():
@@ -322,3 +323,60 @@ def test_helpers_the_tree_cannot_take_are_left_out_and_spelled_older(tmp_path):
     t = run(_helper_fix().replace("ptdesc_pmd_is_shared", "pmd_table_is_shared"))
     assert t.status == TargetStatus.FAILED
     assert any("pmd_table_is_shared" in f.reason for f in t.failures), t.failures
+
+
+# --- helpers of two arguments; a hunk whose context calls later helpers ---------------------
+
+
+def test_a_form_of_two_arguments_spells_each_in_its_place():
+    flags = {"test_bit", "clear_bit"}.__contains__
+    got = older_exprs(["\tif (mm_flags_test(MMF_VM_MERGEABLE, oldmm))"], flags)
+    assert got == (["\tif (test_bit(MMF_VM_MERGEABLE, &oldmm->flags))"], ["the mm flags API"])
+    got = older_exprs(["\tmm_flags_clear(MMF_VM_MERGE_ANY, vma->vm_mm);"], flags)
+    assert got == (["\tclear_bit(MMF_VM_MERGE_ANY, &vma->vm_mm->flags);"], ["the mm flags API"])
+    # a call with another number of arguments is not the helper's form
+    assert older_exprs(["\tmm_flags_test(MMF_X);"], flags) == (["\tmm_flags_test(MMF_X);"], [])
+
+
+KSM_H = (
+    b"static inline void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm)\n{\n"
+    b"\t/* best effort */\n\tif (test_bit(MMF_VM_MERGEABLE, &oldmm->flags))\n"
+    b"\t\t__ksm_enter(mm);\n}\n"
+)
+KSM_FIX = (
+    "--- a/include/linux/ksm.h\n+++ b/include/linux/ksm.h\n"
+    "@@ -1,6 +1,9 @@\n"
+    " static inline void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm)\n {\n"
+    " \t/* best effort */\n"
+    "-\tif (mm_flags_test(MMF_VM_MERGEABLE, oldmm))\n"
+    "+\tif (mm_flags_test(MMF_VM_MERGEABLE, oldmm)) {\n"
+    "+\t\tmm->ksm_rmap_items = 0;\n"
+    " \t\t__ksm_enter(mm);\n"
+    "+\t\tmm_flags_set(MMF_VM_MERGE_ANY, mm);\n"
+    "+\t}\n }\n"
+)
+
+
+def test_a_hunk_whose_context_calls_a_later_helper_applies_as_the_tree_writes_it():
+    has = lambda n: not n.startswith("mm_flags_")  # noqa: E731 - before 6.18
+    p = relocate_file(_mail(KSM_FIX), KSM_H, "include/linux/ksm.h", tree=has)
+    assert p.ok, p.failures
+    got = apply_edits(KSM_H, list(p.edits))
+    assert got == (
+        b"static inline void ksm_fork(struct mm_struct *mm, struct mm_struct *oldmm)\n{\n"
+        b"\t/* best effort */\n\tif (test_bit(MMF_VM_MERGEABLE, &oldmm->flags)) {\n"
+        b"\t\tmm->ksm_rmap_items = 0;\n\t\t__ksm_enter(mm);\n"
+        b"\t\tset_bit(MMF_VM_MERGE_ANY, &mm->flags);\n\t}\n}\n"
+    )
+    assert "for the mm flags API" in p.rewrites and p.method == "transformed"
+
+
+def test_older_hunk_keeps_context_the_same_on_both_sides_or_gives_up():
+    from reviewbot.backport.rewrites import older_hunk
+
+    h = _mail(KSM_FIX).hunks[0]
+    has = lambda n: not n.startswith("mm_flags_")  # noqa: E731
+    got = older_hunk(h, has)
+    assert got is not None
+    assert ("-", "\tif (test_bit(MMF_VM_MERGEABLE, &oldmm->flags))") in got[0].lines
+    assert older_hunk(h, lambda n: True) is None  # the tree has the helpers: nothing to do

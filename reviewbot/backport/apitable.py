@@ -145,8 +145,8 @@ def older_forms(lines: list[str], have: Callable[[str], bool]) -> tuple[list[str
 
 @dataclass(frozen=True)
 class ExprForm:
-    """A later helper call (``new``, one argument ``$A``) and the expression it stands for in
-    trees without the helper (``old``)."""
+    """A later helper call (``new``, its arguments ``$A``, ``$B``, ...) and the expression it
+    stands for in trees without the helper (``old``)."""
 
     new: str
     old: str
@@ -158,9 +158,16 @@ class ExprForm:
         """The later helper (``ptdesc_pmd_is_shared``)."""
         return self.new.split("(", 1)[0].strip()
 
-    def spell(self, arg: str, truth: bool) -> str:
-        """``old`` for the argument's text; ``truth``: only the value's truth counts."""
-        out = self.old.replace("$A", arg)
+    @property
+    def params(self) -> list[str]:
+        """The argument variables of ``new``, in order (``["$A", "$B"]``)."""
+        return re.findall(r"\$[A-Z]", self.new)
+
+    def spell(self, args: list[str], truth: bool) -> str:
+        """``old`` for the arguments' texts; ``truth``: only the value's truth counts."""
+        out = self.old
+        for var, text in zip(self.params, args, strict=True):
+            out = out.replace(var, text)
         return out[2:] if truth and out.startswith("!!") else out
 
 

@@ -42,6 +42,7 @@ from reviewbot.backport.rewrites import (
     folio_as_head_page,
     older_edits,
     older_exprs,
+    older_hunk,
     page_wrappers,
     returns_bool_fn,
     same_when_older,
@@ -384,6 +385,17 @@ def relocate_file(
         single: Applied | ApplyFailure | None = apply_file(
             data, FilePatch(fp.source, fp.target, (h,))
         )
+        rewritten = False
+        if isinstance(single, ApplyFailure) and tree is not None:
+            # its lines call later helpers the tree lacks: as the tree writes them
+            older = older_hunk(h, lambda n: bool(tree(n)))
+            if older is not None:
+                again = apply_file(data, FilePatch(fp.source, fp.target, (older[0],)))
+                if isinstance(again, Applied):
+                    h, single, rewritten = older[0], again, True
+                    used_rewrites.extend(
+                        f"for {a}" for a in older[1] if f"for {a}" not in used_rewrites
+                    )
         up_fn = None
         if up_whole is not None:
             f = changed_function(up_whole.unit, up_at[hn - 1], h)
@@ -433,8 +445,8 @@ def relocate_file(
             if ok and not unfit:
                 edits += hedits
                 used_rewrites.extend(x for x in dict.fromkeys(exprs) if x not in used_rewrites)
-                methods.append(Method.TRANSFORMED if exprs else Method.EXACT)
-                adjusted = adjusted or bool(exprs)
+                methods.append(Method.TRANSFORMED if exprs or rewritten else Method.EXACT)
+                adjusted = adjusted or bool(exprs) or rewritten
                 continue
             # The context is there but the added lines name what the tree lacks: placed by
             # structure instead, the added lines get the known API renames (folio -> page).
@@ -491,8 +503,7 @@ def relocate_file(
                         edits += decl
                         used_rewrites.extend(x for x in notes if x not in used_rewrites)
                         methods.append(Method.RELOCATED)
-                        adjusted = True
-                    continue
+                        continue
             if tried and not placed and (len(tried) == 1 or up_name is None):
                 failures.append(tried[0][1].failures[0])  # the one place it could be: why not
                 functions.append((hn, up_name, tried[0][0].name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from reviewbot.backport.apitable import api_exprs, api_renames, older_symbols
@@ -20,6 +20,7 @@ from reviewbot.backport.statements import ID_KINDS, Side, fragment, leaves
 from reviewbot.ctree import syntax
 from reviewbot.ctree.syntax import Node
 from reviewbot.diffs.mailfmt import Edit
+from reviewbot.diffs.patches import Hunk
 
 _VAR = "\x00{}\x00"
 _VARNAMES = "XYZUVW"
@@ -465,20 +466,48 @@ def older_exprs(
                 continue
             f = forms.get(syntax.callee(n) or "")
             a = syntax.args(n)
-            if f is None or len(a) != 1 or have(f.callee):
+            if f is None or len(a) != len(f.params) or have(f.callee):
                 continue
             mine = edits.setdefault(side.line_of(row), [])
             if any(lo <= n.start_point[1] < hi for lo, hi, _ in mine):
                 continue  # inside a call already rewritten: the next round reads the result
-            arg = syntax.text(a[0]) if a[0].type in _PRIMARY else f"({syntax.text(a[0])})"
+            args = [syntax.text(x) if x.type in _PRIMARY else f"({syntax.text(x)})" for x in a]
             truth = _truth_only(n, None if top else returns_bool)
-            mine.append((n.start_point[1], n.end_point[1], f.spell(arg, truth)))
+            mine.append((n.start_point[1], n.end_point[1], f.spell(args, truth)))
             used.append(f.api)
         if not any(edits.values()):
             break
         for k, spans in edits.items():
             lines[k] = replace_spans(lines[k].encode(), spans).decode("utf-8", "replace")
     return lines, list(dict.fromkeys(used))
+
+
+def older_hunk(h: Hunk, have: Callable[[str], bool]) -> tuple[Hunk, list[str]] | None:
+    """``h`` with its context and removed lines spelled as the tree writes them, where they
+    call later helpers it lacks (``mm_flags_test(F, mm)`` -> ``test_bit(F, &mm->flags)``):
+    the hunk an older tree's text matches. None when nothing changes, or when a context line
+    would read differently before and after the change."""
+    before, b_apis = older_exprs(h.before, have)
+    after, a_apis = older_exprs(h.after, have)
+    if not (b_apis or a_apis):
+        return None
+    out: list[tuple[str, str]] = []
+    i = j = 0
+    for kind, _ in h.lines:
+        if kind == " ":
+            if before[i] != after[j]:
+                return None
+            out.append((kind, before[i]))
+            i, j = i + 1, j + 1
+        elif kind == "-":
+            out.append((kind, before[i]))
+            i += 1
+        else:
+            out.append((kind, after[j]))
+            j += 1
+    if tuple(out) == h.lines:
+        return None
+    return replace(h, lines=tuple(out)), list(dict.fromkeys(b_apis + a_apis))
 
 
 def older_edits(
