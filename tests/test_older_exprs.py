@@ -380,3 +380,25 @@ def test_older_hunk_keeps_context_the_same_on_both_sides_or_gives_up():
     assert got is not None
     assert ("-", "\tif (test_bit(MMF_VM_MERGEABLE, &oldmm->flags))") in got[0].lines
     assert older_hunk(h, lambda n: True) is None  # the tree has the helpers: nothing to do
+
+
+def test_added_lines_of_a_rewritten_hunk_are_spelled_in_their_function():
+    # the context names the later Kconfig symbol (the hunk does not apply as it is); the added
+    # return of a bool function drops `!!` as it does anywhere in such a function
+    target = (
+        b"#ifdef CONFIG_ARCH_WANT_HUGE_PMD_SHARE\nstatic inline bool pmd_shared(pte_t *pte)\n{\n"
+        b"\treturn page_count(virt_to_page(pte)) > 1;\n}\n#endif\n"
+    )
+    fix = (
+        "--- a/include/linux/hugetlb.h\n+++ b/include/linux/hugetlb.h\n@@ -1,6 +1,6 @@\n"
+        " #ifdef CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING\n"
+        " static inline bool pmd_shared(pte_t *pte)\n {\n"
+        "-\treturn page_count(virt_to_page(pte)) > 1;\n"
+        "+\treturn ptdesc_pmd_is_shared(virt_to_ptdesc(pte));\n"
+        " }\n #endif\n"
+    )
+    has = (OLD_TREE | {"CONFIG_ARCH_WANT_HUGE_PMD_SHARE", "page_count"}).__contains__
+    p = relocate_file(_mail(fix), target, "include/linux/hugetlb.h", tree=has)
+    assert p.ok, p.failures
+    got = apply_edits(target, list(p.edits))
+    assert b"\treturn atomic_read(&virt_to_page(pte)->pt_share_count);\n" in got

@@ -485,29 +485,23 @@ def older_exprs(
 def older_hunk(h: Hunk, have: Callable[[str], bool]) -> tuple[Hunk, list[str]] | None:
     """``h`` with its context and removed lines spelled as the tree writes them, where they
     call later helpers it lacks (``mm_flags_test(F, mm)`` -> ``test_bit(F, &mm->flags)``):
-    the hunk an older tree's text matches. None when nothing changes, or when a context line
-    would read differently before and after the change."""
-    before, b_apis = older_exprs(h.before, have)
-    after, a_apis = older_exprs(h.after, have)
-    if not (b_apis or a_apis):
+    the hunk an older tree's text matches. The added lines stay as upstream wrote them (they
+    are spelled older where they are placed, knowing their function). None when nothing
+    changes."""
+    before, apis = older_exprs(h.before, have)
+    if not apis:
         return None
     out: list[tuple[str, str]] = []
-    i = j = 0
-    for kind, _ in h.lines:
-        if kind == " ":
-            if before[i] != after[j]:
-                return None
-            out.append((kind, before[i]))
-            i, j = i + 1, j + 1
-        elif kind == "-":
+    i = 0
+    for kind, text in h.lines:
+        if kind == "+":
+            out.append((kind, text))
+        else:
             out.append((kind, before[i]))
             i += 1
-        else:
-            out.append((kind, after[j]))
-            j += 1
     if tuple(out) == h.lines:
         return None
-    return replace(h, lines=tuple(out)), list(dict.fromkeys(b_apis + a_apis))
+    return replace(h, lines=tuple(out)), apis
 
 
 def older_edits(
