@@ -27,27 +27,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from reviewbot.backport import align, arity, exits, filescope, statements
+from reviewbot.backport import align, arity, filescope, statements
 from reviewbot.backport.align import Evidence
 from reviewbot.backport.anchors import insertion, reindent
-from reviewbot.backport.apitable import older_forms
 from reviewbot.backport.arity import ParamCount
 from reviewbot.backport.decls import declarations, new_local, new_parameters
 from reviewbot.backport.known import Known, declared, file_names, known_for, related_names
-from reviewbot.backport.pairs import without_unpaired
 from reviewbot.backport.partial import declarator_change
 from reviewbot.backport.places import Ctx, Failure, Place, groups, norm
 from reviewbot.backport.removals import removal
 from reviewbot.backport.rewrites import (
-    folio_as_head_page,
     older_edits,
-    older_exprs,
     older_hunk,
-    page_wrappers,
     returns_bool_fn,
     same_when_older,
     transform,
 )
+from reviewbot.backport.spelling import as_the_tree_writes
 from reviewbot.backport.statements import Side
 from reviewbot.backport.symbols import in_body, mixed_api, symbols_ok, word_renames
 from reviewbot.backport.targetfn import (
@@ -197,6 +193,7 @@ def relocate_file(
             known_for(side.unit, tfn.node, up_fn.node if up_fn else None, tree), up_name
         )
         ctx = Ctx(side, tfn, statements.function_block(side, tfn.node), known, up_name)
+        fn_lines = side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1]
         if up_whole is not None and up_fn is not None:
             up_side, base = up_whole, up_at[hn - 1]
             up_root = statements.function_block(up_whole, up_fn.node)
@@ -239,11 +236,7 @@ def relocate_file(
                         tfn.name,
                     )
             elif g.removed and same_when_older(
-                g.removed,
-                g.added,
-                side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1],
-                known.has_name,
-                returns_bool_fn(tfn.node),
+                g.removed, g.added, fn_lines, known.has_name, returns_bool_fn(tfn.node)
             ):
                 res.present += 1  # one later helper for another: the same code in this tree
                 continue
@@ -304,29 +297,12 @@ def relocate_file(
             else:
                 tr = transform(g.added, renames, rewrites, ctx.comment_renames)
                 added = reindent(list(tr.lines), place.up_indent, place.tgt_indent)
-            # a folio call on what the older tree reads as page_folio(page): its page helper
-            added, wrapped = page_wrappers(added, known.has_name)
-            # upstream's folio where the older function has only the head page
-            added, as_head = folio_as_head_page(added, known, known.has_name)
-            wrapped += as_head
-            # a jump to a label the function lacks: its own exit where the context shows it
-            fn_lines = side.lines[tfn.node.start_point[0] : tfn.node.end_point[0] + 1]
-            added, inlined_exits = exits.inline(
-                added, exits.learn(h.before, fn_lines, set(known.labels))
+            spelled = as_the_tree_writes(
+                added, h.before, tfn, fn_lines, side.unit, known, params, fix_calls, where
             )
-            # a statement of a later API the tree lacks, the way older trees write it
-            added, forms = older_forms(added, known.has_name)
-            # a call of a later helper the tree lacks: the expression it stands for
-            added, exprs = older_exprs(added, known.has_name, returns_bool_fn(tfn.node))
-            added, fitted, mismatched = arity.fit(
-                added, arity.arities(side.unit), params, fix_calls
-            )
-            # a release of what upstream takes right above and this function never takes:
-            # left out when it is a statement of its own, else refused
-            rel = without_unpaired(added, h.before, fn_lines, f"{tfn.name}() at {where}")
-            added, mismatched = rel.lines, mismatched + rel.refused
-            res.rewrites += [f"{tfn.name}() {x}" for x in rel.notes]
-            res.warnings += [f"hunk #{hn}: {w}" for w in rel.warnings]
+            added, mismatched = spelled.lines, spelled.refused
+            res.rewrites += spelled.released
+            res.warnings += [f"hunk #{hn}: {w}" for w in spelled.warnings]
             if mismatched:
                 res.failures.append(
                     Failure(hn, f"hunk #{hn}: {mismatched[0]}", tfn.name, mismatched[0])
@@ -353,13 +329,9 @@ def relocate_file(
                 continue
             res.edits.append(edit)
             hunk_edits.append(edit)
-            res.renames |= set(tr.renames) | set(wrapped)
+            res.renames |= set(tr.renames) | set(spelled.renames)
             res.rewrites += [r.show() for r in tr.rewrites if r.show() not in res.rewrites]
-            res.rewrites += [
-                x
-                for x in inlined_exits + fitted + [f"for {api}" for api in forms + exprs]
-                if x not in res.rewrites
-            ]
+            res.rewrites += [x for x in spelled.notes if x not in res.rewrites]
             res.adjusted = res.adjusted or place.adjusted
             res.methods.append(
                 Method.TRANSFORMED
