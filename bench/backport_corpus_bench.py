@@ -61,8 +61,8 @@ an added condition negated, an added statement moved into another block, an adde
 A copy a patch has no material for (no added condition to negate, ...) is ``n/a``.
 
 Timing: the median seconds per entry of each tool and of the five validate runs. The target's
-whole-tree look-ups (``git grep`` over a commit) are remembered per entry (``BenchRepository``),
-which changes no verdict; without that, validate's five runs cost about three times as much.
+whole-tree look-ups (``git grep`` over a commit) are remembered per entry by ``Repository``
+itself, as in any run of reviewbot that asks them more than once.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ from corpus_trees import (  # noqa: E402
 from reviewbot.backport.generate import TargetStatus, backport_one  # noqa: E402
 from reviewbot.backport.validate import validate  # noqa: E402
 from reviewbot.diffs.patches import ApplyFailure, apply_file, parse_mail, read_mail  # noqa: E402
-from reviewbot.git.repository import Repository, Revision  # noqa: E402
+from reviewbot.git.repository import Repository  # noqa: E402
 from reviewbot.history.upstream import upstream_from_mail  # noqa: E402
 from reviewbot.model.errors import ReviewbotError  # noqa: E402
 from reviewbot.rules.records import Rule  # noqa: E402
@@ -222,39 +222,6 @@ def run_patch(wt: Path, target: str, patch: Path) -> Changes | None:
     got = tree_changes(wt, target) if p.returncode == 0 else None
     restore(wt, target)
     return got
-
-
-class BenchRepository(Repository):
-    """A Repository that remembers its whole-tree look-ups (``git grep`` over a commit).
-
-    An answer depends only on the commit and the word, and one entry asks the same ones for the
-    generated backport, the shipped patch and each broken copy: remembering them changes no
-    verdict and makes the five validate runs cost about one.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._words: dict[tuple[str, str, tuple[str, ...]], bool] = {}
-        self._defs: dict[tuple[str, str, tuple[str, ...], bool, bool], list[str]] = {}
-
-    def has_word(self, rev: Revision, word: str, globs: tuple[str, ...]) -> bool:
-        key = (rev.sha, word, tuple(globs))
-        if key not in self._words:
-            self._words[key] = super().has_word(rev, word, globs)
-        return self._words[key]
-
-    def files_defining(
-        self,
-        rev: Revision,
-        name: str,
-        globs: tuple[str, ...],
-        prefix: bool = False,
-        macros: bool = False,
-    ) -> list[str]:
-        key = (rev.sha, name, tuple(globs), prefix, macros)
-        if key not in self._defs:
-            self._defs[key] = super().files_defining(rev, name, globs, prefix, macros)
-        return list(self._defs[key])
 
 
 def run_reviewbot(
@@ -504,7 +471,7 @@ def run_entry(
         except Exception:
             restore(wt, target)
             res[name] = None
-    repo = BenchRepository(wt)
+    repo = Repository(wt)
     try:
         res["reviewbot"], row.why = timed(
             row, "reviewbot", lambda: run_reviewbot(repo, wt, target, ups.read_bytes(), rules)

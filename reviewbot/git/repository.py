@@ -60,6 +60,10 @@ class Repository:
         self._contained: dict[str, str | None] = {}
         self._raw_candidates: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         self._commit_patch_ids: dict[str, str | None] = {}
+        # whole-tree look-ups (git grep over a commit): an answer depends only on the commit
+        # and the question, and backport and validate ask the same ones many times
+        self._words: dict[tuple[str, str, tuple[str, ...]], bool] = {}
+        self._defs: dict[tuple[str, str, tuple[str, ...], bool, bool], list[str]] = {}
 
     @property
     def _cwd(self) -> str:
@@ -409,11 +413,14 @@ class Repository:
 
     def has_word(self, rev: Revision, word: str, globs: tuple[str, ...]) -> bool:
         """Does ``word`` occur as a whole word in a file matching ``globs`` at ``rev``? (git grep)"""
-        try:
-            self.repo.git.grep("-q", "-w", "-F", "-e", word, rev.sha, "--", *globs)
-            return True
-        except git.GitCommandError:  # exit 1: no match
-            return False
+        key = (rev.sha, word, tuple(globs))
+        if key not in self._words:
+            try:
+                self.repo.git.grep("-q", "-w", "-F", "-e", word, rev.sha, "--", *globs)
+                self._words[key] = True
+            except git.GitCommandError:  # exit 1: no match
+                self._words[key] = False
+        return self._words[key]
 
     def files_defining(
         self,
@@ -432,6 +439,14 @@ class Repository:
         """
         if not re.fullmatch(r"[A-Za-z_]\w*", name):
             return []
+        key = (rev.sha, name, tuple(globs), prefix, macros)
+        if key not in self._defs:
+            self._defs[key] = self._grep_definitions(rev, name, globs, prefix, macros)
+        return list(self._defs[key])
+
+    def _grep_definitions(
+        self, rev: Revision, name: str, globs: tuple[str, ...], prefix: bool, macros: bool
+    ) -> list[str]:
         rest = "[A-Za-z0-9_]*" if prefix else ""
         patterns = ["-e", rf"^[A-Za-z_][^;=(]*[^A-Za-z0-9_]{name}{rest}[[:space:]]*\("]
         if macros:
