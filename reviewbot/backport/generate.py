@@ -26,7 +26,7 @@ from pathlib import Path
 
 from reviewbot import __version__
 from reviewbot.backport.ctokens import idents, tokens
-from reviewbot.backport.homes import leave_out, retarget, target_path
+from reviewbot.backport.homes import leave_out, retarget, target_path, without_files
 from reviewbot.backport.outcome import (
     BackportRun,
     Dependency,
@@ -478,24 +478,22 @@ def _without_unused_helpers(
     lacks and no line placed elsewhere calls (the backport spells what they stand for, from
     ``queries/api-renames.toml``): the fix without those files, their placements, a note each."""
     used = {n for p in placed if p.ok for e in p.edits for n in idents(tokens(e.add))}
-    keep: list[int] = []
+    kept: list[Placed] = []
+    gone: list[str] = []
     notes: list[str] = []
-    for i, (fp, p) in enumerate(zip(upstream.mail.files, placed, strict=True)):
+    for fp, p in zip(upstream.mail.files, placed, strict=True):
         helpers = [] if p.ok else unused_new_helpers(fp, has, used)
         if helpers and any(q.ok for q in placed):
+            gone.append(fp.source or "")
             notes.append(
                 f"left out {fp.path}: it only adds {', '.join(helpers[:3])}, "
                 "which this backport does not use"
             )
         else:
-            keep.append(i)
+            kept.append(p)
     if not notes:
         return upstream, placed, ()
-    files = tuple(upstream.mail.files[i] for i in keep)
-    gone = {fp.source for fp in upstream.mail.files} - {fp.source for fp in files}
-    pre = {k: v for k, v in upstream.pre.items() if k not in gone}
-    fix = UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
-    return fix, [placed[i] for i in keep], tuple(notes)
+    return without_files(upstream, gone), kept, tuple(notes)
 
 
 def _with_introduced(tree: Callable[[str], bool], names: frozenset[str]) -> Callable[[str], bool]:

@@ -113,9 +113,14 @@ def leave_out(
                 gone[fp.source] = why
     if not gone:
         return upstream, ()
+    return without_files(upstream, gone), tuple(gone.values())
+
+
+def without_files(upstream: UpstreamFix, gone: Collection[str]) -> UpstreamFix:
+    """The upstream fix without the files whose upstream paths are ``gone``."""
     files = tuple(fp for fp in upstream.mail.files if fp.source not in gone)
     pre = {k: v for k, v in upstream.pre.items() if k not in gone}
-    return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre), tuple(gone.values())
+    return UpstreamFix(replace(upstream.mail, files=files), upstream.sha, pre)
 
 
 def retarget(upstream: UpstreamFix, paths: dict[str, str]) -> UpstreamFix:
