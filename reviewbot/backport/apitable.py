@@ -12,8 +12,16 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from reviewbot.model.fileio import package_dir
+
+
+@cache
+def _table() -> dict[str, Any]:
+    """``queries/api-renames.toml``, read once: its sections by name."""
+    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
+    return tomllib.loads(text)
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,8 @@ class Rename:
 @cache
 def api_renames() -> dict[tuple[str, str], Rename]:
     """(name upstream uses, name an older tree uses) -> the rename, from the data table."""
-    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
     out = {}
-    data = tomllib.loads(text)
-    for row in data.get("rename", []) + data.get("symbol", []):
+    for row in _table().get("rename", []) + _table().get("symbol", []):
         r = Rename(str(row["new"]), str(row["old"]), str(row["since"]), str(row["api"]))
         out[(r.new, r.old)] = r
     return out
@@ -42,8 +48,7 @@ def api_renames() -> dict[tuple[str, str], Rename]:
 def symbol_renames() -> dict[str, Rename]:
     """Configuration symbols and constants a later tree names otherwise, by the later name:
     the same word in every use, so an older tree's name stands for it one for one."""
-    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
-    rows = tomllib.loads(text).get("symbol", [])
+    rows = _table().get("symbol", [])
     return {
         str(r["new"]): Rename(str(r["new"]), str(r["old"]), str(r["since"]), str(r["api"]))
         for r in rows
@@ -111,10 +116,9 @@ def _fill(template: str, m: re.Match[str]) -> str:
 @cache
 def api_forms() -> tuple[Form, ...]:
     """The statement forms of ``queries/api-renames.toml``."""
-    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
     return tuple(
         Form(str(r["new"]), tuple(str(x) for x in r["old"]), str(r["since"]), str(r["api"]))
-        for r in tomllib.loads(text).get("form", [])
+        for r in _table().get("form", [])
     )
 
 
@@ -174,9 +178,8 @@ class ExprForm:
 @cache
 def api_exprs() -> dict[str, ExprForm]:
     """The expression forms of ``queries/api-renames.toml``, by the later helper's name."""
-    text = package_dir("reviewbot.queries").joinpath("api-renames.toml").read_text("utf-8")
     forms = [
         ExprForm(str(r["new"]), str(r["old"]), str(r["since"]), str(r["api"]))
-        for r in tomllib.loads(text).get("expr", [])
+        for r in _table().get("expr", [])
     ]
     return {f.callee: f for f in forms}

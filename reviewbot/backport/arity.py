@@ -141,8 +141,8 @@ def fit(
 
 def _leading(calls: list[tuple[str, ...]], fixed: int, k: int) -> list[str] | None:
     """The ``k`` arguments a call passing too few lacks, when every call of the function in
-    the fix (``calls``) passing its ``fixed`` arguments passes the same plain names first (``kunit_skip(test,
-    ...)`` around upstream's ``kunit_skip("...")``); else None."""
+    the fix (``calls``) that passes its ``fixed`` arguments passes the same plain names first
+    (``kunit_skip(test, ...)`` around upstream's ``kunit_skip("...")``); else None."""
     full = [c for c in calls if len(c) >= fixed]
     if not full:
         return None
